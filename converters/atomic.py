@@ -1,0 +1,72 @@
+"""Atomic file writes: temp file in the same folder, flush and fsync, then rename.
+
+A timing program polling the output never sees a half-written file: it sees the old file or the new one.
+On Windows a program holding the target open makes the rename fail with PermissionError; we retry with
+backoff, then fail loudly, leaving the previous file in place (and the temp file removed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Callable, Iterator
+
+from .errors import TimersyncError
+
+RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike, mode: str = "wb", backup: bool = False,
+                  encoding: str | None = None, newline: str | None = None) -> Iterator[IO]:
+    """Open a temp file beside ``path``; on clean exit it replaces ``path``, on error it is removed.
+
+    ``backup=True`` keeps the previous version as ``path + ".bak"``.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise TimersyncError(f"{target}: folder {folder} does not exist; create it or choose another output")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise TimersyncError(f"{target}: cannot write in {folder} ({exc.strerror}); check the folder's permissions")
+    ok = False
+    try:
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        if backup and target.exists():
+            shutil.copy2(target, str(target) + ".bak")
+        _replace(tmp, target)
+        ok = True
+    finally:
+        if not ok:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _replace(tmp: str, target: Path, sleep: Callable[[float], None] = time.sleep) -> None:
+    for delay in RETRY_DELAYS + (None,):
+        try:
+            os.replace(tmp, target)
+            return
+        except PermissionError as exc:
+            if delay is None:
+                raise TimersyncError(f"{target}: could not replace the file ({exc.strerror}); close it in the "
+                                     f"program holding it open and run again (the previous version is untouched)")
+            sleep(delay)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, backup: bool = False) -> None:
+    with atomic_writer(path, "wb", backup=backup) as fh:
+        fh.write(data)
+
+
+def write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8", backup: bool = False) -> None:
+    write_bytes(path, text.encode(encoding), backup=backup)

@@ -1,0 +1,62 @@
+"""Exceptions the library raises. Each carries one line a race timer can act on; the CLI prints it
+(no traceback unless --debug) and exits non-zero."""
+
+from __future__ import annotations
+
+
+class TimersyncError(Exception):
+    """Base class: ``str(exc)`` is the one-line message for the user."""
+
+    exit_code = 1
+
+
+class ShapeError(TimersyncError):
+    """JSON of the wrong shape."""
+
+
+class SchemaError(TimersyncError):
+    """JSON that violates a schema in ``schemas/``; the message names the JSON path."""
+
+
+class ApiError(TimersyncError):
+    """RaceEntry answered with an error, or not at all."""
+
+    def __init__(self, message: str, code: int | None = None, status: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class AuthError(ApiError):
+    """Login rejected, or credentials missing/expired."""
+
+
+class ConnectionFailed(ApiError):
+    """RaceEntry unreachable (after retries for GETs)."""
+
+
+class ResponseLost(ApiError):
+    """A POST was sent but no answer arrived: it may or may not have been applied."""
+
+
+class InputError(TimersyncError):
+    """Bad input file: names the file, and where known the row and column."""
+
+    def __init__(self, message: str, file: str | None = None, row: int | None = None, column: str | None = None):
+        where = []
+        if file:
+            where.append(str(file))
+        if row is not None:
+            where.append(f"row {row}")
+        if column:
+            where.append(f"column {column!r}")
+        super().__init__(": ".join([", ".join(where), message]) if where else message)
+        self.file, self.row, self.column = file, row, column
+
+
+class ProfileError(TimersyncError):
+    """A mapping profile that is unknown or invalid; names the file and key."""
+
+
+class PlanError(TimersyncError):
+    """A diff/push plan that cannot go ahead (guards, conflicts, invalid rows)."""

@@ -1,0 +1,525 @@
+"""The canonical participant and team records that the API, files, diff and sync all speak.
+
+RaceEntry's JSON is loose (ids as strings or numbers, ``"T"``/``"F"`` flags, ``"$0.00"`` money, ``""``
+gender, events with no ``participants`` key). Parsing normalises it into :class:`Participant` and
+:class:`Team`; :func:`participants_response` turns records back into exactly the grouped shape RaceEntry
+returns, so JSON -> records -> JSON is lossless: fields the model does not name are kept in ``extra``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .errors import ShapeError
+
+# The participant keys in the order RaceEntry returns them (the document's example).
+PARTICIPANT_KEYS = (
+    "user", "registration_id", "event_id", "rsu_transaction_id", "transaction_id", "bib_num", "chip_num",
+    "age", "registration_date", "team_id", "team_name", "team_type_id", "team_type", "team_gender",
+    "team_bib_num", "last_modified", "imported", "race_fee", "offline_payment_amount", "processing_fee",
+    "processing_fee_paid_by_user", "processing_fee_paid_by_race", "partner_fee", "affiliate_profit",
+    "extra_fees", "amount_paid", "usatf_discount_amount_in_cents", "usatf_discount_additional_field",
+    "giveaway", "giveaway_option_id", "race_corral_id", "race_corral_name", "checked_in", "checkin_date",
+    "checked_in_by_user_id",
+)
+USER_KEYS = ("user_id", "first_name", "middle_name", "last_name", "email", "address", "dob", "gender",
+             "phone", "profile_image_url")
+ADDRESS_KEYS = ("street", "city", "state", "zipcode", "country_code")
+
+# Canonical attribute -> (container, API key). container: "" top level, "user", "address".
+_FIELD_SOURCES: dict[str, tuple[str, str]] = {
+    "registration_id": ("", "registration_id"),
+    "event_id": ("", "event_id"),
+    "user_id": ("user", "user_id"),
+    "first_name": ("user", "first_name"),
+    "middle_name": ("user", "middle_name"),
+    "last_name": ("user", "last_name"),
+    "email": ("user", "email"),
+    "street": ("address", "street"),
+    "city": ("address", "city"),
+    "state": ("address", "state"),
+    "zipcode": ("address", "zipcode"),
+    "country_code": ("address", "country_code"),
+    "dob": ("user", "dob"),
+    "gender": ("user", "gender"),
+    "phone": ("user", "phone"),
+    "profile_image_url": ("user", "profile_image_url"),
+    "bib": ("", "bib_num"),
+    "chip": ("", "chip_num"),
+    "age": ("", "age"),
+    "registration_date": ("", "registration_date"),
+    "team_id": ("", "team_id"),
+    "team_name": ("", "team_name"),
+    "team_type_id": ("", "team_type_id"),
+    "team_type": ("", "team_type"),
+    "team_gender": ("", "team_gender"),
+    "team_bib": ("", "team_bib_num"),
+    "last_modified": ("", "last_modified"),
+    "checked_in": ("", "checked_in"),
+    "checkin_date": ("", "checkin_date"),
+}
+# How each canonical attribute is typed. "id": kept as text, written back as int when it is a plain
+# integer (RaceEntry sends ints, sometimes strings). "code": bib/chip style text whose leading zeros
+# matter; written back as int only when the text is a canonical integer. "int": a number.
+# "flag": bool from "T"/"F". Everything else is text (or None).
+_ID_FIELDS = {"registration_id", "user_id", "team_id", "team_type_id"}
+_CODE_FIELDS = {"bib", "chip", "team_bib", "phone", "zipcode"}
+_INT_FIELDS = {"event_id", "age", "last_modified"}
+_FLAG_FIELDS = {"checked_in"}
+
+_INT_RE = re.compile(r"-?(0|[1-9][0-9]*)\Z")
+
+
+@dataclass(slots=True)
+class Participant:
+    """One registration. Text fields are ``str`` or ``None``; ids are text (``"73"``)."""
+
+    registration_id: str | None = None
+    event_id: int | None = None
+    user_id: str | None = None
+    first_name: str | None = None
+    middle_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zipcode: str | None = None
+    country_code: str | None = None
+    dob: str | None = None  # YYYY-MM-DD
+    gender: str | None = None  # "M", "F", "" (blank) or whatever RaceEntry sent
+    phone: str | None = None
+    profile_image_url: str | None = None
+    bib: str | None = None
+    chip: str | None = None
+    age: int | None = None
+    registration_date: str | None = None  # MM/DD/YYYY HH:MM, as RaceEntry sends it
+    team_id: str | None = None
+    team_name: str | None = None
+    team_type_id: str | None = None
+    team_type: str | None = None
+    team_gender: str | None = None
+    team_bib: str | None = None
+    last_modified: int | None = None
+    checked_in: bool | None = None
+    checkin_date: str | None = None
+    # Every other field RaceEntry sent, under its API key (top level) or "user.<key>" / "address.<key>",
+    # with its original value, so nothing is lost on the way back.
+    extra: dict[str, Any] = field(default_factory=dict)
+    # Keys RaceEntry's JSON had types for (e.g. bib sent as a string): API key -> "str"/"int"; only set
+    # when the original differs from the default typing, so a round trip reproduces the same JSON.
+    types: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        """A canonical attribute, or an extra field by its API key."""
+        if name in _FIELD_SOURCES:
+            return getattr(self, name)
+        return self.extra.get(name)
+
+    def copy(self, **changes: Any) -> "Participant":
+        new = dataclasses.replace(self, **changes)
+        new.extra = dict(self.extra)
+        new.types = dict(self.types)
+        return new
+
+
+CANONICAL_FIELDS = tuple(_FIELD_SOURCES)
+TEXT_FIELDS = tuple(f for f in CANONICAL_FIELDS if f not in _INT_FIELDS and f not in _FLAG_FIELDS)
+
+
+@dataclass(slots=True)
+class Team:
+    team_id: str | None = None
+    team_type_id: str | None = None
+    team_name: str | None = None
+    team_gender: str | None = None
+    team_bib: str | None = None
+    team_age_restriction_id: str | None = None
+    last_modified: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TeamType:
+    team_type_id: str
+    team_type: str | None
+    valid_event_ids: list[int]
+    raw: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------- values
+
+def as_text(value: Any) -> str | None:
+    """Loose JSON scalar -> text (None stays None; 50004 -> "50004"; 50004.0 -> "50004")."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def as_int(value: Any, what: str = "value") -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ShapeError(f"{what}: expected a number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if _INT_RE.match(text):
+            return int(text)
+        try:
+            f = float(text)
+        except ValueError:
+            pass
+        else:
+            if f.is_integer():
+                return int(f)
+    raise ShapeError(f"{what}: expected a whole number, got {value!r}")
+
+
+def as_flag(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().upper()
+    if text in ("T", "TRUE", "Y", "YES", "1"):
+        return True
+    if text in ("F", "FALSE", "N", "NO", "0"):
+        return False
+    raise ShapeError(f"expected T or F, got {value!r}")
+
+
+def _api_value(name: str, value: Any, original_type: str | None) -> Any:
+    """Canonical value -> the JSON value RaceEntry would send."""
+    if value is None:
+        return None
+    if name in _FLAG_FIELDS:
+        return "T" if value else "F"
+    if name in _INT_FIELDS:
+        return value
+    if name in _ID_FIELDS or (name in _CODE_FIELDS and name not in ("phone", "zipcode")):
+        if original_type == "str" or not _INT_RE.match(value):
+            return value
+        return int(value)
+    if original_type == "int" and _INT_RE.match(value):  # e.g. phone sent as a number
+        return int(value)
+    return value
+
+
+# --------------------------------------------------------------------------------------- participants
+
+def participant_from_api(obj: dict[str, Any], where: str = "participant") -> Participant:
+    """One RaceEntry participant object -> Participant."""
+    if not isinstance(obj, dict):
+        raise ShapeError(f"{where}: expected an object, got {type(obj).__name__}")
+    user = obj.get("user") or {}
+    if not isinstance(user, dict):
+        raise ShapeError(f"{where}.user: expected an object")
+    address = user.get("address") or {}
+    if not isinstance(address, dict):
+        raise ShapeError(f"{where}.user.address: expected an object")
+    containers = {"": obj, "user": user, "address": address}
+    p = Participant()
+    types: dict[str, str] = {}
+    for name, (container, key) in _FIELD_SOURCES.items():
+        raw = containers[container].get(key)
+        if raw is None:
+            continue
+        if name in _INT_FIELDS:
+            setattr(p, name, as_int(raw, f"{where}.{key}"))
+            if isinstance(raw, str):
+                types[key] = "str"
+        elif name in _FLAG_FIELDS:
+            setattr(p, name, as_flag(raw))
+        else:
+            setattr(p, name, as_text(raw))
+            if name in _ID_FIELDS or name in ("bib", "chip", "team_bib"):
+                if isinstance(raw, str) and _INT_RE.match(raw):
+                    types[key] = "str"
+            elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                types[key] = "int"
+    extra: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key != "user" and key not in _TOP_KEYS:
+            extra[key] = value
+    for key, value in user.items():
+        if key != "address" and key not in _USER_MODELLED:
+            extra["user." + key] = value
+    for key, value in address.items():
+        if key not in _ADDRESS_MODELLED:
+            extra["address." + key] = value
+    if "user" in obj and user.get("address") is None and "address" in user:
+        extra["user.address"] = None
+    p.extra = extra
+    p.types = types
+    return p
+
+
+_TOP_KEYS = {key for container, key in _FIELD_SOURCES.values() if container == ""}
+_USER_MODELLED = {key for container, key in _FIELD_SOURCES.values() if container == "user"}
+_ADDRESS_MODELLED = {key for container, key in _FIELD_SOURCES.values() if container == "address"}
+# Extra fields that RaceEntry always sends; written as null when a record (e.g. from a file) lacks them.
+_DEFAULT_EXTRA_TOP = [k for k in PARTICIPANT_KEYS if k != "user" and k not in _TOP_KEYS]
+
+
+def participant_to_api(p: Participant) -> dict[str, Any]:
+    """Participant -> the participant object exactly as RaceEntry returns it (documented key order)."""
+    types = p.types
+    address: dict[str, Any] = {}
+    for key in ADDRESS_KEYS:
+        name = _API_TO_NAME["address", key]
+        address[key] = _api_value(name, getattr(p, name), types.get(key))
+    user: dict[str, Any] = {}
+    for key in USER_KEYS:
+        if key == "address":
+            user[key] = address
+            continue
+        name = _API_TO_NAME["user", key]
+        user[key] = _api_value(name, getattr(p, name), types.get(key))
+    out: dict[str, Any] = {}
+    extra = p.extra
+    for key in PARTICIPANT_KEYS:
+        if key == "user":
+            out[key] = user
+        elif key in _TOP_KEYS:
+            name = _API_TO_NAME["", key]
+            out[key] = _api_value(name, getattr(p, name), types.get(key))
+        else:
+            out[key] = extra.get(key)
+    for key, value in extra.items():
+        if key.startswith("user."):
+            sub = key[5:]
+            if sub == "address":
+                user["address"] = value
+            else:
+                user[sub] = value
+        elif key.startswith("address."):
+            address[key[8:]] = value
+        elif key not in out:
+            out[key] = value
+    return out
+
+
+_API_TO_NAME = {(container, key): name for name, (container, key) in _FIELD_SOURCES.items()}
+
+
+def parse_participants(data: Any, source: str = "response") -> list[Participant]:
+    """A participants (or removed_participants) response -> flat list of Participants.
+
+    Accepts the grouped list RaceEntry returns (``[{"event": {...}, "participants": [...]}]``), groups
+    without a ``participants`` key (the removed feed's empty events), the group's rows under
+    ``event.participants`` instead, and a plain list of participant objects or ``{"participants": [...]}``.
+    A participant without ``event_id`` takes its group's.
+    """
+    if isinstance(data, dict):
+        if "participants" in data and isinstance(data["participants"], list):
+            data = [{"participants": data["participants"]}]
+        else:
+            raise ShapeError(f"{source}: expected a list of events with participants, got an object "
+                             f"with keys {', '.join(sorted(data)[:5]) or '(none)'}")
+    if not isinstance(data, list):
+        raise ShapeError(f"{source}: expected a list of events with participants")
+    out: list[Participant] = []
+    for gi, group in enumerate(data):
+        if not isinstance(group, dict):
+            raise ShapeError(f"{source}[{gi}]: expected an object")
+        if "user" in group and "registration_id" in group:  # a flat list of participants
+            out.append(participant_from_api(group, f"{source}[{gi}]"))
+            continue
+        event = group.get("event") or {}
+        event_id = as_int(event.get("event_id"), f"{source}[{gi}].event.event_id") if isinstance(event, dict) else None
+        rows = group.get("participants")
+        if not rows and isinstance(event, dict):
+            rows = event.get("participants")
+        for ri, row in enumerate(rows or ()):
+            p = participant_from_api(row, f"{source}[{gi}].participants[{ri}]")
+            if p.event_id is None:
+                p.event_id = event_id
+            out.append(p)
+    return out
+
+
+def event_ids_in(data: Any) -> list[int]:
+    """The event ids a grouped response lists (including events with no participants)."""
+    ids: list[int] = []
+    if isinstance(data, list):
+        for group in data:
+            if isinstance(group, dict) and isinstance(group.get("event"), dict):
+                eid = as_int(group["event"].get("event_id"))
+                if eid is not None and eid not in ids:
+                    ids.append(eid)
+    return ids
+
+
+def participants_response(participants: Iterable[Participant], event_ids: Iterable[int] = (),
+                          removed: bool = False) -> list[dict[str, Any]]:
+    """Participants -> the grouped list RaceEntry returns, one group per event (in ``event_ids`` order,
+    then any other event in order of appearance). ``removed=True`` drops the ``participants`` key of
+    empty groups, as the removed feed does."""
+    groups: dict[int | None, list[dict[str, Any]]] = {eid: [] for eid in event_ids}
+    for p in participants:
+        groups.setdefault(p.event_id, []).append(participant_to_api(p))
+    out = []
+    for eid, rows in groups.items():
+        group: dict[str, Any] = {"event": {"event_id": eid, "participants": []}}
+        if rows or not removed:
+            group["participants"] = rows
+        out.append(group)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- teams
+
+_TEAM_MODEL = {"team_id", "team_type_id", "team_name", "team_gender", "team_bib_num",
+               "team_age_restriction_id", "last_modified_ts"}
+TEAM_KEYS = ("team_id", "team_type_id", "team_name", "team_gender", "team_bib_num", "team_age_restriction_id",
+             "last_modified_ts")
+
+
+def parse_teams(data: Any, source: str = "teams response") -> list[Team]:
+    """A teams response (a list, or ``{"race_teams": [...]}``) -> Teams."""
+    if isinstance(data, dict):
+        data = data.get("race_teams", data.get("teams"))
+    if not isinstance(data, list):
+        raise ShapeError(f"{source}: expected a list of teams")
+    teams = []
+    for i, obj in enumerate(data):
+        if isinstance(obj, dict) and isinstance(obj.get("team"), dict):
+            obj = obj["team"]
+        if not isinstance(obj, dict):
+            raise ShapeError(f"{source}[{i}]: expected an object")
+        teams.append(Team(
+            team_id=as_text(obj.get("team_id")), team_type_id=as_text(obj.get("team_type_id")),
+            team_name=as_text(obj.get("team_name")), team_gender=as_text(obj.get("team_gender")),
+            team_bib=as_text(obj.get("team_bib_num")),
+            team_age_restriction_id=as_text(obj.get("team_age_restriction_id")),
+            last_modified=as_int(obj.get("last_modified_ts"), f"{source}[{i}].last_modified_ts"),
+            extra={k: v for k, v in obj.items() if k not in _TEAM_MODEL}))
+    return teams
+
+
+def team_to_api(t: Team) -> dict[str, Any]:
+    out = {
+        "team_id": _api_value("team_id", t.team_id, None),
+        "team_type_id": _api_value("team_type_id", t.team_type_id, None),
+        "team_name": t.team_name,
+        "team_gender": t.team_gender,
+        "team_bib_num": _api_value("team_bib", t.team_bib, None),
+        "team_age_restriction_id": _api_value("team_id", t.team_age_restriction_id, None),
+        "last_modified_ts": t.last_modified,
+    }
+    out.update(t.extra)
+    return out
+
+
+def parse_team_types(data: Any, source: str = "team types response") -> list[TeamType]:
+    if isinstance(data, dict):
+        data = data.get("race_team_types")
+    if not isinstance(data, list):
+        raise ShapeError(f"{source}: expected {{\"race_team_types\": [...]}}")
+    out = []
+    for i, obj in enumerate(data):
+        if not isinstance(obj, dict) or obj.get("team_type_id") is None:
+            raise ShapeError(f"{source}[{i}]: expected a team type with team_type_id")
+        ids = [as_int(x, f"{source}[{i}].valid_event_ids") for x in obj.get("valid_event_ids") or []]
+        out.append(TeamType(as_text(obj["team_type_id"]) or "", as_text(obj.get("team_type")),
+                            [x for x in ids if x is not None], obj))
+    return out
+
+
+# ------------------------------------------------------------------------------------------- payloads
+
+# Fields a participant POST can change, canonical name -> where it goes.
+POSTABLE_FIELDS = ("first_name", "middle_name", "last_name", "email", "street", "city", "state", "zipcode",
+                   "country_code", "dob", "gender", "phone", "team_id")
+
+
+def participant_payload(p: Participant, changed: Iterable[str] | None = None) -> dict[str, Any]:
+    """The POST race/{id}/participants row for ``p``.
+
+    ``changed`` limits the optional fields to those that changed (an update sends only what changed:
+    unsent fields stay as they are, fields sent as null are cleared). A create (no registration id) sends
+    every field that has a value.
+
+    The document is ambiguous: its example puts gender, phone and team_id beside ``user`` and the
+    address zip under ``"zip code"``, its field table puts them inside ``user`` and responses say
+    ``zipcode``. We send both spellings; a server reads the one it knows and ignores the other.
+    """
+    creating = not p.registration_id
+    if changed is None or creating:
+        fields = [f for f in POSTABLE_FIELDS if getattr(p, f) not in (None, "")]
+    else:
+        fields = [f for f in POSTABLE_FIELDS if f in set(changed)]
+    user: dict[str, Any] = {"first_name": p.first_name or "", "last_name": p.last_name or ""}
+    row: dict[str, Any] = {"registration_id": p.registration_id or "", "event_id": p.event_id, "user": user}
+    address: dict[str, Any] = {}
+    for f in fields:
+        value = getattr(p, f)
+        if value == "" and f != "gender":
+            value = None
+        if f in ("street", "city", "state", "country_code"):
+            address[f] = value
+        elif f == "zipcode":
+            address["zipcode"] = value
+            address["zip code"] = value
+        elif f in ("gender", "phone", "team_id"):
+            api_value = value
+            if f == "team_id" and value is not None and _INT_RE.match(value):
+                api_value = int(value)
+            user[f] = api_value
+            row[f] = api_value
+        elif f not in ("first_name", "last_name"):
+            user[f] = value
+    if address:
+        user["address"] = address
+    return row
+
+
+def participants_request(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"participants": rows}
+
+
+def switch_request(pairs: Iterable[tuple[str, int]]) -> dict[str, Any]:
+    return {"registrations": [{"registration_id": _api_value("registration_id", rid, None),
+                               "new_event_id": eid} for rid, eid in pairs]}
+
+
+def delete_request(registration_ids: Iterable[str]) -> dict[str, Any]:
+    return {"registrations": [{"registration_id": _api_value("registration_id", rid, None)}
+                              for rid in registration_ids]}
+
+
+def teams_request(teams: Iterable[Team]) -> dict[str, Any]:
+    return {"race_teams": [{"team_id": t.team_id or "",
+                            "team_type_id": _api_value("team_type_id", t.team_type_id, None),
+                            "team_name": t.team_name} for t in teams]}
+
+
+def result_ids(data: Any, key: str = "participants", id_key: str = "registration_id") -> list[Any]:
+    """The per-row results of a POST: list of ids (text) or ``{"error": msg}`` dicts, in request order."""
+    rows = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise ShapeError(f"POST response: expected {{\"{key}\": [...]}}")
+    out: list[Any] = []
+    for row in rows:
+        if isinstance(row, dict) and row.get("error"):
+            err = row["error"]
+            msg = err.get("error_msg") or err.get("message") if isinstance(err, dict) else str(err)
+            out.append({"error": str(msg)})
+        elif isinstance(row, dict):
+            out.append(as_text(row.get(id_key)))
+        else:
+            out.append(as_text(row))
+    return out
