@@ -1,0 +1,140 @@
+"""Commands that talk to RaceEntry directly: login, races, participants, teams, serve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .cli import api_options, echo_json, main, make_client, table
+
+
+@main.command()
+@api_options
+@click.option("--email", envvar="RACEENTRY_EMAIL", help="Account email (env RACEENTRY_EMAIL); prompted if missing.")
+@click.option("--password", envvar="RACEENTRY_PASSWORD",
+              help="Password (env RACEENTRY_PASSWORD); prompted, hidden, if missing. Never stored.")
+def login(base_url: str, email: str | None, password: str | None) -> None:
+    """Log in to RaceEntry and keep the key/secret (valid 24 h) in the state folder.
+
+    The password is never stored. Logging in again elsewhere with the same account ends this login.
+
+    Example:
+
+        timersync login --api-url http://127.0.0.1:8765/rest --email timer@example.com
+    """
+    if not email:
+        email = click.prompt("RaceEntry email")
+    if not password:
+        password = click.prompt("Password", hide_input=True)
+    client = make_client(base_url)
+    body = client.login(email, password)
+    user = (body.get("user") or {}).get("user") or {}
+    name = " ".join(x for x in (user.get("first_name"), user.get("last_name")) if x)
+    click.echo(f"Logged in to {base_url} as {email}{f' ({name})' if name else ''}; valid for 24 hours.")
+
+
+@main.command()
+@api_options
+@click.option("--start-date", metavar="YYYY-MM-DD", help="Only races on or after this date.")
+@click.option("--end-date", metavar="YYYY-MM-DD", help="Only races on or before this date.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's own JSON.")
+def races(base_url: str, start_date: str | None, end_date: str | None, as_json: bool) -> None:
+    """List the races this account can access, with their events.
+
+    Example:
+
+        timersync races --start-date 2026-04-01 --end-date 2026-04-30
+    """
+    data = make_client(base_url).races(start_date, end_date)
+    if as_json:
+        echo_json(data)
+        return
+    rows = []
+    for item in data.get("races", []):
+        race = item.get("race") or {}
+        events = ", ".join(f"{e.get('event_id')} {e.get('name') or ''}".strip() for e in race.get("events") or [])
+        rows.append([race.get("race_id"), race.get("name"), race.get("next_date"), events])
+    click.echo(table(rows, ["race_id", "name", "next_date", "events"]))
+    click.echo(f"{len(rows)} race{'s' if len(rows) != 1 else ''}")
+
+
+@main.command()
+@api_options
+@click.argument("race_id", type=int)
+@click.option("--since", type=int, default=0, show_default=True, metavar="UNIX_TS",
+              help="Only participants modified at or after this Unix timestamp (0 = everyone).")
+@click.option("--removed", is_flag=True, help="Show removed participants instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's own JSON (grouped by event).")
+def participants(base_url: str, race_id: int, since: int, removed: bool, as_json: bool) -> None:
+    """List a race's participants (or removed participants), grouped by event in --json.
+
+    Example:
+
+        timersync participants 2026 --since 1764150000 --json
+    """
+    from .model import parse_participants
+
+    data = make_client(base_url).participants(race_id, since, removed)
+    if as_json:
+        echo_json(data)
+        return
+    people = parse_participants(data)
+    rows = [[p.registration_id, p.event_id, p.bib, p.last_name, p.first_name, p.gender, p.dob, p.team_name]
+            for p in people]
+    click.echo(table(rows, ["reg_id", "event", "bib", "last", "first", "sex", "dob", "team"]))
+    click.echo(f"{len(people)} {'removed ' if removed else ''}participant{'s' if len(people) != 1 else ''}")
+
+
+@main.command()
+@api_options
+@click.argument("race_id", type=int)
+@click.option("--types", "types_", is_flag=True, help="Show team types (with the events they apply to).")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's own JSON.")
+def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
+    """List a race's teams, or its team types with --types.
+
+    Example:
+
+        timersync teams 2026 --types
+    """
+    client = make_client(base_url)
+    data: Any = client.team_types(race_id) if types_ else client.teams(race_id)
+    if as_json:
+        echo_json(data)
+        return
+    if types_:
+        rows = [[t.get("team_type_id"), t.get("team_type"), t.get("max_members"),
+                 ", ".join(str(e) for e in t.get("valid_event_ids") or [])] for t in data["race_team_types"]]
+        click.echo(table(rows, ["team_type_id", "team_type", "max_members", "valid_event_ids"]))
+    else:
+        rows = [[t.get("team_id"), t.get("team_type_id"), t.get("team_name"), t.get("team_bib_num")] for t in data]
+        click.echo(table(rows, ["team_id", "team_type_id", "team_name", "team_bib_num"]))
+    click.echo(f"{len(rows)} {'team types' if types_ else 'teams'}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port (0 = any free port).")
+@click.option("--db", type=click.Path(dir_okay=False), default=None,
+              help="SQLite file to keep the data in (reused if it exists). Default: a temporary file.")
+@click.option("--participants", "count", default=500, show_default=True, type=int,
+              help="How many participants to generate in the main race.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Seed for the generated race.")
+def serve(host: str, port: int, db: str | None, count: int, seed: int) -> None:
+    """Run the bundled RaceEntry-compatible server, to rehearse against before race day.
+
+    It implements login and every documented endpoint on SQLite, seeded with a realistic race.
+
+    Example:
+
+        timersync serve --port 8765 --participants 2000
+    """
+    from .server import DEFAULT_EMAIL, DEFAULT_PASSWORD, serve_forever
+
+    def ready(handle: Any) -> None:
+        click.echo(f"RaceEntry-compatible server on {handle.url} (race {handle.race_id}, {count} participants)")
+        click.echo(f"  timersync login --api-url {handle.url} --email {handle.email} --password {handle.password}")
+        click.echo("Ctrl-C stops it.")
+
+    serve_forever(host, port, db, count, seed, DEFAULT_EMAIL, DEFAULT_PASSWORD, on_ready=ready)

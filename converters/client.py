@@ -1,0 +1,362 @@
+"""RaceEntry Timer API client.
+
+Every response is checked for an error envelope (RaceEntry can answer errors with HTTP 200) and validated
+against ``schemas/``; every request body is validated before it is sent. GETs are retried on connection
+errors, 429 and 502-504 with capped backoff honouring Retry-After. POSTs are never blindly re-sent: a lost
+answer raises :class:`ResponseLost` so the caller reads back what landed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any, Callable
+
+import orjson
+import requests
+
+from . import schemas, state
+from .errors import ApiError, AuthError, ConnectionFailed, ResponseLost, ShapeError
+from .redact import redact, remember_secret
+
+LOG = logging.getLogger("timersync.client")
+
+DEMO_URL = "https://demo.raceentry.com/rest"
+PRODUCTION_URL = "https://www.raceentry.com/rest"
+EXPIRED = 102
+RETRY_STATUS = {429, 502, 503, 504}
+PAGE_SIZE = 2500  # RunSignup's maximum results_per_page; RaceEntry mirrors RunSignup's API
+
+
+def resolve_base_url(api_url: str | None = None, choice: str | None = None) -> str:
+    """--api-url / TIMERSYNC_API_URL, or --demo / --production; the demo base by default (safe)."""
+    if choice == "production":
+        return PRODUCTION_URL
+    if choice == "demo":
+        return DEMO_URL
+    url = api_url or os.environ.get("TIMERSYNC_API_URL") or DEMO_URL
+    return url.rstrip("/")
+
+
+def error_in(body: Any) -> tuple[str, int | None] | None:
+    """(message, code) when ``body`` is an error envelope, in either style RaceEntry may use."""
+    if not isinstance(body, dict):
+        return None
+    err = body.get("error")
+    if err:
+        if isinstance(err, dict):
+            code = err.get("error_code", err.get("code"))
+            msg = err.get("error_msg") or err.get("message") or "unknown error"
+            try:
+                code = int(code) if code is not None else None
+            except (TypeError, ValueError):
+                code = None
+            return str(msg), code
+        return str(err), None
+    # Older RaceEntry API: {"message": "..."} alone, often with HTTP 200.
+    if "message" in body and set(body) <= {"message", "status", "code", "error_code"}:
+        code = body.get("code", body.get("error_code"))
+        return str(body["message"]), int(code) if isinstance(code, int) else None
+    return None
+
+
+class RaceEntryClient:
+    """One RaceEntry account at one base URL."""
+
+    def __init__(self, base_url: str, email: str | None = None, password: str | None = None,
+                 timeout: float = 60.0, max_attempts: int = 5, max_backoff: float = 8.0,
+                 sleep: Callable[[float], None] = time.sleep, page_size: int = PAGE_SIZE):
+        self.base_url = base_url.rstrip("/")
+        self.email = email or os.environ.get("RACEENTRY_EMAIL") or None
+        self.password = password or os.environ.get("RACEENTRY_PASSWORD") or None
+        remember_secret(self.password)
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.max_backoff = max_backoff
+        self.sleep = sleep
+        self.page_size = page_size
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "timersync"
+        self._creds: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------------------------ credentials
+    def login(self, email: str | None = None, password: str | None = None) -> dict[str, Any]:
+        """POST {base}/login; caches the key/secret (never the password). Never retried on rejection."""
+        email = email or self.email
+        password = password or self.password
+        if not email or not password:
+            raise AuthError("email and password are needed to log in: run `timersync login` or set "
+                            "RACEENTRY_EMAIL and RACEENTRY_PASSWORD")
+        remember_secret(password)
+        url = f"{self.base_url}/login"
+        try:
+            resp = self.session.post(url, data={"email": email, "password": password}, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ConnectionFailed(f"cannot reach RaceEntry at {self.base_url} ({_reason(exc)})") from None
+        body = self._decode(resp, "login")
+        problem = error_in(body)
+        if problem or resp.status_code >= 400:
+            msg = problem[0] if problem else f"HTTP {resp.status_code}"
+            raise AuthError(f"login rejected for {email}: {msg} (not retried, to avoid locking the account)",
+                            code=problem[1] if problem else None, status=resp.status_code)
+        schemas.validate("login.response", body, "login response")
+        remember_secret(body["tmp_key"])
+        remember_secret(body["tmp_secret"])
+        state.save_credentials(self.base_url, body["tmp_key"], body["tmp_secret"], email)
+        self.email, self.password = email, password
+        self._creds = {"tmp_key": body["tmp_key"], "tmp_secret": body["tmp_secret"]}
+        LOG.info("logged in to %s as %s", self.base_url, email)
+        return body
+
+    def _credentials(self) -> dict[str, Any]:
+        if self._creds is None:
+            self._creds = state.load_credentials(self.base_url)
+        if self._creds is None:
+            if self.email and self.password:
+                self.login()
+            else:
+                raise AuthError(f"not logged in to {self.base_url} (or the login is over 24 hours old): "
+                                f"run `timersync login`")
+        assert self._creds is not None
+        return {"tmp_key": self._creds["tmp_key"], "tmp_secret": self._creds["tmp_secret"]}
+
+    def _relogin_or_raise(self, message: str) -> None:
+        state.forget_credentials(self.base_url)
+        self._creds = None
+        if not (self.email and self.password):
+            raise AuthError(f"RaceEntry says the login has expired ({message}): run `timersync login` again "
+                            f"(a later login elsewhere with the same account also ends this one)", code=EXPIRED)
+        LOG.info("credentials expired; logging in again once")
+        self.login()
+
+    # ----------------------------------------------------------------------------------------- HTTP
+    def _decode(self, resp: requests.Response, what: str) -> Any:
+        try:
+            return orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
+            if resp.status_code >= 400:
+                raise ApiError(f"{what}: RaceEntry answered HTTP {resp.status_code} {resp.reason or ''}".rstrip(),
+                               status=resp.status_code) from None
+            kind = resp.headers.get("Content-Type", "unknown type").split(";")[0]
+            raise ApiError(f"{what}: RaceEntry answered with something that is not JSON ({kind}, "
+                           f"{len(resp.content)} bytes); is the API URL right?", status=resp.status_code) from None
+
+    def _backoff(self, attempt: int, resp: requests.Response | None) -> float:
+        delay = min(self.max_backoff, 0.5 * (2 ** attempt))
+        if resp is not None and resp.headers.get("Retry-After"):
+            try:
+                delay = min(60.0, max(0.0, float(resp.headers["Retry-After"])))
+            except ValueError:
+                pass
+        return delay
+
+    def get(self, path: str, params: dict[str, Any] | None = None, what: str | None = None,
+            schema: str | None = None) -> Any:
+        """GET with retries; returns the decoded, error-checked, schema-validated body."""
+        what = what or f"GET {path}"
+        relogged = False
+        attempt = 0
+        while True:
+            query = dict(params or {})
+            query.update(self._credentials())
+            resp = None
+            try:
+                resp = self.session.get(f"{self.base_url}/{path}", params=query, timeout=self.timeout)
+            except requests.RequestException as exc:
+                reason = _reason(exc)
+                if attempt + 1 >= self.max_attempts:
+                    raise ConnectionFailed(f"{what}: cannot reach RaceEntry at {self.base_url} ({reason}) "
+                                           f"after {attempt + 1} attempts") from None
+                LOG.warning("%s: %s; retrying", what, reason)
+            else:
+                LOG.debug("GET %s -> %s (%d bytes)", redact(resp.url), resp.status_code, len(resp.content))
+                if resp.status_code in RETRY_STATUS:
+                    if attempt + 1 >= self.max_attempts:
+                        raise ApiError(f"{what}: RaceEntry is busy or unavailable (HTTP {resp.status_code}) "
+                                       f"after {attempt + 1} attempts; try again later", status=resp.status_code)
+                    LOG.warning("%s: HTTP %s; retrying", what, resp.status_code)
+                else:
+                    body = self._decode(resp, what)
+                    problem = error_in(body)
+                    if problem:
+                        msg, code = problem
+                        if code == EXPIRED and not relogged:
+                            relogged = True
+                            self._relogin_or_raise(msg)
+                            continue
+                        if code == EXPIRED:
+                            raise AuthError(f"{what}: login expired again right after logging in ({msg})", code=code)
+                        raise ApiError(f"{what}: RaceEntry says: {msg}", code=code, status=resp.status_code)
+                    if resp.status_code >= 400:
+                        raise ApiError(f"{what}: RaceEntry answered HTTP {resp.status_code}", status=resp.status_code)
+                    if schema:
+                        schemas.validate(schema, body, what)
+                    return body
+            self.sleep(self._backoff(attempt, resp))
+            attempt += 1
+
+    def post(self, path: str, body: dict[str, Any], request_schema: str, response_schema: str,
+             what: str | None = None) -> Any:
+        """POST the form field ``request`` holding the JSON. Never blindly re-sent: if the answer is lost
+        (dropped connection, timeout, 5xx) :class:`ResponseLost` says the request may have been applied.
+        A 429 or a connection that was refused before anything was sent is safe to repeat, and is."""
+        what = what or f"POST {path}"
+        schemas.validate(request_schema, body, f"{what} request")
+        payload = {"request": orjson.dumps(body).decode()}
+        relogged = False
+        attempt = 0
+        while True:
+            resp = None
+            try:
+                resp = self.session.post(f"{self.base_url}/{path}", params=self._credentials(), data=payload,
+                                         timeout=self.timeout)
+            except requests.ConnectionError as exc:
+                if _never_sent(exc) and attempt + 1 < self.max_attempts:
+                    LOG.warning("%s: %s before sending; retrying", what, _reason(exc))
+                    self.sleep(self._backoff(attempt, None))
+                    attempt += 1
+                    continue
+                if _never_sent(exc):
+                    raise ConnectionFailed(f"{what}: cannot reach RaceEntry at {self.base_url} ({_reason(exc)})") from None
+                raise ResponseLost(f"{what}: the connection dropped after sending ({_reason(exc)}); "
+                                   f"the change may or may not have been applied") from None
+            except requests.Timeout:
+                raise ResponseLost(f"{what}: no answer within {self.timeout:.0f} s; the change may or may not "
+                                   f"have been applied") from None
+            except requests.RequestException as exc:
+                raise ResponseLost(f"{what}: {_reason(exc)}; the change may or may not have been applied") from None
+            LOG.debug("POST %s -> %s", redact(resp.url), resp.status_code)
+            if resp.status_code == 429 and attempt + 1 < self.max_attempts:
+                # A 429 is a refusal before processing: repeating it cannot duplicate anything.
+                self.sleep(self._backoff(attempt, resp))
+                attempt += 1
+                continue
+            if resp.status_code >= 500:
+                raise ResponseLost(f"{what}: RaceEntry answered HTTP {resp.status_code}; the change may or may "
+                                   f"not have been applied", status=resp.status_code)
+            data = self._decode(resp, what)
+            problem = error_in(data)
+            if problem:
+                msg, code = problem
+                if code == EXPIRED and not relogged:
+                    # Expired credentials are rejected before anything is applied: safe to send again.
+                    relogged = True
+                    self._relogin_or_raise(msg)
+                    continue
+                raise ApiError(f"{what}: RaceEntry says: {msg}", code=code, status=resp.status_code)
+            if resp.status_code >= 400:
+                raise ApiError(f"{what}: RaceEntry answered HTTP {resp.status_code}", status=resp.status_code)
+            schemas.validate(response_schema, data, f"{what} response")
+            return data
+
+    # ------------------------------------------------------------------------------------- endpoints
+    def races(self, start_date: str | None = None, end_date: str | None = None) -> dict[str, Any]:
+        params = {k: v for k, v in (("start_date", start_date), ("end_date", end_date)) if v}
+        return self.get("races", params, "races", "races.response")
+
+    def race(self, race_id: int) -> dict[str, Any]:
+        """The race object for ``race_id`` (with its events), from GET races."""
+        for item in self.races().get("races", []):
+            race = item.get("race") or {}
+            if str(race.get("race_id")) == str(race_id):
+                return race
+        raise ApiError(f"race {race_id} not found among the races this account can see; check the id with "
+                       f"`timersync races`")
+
+    def participants(self, race_id: int, since: int = 0, removed: bool = False,
+                     progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+        """Participants (or removed participants) modified at or after ``since``, grouped by event.
+
+        Without a timestamp RaceEntry uses "now", so a full download passes 0. Pages are requested
+        RunSignup-style (``page``, ``results_per_page``); a server that ignores them answers everything at
+        once, which ends the loop as well. Pages are merged into one grouped list, de-duplicated by
+        registration id keeping the newest ``last_modified``.
+        """
+        path = f"race/{race_id}/{'removed_participants' if removed else 'participants'}"
+        what = f"{'removed participants' if removed else 'participants'} of race {race_id}"
+        events: dict[Any, dict[str, Any]] = {}
+        rows_by_event: dict[Any, dict[Any, dict[str, Any]]] = {}
+        event_of: dict[Any, Any] = {}
+        page = 1
+        while True:
+            params = {"modified_after_timestamp": int(since), "page": page, "results_per_page": self.page_size}
+            body = self.get(path, params, what, "participants.response")
+            count = new = 0
+            for group in body:
+                eid = group["event"]["event_id"]
+                events.setdefault(eid, group["event"])
+                bucket = rows_by_event.setdefault(eid, {})
+                for row in group.get("participants") or ():
+                    count += 1
+                    rid = str(row.get("registration_id"))
+                    old_eid = event_of.get(rid)
+                    if old_eid is None:
+                        new += 1
+                    else:
+                        old = rows_by_event[old_eid][rid]
+                        if (row.get("last_modified") or 0) < (old.get("last_modified") or 0):
+                            continue
+                        del rows_by_event[old_eid][rid]
+                    bucket[rid] = row
+                    event_of[rid] = eid
+            if progress:
+                progress(len(event_of))
+            if count < self.page_size or new == 0:
+                break
+            page += 1
+        out = []
+        for eid, event in events.items():
+            rows = list(rows_by_event[eid].values())
+            group = {"event": event}
+            if rows or not removed:  # the removed feed leaves the key out for events with nothing removed
+                group["participants"] = rows
+            out.append(group)
+        return out
+
+    def teams(self, race_id: int) -> list[dict[str, Any]]:
+        return self.get(f"race/{race_id}/teams", None, f"teams of race {race_id}", "teams.response")
+
+    def team_types(self, race_id: int) -> dict[str, Any]:
+        return self.get(f"race/{race_id}/teams/team_types", None, f"team types of race {race_id}",
+                        "team_types.response")
+
+    def post_participants(self, race_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        return self.post(f"race/{race_id}/participants", body, "participants.request",
+                         "participants.post-response", f"add/modify participants in race {race_id}")
+
+    def switch_events(self, race_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        return self.post(f"race/{race_id}/switch_participant_events", body, "switch.request",
+                         "participants.post-response", f"switch events in race {race_id}")
+
+    def delete_participants(self, race_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        return self.post(f"race/{race_id}/delete_participants", body, "delete.request",
+                         "participants.post-response", f"delete participants in race {race_id}")
+
+    def post_teams(self, race_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        return self.post(f"race/{race_id}/teams", body, "teams.request", "teams.post-response",
+                         f"create teams in race {race_id}")
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """True when the connection failed before the request left (refused, DNS): safe to repeat."""
+    text = repr(exc)
+    return "NewConnectionError" in text or "NameResolutionError" in text or "Connection refused" in text
+
+
+def _reason(exc: BaseException) -> str:
+    text = repr(exc)
+    for needle, reason in (("Connection refused", "connection refused"), ("NameResolution", "host not found"),
+                           ("RemoteDisconnected", "connection closed without an answer"),
+                           ("ConnectionResetError", "connection reset"), ("ReadTimeout", "timed out"),
+                           ("ConnectTimeout", "connect timed out")):
+        if needle in text:
+            return reason
+    return redact(type(exc).__name__)
+
+
+def parse_race_events(race: dict[str, Any]) -> list[dict[str, Any]]:
+    events = race.get("events") or []
+    if not isinstance(events, list):
+        raise ShapeError("race.events: expected a list")
+    return events

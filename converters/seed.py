@@ -1,0 +1,443 @@
+"""Deterministic seed data for the rehearsal RaceEntry server (converters/server.py).
+
+``generate_race(participants, seed)`` returns plain JSON-able data in the API's own shapes:
+
+    {
+      "anchor_ts": int,                 # fixed "generation time"; last_modified values lie before it
+      "main_race_id": 2026,
+      "races": [race, ...],             # the inner "race" objects of GET /races, events filled
+      "team_types": [{"race_id": .., "team_type": {...GET team_types item...}}, ...],
+      "teams": [{"race_id": .., "team": {...GET teams item...}}, ...],
+      "participants": [participant, ...],   # GET participants item shape, every documented field, doc order
+      "removed_registration_ids": [int, ...],  # soft-deleted (their last_modified is the deletion time)
+    }
+
+Each participant's race follows from its ``event_id`` (see the races' ``events``).
+Stdlib only (the server must run with stdlib + orjson).
+
+``python -m converters.seed --write-samples samples/race`` writes the realistic sample race
+(seed 1, 300 participants) exactly as the server answers it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import random
+import time
+import unicodedata
+
+MAIN_RACE_ID = 2026
+SECOND_RACE_ID = 2027
+# Fixed anchor so output depends on ``seed`` only (2026-11-18 ~10:13 UTC). last_modified values are
+# spread over the four weeks before it.
+ANCHOR_TS = 1795000000
+SECOND_RACE_PARTICIPANTS = 12
+
+MAIN_RACE_DATE = _dt.date(2027, 9, 18)
+SECOND_RACE_DATE = _dt.date(2027, 1, 16)
+
+# event_id, name, start HH:MM, end HH:MM, distance, fee
+MAIN_EVENTS = [
+    (16, "Marathon", "06:30", "13:00", "26.2 Miles", "$95.00"),
+    (67, "Half Marathon", "07:00", "11:00", "13.1 Miles", "$70.00"),
+    (68, "10K", "07:30", "09:30", "10 K", "$45.00"),
+    (69, "5K", "08:00", "09:30", "5 K", "$35.00"),
+    (70, "Kids Mile", "09:45", "10:30", "1 Mile", "$10.00"),
+]
+MAIN_EVENT_WEIGHTS = [0.18, 0.32, 0.22, 0.20, 0.08]
+SECOND_EVENTS = [(71, "5K", "09:00", "10:30", "5 K", "$30.00")]
+
+PARTICIPANT_KEYS = (
+    "user", "registration_id", "event_id", "rsu_transaction_id", "transaction_id", "bib_num", "chip_num",
+    "age", "registration_date", "team_id", "team_name", "team_type_id", "team_type", "team_gender",
+    "team_bib_num", "last_modified", "imported", "race_fee", "offline_payment_amount", "processing_fee",
+    "processing_fee_paid_by_user", "processing_fee_paid_by_race", "partner_fee", "affiliate_profit",
+    "extra_fees", "amount_paid", "usatf_discount_amount_in_cents", "usatf_discount_additional_field",
+    "giveaway", "giveaway_option_id", "race_corral_id", "race_corral_name", "checked_in", "checkin_date",
+    "checked_in_by_user_id",
+)
+USER_KEYS = ("user_id", "first_name", "middle_name", "last_name", "email", "address", "dob", "gender",
+             "phone", "profile_image_url")
+ADDRESS_KEYS = ("street", "city", "state", "zipcode", "country_code")
+
+# (first, middle, last, gender, street, city, state, zipcode, country)  -- always included (if N allows)
+SPECIAL_PEOPLE = [
+    ("José", None, "García", "M", "12 Calle Sol", "Provo", "UT", "84601", "USA"),
+    ("Zoë", "Anne", "Müller", "F", "88 Elm St", "Orem", "UT", "84057", "USA"),
+    ("Łukasz", None, "Kowalski", "M", "5 Birch Ln", "Boston", "MA", "02134", "USA"),
+    ("Søren", None, "Ødegaard", "M", "301 Fjord Way", "Hoboken", "NJ", "07030", "USA"),
+    ("Chloé", None, "Lefèvre", "F", "9 Rue Rd", "Amherst", "MA", "01002", "USA"),
+    ("Antonín", None, "Dvořák", "M", "1841 Symphony Ave", "Salt Lake City", "UT", "84101", "USA"),
+    ("芳", None, "王", "F", "77 Lotus Ct", "Sandy", "UT", "84070", "USA"),
+    ("Дмитрий", None, "Иванов", "M", "14 Volga Dr", "Lehi", "UT", "84043", "USA"),
+    ("محمد", None, "العلي", "M", "3 Oasis Pl", "Draper", "UT", "84020", "USA"),
+    ("花子", None, "佐藤", "F", "8 Sakura St", "Logan", "UT", "84321", "USA"),
+    ("Ελένη", None, "Παπαδοπούλου", "F", "21 Olympus Rd", "Ogden", "UT", "84401", "USA"),
+    ("Siobhan", None, "O'Brien", "F", "40 Shamrock Rd", "Boston", "MA", "02134", "USA"),
+    ("Marco", "Luca", "D'Angelo", "M", "6 Vine St", "Hoboken", "NJ", "07030", "USA"),
+    ("Robert", None, "Smith, Jr.", "M", "100 Main St", "Provo", "UT", "84604", "USA"),
+    ('"Speedy"', None, "Gonzalez", "M", "2 Fast Ln", "Orem", "UT", "84058", "USA"),
+    ('Ann "Annie"', None, "Lee, PhD", "F", "55 Quote Ave", "Amherst", "MA", "01002", "USA"),
+    ("=SUM(A1)", None, "Formula", "", "1 Cell Rd", "Provo", "UT", "84601", "USA"),
+    ("+Plus", None, "Sign", "M", "2 Cell Rd", "Provo", "UT", "84601", "USA"),
+    ("Dee", None, "-Dash", "F", "3 Cell Rd", "Provo", "UT", "84601", "USA"),
+    ("@Home", None, "Runner", "", "4 Cell Rd", "Provo", "UT", "84601", "USA"),
+    ("Émilie", None, "Tremblay", "F", "10 Rue Principale", "Calgary", "AB", "T2P 1J9", "CAN"),
+]
+
+FIRST_M = ["James", "John", "Michael", "David", "Daniel", "Matthew", "Tyler", "Jacob", "Ethan", "Logan",
+           "Nathan", "Samuel", "Benjamin", "Carlos", "Luis", "Andrés", "Kenji", "Wei", "Ahmed", "Olaf",
+           "Liam", "Noah", "Spencer", "Brigham", "Parker", "Jonah", "Isaac", "Caleb", "René", "Mateo"]
+FIRST_F = ["Emily", "Sarah", "Jessica", "Ashley", "Hannah", "Megan", "Rachel", "Emma", "Olivia", "Ava",
+           "Sophia", "Mia", "Abigail", "Madison", "María", "Lucía", "Yuki", "Mei", "Fatima", "Ingrid",
+           "McKenna", "Brooklyn", "Kaylee", "Chloe", "Zoe", "Renée", "Anaïs", "Priya", "Ngozi", "Camila"]
+LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Anderson", "Taylor", "Thomas",
+        "Jensen", "Christensen", "Nielsen", "Larsen", "Peterson", "Young", "Allen", "Hernández", "López",
+        "Martínez", "Nguyen", "Tanaka", "Kim", "Patel", "O'Connor", "McDonald", "Van der Berg", "Núñez",
+        "Schröder", "Björk", "Hall", "Wright", "Clark", "Lewis", "Walker", "Robinson", "Baker", "Adams",
+        "Nelson", "Carter", "Mitchell", "Roberts", "Turner", "Phillips", "Campbell", "Parker", "Evans"]
+MIDDLE = ["Ann", "Marie", "Lee", "James", "Ray", "Lynn", "Jo", "Michael", "Grace", "Dean"]
+CITIES = [("Provo", "84601"), ("Provo", "84604"), ("Orem", "84057"), ("Orem", "84058"), ("Lehi", "84043"),
+          ("Sandy", "84070"), ("Draper", "84020"), ("Salt Lake City", "84101"), ("Salt Lake City", "84105"),
+          ("Ogden", "84401"), ("Logan", "84321"), ("St. George", "84770"), ("Park City", "84060"),
+          ("American Fork", "84003"), ("Spanish Fork", "84660")]
+FAR_CITIES = [("Boston", "MA", "02134"), ("Hoboken", "NJ", "07030"), ("Amherst", "MA", "01002"),
+              ("Denver", "CO", "80202"), ("Boise", "ID", "83702"), ("Las Vegas", "NV", "89101")]
+STREETS = ["Main St", "Center St", "University Ave", "State St", "Canyon Rd", "Maple Dr", "Oak Ln",
+           "Cherry Ln", "Sunset Blvd", "Ridge Rd", "Apple Way", "Harvest Ln"]
+
+TEAM_TYPES = [
+    # team_type_id, name, valid_event_ids, max_members, max_num_teams
+    (68, "Team Marathon", [16], 5, 13),
+    (69, "Corporate Challenge", [67, 68], 20, 40),
+]
+TEAMS = [
+    # team_id, team_type_id, name, gender, team_bib_num
+    (1, 68, "Sole Survivors", None, None),
+    (2, 68, "Speedy Squad", "M", 9001),
+    (3, 68, "Wasatch Wanderers", "F", 9002),
+    (4, 68, "Mile High Club", None, None),
+    (5, 69, "Acme Corp", None, 9101),
+    (6, 69, "Beehive Bank", None, None),
+    (7, 69, "Canyon Software, Inc.", "X", 9102),
+    (8, 69, "Deseret Dental", None, None),
+    (9, 69, "Ëlite Engineering", None, None),
+    (10, 69, "Provo \"Pacers\"", None, 9103),
+    (11, 69, "O'Malley & Sons", None, None),
+    (12, 69, "Utah Valley Hospital", "F", None),
+]
+GIVEAWAYS = [(None, None)] * 6 + [("Tech Tee - S", 301), ("Tech Tee - M", 302), ("Tech Tee - L", 303)]
+
+
+def fmt_mdy(d: _dt.date) -> str:
+    return d.strftime("%m/%d/%Y")
+
+
+@functools.lru_cache(maxsize=None)
+def _zone(tz: str):
+    try:
+        from zoneinfo import ZoneInfo
+        return ZoneInfo(tz)
+    except Exception:  # pragma: no cover - no tz database
+        return _dt.timezone.utc
+
+
+@functools.lru_cache(maxsize=65536)
+def _utc_offset(tz: str, hour: int) -> int:
+    return int(_dt.datetime.fromtimestamp(hour * 3600, _zone(tz)).utcoffset().total_seconds())
+
+
+def fmt_mdy_hm(ts: int, tz: str = "America/Denver") -> str:
+    """Unix seconds -> 'MM/DD/YYYY HH:MM' in the race's timezone (UTC if tz data is unavailable)."""
+    t = time.gmtime(int(ts) + _utc_offset(tz, int(ts) // 3600))
+    return "%02d/%02d/%04d %02d:%02d" % (t.tm_mon, t.tm_mday, t.tm_year, t.tm_hour, t.tm_min)
+
+
+def age_on(dob: str | None, on: _dt.date) -> int | None:
+    if not dob:
+        return None
+    b = _dt.date.fromisoformat(dob)
+    return on.year - b.year - ((on.month, on.day) < (b.month, b.day))
+
+
+@functools.lru_cache(maxsize=4096)
+def ascii_fold(s: str) -> str:
+    s = unicodedata.normalize("NFKD", s)
+    return "".join(c for c in s if c.isascii() and c.isalnum()).lower()
+
+
+def blank_participant() -> dict:
+    """A participant with every documented field, in the document's order."""
+    p = {k: None for k in PARTICIPANT_KEYS}
+    p["user"] = {k: None for k in USER_KEYS}
+    p["user"]["address"] = {k: None for k in ADDRESS_KEYS}
+    for k in ("race_fee", "offline_payment_amount", "processing_fee", "processing_fee_paid_by_user",
+              "processing_fee_paid_by_race", "partner_fee", "affiliate_profit", "extra_fees", "amount_paid",
+              "usatf_discount_amount_in_cents"):
+        p[k] = "$0.00"
+    p["imported"] = "F"
+    p["checked_in"] = "F"
+    return p
+
+
+def _race(race_id, name, date, created_ts, modified_ts, events, days_id, slug, street, city, zipcode):
+    return {
+        "race_id": race_id,
+        "name": name,
+        "last_date": fmt_mdy(date),
+        "last_end_date": fmt_mdy(date),
+        "next_date": fmt_mdy(date),
+        "next_end_date": fmt_mdy(date),
+        "is_draft_race": "F",
+        "is_private_race": "F",
+        "is_registration_open": "T",
+        "created": fmt_mdy_hm(created_ts),
+        "last_modified": fmt_mdy_hm(modified_ts),
+        "description": "<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.0 Transitional//EN\" "
+                       "\"http://www.w3.org/TR/REC-html40/loose.dtd\">\n<html><body><p>"
+                       f"{name}: fun for the whole family!</p></body></html>\n",
+        "url": f"http://raceentry.com/{slug}/race-info",
+        "external_race_url": None,
+        "external_results_url": None,
+        "fb_page_id": None,
+        "fb_event_id": None,
+        "address": {"street": street, "street2": None, "city": city, "state": "UT", "zipcode": zipcode,
+                    "country_code": "USA"},
+        "timezone": "America/Denver",
+        "logo_url": f"https://cfimages.raceentry.com/test/logo/{slug}-registration-logo-{race_id}.jpg?v=1745428804",
+        "can_use_registration_api": "T",
+        "real_time_notifications_enabled": "F",
+        "events": [
+            {
+                "event_id": eid,
+                "race_event_days_id": days_id,
+                "name": ename,
+                "start_time": f"{fmt_mdy(date)} {start}",
+                "end_time": f"{fmt_mdy(date)} {end}",
+                "age_calc_base_date": fmt_mdy(date),
+                "registration_opens": fmt_mdy_hm(created_ts + 86400),
+                "event_type": "running_race",
+                "distance": dist,
+            }
+            for eid, ename, start, end, dist, _fee in events
+        ],
+        "race_event_days": [{"race_event_days_id": days_id, "start_date": fmt_mdy(date),
+                             "end_date": fmt_mdy(date)}],
+    }
+
+
+def generate_race(participants: int = 200, seed: int = 1) -> dict:
+    """Deterministic race data for ``seed``: a main race (id 2026) with ``participants`` registrations
+    over five events and a small second race (id 2027, 12 registrations, another month)."""
+    rng = random.Random(seed)
+    participants = max(0, int(participants))
+    anchor = ANCHOR_TS
+    created = anchor - 90 * 86400
+    races = [
+        _race(MAIN_RACE_ID, "Wasatch Harvest Run", MAIN_RACE_DATE, created, anchor - 30 * 86400, MAIN_EVENTS,
+              31, "wasatch-harvest-run", "500 University Ave", "Provo", "84601"),
+        _race(SECOND_RACE_ID, "Frostbite 5K", SECOND_RACE_DATE, created + 86400 * 10, anchor - 40 * 86400,
+              SECOND_EVENTS, 32, "frostbite-5k", "1 Lakeside Dr", "Orem", "84057"),
+    ]
+    team_types = []
+    for ttid, name, valid, max_members, max_teams in TEAM_TYPES:
+        team_types.append({"race_id": MAIN_RACE_ID, "team_type": {
+            "team_type_id": ttid, "team_type": name, "team_type_desc": None, "min_members": 0,
+            "max_members": max_members, "min_male_members": 0, "max_male_members": None,
+            "min_female_members": 0, "max_female_members": None, "max_num_teams": max_teams,
+            "valid_event_ids": list(valid), "require_gender_selection": "F", "allow_all_male_team": "T",
+            "allow_all_female_team": "T", "allow_coed_team": "T", "require_age_range_selection": "F",
+            "team_age_restrictions": []}})
+    tt_name = {t[0]: t[1] for t in TEAM_TYPES}
+    teams = []
+    for tid, ttid, name, gender, tbib in TEAMS:
+        teams.append({"race_id": MAIN_RACE_ID, "team": {
+            "team_id": tid, "team_type_id": ttid, "team_name": name, "team_gender": gender,
+            "team_bib_num": tbib, "team_age_restriction_id": None,
+            "last_modified_ts": created + 86400 * 5 + tid * 37}})
+    teams_for_event: dict[int, list[tuple]] = {}
+    for t in TEAMS:
+        for ttid, _n, valid, _m, _x in TEAM_TYPES:
+            if t[1] == ttid:
+                for eid in valid:
+                    teams_for_event.setdefault(eid, []).append(t)
+
+    # Shared-second clusters: a bulk import and a few bursts (several rows with the same last_modified).
+    import_ts = anchor - 20 * 86400 + 1234
+    bursts = [anchor - rng.randint(1, 27 * 86400) for _ in range(6)]
+
+    out: list[dict] = []
+    reg_id = 1000
+    user_id = 5000
+
+    def make(race_id, race_date, events, weights, n, specials):
+        nonlocal reg_id, user_id
+        people = list(specials[:n])
+        people += [None] * (n - len(people))
+        rng.shuffle(people)
+        bibs = list(range(101, 101 + n))
+        rng.shuffle(bibs)
+        event_ids = [e[0] for e in events]
+        fees = {e[0]: e[5] for e in events}
+        rows = []
+        for i, person in enumerate(people):
+            reg_id += 1
+            user_id += 1
+            eid = rng.choices(event_ids, weights)[0] if len(event_ids) > 1 else event_ids[0]
+            p = blank_participant()
+            u = p["user"]
+            if person is not None:
+                first, middle, last, gender, street, city, state, zipcode, country = person
+            else:
+                gender = rng.choices(["M", "F", ""], [0.48, 0.48, 0.04])[0]
+                first = rng.choice(FIRST_M if gender == "M" else FIRST_F if gender == "F"
+                                   else FIRST_M + FIRST_F)
+                middle = rng.choice(MIDDLE) if rng.random() < 0.2 else None
+                last = rng.choice(LAST)
+                street = f"{rng.randint(1, 9999)} {rng.choice(STREETS)}"
+                if rng.random() < 0.06:
+                    city, state, zipcode = rng.choice(FAR_CITIES)
+                else:
+                    (city, zipcode), state = rng.choice(CITIES), "UT"
+                country = "USA"
+            u["user_id"] = user_id
+            u["first_name"] = first
+            u["middle_name"] = middle
+            u["last_name"] = last
+            local = ascii_fold(first) and ascii_fold(last) and f"{ascii_fold(first)}.{ascii_fold(last)}"
+            u["email"] = f"{local or 'runner'}{user_id}@example.com"
+            u["address"] = {"street": street, "city": city, "state": state, "zipcode": zipcode,
+                            "country_code": country}
+            # age: kids mile 5-12, everyone else 14-78; a few without dob
+            if rng.random() < 0.03:
+                dob = None
+            else:
+                age_years = rng.randint(5, 12) if eid == 70 else rng.randint(14, 78)
+                d = race_date - _dt.timedelta(days=age_years * 365 + rng.randint(0, 364))
+                dob = d.isoformat()
+            u["dob"] = dob
+            u["gender"] = gender
+            r = rng.random()
+            u["phone"] = ("+1 801 555 %04d" % rng.randint(0, 9999) if r < 0.05
+                          else None if r < 0.08 else "801555%04d" % rng.randint(0, 9999))
+            p["registration_id"] = reg_id
+            p["event_id"] = eid
+            bib = bibs[i]
+            p["bib_num"] = bib
+            p["chip_num"] = None if rng.random() < 0.04 else bib
+            p["age"] = age_on(dob, race_date)
+            if rng.random() < 0.2:
+                lm = import_ts
+                p["imported"] = "T"
+                reg_ts = created + rng.randint(86400, 40 * 86400)
+            else:
+                lm = rng.choice(bursts) if rng.random() < 0.05 else anchor - rng.randint(60, 28 * 86400)
+                reg_ts = lm - rng.randint(0, 5 * 86400)
+                p["transaction_id"] = 700000 + reg_id
+                p["race_fee"] = fees[eid]
+                fee_cents = int(float(fees[eid][1:]) * 100)
+                proc = fee_cents * 6 // 100 + 100
+                p["processing_fee"] = "$%d.%02d" % divmod(proc, 100)
+                p["processing_fee_paid_by_user"] = p["processing_fee"]
+                p["amount_paid"] = "$%d.%02d" % divmod(fee_cents + proc, 100)
+            p["registration_date"] = fmt_mdy_hm(reg_ts)
+            if eid in teams_for_event and rng.random() < 0.15 / 0.72 * (1 if eid != 16 else 0.8):
+                t = rng.choice(teams_for_event[eid])
+                p["team_id"], p["team_type_id"], p["team_name"] = t[0], t[1], t[2]
+                p["team_type"] = tt_name[t[1]]
+                p["team_gender"], p["team_bib_num"] = t[3], t[4]
+            p["giveaway"], p["giveaway_option_id"] = rng.choice(GIVEAWAYS)
+            p["last_modified"] = lm
+            rows.append(p)
+        return rows
+
+    main = make(MAIN_RACE_ID, MAIN_RACE_DATE, MAIN_EVENTS, MAIN_EVENT_WEIGHTS, participants, SPECIAL_PEOPLE)
+    second = make(SECOND_RACE_ID, SECOND_RACE_DATE, SECOND_EVENTS, [1.0], SECOND_RACE_PARTICIPANTS,
+                  [("Ingrid", None, "Björk", "F", "9 Frost Ln", "Orem", "UT", "84057", "USA")])
+    out = main + second
+
+    removed: list[int] = []
+    if main:
+        n_removed = min(len(main) // 4, max(3, len(main) // 100))
+        special_ids = {p["registration_id"] for p in main if p["user"]["first_name"] in
+                       {s[0] for s in SPECIAL_PEOPLE}}
+        candidates = [p for p in main if p["registration_id"] not in special_ids]
+        del_ts = anchor - rng.randint(3600, 3 * 86400)
+        for p in rng.sample(candidates, min(n_removed, len(candidates))):
+            removed.append(p["registration_id"])
+            p["last_modified"] = max(p["last_modified"], del_ts) + rng.randint(0, 1)
+        removed.sort()
+    return {
+        "anchor_ts": anchor,
+        "main_race_id": MAIN_RACE_ID,
+        "races": races,
+        "team_types": team_types,
+        "teams": teams,
+        "participants": out,
+        "removed_registration_ids": removed,
+    }
+
+
+def write_samples(outdir: str, participants: int = 300, seed: int = 1) -> list[str]:
+    """Start a throwaway server (seed ``seed``), read every GET endpoint as a client would, and write
+    races.json, participants.json (modified_after_timestamp=0), removed_participants.json, teams.json and
+    team_types.json into ``outdir``. Returns the written paths."""
+    import json
+    import os
+    import urllib.parse
+    import urllib.request
+
+    from .server import start_background
+
+    os.makedirs(outdir, exist_ok=True)
+    h = start_background(None, participants=participants, seed=seed)
+    try:
+        body = urllib.parse.urlencode({"email": h.email, "password": h.password}).encode()
+        with urllib.request.urlopen(h.url + "/login", data=body) as resp:
+            login = json.loads(resp.read())
+        auth = {"tmp_key": login["tmp_key"], "tmp_secret": login["tmp_secret"]}
+        rid = h.race_id
+        targets = {
+            "races.json": ("/races", {}),
+            "participants.json": (f"/race/{rid}/participants", {"modified_after_timestamp": 0}),
+            "removed_participants.json": (f"/race/{rid}/removed_participants", {"modified_after_timestamp": 0}),
+            "teams.json": (f"/race/{rid}/teams", {}),
+            "team_types.json": (f"/race/{rid}/teams/team_types", {}),
+        }
+        written = []
+        for name, (path, params) in targets.items():
+            qs = urllib.parse.urlencode({**auth, **params})
+            with urllib.request.urlopen(f"{h.url}{path}?{qs}") as resp:
+                data = json.loads(resp.read())
+            dest = os.path.join(outdir, name)
+            with open(dest, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2, ensure_ascii=False)
+                f.write("\n")
+            written.append(dest)
+        return written
+    finally:
+        h.stop()
+
+
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m converters.seed", description=__doc__.splitlines()[0])
+    ap.add_argument("--participants", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--write-samples", metavar="DIR", help="write the sample race JSON files into DIR")
+    args = ap.parse_args(argv)
+    if args.write_samples:
+        for p in write_samples(args.write_samples, args.participants, args.seed):
+            print(p)
+    else:
+        json.dump(generate_race(args.participants, args.seed), sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
