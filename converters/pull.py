@@ -1,0 +1,48 @@
+"""Pull: fetch a race's participants (and teams) and write them in a profile's layout, keeping the
+fetched JSON beside the file as the base for a later diff."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .client import RaceEntryClient
+from .model import parse_participants, parse_teams
+from .snapshot import context_path_for, save_context, save_snapshot, snapshot_path_for
+
+LOG = logging.getLogger("timersync.pull")
+
+
+@dataclass
+class PullResult:
+    output: Path
+    snapshot: Path
+    participants: int
+    teams: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path,
+         snapshot: str | Path | None = None, progress: Callable[[int], None] | None = None) -> PullResult:
+    """Fetch race ``race_id`` and write ``output`` (kind from its extension) with ``profile``.
+
+    Also writes the participants response to ``snapshot`` (default ``<stem>.snapshot.json``) and the race
+    context (``<stem>.race.json``). The output is written last, so a snapshot always matches a file.
+    """
+    from .convert import write_file
+
+    output = Path(output)
+    race = client.race(race_id)
+    data = client.participants(race_id, 0, progress=progress)
+    participants = parse_participants(data, f"participants of race {race_id}")
+    teams_raw = client.teams(race_id)
+    team_types = client.team_types(race_id)
+    teams = parse_teams(teams_raw)
+    snap = Path(snapshot) if snapshot else snapshot_path_for(output)
+    save_snapshot(snap, data)
+    save_context(context_path_for(output), race_id, race, teams_raw, team_types)
+    warnings = write_file(output, participants, profile, race=race, teams=teams)
+    LOG.info("pulled race %s: %d participants, %d teams -> %s", race_id, len(participants), len(teams), output)
+    return PullResult(output, snap, len(participants), len(teams), list(warnings or []))
