@@ -1,0 +1,123 @@
+"""Delimited text files (CSV, tab-delimited TXT): encoding detection, reading and writing.
+
+Reading tries, in order: the ``--encoding`` override, a byte-order mark (UTF-8, UTF-16), strict UTF-8,
+then Windows-1252, which is what Windows spreadsheets save "CSV" as. Writing goes through
+:func:`converters.atomic.atomic_writer`; a Windows-1252 target gets characters it cannot hold
+transliterated (``anyascii``: Łukasz -> Lukasz) and each such value is reported, never silently ``?``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from typing import Sequence
+
+from .atomic import write_bytes
+from .errors import InputError
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def decode(data: bytes, file: str, encoding: str | None = None) -> tuple[str, str]:
+    """Bytes -> (text, encoding used)."""
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except LookupError:
+            raise InputError(f"unknown encoding {encoding!r}; try utf-8, utf-8-sig or cp1252", file=file) from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not valid {encoding} (byte {exc.start}); try another --encoding", file=file) from None
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(name), name
+            except UnicodeDecodeError:
+                raise InputError(f"starts with a {name} byte-order mark but is not valid {name}; "
+                                 f"pass --encoding", file=file) from None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        raise InputError(f"neither UTF-8 nor Windows-1252 (byte {exc.start}); pass --encoding, e.g. "
+                         f"--encoding latin-1", file=file) from None
+
+
+def sniff_delimiter(first_line: str, preferred: str) -> str:
+    """The delimiter of a header line: the preferred one unless tab or semicolon clearly wins
+    (Excel in many European locales saves "CSV" with semicolons)."""
+    counts = {d: first_line.count(d) for d in (preferred, "\t", ";", ",")}
+    best = max(counts, key=lambda d: (counts[d], d == preferred))
+    return best if counts[best] > counts[preferred] else preferred
+
+
+def read_rows(path: str | os.PathLike, delimiter: str, encoding: str | None = None) -> list[list[str]]:
+    """All rows of a delimited file as lists of strings (header included)."""
+    file = str(path)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise InputError("file not found", file=file) from None
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise InputError("the file is empty; expected a header row and participants", file=file)
+    text, _ = decode(data, file, encoding)
+    first = text[: text.find("\n")] if "\n" in text else text
+    delim = sniff_delimiter(first, delimiter)
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
+    except csv.Error as exc:
+        raise InputError(f"cannot parse as delimited text ({exc})", file=file) from None
+
+
+def to_cp1252(value: str) -> str:
+    """``value`` with every character Windows-1252 cannot hold transliterated (anyascii)."""
+    from anyascii import anyascii
+
+    out = []
+    for ch in value:
+        try:
+            ch.encode("cp1252")
+            out.append(ch)
+        except UnicodeEncodeError:
+            out.append(anyascii(ch))
+    return "".join(out)
+
+
+def write_rows(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[str | None]],
+               delimiter: str, line_ending: str, encoding: str) -> list[str]:
+    """Write header + rows atomically; returns warnings (values transliterated for the encoding)."""
+    warnings: list[str] = []
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(header)
+    writer.writerows(rows)
+    text = buf.getvalue()
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        # Slow path, only when some value does not fit: transliterate per value and report each one.
+        fixed_rows = []
+        for r, row in enumerate(rows, start=2):
+            new = list(row)
+            for i, value in enumerate(row):
+                if not value:
+                    continue
+                try:
+                    value.encode(encoding)
+                except UnicodeEncodeError:
+                    new[i] = to_cp1252(value)
+                    warnings.append(f"row {r}, column {header[i]!r}: {value!r} written as {new[i]!r} "
+                                    f"({encoding} cannot hold it)")
+            fixed_rows.append(new)
+        buf = io.StringIO(newline="")
+        writer = csv.writer(buf, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL)
+        writer.writerow([to_cp1252(h) for h in header])
+        writer.writerows(fixed_rows)
+        data = buf.getvalue().encode(encoding, errors="replace")
+    write_bytes(path, data)
+    return warnings

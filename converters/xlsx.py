@@ -1,0 +1,252 @@
+"""A minimal, standards-conforming XLSX writer and a fast reader.
+
+Writing: zipfile + hand-built SpreadsheetML (inline strings, a bold header, a frozen header pane, column
+widths from the content, text-formatted cells for bib/chip/ZIP/phone so leading zeros survive when a
+person edits them). For 50,000 x 25 cells this takes about a second where xlsxwriter takes 6.5-7.4 s
+and pandas + openpyxl 18.6 s. Reading: python-calamine (Rust), falling back to openpyxl only when
+calamine cannot read the file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+from xml.sax.saxutils import escape as _xml_escape
+
+from .atomic import atomic_writer
+from .errors import InputError
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+# Characters XML 1.0 cannot carry, and literal "_xHHHH_" (which readers decode): written as OOXML's
+# _xHHHH_ escapes. CR is written as &#13; because XML parsers turn a literal CR into LF.
+_SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)|\r")
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]{0,14})\Z")
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+STYLE_BOLD = 1
+STYLE_TEXT = 2
+
+
+def _special(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    if ch == "\r":
+        return "&#13;"
+    if ch == "_":
+        return "_x005F_"
+    return f"_x{ord(ch):04X}_"
+
+
+@dataclass
+class Sheet:
+    """One worksheet: ``rows`` hold text (``None``/``""`` = empty cell). Columns in ``text_columns`` get the
+    Text number format; values in ``number_columns`` that are plain integers are written as numbers."""
+
+    name: str
+    header: Sequence[str]
+    rows: Sequence[Sequence[str | None]]
+    text_columns: set[int] = field(default_factory=set)
+    number_columns: set[int] = field(default_factory=set)
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _sheet_xml(sheet: Sheet) -> str:
+    ncols = len(sheet.header)
+    letters = [column_letter(i) for i in range(max(ncols, 1))]
+    widths = [len(str(h)) for h in sheet.header]
+    parts: list[str] = []
+    add = parts.append
+    # Header row: bold inline strings.
+    cells = "".join(f'<c r="{letters[i]}1" t="inlineStr" s="{STYLE_BOLD}"><is><t xml:space="preserve">'
+                    f"{_xml_escape(str(h))}</t></is></c>" for i, h in enumerate(sheet.header))
+    add(f'<row r="1">{cells}</row>')
+    text_cols = sheet.text_columns
+    num_cols = sheet.number_columns
+    number = _NUMBER.match
+    str_open = [f'" t="inlineStr" s="{STYLE_TEXT}"><is><t xml:space="preserve">' if i in text_cols
+                else '" t="inlineStr"><is><t xml:space="preserve">' for i in range(ncols)]
+    r = 1
+    for row in sheet.rows:
+        r += 1
+        rs = str(r)
+        out = [f'<row r="{rs}">']
+        cell = out.append
+        for i, value in enumerate(row):
+            if not value:
+                continue
+            n = len(value)
+            if n > widths[i]:
+                widths[i] = n
+            if i in num_cols and number(value):
+                cell(f'<c r="{letters[i]}{rs}"><v>{value}</v></c>')
+                continue
+            if "&" in value or "<" in value or ">" in value:
+                value = _xml_escape(value)
+            cell(f'<c r="{letters[i]}{rs}{str_open[i]}{value}</t></is></c>')
+        out.append("</row>")
+        add("".join(out))
+    body = "".join(parts)
+    if _SPECIAL.search(body):
+        body = _SPECIAL.sub(_special, body)
+    last = f"{letters[ncols - 1]}{r}" if ncols else "A1"
+    cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{min(w, 60) + 2.7:.1f}" customWidth="1"'
+                   f'{" style=%s" % chr(34) + str(STYLE_TEXT) + chr(34) if i in text_cols else ""}/>'
+                   for i, w in enumerate(widths))
+    return (f'{_HEAD}<worksheet xmlns="{_NS}" xmlns:r="{_REL_NS}"><dimension ref="A1:{last}"/>'
+            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+            'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+            f'<sheetFormatPr defaultRowHeight="15"/>{"<cols>" + cols + "</cols>" if cols else ""}'
+            f"<sheetData>{body}</sheetData></worksheet>")
+
+
+_STYLES = (f'{_HEAD}<styleSheet xmlns="{_NS}">'
+           '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+           '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+           '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+           '<fill><patternFill patternType="gray125"/></fill></fills>'
+           '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+           '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+           '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+           '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+           '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+           '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+           '</styleSheet>')
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = _BAD_SHEET_CHARS.sub("_", name).strip("'")[:31] or "Sheet"
+    out, n = base, 1
+    while out.casefold() in used:
+        n += 1
+        out = f"{base[:28]} {n}"
+    used.add(out.casefold())
+    return out
+
+
+def xlsx_bytes_parts(sheets: Sequence[Sheet]) -> list[tuple[str, str]]:
+    """The package's parts (name, XML) for ``sheets``; the first sheet is the active, first tab."""
+    used: set[str] = set()
+    names = [_sheet_name(s.name, used) for s in sheets]
+    n = len(sheets)
+    content = (f'{_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+               '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+               '<Default Extension="xml" ContentType="application/xml"/>'
+               '<Override PartName="/xl/workbook.xml" '
+               'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+               + "".join(f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" ContentType="application/'
+                         f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(n))
+               + '<Override PartName="/xl/styles.xml" '
+               'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+               '</Types>')
+    root_rels = (f'{_HEAD}<Relationships xmlns="{_PKG_REL_NS}"><Relationship Id="rId1" '
+                 f'Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    workbook = (f'{_HEAD}<workbook xmlns="{_NS}" xmlns:r="{_REL_NS}"><bookViews><workbookView activeTab="0"/>'
+                '</bookViews><sheets>'
+                + "".join(f'<sheet name="{_xml_escape(nm, {chr(34): "&quot;"})}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
+                          for i, nm in enumerate(names))
+                + "</sheets></workbook>")
+    wb_rels = (f'{_HEAD}<Relationships xmlns="{_PKG_REL_NS}">'
+               + "".join(f'<Relationship Id="rId{i + 1}" Type="{_REL_NS}/worksheet" '
+                         f'Target="worksheets/sheet{i + 1}.xml"/>' for i in range(n))
+               + f'<Relationship Id="rId{n + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/></Relationships>')
+    parts = [("[Content_Types].xml", content), ("_rels/.rels", root_rels), ("xl/workbook.xml", workbook),
+             ("xl/_rels/workbook.xml.rels", wb_rels), ("xl/styles.xml", _STYLES)]
+    parts += [(f"xl/worksheets/sheet{i + 1}.xml", _sheet_xml(s)) for i, s in enumerate(sheets)]
+    return parts
+
+
+def write_xlsx(path: str | os.PathLike, sheets: Sequence[Sheet]) -> None:
+    """Write ``sheets`` (first one first) as an .xlsx file, atomically."""
+    parts = xlsx_bytes_parts(sheets)
+    with atomic_writer(path, "wb") as fh:
+        # compresslevel 1: the XML still shrinks ~10x, at a third of the default level's time.
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for name, xml in parts:
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, xml.encode("utf-8"), compresslevel=1)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+def cell_text(value: Any) -> str:
+    """A cell value as text: integer floats lose their ``.0`` (50004.0 -> "50004"), dates become ISO."""
+    if value is None:
+        return ""
+    t = type(value)
+    if t is str:
+        return value
+    if t is float:
+        return str(int(value)) if value.is_integer() else repr(value)
+    if t is bool:
+        return "TRUE" if value else "FALSE"
+    if t is int:
+        return str(value)
+    if isinstance(value, _dt.datetime):
+        if value.time() == _dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def read_xlsx(path: str | os.PathLike) -> list[tuple[str, list[list[str]]]]:
+    """Every worksheet as ``(name, rows of text)``, in workbook order. Row 1 of the sheet is rows[0]."""
+    file = str(path)
+    if not os.path.exists(path):
+        raise InputError("file not found", file=file)
+    if os.path.getsize(path) == 0:
+        raise InputError("the file is empty; expected an Excel .xlsx workbook", file=file)
+    if not zipfile.is_zipfile(path):
+        raise InputError("not an Excel .xlsx file (not a zip); save it as .xlsx, or as .csv and use that", file=file)
+    try:
+        return _read_calamine(path)
+    except Exception:  # noqa: BLE001 - any calamine failure: try the slower, more forgiving reader
+        pass
+    try:
+        return _read_openpyxl(path)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"cannot read as an Excel workbook ({type(exc).__name__}: {exc})", file=file) from None
+
+
+def _convert(rows: list[list[Any]]) -> list[list[str]]:
+    conv = cell_text
+    return [[v if type(v) is str else conv(v) for v in row] for row in rows]
+
+
+def _read_calamine(path: str | os.PathLike) -> list[tuple[str, list[list[str]]]]:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    out = []
+    for name in wb.sheet_names:
+        sheet = wb.get_sheet_by_name(name)
+        # skip_empty_area=False keeps leading empty rows/columns so row numbers match the spreadsheet.
+        out.append((name, _convert(sheet.to_python(skip_empty_area=False))))
+    return out
+
+
+def _read_openpyxl(path: str | os.PathLike) -> list[tuple[str, list[list[str]]]]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return [(ws.title, _convert([list(r) for r in ws.iter_rows(values_only=True)])) for ws in wb.worksheets]
+    finally:
+        wb.close()
