@@ -41,6 +41,12 @@ def validate(name: str, instance: Any, what: str | None = None) -> None:
         return
     error = next(iter(validator.iter_errors(instance)))
     message = getattr(error, "message", str(error)).splitlines()[0]
+    try:
+        shown = orjson.dumps(error.instance).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        shown = ""
+    if shown and len(shown) > 40 and message.startswith(shown):
+        message = "the value" + message[len(shown):]  # a 250-row list is no use in a one-line error
     if len(message) > 160:
         message = message[:157] + "..."
     raise SchemaError(f"{what or name}: {json_path(error.instance_path)}: {message}")
