@@ -138,3 +138,81 @@ def serve(host: str, port: int, db: str | None, count: int, seed: int) -> None:
         click.echo("Ctrl-C stops it.")
 
     serve_forever(host, port, db, count, seed, DEFAULT_EMAIL, DEFAULT_PASSWORD, on_ready=ready)
+
+
+def _load_profile(name: str) -> Any:
+    from .profiles import load_profile
+
+    return load_profile(name)
+
+
+@main.command()
+@api_options
+@click.argument("race_id", type=int)
+@click.option("-p", "--profile", "profile_name", required=True, metavar="PROFILE",
+              help="Profile name (see `timersync profiles`) or a path to your own .toml.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="File to write: .csv, .txt or .xlsx.")
+@click.option("--snapshot", type=click.Path(dir_okay=False),
+              help="Where to keep the fetched JSON (default: <output stem>.snapshot.json beside the output).")
+def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: str | None) -> None:
+    """Fetch a race's participants and teams and write them as PROFILE's file.
+
+    The fetched JSON is kept beside the file as the base for a later `diff`/`push`.
+
+    Example:
+
+        timersync pull 2026 -p raceresult -o raceresult.xlsx
+    """
+    from .pull import pull as do_pull
+
+    prof = _load_profile(profile_name)
+    result = do_pull(make_client(base_url), race_id, prof, output, snapshot)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"Wrote {result.output} ({result.participants} participants, {result.teams} teams); "
+               f"snapshot {result.snapshot}")
+
+
+@main.command()
+@click.option("-o", "--output-dir", default="timersync-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to write the demo files into.")
+@click.option("--participants", "count", default=300, show_default=True, type=int,
+              help="How many participants the demo race has.")
+def demo(output_dir: str, count: int) -> None:
+    """Start the bundled RaceEntry-compatible server in-process, pull its race into every profile's
+    files (every kind each profile declares) and print what was written.
+
+    Example:
+
+        timersync demo -o ./timersync-demo
+    """
+    import tempfile
+    from pathlib import Path
+
+    from .client import RaceEntryClient
+    from .profiles import list_profiles
+    from .pull import pull as do_pull
+    from .server import start_background
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="timersync-demo-") as tmp:
+        handle = start_background(db=str(Path(tmp) / "raceentry.sqlite"), participants=count, seed=1)
+        try:
+            click.echo(f"Bundled RaceEntry server on {handle.url} (race {handle.race_id}, {count} participants)")
+            client = RaceEntryClient(handle.url)
+            client.login(handle.email, handle.password)
+            rows = []
+            for name, _description in list_profiles():
+                prof = _load_profile(name)
+                for kind in prof.kinds:
+                    target = out / f"{name}.{kind}"
+                    result = do_pull(client, handle.race_id, prof, target)
+                    rows.append([str(target), result.participants, result.teams, len(result.warnings)])
+            from .cli import table
+
+            click.echo(table(rows, ["file", "participants", "teams", "warnings"]))
+            click.echo(f"Snapshots (*.snapshot.json) and race context (*.race.json) beside each file in {out}/")
+        finally:
+            handle.stop()
