@@ -1,0 +1,621 @@
+"""Incremental sync: keep timing files current with RaceEntry, fetching only what changed.
+
+Each race has a local roster in the state folder (SQLite, ``sync/race-<id>-<slug(base_url)>.sqlite``):
+the participants as last seen (the last full read plus every change since), a ``changes`` table (time,
+registration_id, kind add/change/remove, the row before and after) and two watermarks, one for the
+participants feed and one for the removed feed.
+
+Watermarks are the server's own ``last_modified`` values, never the local clock: the race laptop's clock is
+wrong more often than not. ``modified_after_timestamp`` is queried ``OVERLAP`` seconds before the
+watermark, because RaceEntry compares "on or after" with whole seconds (a change made in the watermark's
+own second would otherwise be missed); rows re-read from the overlap are de-duplicated by registration id
+(newest ``last_modified`` wins) and are only a change when their content differs.
+
+The removed feed is authoritative for removals (a switch of event gives a NEW registration id; the old one
+arrives there). A full reconcile (every ``full_every`` runs, and on request) re-reads everything and drops
+rows the server no longer has, which also repairs a removed feed that lagged behind its own watermark.
+
+An output is rewritten only when something it shows changed. Before rewriting, edits the timer made in
+the file since the last write are looked for (the file against ``<stem>.snapshot.json``, the content last
+written); if there are any, the timer's file is kept and the fresh data goes to ``<stem>.incoming.<ext>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import orjson
+
+from . import state
+from .errors import ApiError, InputError, TimersyncError
+from .model import CANONICAL_FIELDS, Participant, participant_from_api
+
+LOG = logging.getLogger("timersync.sync")
+
+OVERLAP = 60  # seconds re-read before each watermark (inclusive, whole-second timestamps)
+FULL_EVERY = 30  # runs between full reconciles
+
+
+# ------------------------------------------------------------------------------------------- results
+
+@dataclass
+class OutputResult:
+    """What one round did to one output file."""
+
+    path: Path
+    wrote: Path | None = None  # the file written: the output, or its .incoming twin; None: untouched
+    incoming: bool = False
+    edits: list[str] = field(default_factory=list)  # rows the timer edited in the output since the last write
+    conflicts: list[str] = field(default_factory=list)  # ... of which RaceEntry also changed
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class SyncResult:
+    """One sync round: counts of roster changes, per-output outcome, or why RaceEntry could not be read."""
+
+    when: float
+    full: bool = False
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    total: int = 0
+    outputs: list[OutputResult] = field(default_factory=list)
+    error: str | None = None  # RaceEntry unreachable or answered an error: nothing was changed
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not any(o.error for o in self.outputs)
+
+    def status_line(self) -> str:
+        """``HH:MM:SS  +added  ~changed  -removed  = total  (wrote FILE | no change)``."""
+        clock = time.strftime("%H:%M:%S", time.localtime(self.when))
+        if self.error:
+            kept = ", ".join(o.path.name for o in self.outputs) or "the last good file"
+            return f"{clock}  RaceEntry not reachable: {self.error}; keeping {kept}; will catch up"
+        notes = []
+        for o in self.outputs:
+            if o.error:
+                notes.append(f"{o.path.name}: {o.error}")
+            elif o.incoming:
+                notes.append(f"timer edited {len(o.edits)} row{'s' if len(o.edits) != 1 else ''} in "
+                             f"{o.path.name} ({len(o.conflicts)} also changed on RaceEntry): kept it, "
+                             f"wrote {o.wrote.name if o.wrote else '-'}")
+            elif o.wrote:
+                notes.append(f"wrote {o.wrote.name}")
+        what = "; ".join(notes) or "no change"
+        full = "  [full]" if self.full else ""
+        return (f"{clock}  +{self.added}  ~{self.changed}  -{self.removed}  = {self.total}  ({what}){full}")
+
+
+@dataclass
+class SyncOutput:
+    """One file kept in sync: a profile (name or loaded Profile) and a path (.csv/.txt/.xlsx)."""
+
+    profile: Any
+    path: Path
+
+
+# -------------------------------------------------------------------------------------------- roster
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS participants (
+    registration_id TEXT PRIMARY KEY, event_id INTEGER, last_modified INTEGER, doc BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, registration_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('add', 'change', 'remove')), last_modified INTEGER,
+    old BLOB, new BLOB, full INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS ix_changes_rid ON changes (registration_id);
+"""
+
+
+def roster_path(race_id: int, base_url: str) -> Path:
+    return state.subdir("sync") / f"race-{race_id}-{state.slug(base_url)}.sqlite"
+
+
+class Roster:
+    """The SQLite roster of one race at one RaceEntry base URL."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        try:
+            self.db = sqlite3.connect(str(self.path), timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise TimersyncError(f"{self.path}: the sync roster cannot be opened ({exc}); move it aside and "
+                                 f"run again with --full") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return orjson.loads(row[0]) if row else default
+
+    def set(self, key: str, value: Any) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, orjson.dumps(value)))
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        return {rid: orjson.loads(doc) for rid, doc in self.db.execute(
+            "SELECT registration_id, doc FROM participants")}
+
+    def version(self) -> int:
+        return self.db.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
+
+    def changes_since(self, version: int) -> dict[str, tuple[dict | None, dict | None]]:
+        """registration_id -> (row before the first change after ``version``, row after the last)."""
+        out: dict[str, tuple[dict | None, dict | None]] = {}
+        for rid, old, new in self.db.execute(
+                "SELECT registration_id, old, new FROM changes WHERE id > ? ORDER BY id", (version,)):
+            first = out[rid][0] if rid in out else (orjson.loads(old) if old else None)
+            out[rid] = (first, orjson.loads(new) if new else None)
+        return out
+
+    def commit(self, upserts: Sequence[tuple[str, dict, dict | None]], removals: Sequence[tuple[str, dict]],
+               meta: dict[str, Any], full: bool) -> None:
+        """Apply one round in one transaction: (rid, new, old) upserts, (rid, old) removals, meta keys."""
+        now = time.time()
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO participants (registration_id, event_id, last_modified, doc) "
+                "VALUES (?, ?, ?, ?)",
+                [(rid, new.get("event_id"), _lm(new), orjson.dumps(new)) for rid, new, _ in upserts])
+            self.db.executemany("DELETE FROM participants WHERE registration_id=?", [(rid,) for rid, _ in removals])
+            self.db.executemany(
+                "INSERT INTO changes (time, registration_id, kind, last_modified, old, new, full) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(now, rid, "change" if old is not None else "add", _lm(new),
+                  orjson.dumps(old) if old is not None else None, orjson.dumps(new), int(full))
+                 for rid, new, old in upserts]
+                + [(now, rid, "remove", _lm(old), orjson.dumps(old), None, int(full)) for rid, old in removals])
+            for key, value in meta.items():
+                self.set(key, value)
+
+
+def _lm(row: dict | None) -> int:
+    if not row:
+        return 0
+    try:
+        return int(row.get("last_modified") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _rows_of(data: Any) -> list[dict[str, Any]]:
+    """Flat participant rows of a grouped response (the client already validated the shape)."""
+    rows = []
+    for group in data or ():
+        event_id = (group.get("event") or {}).get("event_id")
+        for row in group.get("participants") or ():
+            if row.get("event_id") is None and event_id is not None:
+                row = dict(row, event_id=event_id)
+            rows.append(row)
+    return rows
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------ profiles
+
+def _load_profile(profile: Any) -> Any:
+    if isinstance(profile, (str, os.PathLike)):
+        from .profiles import load_profile
+
+        return load_profile(profile)
+    return profile
+
+
+def visible_fields(profile: Any) -> tuple[str, ...]:
+    """The participant fields a profile's file shows (canonical names or extra API keys)."""
+    names: list[str] = []
+    for col in getattr(profile, "columns", ()):
+        sources = col.template_fields if getattr(col, "kind", "") == "template" else (col.source,)
+        for s in sources:
+            if s not in names:
+                names.append(s)
+    return tuple(names)
+
+
+def _projection(p: Participant, fields: Sequence[str]) -> tuple:
+    return tuple(p.get(f) for f in fields)
+
+
+def _compare_key(p: Participant) -> tuple:
+    """Everything a file can carry, with blank and missing text treated alike."""
+    vals = []
+    for f in CANONICAL_FIELDS:
+        if f == "last_modified":
+            continue
+        v = getattr(p, f)
+        vals.append(None if v == "" else v)
+    extra = tuple(sorted((k, orjson.dumps(v)) for k, v in p.extra.items() if v not in (None, "")))
+    return tuple(vals) + (extra,)
+
+
+def _name(p: Participant) -> str:
+    who = " ".join(x for x in (p.first_name, p.last_name) if x) or "(no name)"
+    return f"registration {p.registration_id} ({who})" if p.registration_id else f"new row ({who})"
+
+
+def incoming_path_for(output: str | os.PathLike) -> Path:
+    out = Path(output)
+    return out.with_name(f"{out.stem}.incoming{out.suffix}")
+
+
+# -------------------------------------------------------------------------------------------- syncer
+
+class Syncer:
+    """Keeps ``outputs`` in step with race ``race_id``. One instance per process; call :meth:`run`
+    once per round (it keeps the roster in memory between rounds, so a round costs what changed)."""
+
+    def __init__(self, client: Any, race_id: int, outputs: Iterable[SyncOutput], full_every: int = FULL_EVERY,
+                 overlap: int = OVERLAP, overwrite_edits: bool = False, roster: str | os.PathLike | None = None):
+        self.client = client
+        self.race_id = int(race_id)
+        self.outputs = [SyncOutput(_load_profile(o.profile), Path(o.path)) for o in outputs]
+        self.full_every = max(1, int(full_every))
+        self.overlap = int(overlap)
+        self.overwrite_edits = overwrite_edits
+        self.roster = Roster(roster or roster_path(self.race_id, client.base_url))
+        self._rows: dict[str, dict[str, Any]] | None = None
+        self._parsed: dict[str, Participant] = {}
+        self._edit_cache: dict[tuple, list[tuple[str | None, str]]] = {}
+        self._edit_rids: list[tuple[str | None, str]] = []
+
+    def close(self) -> None:
+        self.roster.close()
+
+    # ------------------------------------------------------------------------------------- a round
+    def run(self, full: bool = False) -> SyncResult:
+        """One round: read what changed (everything when ``full`` or due), merge, rewrite what changed.
+
+        RaceEntry errors (unreachable, busy, refusing) come back in ``SyncResult.error`` with nothing
+        changed; file errors come back per output. Neither is raised, so a loop keeps going."""
+        result = SyncResult(when=time.time())
+        roster = self.roster
+        if self._rows is None:
+            self._rows = roster.load()
+        runs = int(roster.get("runs_since_full", 0))
+        full = full or roster.get("watermark") is None or runs + 1 >= self.full_every
+        result.full = full
+        try:
+            fetched = self._fetch(full)
+        except ApiError as exc:
+            LOG.warning("sync race %s: %s", self.race_id, exc)
+            result.error = str(exc)
+            result.total = len(self._rows)
+            result.outputs = [OutputResult(o.path) for o in self.outputs]
+            return result
+        self._merge(fetched, full, result)
+        for out in self.outputs:
+            try:
+                result.outputs.append(self._update_output(out))
+            except TimersyncError as exc:
+                LOG.warning("sync race %s: %s: %s", self.race_id, out.path, exc)
+                result.outputs.append(OutputResult(out.path, error=str(exc)))
+            except OSError as exc:
+                msg = f"cannot write ({exc.strerror or exc})"
+                LOG.warning("sync race %s: %s: %s", self.race_id, out.path, msg)
+                result.outputs.append(OutputResult(out.path, error=msg))
+        LOG.info("sync race %s: %s", self.race_id, result.status_line())
+        return result
+
+    def _fetch(self, full: bool) -> dict[str, Any]:
+        roster = self.roster
+        wm = roster.get("watermark")
+        rwm = roster.get("removed_watermark")
+        since = 0 if full or wm is None else max(0, int(wm) - self.overlap)
+        data = self.client.participants(self.race_id, since)
+        rows = _rows_of(data)
+        new_wm = max((_lm(r) for r in rows), default=0)
+        # The removed feed's own watermark. Before the first removal is seen, start from the participants
+        # watermark: anything removed before the full read is already absent from it.
+        base = rwm if rwm is not None else (new_wm if full else wm)
+        rsince = max(0, int(base or 0) - self.overlap)
+        removed = _rows_of(self.client.participants(self.race_id, rsince, removed=True))
+        out = {"rows": rows, "removed": removed, "since": since, "rsince": rsince,
+               "event_ids": [(g.get("event") or {}).get("event_id") for g in data or ()]}
+        if full:
+            out["race"] = self.client.race(self.race_id)
+            out["teams"] = self.client.teams(self.race_id)
+            try:
+                out["team_types"] = self.client.team_types(self.race_id)
+            except ApiError as exc:  # optional context: a race without team types must still sync
+                LOG.info("team types of race %s: %s", self.race_id, exc)
+                out["team_types"] = None
+        return out
+
+    def _merge(self, fetched: dict[str, Any], full: bool, result: SyncResult) -> None:
+        rows = self._rows
+        assert rows is not None
+        incoming: dict[str, dict[str, Any]] = {}
+        for r in fetched["rows"]:
+            rid = str(r.get("registration_id"))
+            have = incoming.get(rid)
+            if have is None or _lm(r) >= _lm(have):
+                incoming[rid] = r
+        upserts: list[tuple[str, dict, dict | None]] = []
+        removals: list[tuple[str, dict]] = []
+        for rid, r in incoming.items():
+            old = rows.get(rid)
+            if old is not None and (old == r or _lm(r) < _lm(old)):
+                continue  # re-read from the overlap, or an older copy: not a change
+            upserts.append((rid, r, old))
+        gone: set[str] = set()
+        for r in fetched["removed"]:
+            rid = str(r.get("registration_id"))
+            # The removed feed is authoritative, unless the participants feed shows the row modified after
+            # its removal (an id that came back).
+            if rid in rows or rid in incoming:
+                if rid in incoming and _lm(incoming[rid]) > _lm(r):
+                    continue
+                gone.add(rid)
+        if full:
+            gone.update(rid for rid in rows if rid not in incoming)
+        upserts = [u for u in upserts if u[0] not in gone]
+        removals = [(rid, rows[rid]) for rid in sorted(gone) if rid in rows]
+        meta: dict[str, Any] = {}
+        wm = max((_lm(r) for r in incoming.values()), default=None)
+        old_wm = self.roster.get("watermark")
+        if full:
+            meta["watermark"] = wm if wm is not None else 0
+        elif wm is not None and (old_wm is None or wm > old_wm):
+            meta["watermark"] = wm
+        rwm = max((_lm(r) for r in fetched["removed"]), default=None)
+        old_rwm = self.roster.get("removed_watermark")
+        if rwm is not None and (old_rwm is None or rwm > old_rwm):
+            meta["removed_watermark"] = rwm
+        elif old_rwm is None and full:
+            meta["removed_watermark"] = meta["watermark"]
+        meta["runs_since_full"] = 0 if full else int(self.roster.get("runs_since_full", 0)) + 1
+        if full:
+            meta["full_at"] = time.time()
+            context = {"race": fetched["race"], "teams": fetched["teams"], "team_types": fetched["team_types"]}
+            if _digest(context) != self.roster.get("context_digest"):
+                meta["context"] = context
+                meta["context_digest"] = _digest(context)
+        if fetched["event_ids"]:
+            meta["event_ids"] = [e for e in fetched["event_ids"] if e is not None]
+        self.roster.commit(upserts, removals, meta, full)
+        for rid, r, old in upserts:
+            rows[rid] = r
+            self._parsed.pop(rid, None)
+            if old is None:
+                result.added += 1
+            else:
+                result.changed += 1
+        for rid, _ in removals:
+            rows.pop(rid, None)
+            self._parsed.pop(rid, None)
+            result.removed += 1
+        result.total = len(rows)
+
+    # ------------------------------------------------------------------------------------- outputs
+    def participants(self) -> list[Participant]:
+        """The roster as Participants, grouped by event (the race's order), then by registration id."""
+        rows = self._rows or {}
+        parsed = self._parsed
+        for rid, row in rows.items():
+            if rid not in parsed:
+                parsed[rid] = participant_from_api(row, f"registration {rid}")
+        order = {e: i for i, e in enumerate(self._event_order())}
+        return sorted(parsed.values(), key=lambda p: (order.get(p.event_id, len(order)), _rid_key(p.registration_id)))
+
+    def _event_order(self) -> list[int]:
+        ids = list(self.roster.get("event_ids") or [])
+        race = (self.roster.get("context") or {}).get("race")
+        for e in (race or {}).get("events") or []:
+            try:
+                eid = int(e.get("event_id"))
+            except (TypeError, ValueError):
+                continue
+            if eid not in ids:
+                ids.append(eid)
+        return ids
+
+    def _response(self, participants: Sequence[Participant]) -> list[dict[str, Any]]:
+        """The roster as the grouped participants response (raw rows as RaceEntry sent them)."""
+        rows = self._rows or {}
+        groups: dict[Any, list[dict]] = {e: [] for e in self._event_order()}
+        for p in participants:
+            groups.setdefault(p.event_id, []).append(rows[str(p.registration_id)])
+        return [{"event": {"event_id": e, "participants": []}, "participants": g} for e, g in groups.items()]
+
+    def _update_output(self, out: SyncOutput) -> OutputResult:
+        from .convert import write_file
+        from .model import parse_teams
+        from .snapshot import context_path_for, save_context, save_snapshot, snapshot_path_for
+
+        roster = self.roster
+        key = f"output:{out.path.resolve()}"
+        rec = roster.get(key) or {}
+        version = roster.version()
+        digest = roster.get("context_digest")
+        res = OutputResult(out.path)
+        exists = out.path.exists()
+        pending = roster.changes_since(int(rec.get("version", 0))) if rec else {}
+        fields = visible_fields(out.profile)
+        visible = (not exists or not rec or rec.get("profile") != out.profile.name
+                   or rec.get("context_digest") != digest or self._visible(pending, fields))
+        if not visible:
+            if rec.get("version") != version:
+                rec["version"] = version
+                roster.set(key, rec)
+                roster.db.commit()
+            return res
+        untouched = True
+        if exists:
+            untouched = bool(rec) and _same_file(out.path, rec)
+            if not untouched:
+                self._edit_rids = self._timer_edits(out, rec)
+                res.edits = [msg for _, msg in self._edit_rids]
+                untouched = not res.edits
+        participants = self.participants()
+        context = roster.get("context") or {}
+        race, teams_raw = context.get("race"), context.get("teams")
+        teams = parse_teams(teams_raw) if teams_raw is not None else None
+        response = self._response(participants)
+        if not untouched and not self.overwrite_edits:
+            res.conflicts = [msg for rid, msg in self._edit_rids if rid in pending]
+            target = incoming_path_for(out.path)
+            marker = {"version": version, "out_sha": rec.get("seen_sha"), "context_digest": digest}
+            if rec.get("incoming") == marker and target.exists():
+                res.incoming, res.wrote = True, None
+                return res
+            res.warnings = list(write_file(target, participants, out.profile, race=race, teams=teams))
+            save_snapshot(snapshot_path_for(target), response)
+            save_context(context_path_for(target), self.race_id, race, teams_raw, context.get("team_types"))
+            res.incoming, res.wrote = True, target
+            rec["incoming"] = marker
+            roster.set(key, rec)
+            roster.db.commit()
+            LOG.warning("%s: the timer edited %d rows since the last sync; kept it, wrote %s",
+                        out.path, len(res.edits), target)
+            return res
+        if exists and not untouched:
+            # --overwrite-edits: the timer's version is kept as .bak, never just dropped.
+            from .atomic import write_bytes
+
+            write_bytes(str(out.path) + ".bak", out.path.read_bytes())
+        res.warnings = list(write_file(out.path, participants, out.profile, race=race, teams=teams))
+        save_snapshot(snapshot_path_for(out.path), response)
+        save_context(context_path_for(out.path), self.race_id, race, teams_raw, context.get("team_types"))
+        st = out.path.stat()
+        rec = {"version": version, "profile": out.profile.name, "context_digest": digest,
+               "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(out.path)}
+        roster.set(key, rec)
+        roster.db.commit()
+        res.wrote = out.path
+        return res
+
+    def _visible(self, pending: dict[str, tuple[dict | None, dict | None]], fields: Sequence[str]) -> bool:
+        for rid, (old, new) in pending.items():
+            if (old is None) != (new is None):
+                return True
+            if old is None or new is None:
+                continue  # added and removed again between two writes
+            if not fields:
+                if old != new:
+                    return True
+                continue
+            a, b = participant_from_api(old), participant_from_api(new)
+            if _projection(a, fields) != _projection(b, fields):
+                return True
+        return False
+
+    def _timer_edits(self, out: SyncOutput, rec: dict[str, Any]) -> list[tuple[str | None, str]]:
+        """(registration id, message) per row the timer changed in ``out`` since timersync last wrote it.
+
+        The last written content is ``<stem>.snapshot.json``. It is rendered through the same profile and
+        read back, so both sides went through the same conversion and only real edits differ."""
+        from .convert import read_file, write_file
+        from .model import parse_teams
+        from .snapshot import context_path_for, load_context, load_snapshot, snapshot_path_for
+
+        snap = snapshot_path_for(out.path)
+        sha = file_sha256(out.path)
+        rec["seen_sha"] = sha
+        cache_key = (str(out.path), sha, snap.stat().st_mtime_ns if snap.exists() else None)
+        if cache_key in self._edit_cache:
+            return self._edit_cache[cache_key]
+        if rec.get("sha256") == sha:
+            edits: list[tuple[str | None, str]] = []
+        elif not snap.exists():
+            edits = [(None, f"{out.path.name} was not written by timersync (no {snap.name} beside it)")]
+        else:
+            context = load_context(context_path_for(out.path)) or {}
+            race = context.get("race")
+            teams = parse_teams(context["teams"]) if context.get("teams") is not None else None
+            _, base = load_snapshot(snap)
+            try:
+                current = read_file(out.path, out.profile, race=race)
+            except InputError as exc:
+                edits = [(None, f"{out.path.name} cannot be read back ({exc})")]
+            else:
+                with tempfile.TemporaryDirectory(dir=state.subdir("sync")) as tmp:
+                    ref = Path(tmp) / out.path.name
+                    write_file(ref, base, out.profile, race=race, teams=teams)
+                    expected = read_file(ref, out.profile, race=race)
+                edits = _compare(expected.participants, current.participants)
+        self._edit_cache[cache_key] = edits
+        return edits
+
+
+def _rid_key(rid: str | None) -> tuple:
+    try:
+        return (0, int(rid or ""), "")
+    except ValueError:
+        return (1, 0, rid or "")
+
+
+def _same_file(path: Path, rec: dict[str, Any]) -> bool:
+    """True when ``path`` is byte for byte what timersync last wrote (stat first, then the hash)."""
+    st = path.stat()
+    if st.st_size != rec.get("size"):
+        return False
+    if st.st_mtime_ns == rec.get("mtime_ns"):
+        return True
+    return file_sha256(path) == rec.get("sha256")
+
+
+def _compare(expected: Sequence[Participant], current: Sequence[Participant]) -> list[tuple[str | None, str]]:
+    """Timer's edits: rows added, removed or changed in ``current`` against ``expected``."""
+    base = {p.registration_id: p for p in expected if p.registration_id}
+    seen: set[str] = set()
+    edits: list[tuple[str | None, str]] = []
+    for p in current:
+        rid = p.registration_id
+        if not rid or rid not in base:
+            edits.append((rid, f"{_name(p)}: added in the file"))
+            continue
+        seen.add(rid)
+        a, b = _compare_key(base[rid]), _compare_key(p)
+        if a != b:
+            names = [f for f, x, y in zip([f for f in CANONICAL_FIELDS if f != "last_modified"], a, b) if x != y]
+            edits.append((rid, f"{_name(p)}: {', '.join(names) or 'other fields'} changed"))
+    for rid, p in base.items():
+        if rid not in seen:
+            edits.append((rid, f"{_name(p)}: deleted from the file"))
+    return edits
+
+
+# ------------------------------------------------------------------------------------------ the loop
+
+def sync_loop(syncer: Syncer, every: float | None, full: bool = False,
+              report: Callable[[SyncResult], None] = lambda r: None,
+              sleep: Callable[[float], None] = time.sleep, rounds: int | None = None) -> SyncResult:
+    """Run rounds every ``every`` seconds (once when None) until interrupted or ``rounds`` are done.
+    ``full`` makes the first round a full reconcile. Returns the last round's result."""
+    n = 0
+    while True:
+        started = time.monotonic()
+        result = syncer.run(full=full and n == 0)
+        report(result)
+        n += 1
+        if every is None or (rounds is not None and n >= rounds):
+            return result
+        with contextlib.suppress(ValueError):
+            sleep(max(0.0, every - (time.monotonic() - started)))
