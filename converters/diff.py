@@ -1,0 +1,689 @@
+"""Planning: from an edited timing file to the changes RaceEntry needs. Pure: no network, no files.
+
+:func:`make_plan` compares the file's participants with RaceEntry's current participants (and, when a
+base is given, with the participants the file was made from: a three-way comparison) and returns a
+:class:`Plan`: teams to create, participants to add, fields to modify, event switches, deletions, plus
+what cannot be pushed (bib, chip, age), conflicts and invalid rows. :func:`plan_requests` turns a plan
+into the exact POST bodies; :func:`apply_plan` applies a plan to a list of participants (what RaceEntry
+should look like afterwards), used by the tests and by push's verification.
+
+Values are normalised before comparing (whitespace, email case, gender case, phone digits, ZIP leading
+zeros, date formats, None == ""), so a file that went through a spreadsheet unchanged diffs empty.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Sequence
+
+from .errors import PlanError
+from .model import (POSTABLE_FIELDS, Participant, Team, TeamType, delete_request, participant_payload,
+                    participants_request, switch_request, teams_request)
+
+# Fields compared one by one (team_id is compared through the team, see _team_key).
+COMPARED_FIELDS = tuple(f for f in POSTABLE_FIELDS if f != "team_id")
+UNPUSHABLE_FIELDS = ("bib", "chip")
+MAX_DELETE_PER_REQUEST = 250
+
+_WS = re.compile(r"\s+")
+_NON_DIGIT = re.compile(r"\D")
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%Y%m%d", "%m/%d/%y")
+_GENDER_WORDS = {"MALE": "M", "FEMALE": "F", "MAN": "M", "WOMAN": "F"}
+
+
+# --------------------------------------------------------------------------------------- normalising
+
+def clean_text(value: Any) -> str:
+    """Text with surrounding whitespace stripped and inner runs of whitespace collapsed; None -> ""."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _WS.sub(" ", str(value)).strip()
+
+
+def parse_date(value: Any) -> str | None:
+    """A date in any of the usual spellings -> ``YYYY-MM-DD``; None when it is not a date."""
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    text = clean_text(value)
+    if not text:
+        return None
+    # Spreadsheets add a time to dates ("1990-05-05 00:00:00", "1990-05-05T00:00:00").
+    text = re.split(r"[ T]\d{1,2}:\d{2}", text, maxsplit=1)[0].strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            return _dt.datetime.strptime(text, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def norm(name: str, value: Any) -> str:
+    """The comparable form of a canonical field's value (never None)."""
+    text = clean_text(value)
+    if not text:
+        return ""
+    if name == "email":
+        return text.casefold()
+    if name == "gender":
+        upper = text.upper()
+        return _GENDER_WORDS.get(upper, upper)
+    if name == "phone":
+        return _NON_DIGIT.sub("", text)
+    if name == "zipcode":
+        upper = text.upper()
+        if re.fullmatch(r"\d+\.0", upper):  # a spreadsheet turned it into a number
+            upper = upper[:-2]
+        if upper.isdigit() and len(upper) < 5:  # a spreadsheet dropped the leading zeros
+            upper = upper.zfill(5)
+        return upper
+    if name == "dob":
+        return parse_date(text) or text
+    if name in ("state", "country_code"):
+        return text.upper()
+    if name in ("bib", "chip", "team_bib"):
+        if re.fullmatch(r"\d+(\.0)?", text):  # "001" == "1" == "1.0": zero padding is presentation
+            return str(int(float(text)))
+        return text.upper()
+    if name in ("team_name", "first_name", "last_name"):
+        return text.casefold() if name == "team_name" else text
+    return text
+
+
+def push_value(name: str, value: Any) -> str | None:
+    """The value to send for a changed field: the file's text, tidied (None clears the field)."""
+    text = clean_text(value)
+    if not text:
+        return "" if name == "gender" else None
+    if name == "dob":
+        return parse_date(text) or text
+    if name == "gender":
+        return norm("gender", text)
+    if name == "zipcode":
+        return norm("zipcode", text)
+    return text
+
+
+def identity(p: Participant) -> tuple[str, str, int | None]:
+    """The part of a participant's identity always present: names (case-insensitive) and event."""
+    return (norm("first_name", p.first_name).casefold(), norm("last_name", p.last_name).casefold(), p.event_id)
+
+
+def same_person(row: Participant, other: Participant) -> bool:
+    """``other`` is the person ``row`` describes: same names and event, and the same dob (or, when the row
+    has no dob, the same email). The email alone is weak: RaceEntry fills a missing email on create with
+    the account's own, so a row without dob and email matches on names and event."""
+    if identity(row) != identity(other):
+        return False
+    dob = norm("dob", row.dob)
+    if dob:
+        return dob == norm("dob", other.dob)
+    email = norm("email", row.email)
+    if email:
+        return email == norm("email", other.email)
+    return True
+
+
+# ---------------------------------------------------------------------------------------- the plan
+
+@dataclass
+class Change:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class NewTeam:
+    name: str
+    team_type_id: str
+    rows: list[int]
+
+
+@dataclass
+class Add:
+    row: int
+    participant: Participant
+    new_team: str | None = None  # the name of a team created by this plan
+
+
+@dataclass
+class Modify:
+    row: int
+    registration_id: str
+    event_id: int | None  # the registration's current event (an update must name it)
+    changes: list[Change]
+    current: Participant
+    team_id: str | None = None
+    new_team: str | None = None
+
+
+@dataclass
+class Switch:
+    row: int
+    registration_id: str
+    old_event_id: int | None
+    new_event_id: int
+    current: Participant
+
+
+@dataclass
+class Delete:
+    registration_id: str
+    participant: Participant
+
+
+@dataclass
+class Unpushable:
+    row: int
+    registration_id: str | None
+    field: str
+    raceentry: Any
+    file: Any
+    reason: str
+
+
+@dataclass
+class Conflict:
+    row: int | None
+    registration_id: str | None
+    field: str
+    base: Any
+    file: Any
+    raceentry: Any
+    resolution: str  # "not pushed", "file wins", "RaceEntry wins"
+
+
+@dataclass
+class Invalid:
+    row: int
+    registration_id: str | None
+    message: str
+
+
+@dataclass
+class Plan:
+    race_id: int | None
+    three_way: bool = False
+    teams: list[NewTeam] = field(default_factory=list)
+    adds: list[Add] = field(default_factory=list)
+    modifies: list[Modify] = field(default_factory=list)
+    switches: list[Switch] = field(default_factory=list)
+    deletes: list[Delete] = field(default_factory=list)
+    unpushable: list[Unpushable] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    invalid: list[Invalid] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    matched: list[tuple[int, str]] = field(default_factory=list)  # (row, registration id) of rows without an id
+    not_in_file: list[str] = field(default_factory=list)  # RaceEntry ids missing from the file (no --delete)
+    stale: int = 0  # fields changed only in RaceEntry since the base
+    file_rows: int = 0
+    current_count: int = 0
+
+    def is_empty(self) -> bool:
+        """Nothing to send."""
+        return not (self.teams or self.adds or self.modifies or self.switches or self.deletes)
+
+    def counts(self) -> dict[str, int]:
+        return {"teams": len(self.teams), "adds": len(self.adds), "modifies": len(self.modifies),
+                "switches": len(self.switches), "deletes": len(self.deletes),
+                "unpushable": len(self.unpushable), "conflicts": len(self.conflicts),
+                "invalid": len(self.invalid), "not_in_file": len(self.not_in_file)}
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-able summary: counts and every item (no secrets: plans hold no credentials)."""
+        def who(p: Participant) -> str:
+            return " ".join(x for x in (p.first_name, p.last_name) if x)
+
+        return {
+            "race_id": self.race_id,
+            "three_way": self.three_way,
+            "file_rows": self.file_rows,
+            "raceentry_participants": self.current_count,
+            "counts": self.counts(),
+            "teams": [asdict(t) for t in self.teams],
+            "adds": [{"row": a.row, "name": who(a.participant), "event_id": a.participant.event_id,
+                      "new_team": a.new_team} for a in self.adds],
+            "modifies": [{"row": m.row, "registration_id": m.registration_id, "name": who(m.current),
+                          "changes": [asdict(c) for c in m.changes]} for m in self.modifies],
+            "switches": [{"row": s.row, "registration_id": s.registration_id, "name": who(s.current),
+                          "from_event_id": s.old_event_id, "to_event_id": s.new_event_id} for s in self.switches],
+            "deletes": [{"registration_id": d.registration_id, "name": who(d.participant),
+                         "event_id": d.participant.event_id} for d in self.deletes],
+            "unpushable": [asdict(u) for u in self.unpushable],
+            "conflicts": [asdict(c) for c in self.conflicts],
+            "invalid": [asdict(i) for i in self.invalid],
+            "matched": [{"row": r, "registration_id": rid} for r, rid in self.matched],
+            "not_in_file": list(self.not_in_file),
+            "stale_fields": self.stale,
+            "notes": list(self.notes),
+        }
+
+
+# ------------------------------------------------------------------------------------------ planning
+
+def _decide(fv: str, cv: str, bv: str | None) -> str | None:
+    """None (same), "push", "stale" (changed only in RaceEntry) or "conflict" (changed on both sides)."""
+    if fv == cv:
+        return None
+    if fv and not cv.isascii() and _transliterated(cv) == fv:
+        # A Windows-1252 file (The Race Director) holds "Lukasz" for RaceEntry's "Łukasz": not an edit.
+        return None
+    if bv is None:
+        return "push"
+    if fv == bv:
+        return "stale"
+    if cv == bv:
+        return "push"
+    return "conflict"
+
+
+def _transliterated(value: str) -> str:
+    from .tabular import to_cp1252
+
+    return clean_text(to_cp1252(value))
+
+
+def _team_value(p: Participant, by_id: dict[str, Team], by_team_name: bool) -> str:
+    if by_team_name:
+        return norm("team_name", p.team_name)
+    if p.team_id and p.team_id in by_id:
+        return norm("team_name", by_id[p.team_id].team_name)
+    return norm("team_name", p.team_id)
+
+
+def _rows_text(rows: Iterable[int], limit: int = 8) -> str:
+    rows = sorted(set(rows))
+    text = ", ".join(str(r) for r in rows[:limit])
+    return text + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def _check_file(file: Sequence[Participant], rows: Sequence[int], present: set[str]) -> None:
+    by_rid: dict[str, list[int]] = {}
+    by_bib: dict[str, list[int]] = {}
+    for p, row in zip(file, rows):
+        if p.registration_id:
+            by_rid.setdefault(str(p.registration_id).strip(), []).append(row)
+        if "bib" in present and norm("bib", p.bib):
+            by_bib.setdefault(norm("bib", p.bib), []).append(row)
+    dups = {k: v for k, v in by_rid.items() if len(v) > 1}
+    if dups:
+        rid, where = next(iter(dups.items()))
+        more = f" (and {len(dups) - 1} more duplicated ids)" if len(dups) > 1 else ""
+        raise PlanError(f"registration id {rid} appears in rows {_rows_text(where)}{more}: each registration "
+                        f"must be on one row; remove the duplicate rows")
+    dups = {k: v for k, v in by_bib.items() if len(v) > 1}
+    if dups:
+        bib, where = next(iter(dups.items()))
+        more = f" (and {len(dups) - 1} more duplicated bibs)" if len(dups) > 1 else ""
+        raise PlanError(f"bib {bib} is on rows {_rows_text(where)}{more}: give each runner their own bib")
+
+
+def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None = None,
+              present: Iterable[str] | None = None, base: Sequence[Participant] | None = None,
+              race_id: int | None = None, events: Iterable[int] | None = None, teams: Sequence[Team] = (),
+              team_types: Sequence[TeamType] = (), delete: bool = False, team_type: str | None = None,
+              prefer: str | None = None, renamed: dict[str, str] | None = None) -> Plan:
+    """Compare the file's participants with RaceEntry's ``current`` ones (three-way when ``base`` is given).
+
+    ``rows``: the file row of each participant (for messages); ``present``: canonical fields the file
+    carries (others are never compared); ``events``: the race's event ids (rows naming others are
+    invalid); ``renamed``: old -> new registration ids of switches pushed earlier (the file may be stale);
+    ``prefer``: "file" or "raceentry" settles conflicts. Raises PlanError for a file that cannot be
+    planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
+    """
+    if prefer not in (None, "file", "raceentry"):
+        raise PlanError(f"--prefer must be 'file' or 'raceentry', not {prefer!r}")
+    rows = list(rows) if rows is not None else list(range(2, len(file) + 2))
+    present_set = set(present) if present is not None else set(POSTABLE_FIELDS) | {
+        "event_id", "team_name", "registration_id", "bib", "chip", "age"}
+    event_set = set(events) if events is not None else None
+    renamed = dict(renamed or {})
+    plan = Plan(race_id=race_id, three_way=base is not None, file_rows=len(file), current_count=len(current))
+    _check_file(file, rows, present_set)
+
+    cur_by_id = {str(p.registration_id): p for p in current if p.registration_id}
+    base_by_id = {str(p.registration_id): p for p in base if p.registration_id} if base is not None else {}
+    team_by_id = {str(t.team_id): t for t in teams if t.team_id}
+    team_by_name = {norm("team_name", t.team_name): t for t in teams if t.team_name}
+    by_team_name = "team_name" in present_set
+    compare_team = by_team_name or "team_id" in present_set
+    fields = [f for f in COMPARED_FIELDS if f in present_set]
+    compare_event = "event_id" in present_set
+
+    # A file for another race: most of its events are not this race's, or most of its ids are unknown.
+    if event_set is not None:
+        foreign = [(r, p.event_id) for p, r in zip(file, rows) if p.event_id is not None and p.event_id not in event_set]
+        with_event = sum(1 for p in file if p.event_id is not None)
+        if with_event and len(foreign) * 2 > with_event:
+            shown = sorted({e for _, e in foreign})[:5]
+            raise PlanError(f"the file looks like one for another race: rows {_rows_text(r for r, _ in foreign)} "
+                            f"have events {', '.join(map(str, shown))}, none of which is an event of race "
+                            f"{race_id} (its events: {', '.join(map(str, sorted(event_set)))})")
+    ids = [(r, str(p.registration_id).strip()) for p, r in zip(file, rows) if p.registration_id]
+    unknown = [(r, rid) for r, rid in ids if rid not in cur_by_id and rid not in base_by_id and rid not in renamed]
+    if len(current) >= 20 and ids and len(unknown) * 2 > len(ids):
+        raise PlanError(f"the file looks like one for another race: the registration ids on rows "
+                        f"{_rows_text(r for r, _ in unknown)} are not in race {race_id}")
+
+    # Pass 1: validate rows, and tie rows with an id to RaceEntry's participants.
+    claimed: dict[str, int] = {}
+    matched: list[tuple[Participant, int, Participant, Participant | None, bool]] = []
+    orphans: list[tuple[Participant, int, str]] = []  # rows whose id is no longer in RaceEntry
+    new_rows: list[tuple[Participant, int]] = []
+    cur_by_user: dict[str, list[Participant]] = {}
+    for p in current:
+        if p.user_id:
+            cur_by_user.setdefault(str(p.user_id), []).append(p)
+    for p, row in zip(file, rows):
+        rid = str(p.registration_id).strip() if p.registration_id else ""
+        problem = _invalid(p, rid, present_set, event_set)
+        if problem:
+            plan.invalid.append(Invalid(row, rid or None, problem))
+            if rid:
+                claimed[rid] = row  # an invalid row still stands for its registration: never delete it
+            continue
+        if not rid:
+            new_rows.append((p, row))
+            continue
+        bp = base_by_id.get(rid)
+        target = rid
+        if target not in cur_by_id and target in renamed:
+            target = renamed[target]
+        if target not in cur_by_id and bp is not None and bp.user_id:
+            # Switched since the base (RaceEntry gives a switched registration a new id): same user.
+            for cand in cur_by_user.get(str(bp.user_id), ()):
+                if str(cand.registration_id) not in base_by_id and norm("last_name", cand.last_name) == norm(
+                        "last_name", bp.last_name):
+                    target = str(cand.registration_id)
+                    break
+        if target in cur_by_id:
+            claimed[target] = row
+            matched.append((p, row, cur_by_id[target], bp, False))
+        else:
+            claimed[rid] = row
+            orphans.append((p, row, rid))
+
+    # Rows without an id that are already in RaceEntry (added by an earlier push whose ids the file lacks,
+    # or registered online meanwhile) are matched instead of added: adding them again would duplicate.
+    unclaimed: dict[tuple, list[Participant]] = {}
+    for p in current:
+        if str(p.registration_id) not in claimed:
+            unclaimed.setdefault(identity(p), []).append(p)
+    adds: list[tuple[Participant, int]] = []
+    for p, row in new_rows:
+        found = next((c for c in unclaimed.get(identity(p), ()) if same_person(p, c)), None)
+        if found is not None:
+            unclaimed[identity(p)].remove(found)
+            claimed[str(found.registration_id)] = row
+            plan.matched.append((row, str(found.registration_id)))
+            matched.append((p, row, found, None, True))
+        else:
+            adds.append((p, row))
+
+    team_needs: dict[str, tuple[str, list[int], set[int]]] = {}  # norm name -> (name, rows, events)
+
+    def team_for(p: Participant, row: int, event_id: int | None) -> tuple[str | None, str | None]:
+        """(existing team id, name of a team to create) for the file's team of ``p``."""
+        if by_team_name:
+            name = clean_text(p.team_name)
+            if not name:
+                return None, None
+            key = norm("team_name", name)
+            if key in team_by_name:
+                return str(team_by_name[key].team_id), None
+            entry = team_needs.setdefault(key, (name, [], set()))
+            entry[1].append(row)
+            if event_id is not None:
+                entry[2].add(event_id)
+            return None, name
+        return (clean_text(p.team_id) or None), None
+
+    # Pass 2: compare matched rows field by field.
+    for p, row, cp, bp, adopted in matched:
+        rid = str(cp.registration_id)
+        changes: list[Change] = []
+        for f in fields:
+            if adopted and not norm(f, getattr(p, f)):
+                continue  # RaceEntry filled it on create (email: the account's); the row did not set it
+            decision = _decide(norm(f, getattr(p, f)), norm(f, getattr(cp, f)),
+                               norm(f, getattr(bp, f)) if bp is not None else None)
+            if decision == "stale":
+                plan.stale += 1
+            elif decision == "push" or (decision == "conflict" and _settle(plan, row, rid, f, bp, p, cp, prefer)):
+                changes.append(Change(f, getattr(cp, f), push_value(f, getattr(p, f))))
+        team_id = new_team = None
+        if compare_team:
+            fv = _team_value(p, team_by_id, by_team_name)
+            cv = norm("team_name", cp.team_name) if cp.team_name else _team_value(cp, team_by_id, False)
+            bv = None
+            if bp is not None:
+                bv = norm("team_name", bp.team_name) if bp.team_name else _team_value(bp, team_by_id, False)
+            decision = _decide(fv, cv, bv)
+            if decision == "stale":
+                plan.stale += 1
+            elif decision == "push" or (decision == "conflict" and _settle(
+                    plan, row, rid, "team", bp, p, cp, prefer, "team_name")):
+                team_id, new_team = team_for(p, row, cp.event_id)
+                changes.append(Change("team", cp.team_name, clean_text(p.team_name) if by_team_name else team_id))
+        if changes:
+            plan.modifies.append(Modify(row, rid, cp.event_id, changes, cp, team_id, new_team))
+        if compare_event and p.event_id is not None:
+            decision = _decide(str(p.event_id), str(cp.event_id), str(bp.event_id) if bp is not None else None)
+            if decision == "stale":
+                plan.stale += 1
+            elif decision == "push" or (decision == "conflict" and _settle(
+                    plan, row, rid, "event_id", bp, p, cp, prefer)):
+                plan.switches.append(Switch(row, rid, cp.event_id, int(p.event_id), cp))
+        for f in UNPUSHABLE_FIELDS:
+            if f in present_set:
+                fv, cv = norm(f, getattr(p, f)), norm(f, getattr(cp, f))
+                if fv != cv and (bp is None or fv != norm(f, getattr(bp, f))):
+                    plan.unpushable.append(Unpushable(row, rid, f, getattr(cp, f), getattr(p, f),
+                                                      f"RaceEntry's API has no {f} field: change it in RaceEntry "
+                                                      f"by hand or keep it in the timing program"))
+        if "age" in present_set and p.age is not None and p.age != cp.age and (bp is None or p.age != bp.age):
+            plan.unpushable.append(Unpushable(row, rid, "age", cp.age, p.age,
+                                              "RaceEntry computes age from the date of birth: change dob instead"))
+
+    # Rows whose registration is gone from RaceEntry: deleted there (or another race's id).
+    for p, row, rid in orphans:
+        bp = base_by_id.get(rid)
+        edited = bp is None or any(norm(f, getattr(p, f)) != norm(f, getattr(bp, f)) for f in fields) or (
+            compare_event and p.event_id is not None and p.event_id != bp.event_id)
+        if not edited:
+            plan.notes.append(f"row {row}: registration {rid} was deleted in RaceEntry; the row is ignored")
+            continue
+        what = "deleted in RaceEntry since the snapshot" if bp is not None else "not in RaceEntry (deleted?)"
+        resolution = "file wins" if prefer == "file" else "not pushed"
+        plan.conflicts.append(Conflict(row, rid, "(registration)", "present" if bp is not None else None,
+                                       "edited", what, resolution))
+        if prefer == "file":
+            adds.append((p.copy(registration_id=None), row))
+
+    for p, row in adds:
+        _, new_team = team_for(p, row, p.event_id) if by_team_name else (None, None)
+        plan.adds.append(Add(row, p, new_team))
+        for f in UNPUSHABLE_FIELDS:
+            if f in present_set and norm(f, getattr(p, f)):
+                plan.unpushable.append(Unpushable(row, None, f, None, getattr(p, f),
+                                                  f"RaceEntry's API has no {f} field: the new registration "
+                                                  f"gets no {f}; set it in RaceEntry by hand"))
+
+    # RaceEntry participants missing from the file.
+    for p in current:
+        rid = str(p.registration_id)
+        if rid in claimed:
+            continue
+        bp = base_by_id.get(rid)
+        if base is not None and bp is None:
+            plan.notes.append(f"registration {rid} ({clean_text(p.first_name)} {clean_text(p.last_name)}) joined "
+                              f"RaceEntry after the snapshot; pull again to get it into the file")
+            continue
+        if bp is not None and (any(norm(f, getattr(p, f)) != norm(f, getattr(bp, f)) for f in fields)
+                               or p.event_id != bp.event_id):
+            resolution = "file wins" if prefer == "file" else "not pushed"
+            plan.conflicts.append(Conflict(None, rid, "(registration)", "present", "deleted",
+                                           "edited in RaceEntry since the snapshot", resolution))
+            if prefer != "file":
+                continue
+        if delete:
+            plan.deletes.append(Delete(rid, p))
+        else:
+            plan.not_in_file.append(rid)
+
+    plan.teams = _team_types_for(team_needs, team_types, team_type)
+    return plan
+
+
+def _settle(plan: Plan, row: int, rid: str, name: str, bp: Participant | None, p: Participant,
+            cp: Participant, prefer: str | None, attr: str | None = None) -> bool:
+    """Record a conflict; True when ``--prefer file`` says to push the file's value anyway."""
+    attr = attr or name
+    resolution = {"file": "file wins", "raceentry": "RaceEntry wins"}.get(prefer or "", "not pushed")
+    plan.conflicts.append(Conflict(row, rid, name, getattr(bp, attr) if bp is not None else None,
+                                   getattr(p, attr), getattr(cp, attr), resolution))
+    return prefer == "file"
+
+
+def _invalid(p: Participant, rid: str, present: set[str], events: set[int] | None) -> str | None:
+    """Why a row cannot be sent, or None."""
+    problems = []
+    if not rid or "first_name" in present:
+        if not clean_text(p.first_name):
+            problems.append("first name is missing")
+    if not rid or "last_name" in present:
+        if not clean_text(p.last_name):
+            problems.append("last name is missing")
+    if "dob" in present and clean_text(p.dob) and parse_date(p.dob) is None:
+        problems.append(f"date of birth {clean_text(p.dob)!r} is not a date")
+    elif "dob" in present and parse_date(p.dob) and parse_date(p.dob) > _dt.date.today().isoformat():
+        problems.append(f"date of birth {parse_date(p.dob)} is in the future")
+    if p.event_id is None and not rid:
+        problems.append("no event")
+    elif p.event_id is not None and events is not None and p.event_id not in events:
+        problems.append(f"event {p.event_id} is not an event of this race")
+    return "; ".join(problems) or None
+
+
+def _team_types_for(needs: dict[str, tuple[str, list[int], set[int]]], team_types: Sequence[TeamType],
+                    chosen: str | None) -> list[NewTeam]:
+    out = []
+    known = {str(t.team_type_id): t for t in team_types}
+    if chosen is not None and known and str(chosen) not in known:
+        raise PlanError(f"--team-type {chosen} is not a team type of this race; choose one of: "
+                        f"{_type_options(team_types)}")
+    for name, rows, event_ids in needs.values():
+        if chosen is not None:
+            out.append(NewTeam(name, str(chosen), sorted(rows)))
+            continue
+        fits = [t for t in team_types if event_ids and event_ids <= set(t.valid_event_ids)]
+        if len(fits) != 1:
+            why = "more than one team type fits" if fits else "no team type fits its events"
+            raise PlanError(f"cannot choose a team type for new team {name!r} (rows {_rows_text(rows)}, events "
+                            f"{', '.join(map(str, sorted(event_ids))) or 'none'}): {why}; use --team-type with one "
+                            f"of: {_type_options(fits or team_types)}")
+        out.append(NewTeam(name, str(fits[0].team_type_id), sorted(rows)))
+    return out
+
+
+def _type_options(types: Sequence[TeamType]) -> str:
+    return ", ".join(f"{t.team_type_id} ({t.team_type}, events {', '.join(map(str, t.valid_event_ids))})"
+                     for t in types) or "(this race has no team types)"
+
+
+# ------------------------------------------------------------------------------------------ requests
+
+def add_payload(a: Add, team_ids: dict[str, str] | None = None) -> dict[str, Any]:
+    """The POST participants row creating ``a``'s participant (new team ids from ``team_ids``)."""
+    p = a.participant.copy(registration_id=None)
+    for f in POSTABLE_FIELDS:
+        if f != "team_id":
+            setattr(p, f, push_value(f, getattr(p, f)))
+    p.team_id = _team_id(p.team_id, a.new_team, team_ids, p.team_name)
+    return participant_payload(p)
+
+
+def modify_payload(m: Modify, team_ids: dict[str, str] | None = None) -> dict[str, Any]:
+    """The POST participants row updating only ``m``'s changed fields (event: the current one)."""
+    p = m.current.copy(event_id=m.event_id)
+    changed = []
+    for c in m.changes:
+        if c.field == "team":
+            p.team_id = _team_id(m.team_id, m.new_team, team_ids, None) or ""
+            changed.append("team_id")
+        else:
+            setattr(p, c.field, c.new)
+            changed.append(c.field)
+    return participant_payload(p, changed)
+
+
+def _team_id(existing: str | None, new_team: str | None, team_ids: dict[str, str] | None,
+             fallback_name: str | None) -> str | None:
+    if new_team:
+        key = norm("team_name", new_team)
+        if team_ids and key in team_ids:
+            return team_ids[key]
+        # Not created yet (plan files): a placeholder naming the team; push replaces it with the new id.
+        return f"new team: {new_team}"
+    return existing
+
+
+def plan_requests(plan: Plan, team_ids: dict[str, str] | None = None,
+                  delete_batch: int = MAX_DELETE_PER_REQUEST) -> dict[str, Any]:
+    """The request bodies of a plan: ``teams``, ``participants``, ``switch_participant_events`` and
+    ``delete_participants`` (a list of bodies, at most 250 deletes each); empty ones left out."""
+    out: dict[str, Any] = {}
+    if plan.teams:
+        out["teams"] = teams_request(Team(team_id=None, team_type_id=t.team_type_id, team_name=t.name)
+                                     for t in plan.teams)
+    rows = [add_payload(a, team_ids) for a in plan.adds] + [modify_payload(m, team_ids) for m in plan.modifies]
+    if rows:
+        out["participants"] = participants_request(rows)
+    if plan.switches:
+        out["switch_participant_events"] = switch_request((s.registration_id, s.new_event_id) for s in plan.switches)
+    if plan.deletes:
+        ids = [d.registration_id for d in plan.deletes]
+        out["delete_participants"] = [delete_request(ids[i:i + delete_batch]) for i in range(0, len(ids), delete_batch)]
+    return out
+
+
+# ---------------------------------------------------------------------------------------- applying
+
+def apply_plan(participants: Sequence[Participant], plan: Plan) -> list[Participant]:
+    """What RaceEntry should hold after ``plan``: modifies, switches and deletes applied by registration id,
+    adds appended (without ids). Pure: the input list and its participants are left untouched."""
+    out = [p.copy() for p in participants]
+    by_id = {str(p.registration_id): p for p in out if p.registration_id}
+    for m in plan.modifies:
+        p = by_id[m.registration_id]
+        for c in m.changes:
+            if c.field == "team":
+                p.team_name = m.new_team or c.new or None
+                p.team_id = m.team_id
+            else:
+                setattr(p, c.field, c.new)
+    for s in plan.switches:
+        by_id[s.registration_id].event_id = s.new_event_id
+    gone = {d.registration_id for d in plan.deletes}
+    out = [p for p in out if str(p.registration_id) not in gone]
+    for a in plan.adds:
+        out.append(a.participant.copy(registration_id=None))
+    return out
+
+
+def comparable(p: Participant, present: Iterable[str] | None = None) -> tuple:
+    """A participant's normalised compared fields, event and team (for tests and verification)."""
+    names = [f for f in COMPARED_FIELDS if present is None or f in present]
+    return tuple(norm(f, getattr(p, f)) for f in names) + (p.event_id, norm("team_name", p.team_name))
+
+
+def counter(participants: Iterable[Participant], present: Iterable[str] | None = None) -> Counter:
+    present = list(present) if present is not None else None
+    return Counter(comparable(p, present) for p in participants)
