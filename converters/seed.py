@@ -22,7 +22,9 @@ Stdlib only (the server must run with stdlib + orjson).
 from __future__ import annotations
 
 import datetime as _dt
+import bisect
 import functools
+import itertools
 import random
 import time
 import unicodedata
@@ -167,17 +169,27 @@ def ascii_fold(s: str) -> str:
     return "".join(c for c in s if c.isascii() and c.isalnum()).lower()
 
 
-def blank_participant() -> dict:
-    """A participant with every documented field, in the document's order."""
+def _blank_template() -> dict:
     p = {k: None for k in PARTICIPANT_KEYS}
-    p["user"] = {k: None for k in USER_KEYS}
-    p["user"]["address"] = {k: None for k in ADDRESS_KEYS}
     for k in ("race_fee", "offline_payment_amount", "processing_fee", "processing_fee_paid_by_user",
               "processing_fee_paid_by_race", "partner_fee", "affiliate_profit", "extra_fees", "amount_paid",
               "usatf_discount_amount_in_cents"):
         p[k] = "$0.00"
     p["imported"] = "F"
     p["checked_in"] = "F"
+    return p
+
+
+_TEMPLATE = _blank_template()
+_USER_TEMPLATE = {k: None for k in USER_KEYS}
+_ADDRESS_TEMPLATE = {k: None for k in ADDRESS_KEYS}
+
+
+def blank_participant() -> dict:
+    """A participant with every documented field, in the document's order."""
+    p = _TEMPLATE.copy()
+    p["user"] = u = _USER_TEMPLATE.copy()
+    u["address"] = _ADDRESS_TEMPLATE.copy()
     return p
 
 
@@ -271,6 +283,14 @@ def generate_race(participants: int = 200, seed: int = 1) -> dict:
     reg_id = 1000
     user_id = 5000
 
+    rnd = rng.random
+
+    def ri(a: int, b: int) -> int:   # faster rng.randint (deterministic per seed, not the same stream)
+        return a + int(rnd() * (b - a + 1))
+
+    def pick(seq):
+        return seq[int(rnd() * len(seq))]
+
     def make(race_id, race_date, events, weights, n, specials):
         nonlocal reg_id, user_id
         people = list(specials[:n])
@@ -280,26 +300,28 @@ def generate_race(participants: int = 200, seed: int = 1) -> dict:
         rng.shuffle(bibs)
         event_ids = [e[0] for e in events]
         fees = {e[0]: e[5] for e in events}
+        cum = list(itertools.accumulate(weights))
         rows = []
         for i, person in enumerate(people):
             reg_id += 1
             user_id += 1
-            eid = rng.choices(event_ids, weights)[0] if len(event_ids) > 1 else event_ids[0]
+            eid = event_ids[bisect.bisect(cum, rnd() * cum[-1])] if len(event_ids) > 1 else event_ids[0]
             p = blank_participant()
             u = p["user"]
             if person is not None:
                 first, middle, last, gender, street, city, state, zipcode, country = person
             else:
-                gender = rng.choices(["M", "F", ""], [0.48, 0.48, 0.04])[0]
-                first = rng.choice(FIRST_M if gender == "M" else FIRST_F if gender == "F"
+                g = rnd()
+                gender = "M" if g < 0.48 else "F" if g < 0.96 else ""
+                first = pick(FIRST_M if gender == "M" else FIRST_F if gender == "F"
                                    else FIRST_M + FIRST_F)
-                middle = rng.choice(MIDDLE) if rng.random() < 0.2 else None
-                last = rng.choice(LAST)
-                street = f"{rng.randint(1, 9999)} {rng.choice(STREETS)}"
-                if rng.random() < 0.06:
-                    city, state, zipcode = rng.choice(FAR_CITIES)
+                middle = pick(MIDDLE) if rnd() < 0.2 else None
+                last = pick(LAST)
+                street = f"{ri(1, 9999)} {pick(STREETS)}"
+                if rnd() < 0.06:
+                    city, state, zipcode = pick(FAR_CITIES)
                 else:
-                    (city, zipcode), state = rng.choice(CITIES), "UT"
+                    (city, zipcode), state = pick(CITIES), "UT"
                 country = "USA"
             u["user_id"] = user_id
             u["first_name"] = first
@@ -310,30 +332,30 @@ def generate_race(participants: int = 200, seed: int = 1) -> dict:
             u["address"] = {"street": street, "city": city, "state": state, "zipcode": zipcode,
                             "country_code": country}
             # age: kids mile 5-12, everyone else 14-78; a few without dob
-            if rng.random() < 0.03:
+            if rnd() < 0.03:
                 dob = None
             else:
-                age_years = rng.randint(5, 12) if eid == 70 else rng.randint(14, 78)
-                d = race_date - _dt.timedelta(days=age_years * 365 + rng.randint(0, 364))
+                age_years = ri(5, 12) if eid == 70 else ri(14, 78)
+                d = race_date - _dt.timedelta(days=age_years * 365 + ri(0, 364))
                 dob = d.isoformat()
             u["dob"] = dob
             u["gender"] = gender
-            r = rng.random()
-            u["phone"] = ("+1 801 555 %04d" % rng.randint(0, 9999) if r < 0.05
-                          else None if r < 0.08 else "801555%04d" % rng.randint(0, 9999))
+            r = rnd()
+            u["phone"] = ("+1 801 555 %04d" % ri(0, 9999) if r < 0.05
+                          else None if r < 0.08 else "801555%04d" % ri(0, 9999))
             p["registration_id"] = reg_id
             p["event_id"] = eid
             bib = bibs[i]
             p["bib_num"] = bib
-            p["chip_num"] = None if rng.random() < 0.04 else bib
+            p["chip_num"] = None if rnd() < 0.04 else bib
             p["age"] = age_on(dob, race_date)
-            if rng.random() < 0.2:
+            if rnd() < 0.2:
                 lm = import_ts
                 p["imported"] = "T"
-                reg_ts = created + rng.randint(86400, 40 * 86400)
+                reg_ts = created + ri(86400, 40 * 86400)
             else:
-                lm = rng.choice(bursts) if rng.random() < 0.05 else anchor - rng.randint(60, 28 * 86400)
-                reg_ts = lm - rng.randint(0, 5 * 86400)
+                lm = pick(bursts) if rnd() < 0.05 else anchor - ri(60, 28 * 86400)
+                reg_ts = lm - ri(0, 5 * 86400)
                 p["transaction_id"] = 700000 + reg_id
                 p["race_fee"] = fees[eid]
                 fee_cents = int(float(fees[eid][1:]) * 100)
@@ -342,12 +364,12 @@ def generate_race(participants: int = 200, seed: int = 1) -> dict:
                 p["processing_fee_paid_by_user"] = p["processing_fee"]
                 p["amount_paid"] = "$%d.%02d" % divmod(fee_cents + proc, 100)
             p["registration_date"] = fmt_mdy_hm(reg_ts)
-            if eid in teams_for_event and rng.random() < 0.15 / 0.72 * (1 if eid != 16 else 0.8):
-                t = rng.choice(teams_for_event[eid])
+            if eid in teams_for_event and rnd() < 0.15 / 0.72 * (1 if eid != 16 else 0.8):
+                t = pick(teams_for_event[eid])
                 p["team_id"], p["team_type_id"], p["team_name"] = t[0], t[1], t[2]
                 p["team_type"] = tt_name[t[1]]
                 p["team_gender"], p["team_bib_num"] = t[3], t[4]
-            p["giveaway"], p["giveaway_option_id"] = rng.choice(GIVEAWAYS)
+            p["giveaway"], p["giveaway_option_id"] = pick(GIVEAWAYS)
             p["last_modified"] = lm
             rows.append(p)
         return rows
@@ -360,8 +382,8 @@ def generate_race(participants: int = 200, seed: int = 1) -> dict:
     removed: list[int] = []
     if main:
         n_removed = min(len(main) // 4, max(3, len(main) // 100))
-        special_ids = {p["registration_id"] for p in main if p["user"]["first_name"] in
-                       {s[0] for s in SPECIAL_PEOPLE}}
+        special_first = {s[0] for s in SPECIAL_PEOPLE}
+        special_ids = {p["registration_id"] for p in main if p["user"]["first_name"] in special_first}
         candidates = [p for p in main if p["registration_id"] not in special_ids]
         del_ts = anchor - rng.randint(3600, 3 * 86400)
         for p in rng.sample(candidates, min(n_removed, len(candidates))):

@@ -158,6 +158,9 @@ CREATE TABLE IF NOT EXISTS teams (team_id INTEGER PRIMARY KEY, race_id INTEGER, 
 CREATE TABLE IF NOT EXISTS participants (
     registration_id INTEGER PRIMARY KEY, race_id INTEGER NOT NULL, event_id INTEGER NOT NULL,
     user_id INTEGER, last_modified INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, doc BLOB NOT NULL);
+"""
+# created after the bulk seed insert (faster than maintaining them row by row)
+INDEXES = """
 CREATE INDEX IF NOT EXISTS ix_part_mod ON participants (race_id, deleted, last_modified);
 CREATE INDEX IF NOT EXISTS ix_part_event ON participants (race_id, event_id);
 """
@@ -169,14 +172,20 @@ class Store:
     def __init__(self, path: str, participants: int, seed: int) -> None:
         self.path = path
         self.lock = threading.RLock()
+        # built feed responses, keyed by query; cleared on every write (see Api._commit)
+        self.cache: dict[tuple, bytes] = {}
+        self.generation = 0   # bumped on every write
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA mmap_size=1073741824")
+        self.db.execute("PRAGMA cache_size=-131072")
         with self.lock:
             self.db.executescript(SCHEMA)
             row = self.db.execute("SELECT value FROM meta WHERE key='seeded'").fetchone()
             if row is None:
                 self._seed(participants, seed)
+            self.db.executescript(INDEXES)
             self.main_race_id = int(self.meta("main_race_id"))
 
     def meta(self, key: str) -> str | None:
@@ -223,6 +232,11 @@ class Store:
         value = int(self.meta(key))
         self.db.execute("UPDATE meta SET value=? WHERE key=?", (str(value + 1), key))
         return value
+
+    def invalidate(self) -> None:
+        with self.lock:
+            self.generation += 1
+            self.cache.clear()
 
     def close(self) -> None:
         with self.lock:
@@ -644,9 +658,8 @@ class Api:
                 ts = int(float(ts_raw))
             except ValueError:
                 raise ApiError(ERR_BAD_REQUEST, "modified_after_timestamp must be a Unix timestamp") from None
-        sql = ("SELECT event_id, doc FROM participants WHERE race_id=? AND deleted=? AND last_modified>=? "
-               "ORDER BY registration_id")
         args: list = [race_id, 1 if deleted else 0, ts]
+        where = "WHERE race_id=? AND deleted=? AND last_modified>=? ORDER BY registration_id"
         page_raw, rpp_raw = query.get("page"), query.get("results_per_page")
         if page_raw or rpp_raw:
             try:
@@ -657,11 +670,21 @@ class Api:
             if page < 1 or rpp < 1 or rpp > MAX_RESULTS_PER_PAGE:
                 raise ApiError(ERR_BAD_REQUEST,
                                f"page must be >= 1 and results_per_page between 1 and {MAX_RESULTS_PER_PAGE}")
-            sql += " LIMIT ? OFFSET ?"
+            where += " LIMIT ? OFFSET ?"
             args += [rpp, (page - 1) * rpp]
+        key = (race_id, deleted, *args[2:])
         with self.store.lock:
+            cached = self.store.cache.get(key)
+            if cached is not None:
+                return cached
+            generation = self.store.generation
             events = self.event_ids(race_id)
-            rows = self.db.execute(sql, args).fetchall()
+            # Small result (incremental pull): use the last_modified index and sort. Large result (full
+            # pull): walk the table in registration_id (rowid) order instead of sorting blobs.
+            n = self.db.execute("SELECT count(*) FROM participants INDEXED BY ix_part_mod WHERE race_id=? "
+                                "AND deleted=? AND last_modified>=?", args[:3]).fetchone()[0]
+            src = "participants NOT INDEXED" if n > 5000 else "participants"
+            rows = self.db.execute(f"SELECT event_id, doc FROM {src} {where}", args).fetchall() if n else []
         groups: dict[int, list[bytes]] = {e: [] for e in events}
         for eid, doc in rows:
             groups.setdefault(eid, []).append(doc)
@@ -672,7 +695,13 @@ class Api:
                 out.append(head + b"}")   # removed feed: no "participants" key for an empty event (doc)
             else:
                 out.append(head + b',"participants":[' + b",".join(docs) + b"]}")
-        return b"[" + b",".join(out) + b"]"
+        body = b"[" + b",".join(out) + b"]"
+        with self.store.lock:
+            if generation == self.store.generation:
+                if len(self.store.cache) >= 4:
+                    self.store.cache.clear()
+                self.store.cache[key] = body
+        return body
 
     # teams ---------------------------------------------------------------------------------------
     def teams(self, race_id: int) -> bytes:
@@ -704,6 +733,7 @@ class Api:
                     except RowError as e:
                         out.append(_row_error(i, str(e), "team_id"))
                 self.db.execute("COMMIT")
+                self.store.invalidate()
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
@@ -800,6 +830,7 @@ class Api:
                     except RowError as e:
                         out.append(_row_error(i, str(e)))
                 self.db.execute("COMMIT")
+                self.store.invalidate()
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
@@ -976,6 +1007,7 @@ class Api:
                     except RowError as e:
                         out.append(_row_error(i, str(e)))
                 self.db.execute("COMMIT")
+                self.store.invalidate()
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
@@ -1007,6 +1039,7 @@ class Api:
                     except RowError as e:
                         out.append(_row_error(i, str(e)))
                 self.db.execute("COMMIT")
+                self.store.invalidate()
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise

@@ -1,0 +1,466 @@
+"""The RaceEntry rehearsal server, over real HTTP (requests) against start_background on a free port."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from converters.seed import PARTICIPANT_KEYS, USER_KEYS, generate_race
+from converters.server import DEFAULT_EMAIL, DEFAULT_PASSWORD, redact, start_background
+
+RACE = 2026
+DOC_SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "doc"
+
+
+@pytest.fixture(scope="module")
+def server():
+    h = start_background(participants=200, seed=1)
+    yield h
+    h.stop()
+
+
+@pytest.fixture()
+def srv(server):
+    """The shared server with control state reset around each test."""
+    def reset():
+        requests.delete(server.root + "/_control/faults", timeout=5)
+        requests.post(server.root + "/_control/options", timeout=5,
+                      json={"switch_new_id": True, "error_style": "runsignup", "error_status": 200})
+        requests.post(server.root + "/_control/clock", json={"now": None}, timeout=5)
+    reset()
+    yield server
+    reset()
+
+
+def login(h, session=None) -> dict:
+    r = (session or requests).post(h.url + "/login", data={"email": h.email, "password": h.password}, timeout=5)
+    body = r.json()
+    return {"tmp_key": body["tmp_key"], "tmp_secret": body["tmp_secret"]}
+
+
+@pytest.fixture()
+def auth(srv):
+    return login(srv)
+
+
+def get(h, path, auth, **params):
+    r = requests.get(h.url + path, params={**auth, **params}, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def post(h, path, auth, payload, **kw):
+    return requests.post(h.url + path, params=auth, data={"request": json.dumps(payload)}, timeout=10, **kw)
+
+
+def rows(groups):
+    return [p for g in groups for p in g.get("participants", [])]
+
+
+def by_id(groups):
+    return {p["registration_id"]: p for p in rows(groups)}
+
+
+def clock(h, **body):
+    return requests.post(h.root + "/_control/clock", json=body, timeout=5).json()["now"]
+
+
+_FROZEN = [0]
+
+
+def freeze(h) -> int:
+    """Freeze the server clock at a fresh second, later than anything an earlier test froze at (and well
+    inside the 24 h credential lifetime)."""
+    _FROZEN[0] = max(_FROZEN[0], int(time.time())) + 600
+    return clock(h, now=_FROZEN[0])
+
+
+def full(h, auth):
+    return get(h, f"/race/{RACE}/participants", auth, modified_after_timestamp=0)
+
+
+# ------------------------------------------------------------------------------------------ login
+def test_login_shape_and_wrong_password(srv):
+    r = requests.post(srv.url + "/login", data={"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD})
+    body = r.json()
+    assert r.status_code == 200 and body["tmp_key"] and body["tmp_secret"]
+    assert body["user"]["user"]["email"] == DEFAULT_EMAIL
+    assert set(body["user"]["user"]) == {"user_id", "first_name", "last_name", "email"}
+    bad = requests.post(srv.url + "/login", data={"email": DEFAULT_EMAIL, "password": "nope"})
+    assert bad.status_code == 200
+    assert bad.json() == {"error": {"error_code": 101, "error_msg": "Invalid email or password"}}
+    # JSON body accepted too
+    js = requests.post(srv.url + "/login", json={"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD})
+    assert "tmp_key" in js.json()
+
+
+def test_new_login_invalidates_old_and_expiry(srv):
+    first = login(srv)
+    assert "races" in get(srv, "/races", first)
+    second = login(srv)
+    assert get(srv, "/races", first)["error"]["error_code"] == 102
+    assert "races" in get(srv, "/races", second)
+    now = clock(srv, now=time.time())
+    third = login(srv)
+    clock(srv, now=now + 24 * 3600 - 1)
+    assert "races" in get(srv, "/races", third)
+    clock(srv, advance=1)
+    assert get(srv, "/races", third)["error"]["error_code"] == 102
+    clock(srv, now=None)
+    fourth = login(srv)
+    requests.post(srv.root + "/_control/expire_credentials")
+    assert get(srv, "/races", fourth)["error"]["error_code"] == 102
+
+
+def test_missing_or_unknown_credentials(srv):
+    r = requests.get(srv.url + "/races")
+    assert r.status_code == 200 and "error" in r.json()
+    assert get(srv, "/races", {"tmp_key": "x", "tmp_secret": "y"})["error"]["error_code"] != 102
+
+
+# ------------------------------------------------------------------------------------------ races
+def test_races_and_date_filter(srv, auth):
+    races = get(srv, "/races", auth)["races"]
+    assert [r["race"]["race_id"] for r in races] == [2026, 2027]
+    main = races[0]["race"]
+    assert main["name"] == "Wasatch Harvest Run"
+    assert [e["event_id"] for e in main["events"]] == [16, 67, 68, 69, 70]
+    ev = main["events"][0]
+    assert set(ev) == {"event_id", "race_event_days_id", "name", "start_time", "end_time", "age_calc_base_date",
+                       "registration_opens", "event_type", "distance"}
+    assert ev["distance"] == "26.2 Miles" and ev["event_type"] == "running_race"
+    doc_race = json.loads((DOC_SAMPLES / "races.json").read_text())["races"][0]["race"]
+    assert list(main) == list(doc_race)
+    sept = get(srv, "/races", auth, start_date="2027-09-01", end_date="2027-09-30")["races"]
+    assert [r["race"]["race_id"] for r in sept] == [2026]
+    jan = get(srv, "/races", auth, start_date="2027-01-01", end_date="2027-01-31")["races"]
+    assert [r["race"]["race_id"] for r in jan] == [2027]
+    assert get(srv, "/races", auth, start_date="2030-01-01")["races"] == []
+    assert "error" in get(srv, "/races", auth, start_date="01/01/2027")
+
+
+def test_unknown_race(srv, auth):
+    body = get(srv, "/race/999/participants", auth, modified_after_timestamp=0)
+    assert body["error"]["error_msg"] == "Race not found"
+
+
+# ------------------------------------------------------------------------------------ participants
+def test_participants_full_shape(srv, auth):
+    groups = full(srv, auth)
+    assert [g["event"] for g in groups] == [{"event_id": e, "participants": []} for e in (16, 67, 68, 69, 70)]
+    ps = rows(groups)
+    assert len(ps) > 150
+    doc = json.loads((DOC_SAMPLES / "participants.json").read_text())[0]["participants"][0]
+    for p in ps:
+        assert list(p) == list(doc) == list(PARTICIPANT_KEYS)
+        assert list(p["user"]) == list(doc["user"]) == list(USER_KEYS)
+        assert list(p["user"]["address"]) == list(doc["user"]["address"])
+    for g in groups:
+        assert all(p["event_id"] == g["event"]["event_id"] for p in g["participants"])
+    bibs = [p["bib_num"] for p in ps]
+    assert len(set(bibs)) == len(bibs)
+    firsts = {p["user"]["first_name"] for p in ps} | {p["user"]["last_name"] for p in ps}
+    for name in ("José", "Zoë", "Łukasz", "Дмитрий", "=SUM(A1)", "Smith, Jr.", '"Speedy"', "O'Brien"):
+        assert name in firsts
+    assert {"02134", "07030", "01002"} <= {p["user"]["address"]["zipcode"] for p in ps}
+    assert any(p["team_id"] and p["team_name"] and p["team_type"] for p in ps)
+    assert any(p["user"]["dob"] is None and p["age"] is None for p in generate_race(300, 1)["participants"])
+    # the second race is separate
+    other = get(srv, "/race/2027/participants", auth, modified_after_timestamp=0)
+    assert [g["event"]["event_id"] for g in other] == [71] and len(other[0]["participants"]) == 12
+
+
+def test_no_timestamp_means_now(srv, auth):
+    assert rows(get(srv, f"/race/{RACE}/participants", auth)) == []
+
+
+def test_incremental_inclusive_same_second(srv, auth):
+    ids = sorted(by_id(full(srv, auth)))[:3]
+    t = freeze(srv)
+    resp = post(srv, f"/race/{RACE}/participants", auth, {"participants": [
+        {"registration_id": str(ids[0]), "event_id": by_id(full(srv, auth))[ids[0]]["event_id"],
+         "user": {"middle_name": "Same"}},
+        {"registration_id": ids[1], "event_id": by_id(full(srv, auth))[ids[1]]["event_id"],
+         "user": {"middle_name": "Second"}}]}).json()
+    assert [r["registration_id"] for r in resp["participants"]] == [str(ids[0]), str(ids[1])]
+    got = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t))
+    assert set(got) == {ids[0], ids[1]} and all(p["last_modified"] == t for p in got.values())
+    assert rows(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t + 1)) == []
+
+
+def test_paging(srv, auth):
+    everything = rows(full(srv, auth))
+    paged, page = [], 1
+    while True:
+        groups = get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=0, page=page,
+                     results_per_page=37)
+        assert len(groups) == 5
+        chunk = rows(groups)
+        paged.extend(chunk)
+        if len(chunk) < 37:
+            break
+        page += 1
+    assert sorted(p["registration_id"] for p in paged) == sorted(p["registration_id"] for p in everything)
+    assert len(paged) == len(everything)
+    assert "error" in get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=0, page=1,
+                          results_per_page=2501)
+
+
+def test_removed_feed_shape(srv, auth):
+    groups = get(srv, f"/race/{RACE}/removed_participants", auth, modified_after_timestamp=0)
+    assert [g["event"]["event_id"] for g in groups] == [16, 67, 68, 69, 70]
+    assert rows(groups), "seed has removed participants"
+    for g in groups:
+        if "participants" in g:
+            assert g["participants"], "non-empty groups only carry the key"
+    empty = [g for g in groups if "participants" not in g]
+    assert empty and all(g == {"event": {"event_id": g["event"]["event_id"], "participants": []}} for g in empty)
+    live = by_id(full(srv, auth))
+    assert not set(by_id(groups)) & set(live)
+
+
+# ------------------------------------------------------------------------------------- POST participants
+def test_create_update_partial_and_null(srv, auth):
+    t = freeze(srv)
+    created = post(srv, f"/race/{RACE}/participants", auth, {"participants": [
+        {"registration_id": "", "event_id": "68",
+         "user": {"first_name": "Zoë", "last_name": "O'Neil", "middle_name": "Q", "email": "z@example.com",
+                  "dob": "1990-05-05", "address": {"street": "1 A St", "city": "Boston", "state": "MA",
+                                                   "zip code": "02134", "country_code": "USA"},
+                  "gender": "F", "phone": "8015551234"}},
+        # the document's example shape: gender/phone/team_id beside "user", numeric "zip code"
+        {"registration_id": None, "event_id": 67, "user": {"first_name": "Jane", "last_name": "Doe",
+                                                         "address": {"zip code": 84061}},
+         "gender": "F", "phone": 5552345678, "team_id": "5"},
+    ]}).json()["participants"]
+    a, b = (int(r["registration_id"]) for r in created)
+    assert all(isinstance(r["registration_id"], str) for r in created)
+    cur = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t))
+    pa, pb = cur[a], cur[b]
+    assert pa["user"]["first_name"] == "Zoë" and pa["user"]["address"]["zipcode"] == "02134"
+    assert pa["event_id"] == 68 and pa["bib_num"] is None and pa["chip_num"] is None
+    assert pa["age"] == 37 and pa["last_modified"] == t and pa["registration_date"]
+    assert pb["user"]["gender"] == "F" and pb["user"]["phone"] == "5552345678"
+    assert pb["user"]["address"]["zipcode"] == "84061"
+    assert pb["user"]["email"] == DEFAULT_EMAIL  # documented default
+    assert pb["team_id"] == 5 and pb["team_name"] == "Acme Corp" and pb["team_type"] == "Corporate Challenge"
+    assert pb["user"]["user_id"] != pa["user"]["user_id"]
+
+    t2 = clock(srv, advance=10)
+    up = post(srv, f"/race/{RACE}/participants", auth, {"participants": [
+        {"registration_id": str(a), "event_id": 68, "user": {"middle_name": None, "dob": None, "phone": "1"}},
+    ]}).json()["participants"]
+    assert up == [{"registration_id": str(a)}]
+    pa2 = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t2))[a]
+    assert pa2["user"]["middle_name"] is None and pa2["user"]["dob"] is None and pa2["age"] is None
+    assert pa2["user"]["first_name"] == "Zoë" and pa2["user"]["email"] == "z@example.com"
+    assert pa2["user"]["address"] == pa["user"]["address"] and pa2["last_modified"] == t2
+    # a no-op update does not bump last_modified
+    clock(srv, advance=10)
+    post(srv, f"/race/{RACE}/participants", auth,
+         {"participants": [{"registration_id": a, "event_id": 68, "user": {"phone": "1"}}]})
+    assert by_id(full(srv, auth))[a]["last_modified"] == t2
+
+
+def test_post_per_row_errors(srv, auth):
+    live = by_id(full(srv, auth))
+    rid = min(live)
+    ev = live[rid]["event_id"]
+    resp = post(srv, f"/race/{RACE}/participants", auth, {"participants": [
+        {"registration_id": "", "event_id": 69, "user": {"first_name": "Only"}},
+        {"registration_id": "999999", "event_id": 69, "user": {"first_name": "X"}},
+        {"registration_id": "", "event_id": 71, "user": {"first_name": "A", "last_name": "B"}},
+        {"registration_id": "", "event_id": 69, "user": {"first_name": "A", "last_name": "B", "dob": "05/05/1990"}},
+        {"registration_id": "", "event_id": 69, "user": {"first_name": "A", "last_name": "B"}, "team_id": 777},
+        {"registration_id": "", "user": {"first_name": "A", "last_name": "B"}},
+        {"registration_id": rid, "event_id": ev, "user": {"last_name": "Fine"}},
+    ]}).json()["participants"]
+    assert len(resp) == 7
+    for i, r in enumerate(resp[:6], 1):
+        assert r["registration_id"] is None
+        assert r["error"]["error_code"] == 400 and r["error"]["error_msg"].startswith(f"row {i}: ")
+    assert resp[6] == {"registration_id": str(rid)}
+    assert by_id(full(srv, auth))[rid]["user"]["last_name"] == "Fine"
+
+
+def test_post_malformed_request(srv, auth):
+    r = requests.post(srv.url + f"/race/{RACE}/participants", params=auth, data={"request": "{not json"})
+    assert r.status_code == 200 and r.json()["error"]["error_code"] == 400
+    r = requests.post(srv.url + f"/race/{RACE}/participants", params=auth, data={"request": '{"x": 1}'})
+    assert "error" in r.json()
+    r = requests.post(srv.url + f"/race/{RACE}/participants", params=auth,
+                      json={"participants": [{"registration_id": "", "event_id": 70,
+                                              "user": {"first_name": "Raw", "last_name": "Json"}}]})
+    assert r.json()["participants"][0]["registration_id"]
+
+
+# ------------------------------------------------------------------------------------ switch / delete
+def test_switch_new_id_and_same_id(srv, auth):
+    live = by_id(full(srv, auth))
+    old = next(p for p in sorted(live.values(), key=lambda p: p["registration_id"]) if p["event_id"] == 69)
+    t = freeze(srv)
+    resp = post(srv, f"/race/{RACE}/switch_participant_events", auth,
+                {"registrations": [{"registration_id": old["registration_id"], "new_event_id": 16},
+                                   {"registration_id": 1, "new_event_id": 16}]}).json()["participants"]
+    new_id = resp[0]["registration_id"]
+    assert isinstance(new_id, int) and new_id != old["registration_id"]
+    assert resp[1]["registration_id"] is None and resp[1]["error"]["error_msg"].startswith("row 2: ")
+    changed = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t))
+    assert set(changed) == {new_id}
+    new = changed[new_id]
+    assert new["event_id"] == 16 and new["bib_num"] == old["bib_num"] and new["chip_num"] == old["chip_num"]
+    assert new["user"]["user_id"] == old["user"]["user_id"]
+    removed = by_id(get(srv, f"/race/{RACE}/removed_participants", auth, modified_after_timestamp=t))
+    assert set(removed) == {old["registration_id"]} and removed[old["registration_id"]]["last_modified"] == t
+
+    requests.post(srv.root + "/_control/options", json={"switch_new_id": False})
+    resp = post(srv, f"/race/{RACE}/switch_participant_events", auth,
+                {"registrations": [{"registration_id": new_id, "new_event_id": "67"}]}).json()
+    assert resp == {"participants": [{"registration_id": new_id}]}
+    assert by_id(full(srv, auth))[new_id]["event_id"] == 67
+
+
+def test_delete(srv, auth):
+    live = by_id(full(srv, auth))
+    victims = sorted(live)[-2:]
+    t = freeze(srv)
+    resp = post(srv, f"/race/{RACE}/delete_participants", auth,
+                {"registrations": [{"registration_id": victims[0]}, {"registration_id": 424242},
+                                   {"registration_id": str(victims[1])}]}).json()["participants"]
+    assert resp[0] == {"registration_id": victims[0]} and resp[2] == {"registration_id": victims[1]}
+    assert resp[1]["registration_id"] is None and resp[1]["error"]["error_code"] == 400
+    assert not set(victims) & set(by_id(full(srv, auth)))
+    removed = by_id(get(srv, f"/race/{RACE}/removed_participants", auth, modified_after_timestamp=t))
+    assert set(victims) <= set(removed)
+    too_many = post(srv, f"/race/{RACE}/delete_participants", auth,
+                    {"registrations": [{"registration_id": i} for i in range(251)]}).json()
+    assert too_many["error"]["error_code"] == 400
+
+
+# ------------------------------------------------------------------------------------------- teams
+def test_teams_and_team_types(srv, auth):
+    teams = get(srv, f"/race/{RACE}/teams", auth)
+    doc_team = json.loads((DOC_SAMPLES / "teams.json").read_text())[0]
+    assert len(teams) >= 12 and all(list(t) == list(doc_team) for t in teams)
+    types = get(srv, f"/race/{RACE}/teams/team_types", auth)["race_team_types"]
+    assert {t["team_type"]: t["valid_event_ids"] for t in types} == {
+        "Team Marathon": [16], "Corporate Challenge": [67, 68]}
+    resp = post(srv, f"/race/{RACE}/teams", auth, {"race_teams": [
+        {"team_id": "", "team_type_id": 68, "team_name": "Track Pack"},
+        {"team_id": "", "team_type_id": 68, "team_name": ""},
+        {"team_id": "", "team_type_id": 999, "team_name": "Nope"},
+    ]}).json()["race_teams"]
+    assert isinstance(resp[0]["team_id"], int)
+    assert resp[1]["team_id"] is None and resp[1]["error"]["error_msg"].startswith("row 2: ")
+    assert resp[2]["team_id"] is None
+    assert any(t["team_name"] == "Track Pack" for t in get(srv, f"/race/{RACE}/teams", auth))
+
+
+# ------------------------------------------------------------------------------------------ faults
+def fault(h, **f):
+    requests.post(h.root + "/_control/faults", json={"faults": [f]}, timeout=5)
+
+
+def make_one(h, auth, name):
+    return post(h, f"/race/{RACE}/participants", auth, {"participants": [
+        {"registration_id": "", "event_id": 69, "user": {"first_name": name, "last_name": "Fault"}}]})
+
+
+def names(h, auth):
+    return [p["user"]["first_name"] for p in rows(full(h, auth))]
+
+
+@pytest.mark.parametrize("kind", ["500", "503", "429"])
+def test_fault_status(srv, auth, kind):
+    fault(srv, method="POST", path="/participants$", kind=kind, retry_after=2)
+    r = make_one(srv, auth, f"S{kind}")
+    assert r.status_code == int(kind)
+    if kind == "429":
+        assert r.headers["Retry-After"] == "2"
+    assert f"S{kind}" not in names(srv, auth)
+    assert make_one(srv, auth, f"S{kind}ok").status_code == 200  # consumed
+
+
+def test_fault_drops(srv, auth):
+    fault(srv, method="POST", path="/participants$", kind="drop_before")
+    with pytest.raises(requests.ConnectionError):
+        make_one(srv, auth, "DropBefore")
+    assert "DropBefore" not in names(srv, auth)
+    fault(srv, method="POST", path="/participants$", kind="drop_after")
+    with pytest.raises(requests.ConnectionError):
+        make_one(srv, auth, "DropAfter")
+    assert "DropAfter" in names(srv, auth)  # committed, response lost
+    fault(srv, method="POST", path="/participants$", kind="500_after")
+    assert make_one(srv, auth, "FiveAfter").status_code == 500
+    assert "FiveAfter" in names(srv, auth)
+
+
+def test_fault_slow_nonjson_error200(srv, auth):
+    fault(srv, method="GET", path="/races", kind="slow", delay=0.3)
+    t0 = time.monotonic()
+    assert "races" in get(srv, "/races", auth)
+    assert time.monotonic() - t0 >= 0.3
+    fault(srv, method="GET", path="/races", kind="non_json")
+    r = requests.get(srv.url + "/races", params=auth)
+    assert r.status_code == 200 and r.text.lstrip().startswith("<!DOCTYPE html")
+    fault(srv, method=None, path=None, kind="error200")
+    r = make_one(srv, auth, "E200")
+    assert r.status_code == 200 and "error" in r.json()
+    assert "E200" not in names(srv, auth)
+    fault(srv, method="GET", path="never-matches", kind="500", count=3)
+    listed = requests.get(srv.root + "/_control/faults").json()["faults"]
+    assert listed and listed[0]["count"] == 3
+    requests.delete(srv.root + "/_control/faults")
+    assert requests.get(srv.root + "/_control/faults").json()["faults"] == []
+
+
+def test_error_styles(srv, auth):
+    requests.post(srv.root + "/_control/options", json={"error_style": "message"})
+    r = requests.get(srv.url + "/race/999/teams", params=auth)
+    assert r.status_code == 200 and r.json() == {"message": "Race not found"}
+    requests.post(srv.root + "/_control/options", json={"error_style": "runsignup", "error_status": 400})
+    r = requests.get(srv.url + "/race/999/teams", params=auth)
+    assert r.status_code == 400 and r.json()["error"]["error_msg"] == "Race not found"
+
+
+def test_request_log_has_no_secrets(srv):
+    requests.delete(srv.root + "/_control/requests")
+    a = login(srv)
+    get(srv, "/races", a)
+    get(srv, f"/race/{RACE}/teams", a)
+    log = requests.get(srv.root + "/_control/requests").json()["requests"]
+    assert [(e["method"], e["path"]) for e in log] == [
+        ("POST", "/rest/login"), ("GET", "/rest/races"), ("GET", f"/rest/race/{RACE}/teams")]
+    text = json.dumps(log)
+    assert a["tmp_key"] not in text and a["tmp_secret"] not in text and DEFAULT_PASSWORD not in text
+    assert "tmp_key=***" in text
+    assert redact("/rest/races?tmp_key=abc&tmp_secret=def&x=1") == "/rest/races?tmp_key=***&tmp_secret=***&x=1"
+
+
+def test_db_reuse(tmp_path):
+    db = str(tmp_path / "race.sqlite")
+    h = start_background(db=db, participants=40, seed=3)
+    try:
+        a = login(h)
+        n = len(rows(get(h, f"/race/{RACE}/participants", a, modified_after_timestamp=0)))
+        post(h, f"/race/{RACE}/participants", a, {"participants": [
+            {"registration_id": "", "event_id": 70, "user": {"first_name": "Kept", "last_name": "Row"}}]})
+    finally:
+        h.stop()
+    assert os.path.exists(db)
+    h = start_background(db=db, participants=999, seed=9)
+    try:
+        got = rows(get(h, f"/race/{RACE}/participants", login(h), modified_after_timestamp=0))
+        assert len(got) == n + 1 and any(p["user"]["first_name"] == "Kept" for p in got)
+    finally:
+        h.stop()
+
+
+def test_seed_deterministic():
+    assert generate_race(60, 7) == generate_race(60, 7)
+    assert generate_race(60, 7) != generate_race(60, 8)
