@@ -1,0 +1,627 @@
+"""The drop folder (race-day mode).
+
+Layout of a watched folder::
+
+    FOLDER/timersync.toml          the config (race_id, api_url, push, sync_every, poll, [[outputs]])
+    FOLDER/in/                     drop files here
+    FOLDER/out/                    results: converted files, <stem>.plan/ folders, synced files
+    FOLDER/done/                   inputs processed (a timestamp suffix when the name is taken)
+    FOLDER/failed/                 inputs that could not be processed, with <name>.error.txt beside them
+    FOLDER/.timersync-watch.jsonl  the processed-journal
+
+Rules:
+
+* A participants ``.json`` becomes every configured output in ``out/``, named ``<json stem>.<file>``
+  (``race.json`` with ``file = "raceresult.xlsx"`` gives ``out/race.raceresult.xlsx``), with its
+  ``.snapshot.json`` and ``.race.json`` beside it. The synced files (``sync_every``) keep the plain
+  configured names, so a dropped JSON never overwrites them.
+* A ``.csv``/``.txt``/``.xlsx`` is read with a profile chosen by, in order: a ``<profile>__name.ext``
+  prefix (``runscore__edits.csv``), the ``[[outputs]]`` entry with the same file name, the only entry with
+  the same extension. It is diffed against RaceEntry (three-way when the synced file's snapshot exists)
+  and the plan written to ``out/<stem>.plan/``; with ``push = true`` it is pushed too.
+* A file is taken only when its size and mtime have not changed for ``settle`` seconds (1 s): a file still
+  being copied is never read half-written. Hidden (``.x``), Office lock (``~$x``) and temp/partial
+  download files are ignored.
+* Every input is processed once, also across restarts: the journal records name+size+mtime+sha256 and the
+  outcome before the file is moved, so a crash between processing and moving only moves it later.
+* Nothing is deleted. A bad file goes to ``failed/`` and the watcher carries on. When RaceEntry cannot be
+  reached the file stays in ``in/`` and is tried again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+import tomllib
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import orjson
+
+from .atomic import write_bytes, write_text
+from .errors import ConnectionFailed, InputError, ProfileError, ShapeError, TimersyncError
+
+LOG = logging.getLogger("timersync.watch")
+
+JOURNAL = ".timersync-watch.jsonl"
+CONFIG = "timersync.toml"
+SETTLE = 1.0
+TABLE_KINDS = ("csv", "txt", "xlsx")
+_IGNORED_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".lock", "~")
+_IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
+RETRY_UNREACHABLE = 30.0  # seconds before a file deferred because RaceEntry was unreachable is tried again
+
+
+class ConfigError(TimersyncError):
+    """A watch config that cannot be used; names the file and the key."""
+
+
+# -------------------------------------------------------------------------------------------- config
+
+@dataclass
+class OutputSpec:
+    profile_name: str
+    file: str
+    profile: Any
+
+    @property
+    def kind(self) -> str:
+        return Path(self.file).suffix.lower().lstrip(".")
+
+
+@dataclass
+class WatchConfig:
+    folder: Path
+    path: Path
+    race_id: int
+    api_url: str
+    outputs: list[OutputSpec]
+    push: bool = False
+    sync_every: float | None = None
+    poll: bool = False
+    settle: float = SETTLE
+    scan_every: float = 1.0
+
+    @property
+    def inbox(self) -> Path:
+        return self.folder / "in"
+
+    @property
+    def outbox(self) -> Path:
+        return self.folder / "out"
+
+    @property
+    def done(self) -> Path:
+        return self.folder / "done"
+
+    @property
+    def failed(self) -> Path:
+        return self.folder / "failed"
+
+
+def load_config(folder: str | os.PathLike, config_file: str | os.PathLike | None = None,
+                poll: bool = False) -> WatchConfig:
+    """Read and check the config, create ``in/ out/ done/ failed/`` and make sure the folder is writable."""
+    from .client import resolve_base_url
+    from .profiles import load_profile
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: no such folder; create it (with a {CONFIG}) or choose another")
+    path = Path(config_file) if config_file else folder / CONFIG
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config not found; create it with at least race_id = ... and one "
+                          f"[[outputs]] entry (profile, file)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc})") from None
+    known = {"race_id", "api_url", "push", "sync_every", "poll", "settle_seconds", "outputs"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r}; the keys are {', '.join(sorted(known))}")
+    race_id = raw.get("race_id")
+    if isinstance(race_id, str) and race_id.strip().isdigit():
+        race_id = int(race_id)
+    if not isinstance(race_id, int) or isinstance(race_id, bool):
+        raise ConfigError(f"{path}: race_id must be the RaceEntry race id (a number), e.g. race_id = 2026")
+    for key in ("push", "poll"):
+        if key in raw and not isinstance(raw[key], bool):
+            raise ConfigError(f"{path}: {key} must be true or false")
+    sync_every = raw.get("sync_every")
+    if sync_every is not None and (not isinstance(sync_every, (int, float)) or isinstance(sync_every, bool)
+                                   or sync_every < 1):
+        raise ConfigError(f"{path}: sync_every must be a number of seconds (at least 1)")
+    settle = raw.get("settle_seconds", SETTLE)
+    if not isinstance(settle, (int, float)) or isinstance(settle, bool) or settle <= 0:
+        raise ConfigError(f"{path}: settle_seconds must be a positive number of seconds")
+    entries = raw.get("outputs")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: no [[outputs]]; add at least one with profile = \"...\" and file = \"...\"")
+    outputs = []
+    for i, entry in enumerate(entries, 1):
+        where = f"{path}: [[outputs]] #{i}"
+        if not isinstance(entry, dict) or not entry.get("profile") or not entry.get("file"):
+            raise ConfigError(f"{where}: needs profile = \"...\" and file = \"...\"")
+        name, file = str(entry["profile"]), str(entry["file"])
+        if Path(file).name != file or file.startswith("."):
+            raise ConfigError(f"{where}: file must be a plain file name (it goes in out/), not {file!r}")
+        prof_ref: str | Path = name
+        if name.endswith(".toml") and not Path(name).is_absolute():
+            prof_ref = path.parent / name  # a user's profile next to the config
+        try:
+            profile = load_profile(prof_ref)
+        except ProfileError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        kind = Path(file).suffix.lower().lstrip(".")
+        if kind not in profile.kinds:
+            raise ConfigError(f"{where}: profile {profile.name} writes {', '.join(profile.kinds)}, not "
+                              f"{kind or 'a file without extension'} ({file})")
+        outputs.append(OutputSpec(name, file, profile))
+    api_url = resolve_base_url(raw.get("api_url"))
+    config = WatchConfig(folder=folder, path=path, race_id=race_id, api_url=api_url, outputs=outputs,
+                         push=bool(raw.get("push", False)), sync_every=float(sync_every) if sync_every else None,
+                         poll=poll or bool(raw.get("poll", False)), settle=float(settle))
+    for sub in (config.inbox, config.outbox, config.done, config.failed):
+        try:
+            sub.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"{sub}: cannot create the folder ({exc.strerror}); check permissions") from None
+        probe = sub / f".timersync-probe-{os.getpid()}"
+        try:
+            write_bytes(probe, b"")
+            probe.unlink()
+        except (OSError, TimersyncError):
+            raise ConfigError(f"{sub}: the folder is not writable; the watcher needs to write and move files "
+                              f"there (check permissions or choose another folder)") from None
+    return config
+
+
+# ----------------------------------------------------------------------------------------- journal
+
+class Journal:
+    """``.timersync-watch.jsonl``: one JSON object per processed input, keyed by name+size+mtime+sha256.
+    Rewritten atomically on every entry (readers never see a torn line; a torn line is skipped anyway)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lines: list[bytes] = []
+        self.entries: dict[str, dict[str, Any]] = {}
+        if path.exists():
+            for line in path.read_bytes().splitlines():
+                try:
+                    entry = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(entry, dict) and entry.get("key"):
+                    self.lines.append(line)
+                    self.entries[entry["key"]] = entry
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.entries.get(key)
+
+    def add(self, entry: dict[str, Any]) -> None:
+        line = orjson.dumps(entry)
+        write_bytes(self.path, b"\n".join(self.lines + [line]) + b"\n")
+        self.lines.append(line)
+        self.entries[entry["key"]] = entry
+
+
+# ------------------------------------------------------------------------------------------ outcome
+
+@dataclass
+class Outcome:
+    name: str
+    status: str  # done, failed, deferred, skipped (already processed: only moved)
+    message: str = ""
+    outputs: list[str] = field(default_factory=list)
+    moved_to: Path | None = None
+
+
+@dataclass
+class Summary:
+    outcomes: list[Outcome] = field(default_factory=list)
+    synced: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def line(self) -> str:
+        return (f"{self.count('done')} processed, {self.count('failed')} failed, "
+                f"{self.count('skipped')} already processed, {self.count('deferred')} waiting for RaceEntry")
+
+
+def is_ignored(name: str) -> bool:
+    """Hidden files, Office lock files (~$x) and temp/partial files are never inputs."""
+    low = name.lower()
+    return (name.startswith(".") or name.startswith("~") or low in _IGNORED_NAMES
+            or low.endswith(_IGNORED_SUFFIXES))
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def free_name(folder: Path, name: str, stamp: float | None = None) -> Path:
+    """``folder/name``, or ``name`` with a timestamp suffix (and a counter) when that is taken."""
+    target = folder / name
+    if not target.exists() and not (folder / f"{name}.error.txt").exists():
+        return target
+    p = Path(name)
+    ts = time.strftime("%Y%m%d-%H%M%S", time.localtime(stamp or time.time()))
+    n = 1
+    while True:
+        candidate = folder / f"{p.stem}.{ts}{'-' + str(n) if n > 1 else ''}{p.suffix}"
+        if not candidate.exists():
+            return candidate
+        n += 1
+
+
+# ------------------------------------------------------------------------------------------ watcher
+
+class Watcher:
+    """Processes the drop folder. ``run_once`` for scripts and tests; ``run_forever`` for race day."""
+
+    def __init__(self, config: WatchConfig, client: Any = None, report: Callable[[str], None] = lambda s: None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        self.config = config
+        if client is None:
+            from .client import RaceEntryClient
+
+            client = RaceEntryClient(config.api_url)
+        self.client = client
+        self.report = report
+        self.clock = clock
+        self.sleep = sleep
+        self.journal = Journal(config.folder / JOURNAL)
+        self._seen: dict[str, tuple[int, int, float]] = {}
+        self._deferred: dict[str, float] = {}
+        self._context: dict[str, Any] | None = None
+        self._syncer: Any = None
+        self._next_sync = 0.0
+        self._wake = threading.Event()
+        self._observer: Any = None
+
+    # --------------------------------------------------------------------------------- start-up
+    def start_checks(self) -> None:
+        """The race must exist (an unknown race stops the watcher here). Unreachable: warn and go on."""
+        from .errors import ApiError
+
+        try:
+            self.context()
+        except ConnectionFailed as exc:
+            self.report(f"warning: RaceEntry not reachable now ({exc}); will retry when files arrive")
+        except ApiError as exc:
+            raise ConfigError(f"{self.config.path}: race_id = {self.config.race_id}: {exc}") from None
+
+    def context(self) -> dict[str, Any]:
+        """The race, teams and team types (fetched once)."""
+        if self._context is None:
+            race = self.client.race(self.config.race_id)
+            teams = self.client.teams(self.config.race_id)
+            try:
+                team_types = self.client.team_types(self.config.race_id)
+            except ConnectionFailed:
+                raise
+            except TimersyncError:
+                team_types = None
+            self._context = {"race": race, "teams": teams, "team_types": team_types}
+        return self._context
+
+    # ---------------------------------------------------------------------------------- scanning
+    def candidates(self) -> list[Path]:
+        try:
+            entries = sorted(os.scandir(self.config.inbox), key=lambda e: e.name)
+        except OSError as exc:
+            LOG.warning("cannot list %s: %s", self.config.inbox, exc)
+            return []
+        return [Path(e.path) for e in entries if not is_ignored(e.name) and e.is_file(follow_symlinks=False)]
+
+    def step(self) -> Summary:
+        """One scan: note sizes and mtimes; process every file that has settled; return what happened."""
+        summary = Summary()
+        now = self.clock()
+        present = set()
+        for path in self.candidates():
+            name = path.name
+            present.add(name)
+            if name in self._deferred and now < self._deferred[name]:
+                continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            sig = (st.st_size, st.st_mtime_ns)
+            seen = self._seen.get(name)
+            if seen is None or seen[:2] != sig:
+                self._seen[name] = (sig[0], sig[1], now)
+                continue
+            if now - seen[2] < self.config.settle:
+                continue
+            outcome = self.process(path)
+            summary.outcomes.append(outcome)
+            if outcome.status == "deferred":
+                self._deferred[name] = now + RETRY_UNREACHABLE
+            else:
+                self._seen.pop(name, None)
+                self._deferred.pop(name, None)
+        for name in list(self._seen):
+            if name not in present:
+                del self._seen[name]
+        return summary
+
+    def pending(self) -> int:
+        """Files in in/ not yet processed (deferred ones excluded)."""
+        return sum(1 for p in self.candidates() if p.name not in self._deferred)
+
+    def run_once(self, max_wait: float = 600.0) -> Summary:
+        """Process everything in ``in/`` (waiting for files still being written), run one sync round when
+        ``sync_every`` is set, then return."""
+        total = Summary()
+        start = self.clock()
+        while True:
+            s = self.step()
+            total.outcomes += s.outcomes
+            if not self.pending() or self.clock() - start > max_wait:
+                break
+            self.sleep(min(0.25, self.config.settle / 2))
+        if self.config.sync_every:
+            self._sync()
+            total.synced += 1
+        return total
+
+    def run_forever(self) -> None:
+        """Watch until KeyboardInterrupt: file-system events wake the scan; a periodic scan catches
+        anything an event missed (and is all there is in poll mode)."""
+        if not self.config.poll:
+            self._start_observer()
+        try:
+            while True:
+                self.step()
+                if self.config.sync_every and self.clock() >= self._next_sync:
+                    self._sync()
+                # Files seen but not settled need another look soon; otherwise wait for an event.
+                timeout = self.config.settle / 2 if self._seen else self.config.scan_every * (
+                    1 if self.config.poll else 5)
+                self._wake.wait(timeout)
+                self._wake.clear()
+        finally:
+            self.stop()
+
+    def _start_observer(self) -> None:
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+
+            wake = self._wake
+
+            class _Handler(FileSystemEventHandler):
+                def on_any_event(self, event: Any) -> None:
+                    wake.set()
+
+            observer = Observer()
+            observer.schedule(_Handler(), str(self.config.inbox), recursive=False)
+            observer.start()
+            self._observer = observer
+        except Exception as exc:  # inotify limits, unsupported network file systems, ...
+            LOG.warning("file-system events unavailable (%s); polling instead", exc)
+            self.report(f"warning: file-system events unavailable ({exc}); polling {self.config.inbox} instead")
+            self.config.poll = True
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+            self._observer = None
+        if self._syncer is not None:
+            self._syncer.close()
+            self._syncer = None
+
+    def _sync(self) -> None:
+        from .sync import SyncOutput, Syncer
+
+        self._next_sync = self.clock() + (self.config.sync_every or 0)
+        try:
+            if self._syncer is None:
+                self._syncer = Syncer(self.client, self.config.race_id,
+                                      [SyncOutput(o.profile, self.config.outbox / o.file) for o in self.config.outputs])
+            result = self._syncer.run()
+            self.report(f"sync: {result.status_line()}")
+        except TimersyncError as exc:
+            self.report(f"sync: {exc}")
+            LOG.warning("sync: %s", exc)
+
+    # -------------------------------------------------------------------------------- processing
+    def process(self, path: Path) -> Outcome:
+        """Process one settled input exactly once and move it to done/ or failed/."""
+        name = path.name
+        try:
+            st = path.stat()
+            digest = sha256_of(path)
+        except FileNotFoundError:
+            return Outcome(name, "skipped", "vanished before it could be read")
+        key = f"{name}|{st.st_size}|{st.st_mtime_ns}|{digest}"
+        entry = self.journal.get(key)
+        if entry is not None:
+            # Processed before a crash or restart, but not moved: move it now, never process it again.
+            outcome = Outcome(name, "skipped", f"already processed ({entry.get('status')}) at {entry.get('time')}")
+            outcome.moved_to = self._move(path, entry.get("status") == "done", entry.get("message", ""),
+                                          entry.get("details", ""))
+            self.report(f"{name}: {outcome.message}; moved to {outcome.moved_to.parent.name}/")
+            return outcome
+        details = ""
+        try:
+            outputs = self._handle(path)
+            status, message = "done", f"wrote {', '.join(outputs)}"
+        except ConnectionFailed as exc:
+            msg = f"RaceEntry not reachable ({exc}); left in in/, trying again in {RETRY_UNREACHABLE:.0f} s"
+            self.report(f"{name}: {msg}")
+            LOG.warning("%s: %s", name, msg)
+            return Outcome(name, "deferred", msg)
+        except TimersyncError as exc:
+            status, message, outputs = "failed", str(exc), []
+        except Exception as exc:  # the watcher must survive anything a file can do to it
+            status, message, outputs = "failed", f"unexpected error: {type(exc).__name__}: {exc}", []
+            details = traceback.format_exc()
+        self.journal.add({"key": key, "name": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                          "sha256": digest, "status": status, "message": message, "details": details,
+                          "outputs": outputs, "time": time.strftime("%Y-%m-%d %H:%M:%S")})
+        outcome = Outcome(name, status, message, outputs)
+        outcome.moved_to = self._move(path, status == "done", message, details)
+        LOG.info("%s: %s: %s", name, status, message)
+        self.report(f"{name}: {'ok' if status == 'done' else 'FAILED'}: {message}")
+        return outcome
+
+    def _move(self, path: Path, ok: bool, message: str, details: str) -> Path:
+        folder = self.config.done if ok else self.config.failed
+        target = free_name(folder, path.name)
+        if not ok:
+            text = (f"{message}\n\n"
+                    f"File: {path.name}\nWhat to do: fix the file and drop it into in/ again.\n"
+                    f"Config: {self.config.path}\n")
+            if details:
+                text += f"\nDetails:\n{details}"
+            write_text(folder / f"{target.name}.error.txt", text)
+        os.replace(path, target)
+        return target
+
+    def _handle(self, path: Path) -> list[str]:
+        kind = path.suffix.lower().lstrip(".")
+        if kind == "json":
+            return self._convert_json(path)
+        if kind in TABLE_KINDS:
+            return self._plan_table(path)
+        raise InputError(f"unsupported file type {path.suffix or '(no extension)'!r}; drop a participants "
+                         f".json, or a .csv/.txt/.xlsx timing file", file=path.name)
+
+    def _convert_json(self, path: Path) -> list[str]:
+        from .convert import write_file
+        from .jsonio import load_file
+        from .model import parse_participants, parse_teams
+        from .snapshot import context_path_for, save_context, save_snapshot, snapshot_path_for
+
+        data = load_file(path)
+        try:
+            participants = parse_participants(data, path.name)
+        except ShapeError as exc:
+            raise ShapeError(f"{exc}; expected RaceEntry's participants response (a list of events with "
+                             f"participants, as `timersync participants RACE --json` prints)") from None
+        if not participants and not (isinstance(data, list) and data):
+            raise ShapeError(f"{path.name}: no participants in it; expected RaceEntry's participants response")
+        try:
+            context = self.context()
+        except ConnectionFailed:
+            context = {}  # convert offline: event names stay blank (reported as a warning by write_file)
+        race, teams_raw = context.get("race"), context.get("teams")
+        teams = parse_teams(teams_raw) if teams_raw is not None else None
+        written = []
+        for spec in self.config.outputs:
+            out = self.config.outbox / f"{path.stem}.{spec.file}"
+            for w in write_file(out, participants, spec.profile, race=race, teams=teams):
+                LOG.info("%s -> %s: %s", path.name, out.name, w)
+            save_snapshot(snapshot_path_for(out), data)
+            save_context(context_path_for(out), self.config.race_id, race, teams_raw, context.get("team_types"))
+            written.append(f"out/{out.name}")
+        return written
+
+    def profile_for(self, path: Path) -> tuple[Any, OutputSpec | None]:
+        """The profile of a dropped table: ``<profile>__name.ext`` prefix, then the entry with the same file
+        name, then the only entry with the same extension."""
+        from .profiles import load_profile
+
+        name = path.name
+        if "__" in name:
+            prefix = name.split("__", 1)[0]
+            for spec in self.config.outputs:
+                if prefix in (spec.profile_name, spec.profile.name):
+                    return spec.profile, spec
+            try:
+                return load_profile(prefix), None
+            except ProfileError as exc:
+                raise ProfileError(f"{name}: the prefix before '__' names the profile: {exc}") from None
+        for spec in self.config.outputs:
+            if spec.file.lower() == name.lower():
+                return spec.profile, spec
+        kind = path.suffix.lower().lstrip(".")
+        same = [s for s in self.config.outputs if s.kind == kind]
+        if len(same) == 1:
+            return same[0].profile, same[0]
+        names = ", ".join(s.profile_name for s in self.config.outputs)
+        raise ProfileError(f"{name}: cannot tell which profile this .{kind} file uses; name it "
+                           f"<profile>__{name} (one of: {names})")
+
+    def _plan_table(self, path: Path) -> list[str]:
+        """Diff a timing file against RaceEntry into ``out/<stem>.plan/`` (and push it when configured)."""
+        from .convert import read_file
+        from .model import parse_participants, parse_team_types, parse_teams
+        from .snapshot import load_snapshot, snapshot_path_for
+
+        profile, spec = self.profile_for(path)
+        context = self.context()
+        race = context.get("race")
+        data = read_file(path, profile, race=race)
+        current = parse_participants(self.client.participants(self.config.race_id, 0),
+                                     f"participants of race {self.config.race_id}")
+        base = None
+        if spec is not None:
+            snap = snapshot_path_for(self.config.outbox / spec.file)
+            if snap.exists():
+                base = load_snapshot(snap)[1]
+        return plan_file(self, path, profile, data, current, base, context)
+
+
+def plan_file(watcher: Watcher, path: Path, profile: Any, data: Any, current: list, base: list | None,
+              context: dict[str, Any]) -> list[str]:
+    """Make the plan for one dropped table, write it to ``out/<stem>.plan/`` and push it when configured.
+
+    The one place the watcher meets the diff/push library."""
+    from . import diff
+    from .jsonio import dumps
+    from .model import parse_team_types, parse_teams
+
+    cfg = watcher.config
+    race = context.get("race") or {}
+    events = [int(e["event_id"]) for e in race.get("events") or [] if e.get("event_id") is not None]
+    teams = parse_teams(context["teams"]) if context.get("teams") is not None else []
+    team_types = parse_team_types(context["team_types"]) if context.get("team_types") else []
+    plan = diff.make_plan(data.participants, current, rows=data.rows, present=data.present, base=base,
+                          race_id=cfg.race_id, events=events or None, teams=teams, team_types=team_types)
+    folder = cfg.outbox / f"{path.stem}.plan"
+    folder.mkdir(exist_ok=True)
+    summary = plan.summary()
+    summary["source"] = path.name
+    summary["profile"] = getattr(profile, "name", str(profile))
+    write_bytes(folder / "plan.json", dumps(summary))
+    write_bytes(folder / "requests.json", dumps(diff.plan_requests(plan)))
+    counts = plan.counts()
+    text = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing to change"
+    write_text(folder / "summary.txt", f"{path.name} against RaceEntry race {cfg.race_id}: {text}\n")
+    written = [f"out/{folder.name}/"]
+    if cfg.push and not plan.is_empty():
+        written.append(push_plan(watcher, plan, folder))
+    return written
+
+
+def push_plan(watcher: Watcher, plan: Any, folder: Path) -> str:
+    """Push a plan with push's guards (conflicts and invalid rows stop it)."""
+    try:
+        from . import push
+    except ImportError:
+        raise TimersyncError("push = true, but this timersync has no push support yet; the plan was written "
+                             f"to {folder.name}/ - push it with `timersync push`") from None
+    if plan.conflicts or plan.invalid:
+        raise TimersyncError(f"not pushed: {len(plan.conflicts)} conflicts and {len(plan.invalid)} invalid rows; "
+                             f"see {folder.name}/plan.json, fix the file and drop it again")
+    result = push.push_plan(watcher.client, plan)  # type: ignore[attr-defined]
+    return f"pushed ({result})"
