@@ -17,6 +17,7 @@ import orjson
 import requests
 
 from . import schemas, state
+from .model import gc_paused
 from .errors import ApiError, AuthError, ConnectionFailed, ResponseLost, ShapeError
 from .redact import redact, remember_secret
 
@@ -133,7 +134,8 @@ class RaceEntryClient:
     # ----------------------------------------------------------------------------------------- HTTP
     def _decode(self, resp: requests.Response, what: str) -> Any:
         try:
-            return orjson.loads(resp.content)
+            with gc_paused():
+                return orjson.loads(resp.content)
         except orjson.JSONDecodeError:
             if resp.status_code >= 400:
                 raise ApiError(f"{what}: RaceEntry answered HTTP {resp.status_code} {resp.reason or ''}".rstrip(),
