@@ -687,3 +687,85 @@ def comparable(p: Participant, present: Iterable[str] | None = None) -> tuple:
 def counter(participants: Iterable[Participant], present: Iterable[str] | None = None) -> Counter:
     present = list(present) if present is not None else None
     return Counter(comparable(p, present) for p in participants)
+
+
+# ------------------------------------------------------------------------------------------ summary
+
+def summary_rows(plan: Plan) -> list[list[Any]]:
+    """One line per planned item: kind, file row, registration id, name, details."""
+    def who(p: Participant) -> str:
+        return " ".join(clean_text(x) for x in (p.first_name, p.last_name) if clean_text(x))
+
+    def show(v: Any) -> str:
+        return "(blank)" if v in (None, "") else str(v)
+
+    rows: list[list[Any]] = []
+    for t in plan.teams:
+        rows.append(["new team", _rows_text(t.rows, 3), "", t.name, f"team type {t.team_type_id}"])
+    for a in plan.adds:
+        rows.append(["add", a.row, "", who(a.participant), f"event {a.participant.event_id}"
+                     + (f", new team {a.new_team}" if a.new_team else "")])
+    for m in plan.modifies:
+        rows.append(["modify", m.row, m.registration_id, who(m.current),
+                     "; ".join(f"{c.field}: {show(c.old)} -> {show(c.new)}" for c in m.changes)])
+    for s in plan.switches:
+        rows.append(["switch", s.row, s.registration_id, who(s.current), f"event {s.old_event_id} -> {s.new_event_id}"])
+    for d in plan.deletes:
+        rows.append(["delete", "", d.registration_id, who(d.participant), f"event {d.participant.event_id}"])
+    for u in plan.unpushable:
+        rows.append(["not pushable", u.row, u.registration_id or "", u.field,
+                     f"{show(u.raceentry)} -> {show(u.file)}: {u.reason}"])
+    for c in plan.conflicts:
+        rows.append(["CONFLICT", c.row or "", c.registration_id or "", c.field,
+                     f"base {show(c.base)}, file {show(c.file)}, RaceEntry {show(c.raceentry)}: {c.resolution}"])
+    for i in plan.invalid:
+        rows.append(["INVALID", i.row, i.registration_id or "", "", i.message])
+    return rows
+
+
+def summary_text(plan: Plan) -> str:
+    """The plan for a person: a table of every item, then the totals and notes."""
+    lines = []
+    rows = summary_rows(plan)
+    if rows:
+        lines.append(_table(rows, ["kind", "row", "reg_id", "who", "details"]))
+        lines.append("")
+    c = plan.counts()
+    lines.append(f"{'Three-way' if plan.three_way else 'Two-way'} diff of {plan.file_rows} file rows with "
+                 f"{plan.current_count} RaceEntry participants of race {plan.race_id}:")
+    lines.append(f"  {c['teams']} teams to create, {c['adds']} adds, {c['modifies']} modifies, {c['switches']} "
+                 f"switches, {c['deletes']} deletes")
+    if c["unpushable"] or c["conflicts"] or c["invalid"]:
+        lines.append(f"  {c['unpushable']} changes RaceEntry's API cannot take, {c['conflicts']} conflicts, "
+                     f"{c['invalid']} invalid rows")
+    if plan.matched:
+        lines.append(f"  {len(plan.matched)} rows without a registration id are already in RaceEntry (matched "
+                     f"by name, event and dob/email; not added again)")
+    if plan.not_in_file:
+        lines.append(f"  {len(plan.not_in_file)} RaceEntry participants are not in the file (use --delete to "
+                     f"delete them)")
+    if plan.stale:
+        lines.append(f"  {plan.stale} fields changed only in RaceEntry since the snapshot (not pushed; pull to "
+                     f"refresh the file)")
+    for note in plan.notes[:10]:
+        lines.append(f"  note: {note}")
+    if len(plan.notes) > 10:
+        lines.append(f"  ... and {len(plan.notes) - 10} more notes")
+    if plan.is_empty():
+        lines.append("No changes to push.")
+    return "\n".join(lines)
+
+
+def _table(rows: list[list[Any]], header: list[str], width: int = 60) -> str:
+    cells = [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [len(h) for h in header]
+    for row in cells:
+        for i, c in enumerate(row):
+            widths[i] = min(max(widths[i], len(c)), width)
+
+    last = len(header) - 1
+
+    def fmt(row: list[str]) -> str:  # the last column (details) is never cut
+        return "  ".join(c if i == last else (c if len(c) <= width else c[:width - 1] + "…").ljust(widths[i])
+                         for i, c in enumerate(row)).rstrip()
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells])
