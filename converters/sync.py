@@ -22,7 +22,6 @@ written); if there are any, the timer's file is kept and the fresh data goes to 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -606,7 +605,7 @@ def _compare(expected: Sequence[Participant], current: Sequence[Participant]) ->
 
 def sync_loop(syncer: Syncer, every: float | None, full: bool = False,
               report: Callable[[SyncResult], None] = lambda r: None,
-              sleep: Callable[[float], None] = time.sleep, rounds: int | None = None) -> SyncResult:
+              sleep: Callable[[float], None] | None = None, rounds: int | None = None) -> SyncResult:
     """Run rounds every ``every`` seconds (once when None) until interrupted or ``rounds`` are done.
     ``full`` makes the first round a full reconcile. Returns the last round's result."""
     n = 0
@@ -617,5 +616,4 @@ def sync_loop(syncer: Syncer, every: float | None, full: bool = False,
         n += 1
         if every is None or (rounds is not None and n >= rounds):
             return result
-        with contextlib.suppress(ValueError):
-            sleep(max(0.0, every - (time.monotonic() - started)))
+        (sleep or time.sleep)(max(0.0, every - (time.monotonic() - started)))

@@ -292,6 +292,7 @@ class Watcher:
         self._next_sync = 0.0
         self._wake = threading.Event()
         self._observer: Any = None
+        self._stopping = False
 
     # --------------------------------------------------------------------------------- start-up
     def start_checks(self) -> None:
@@ -387,7 +388,7 @@ class Watcher:
         if not self.config.poll:
             self._start_observer()
         try:
-            while True:
+            while not self._stopping:
                 self.step()
                 if self.config.sync_every and self.clock() >= self._next_sync:
                     self._sync()
@@ -398,6 +399,16 @@ class Watcher:
                 self._wake.clear()
         finally:
             self.stop()
+
+    def request_stop(self) -> None:
+        """Make ``run_forever`` return after the current step (from another thread or a signal handler)."""
+        self._stopping = True
+        self._wake.set()
+
+    @property
+    def observing(self) -> bool:
+        """True when file-system events (watchdog) drive the scans."""
+        return self._observer is not None
 
     def _start_observer(self) -> None:
         try:
