@@ -780,7 +780,8 @@ class Api:
                             (doc["team_type_id"], orjson.dumps(doc), doc["team_id"]))
             # members carry copies of the team fields: refresh them (and bump last_modified)
             members = self.db.execute("SELECT registration_id, doc FROM participants WHERE race_id=? AND "
-                                      "deleted=0", (race_id,)).fetchall()
+                                      "deleted=0 AND instr(doc, ?) > 0",
+                                      (race_id, b'"team_id":%d,' % doc["team_id"])).fetchall()
             for reg, pdoc in members:
                 p = orjson.loads(pdoc)
                 if p.get("team_id") == doc["team_id"]:

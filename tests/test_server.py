@@ -464,3 +464,27 @@ def test_db_reuse(tmp_path):
 def test_seed_deterministic():
     assert generate_race(60, 7) == generate_race(60, 7)
     assert generate_race(60, 7) != generate_race(60, 8)
+
+
+def test_team_rename_updates_members(srv, auth):
+    member = next(p for p in rows(full(srv, auth)) if p["team_id"])
+    t = freeze(srv)
+    resp = post(srv, f"/race/{RACE}/teams", auth, {"race_teams": [
+        {"team_id": str(member["team_id"]), "team_name": "Renamed Runners"}]}).json()
+    assert resp == {"race_teams": [{"team_id": member["team_id"]}]}
+    changed = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t))
+    assert member["registration_id"] in changed
+    assert all(p["team_name"] == "Renamed Runners" for p in changed.values())
+    assert all(p["team_id"] == member["team_id"] for p in changed.values())
+
+
+def test_verbose_log_redacts(srv, capfd):
+    requests.post(srv.root + "/_control/options", json={"verbose": True})
+    try:
+        a = login(srv)
+        get(srv, "/races", a)
+    finally:
+        requests.post(srv.root + "/_control/options", json={"verbose": False})
+    err = capfd.readouterr().err
+    assert "/rest/races" in err and "tmp_key=***" in err
+    assert a["tmp_key"] not in err and a["tmp_secret"] not in err and DEFAULT_PASSWORD not in err
