@@ -264,6 +264,11 @@ class Server(ThreadingHTTPServer):
         # credentials: key -> (secret, issued_at, valid)
         self.creds: dict[str, list] = {}
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # clients hanging up mid-response (timeouts, dropped-connection tests) are normal here
+        if self.options.verbose:
+            super().handle_error(request, client_address)
+
     # faults --------------------------------------------------------------------------------------
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self.state_lock:
