@@ -1,0 +1,200 @@
+"""The drop folder: bursts of good and bad files, half-written files, restarts, config errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from converters.convert import write_file
+from converters.model import parse_participants
+from converters.watch import JOURNAL, ConfigError, Watcher, is_ignored, load_config
+
+SETTLE = 0.4
+
+
+def make_folder(tmp_path, server, extra=""):
+    folder = tmp_path / "drop"
+    (folder / "in").mkdir(parents=True)
+    (folder / "timersync.toml").write_text(
+        f'race_id = {server.race_id}\napi_url = "{server.url}"\nsettle_seconds = {SETTLE}\n{extra}'
+        '[[outputs]]\nprofile = "raceresult"\nfile = "raceresult.xlsx"\n'
+        '[[outputs]]\nprofile = "runscore"\nfile = "runscore.csv"\n')
+    return folder
+
+
+def watcher(folder, client):
+    w = Watcher(load_config(folder), client=client)
+    w.start_checks()
+    return w
+
+
+def names(folder, sub):
+    return sorted(p.name for p in (folder / sub).iterdir())
+
+
+def test_burst_of_good_and_bad_files_each_processed_once(client, server, tmp_path):
+    folder = make_folder(tmp_path, server)
+    w = watcher(folder, client)
+    inbox = folder / "in"
+    data = client.participants(server.race_id, 0)
+    raw = orjson.dumps(data)
+    (inbox / "race.json").write_bytes(raw)
+    (inbox / "broken.json").write_bytes(raw[: len(raw) // 2])  # a corrupt (truncated) copy
+    (inbox / "shape.json").write_bytes(b'{"races": []}')
+    (inbox / "nope__edits.csv").write_text("a,b\n1,2\n")
+    (inbox / "notes.pdf").write_bytes(b"%PDF")
+    participants = parse_participants(data)
+    write_file(inbox / "runscore.csv", participants, "runscore", race=client.race(server.race_id))
+    for ignored in ("~$raceresult.xlsx", ".hidden.json", "copy.json.part", "x.tmp"):
+        (inbox / ignored).write_bytes(b"junk")
+    # A file still being copied: half now, the rest shortly (within the settle time).
+    (inbox / "late.json").write_bytes(raw[: len(raw) // 3])
+
+    def finish():
+        time.sleep(SETTLE / 2)
+        with open(inbox / "late.json", "ab") as fh:
+            fh.write(raw[len(raw) // 3:])
+
+    t = threading.Thread(target=finish)
+    t.start()
+    summary = w.run_once()
+    t.join()
+    assert summary.count("done") == 3 and summary.count("failed") == 4
+    assert names(folder, "done") == ["late.json", "race.json", "runscore.csv"]
+    assert names(folder, "failed") == sorted(
+        ["broken.json", "broken.json.error.txt", "shape.json", "shape.json.error.txt", "nope__edits.csv",
+         "nope__edits.csv.error.txt", "notes.pdf", "notes.pdf.error.txt"])
+    assert names(folder, "in") == sorted([".hidden.json", "copy.json.part", "x.tmp", "~$raceresult.xlsx"])
+    assert "malformed JSON" in (folder / "failed" / "broken.json.error.txt").read_text().splitlines()[0]
+    assert "participants response" in (folder / "failed" / "shape.json.error.txt").read_text()
+    assert "unknown profile 'nope'" in (folder / "failed" / "nope__edits.csv.error.txt").read_text()
+    out = set(names(folder, "out"))
+    assert {"race.raceresult.xlsx", "race.runscore.csv", "late.raceresult.xlsx", "late.runscore.csv",
+            "race.runscore.snapshot.json", "race.runscore.race.json", "runscore.plan"} <= out
+    assert (folder / "out" / "late.runscore.csv").read_bytes() == (folder / "out" / "race.runscore.csv").read_bytes()
+    plan = orjson.loads((folder / "out" / "runscore.plan" / "plan.json").read_bytes())
+    assert plan["counts"]["modifies"] == 0 and plan["source"] == "runscore.csv"
+    journal = (folder / JOURNAL).read_bytes().splitlines()
+    assert len(journal) == 7
+
+    # A restart: nothing is processed again.
+    w2 = watcher(folder, client)
+    assert w2.run_once().outcomes == []
+    assert len((folder / JOURNAL).read_bytes().splitlines()) == 7
+
+
+def test_crash_between_processing_and_moving_does_not_process_twice(client, server, tmp_path):
+    folder = make_folder(tmp_path, server)
+    inbox = folder / "in"
+    (inbox / "race.json").write_bytes(orjson.dumps(client.participants(server.race_id, 0)))
+    watcher(folder, client).run_once()
+    # Put the very same file back (as if the move had not happened before a crash).
+    shutil.copy2(folder / "done" / "race.json", inbox / "race.json")
+    produced = (folder / "out" / "race.runscore.csv").stat().st_mtime_ns
+    summary = watcher(folder, client).run_once()
+    assert [o.status for o in summary.outcomes] == ["skipped"]
+    assert (folder / "out" / "race.runscore.csv").stat().st_mtime_ns == produced
+    done = names(folder, "done")
+    assert len(done) == 2 and "race.json" in done  # the second copy got a timestamp suffix, nothing lost
+    assert not list(inbox.iterdir())
+
+
+def test_unreachable_raceentry_leaves_table_in_inbox(client, server, tmp_path):
+    from .conftest import control
+
+    folder = make_folder(tmp_path, server)
+    w = watcher(folder, client)
+    participants = parse_participants(client.participants(server.race_id, 0))
+    write_file(folder / "in" / "runscore.csv", participants, "runscore", race=client.race(server.race_id))
+    control(server, "faults", {"faults": [{"method": "GET", "path": "participants", "kind": "drop_before",
+                                           "count": 50}]})
+    summary = w.run_once()
+    assert [o.status for o in summary.outcomes] == ["deferred"]
+    assert names(folder, "in") == ["runscore.csv"] and not names(folder, "failed")
+
+
+def test_watchdog_observer_path(client, server, tmp_path):
+    folder = make_folder(tmp_path, server)
+    w = watcher(folder, client)
+    w.config.scan_every = 30  # long: only a file-system event can make it notice the drop quickly
+    t = threading.Thread(target=w.run_forever, daemon=True)
+    t.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not w.observing and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert w.observing
+        (folder / "in" / "race.json").write_bytes(orjson.dumps(client.participants(server.race_id, 0)))
+        deadline = time.monotonic() + 10
+        while not (folder / "done" / "race.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (folder / "done" / "race.json").exists()
+    finally:
+        w.request_stop()
+        t.join(5)
+    assert not t.is_alive()
+
+
+def test_sync_every_keeps_out_current(client, server, tmp_path):
+    folder = make_folder(tmp_path, server, extra="sync_every = 60\n")
+    watcher(folder, client).run_once()
+    assert {"raceresult.xlsx", "runscore.csv", "runscore.snapshot.json"} <= set(names(folder, "out"))
+
+
+def test_config_errors(client, server, tmp_path):
+    folder = make_folder(tmp_path, server)
+    cfg = folder / "timersync.toml"
+    cfg.write_text(cfg.read_text().replace('"runscore"', '"runscor"'))
+    with pytest.raises(ConfigError, match="unknown profile 'runscor'"):
+        load_config(folder)
+    cfg.write_text(f'race_id = 999\napi_url = "{server.url}"\n[[outputs]]\nprofile = "runscore"\nfile = "r.csv"\n')
+    with pytest.raises(ConfigError, match="race_id = 999: race 999 not found"):
+        watcher(folder, client)
+    with pytest.raises(ConfigError, match="config not found"):
+        load_config(tmp_path)
+    with pytest.raises(ConfigError, match="no such folder"):
+        load_config(tmp_path / "missing")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_folder(client, server, tmp_path):
+    folder = make_folder(tmp_path, server)
+    load_config(folder)
+    os.chmod(folder / "out", 0o555)
+    try:
+        with pytest.raises(ConfigError, match="not writable"):
+            load_config(folder)
+    finally:
+        os.chmod(folder / "out", 0o755)
+
+
+def test_cli_watch_once_and_bad_config(client, server, tmp_path, monkeypatch):
+    from converters.cli import main
+
+    folder = make_folder(tmp_path, server)
+    (folder / "in" / "race.json").write_bytes(orjson.dumps(client.participants(server.race_id, 0)))
+    res = CliRunner().invoke(main, ["watch", str(folder), "--once", "--poll"])
+    assert res.exit_code == 0, res.output
+    assert res.output.strip().splitlines()[-1].startswith("1 processed, 0 failed")
+    (folder / "timersync.toml").write_text("race_id = 'x'\n")
+    res = CliRunner().invoke(main, ["watch", str(folder), "--once"])
+    assert res.exit_code == 1
+    assert res.output.startswith("Error: ") and "race_id must be" in res.output
+
+
+def test_ignored_names():
+    assert is_ignored("~$book.xlsx") and is_ignored(".DS_Store") and is_ignored("a.csv.crdownload")
+    assert not is_ignored("raceresult.xlsx") and not is_ignored("runscore__x.csv")
+
+
+def test_folder_that_cannot_hold_the_layout(client, server, tmp_path):
+    folder = make_folder(tmp_path, server)
+    (folder / "done").write_text("a file where the done/ folder should be")
+    with pytest.raises(ConfigError, match="done: cannot create the folder"):
+        load_config(folder)
