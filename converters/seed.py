@@ -433,9 +433,9 @@ def write_samples(outdir: str, participants: int = 300, seed: int = 1) -> list[s
             with urllib.request.urlopen(f"{h.url}{path}?{qs}") as resp:
                 data = json.loads(resp.read())
             dest = os.path.join(outdir, name)
-            with open(dest, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2, ensure_ascii=False)
-                f.write("\n")
+            from .atomic import write_text
+
+            write_text(dest, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
             written.append(dest)
         return written
     finally:
