@@ -1,0 +1,318 @@
+"""push end to end against the bundled server over real HTTP: every plan kind, the spreadsheet round trip,
+conflicts, guards, per-row errors and injected faults (lost answers, 5xx after commit, 429, a killed run),
+each ending with the server holding exactly the intended participants."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from converters.model import parse_participants
+from tests.conftest import ROOT, control, has_soffice
+
+
+def run(*args, input=None):
+    from converters.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False, input=input)
+
+
+def pulled(client, server, tmp_path, profile="runscore", ext="csv") -> Path:
+    from converters.pull import pull
+
+    out = tmp_path / f"race.{ext}"
+    pull(client, server.race_id, profile, out)
+    return out
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        return list(csv.reader(fh))
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+def col(rows, name):
+    return rows[0].index(name)
+
+
+def people(client, server):
+    return parse_participants(client.participants(server.race_id, 0))
+
+
+def key(p):
+    return (p.first_name, p.last_name, p.event_id, p.email)
+
+
+def new_row(rows, first, last, event_id, email=""):
+    row = [""] * len(rows[0])
+    row[col(rows, "First Name")], row[col(rows, "Last Name")] = first, last
+    row[col(rows, "Event ID")], row[col(rows, "Email")] = str(event_id), email
+    row[col(rows, "Date of Birth")] = "03/04/1990"
+    return row
+
+
+def edit_everything(path: Path) -> dict:
+    """One of every change: modify, add, switch, new team, delete (row removed)."""
+    rows = read_rows(path)
+    e = {c: col(rows, c) for c in ("Registration ID", "Email", "Event ID", "Team", "Team ID", "Event", "City")}
+    modified, switched, teamed = rows[1], rows[2], rows[3]
+    modified[e["Email"]] = "Changed.Address@Example.com"
+    modified[e["City"]] = "  Spanish   Fork "
+    old_event = switched[e["Event ID"]]
+    switched[e["Event ID"]] = "69" if old_event != "69" else "70"
+    switched[e["Event"]] = ""
+    teamed[e["Team"]], teamed[e["Team ID"]] = "Brand New Harriers", ""
+    teamed[e["Event ID"]] = "16"
+    teamed[e["Event"]] = ""
+    deleted = rows.pop(4)
+    rows.append(new_row(rows, "Newt", "Scamander", 68, "newt@example.com"))
+    rows.append(new_row(rows, "Luna", "Lovegood", 69))
+    write_rows(path, rows)
+    return {"modified": modified[e["Registration ID"]], "switched": switched[e["Registration ID"]],
+            "new_event": int(switched[e["Event ID"]]), "teamed": teamed[e["Registration ID"]],
+            "deleted": deleted[e["Registration ID"]]}
+
+
+def assert_intended(client, server, before, info, teams_event16=True):
+    after = people(client, server)
+    by_id = {p.registration_id: p for p in after}
+    assert len(after) == len(before) + 2 - 1
+    assert info["deleted"] not in by_id
+    assert by_id[info["modified"]].email == "Changed.Address@Example.com"
+    assert by_id[info["modified"]].city == "Spanish Fork"
+    names = Counter((p.first_name, p.last_name) for p in after)
+    assert names[("Newt", "Scamander")] == 1 and names[("Luna", "Lovegood")] == 1
+    switched = [p for p in after if p.user_id == next(b.user_id for b in before if b.registration_id == info["switched"])]
+    assert [p.event_id for p in switched] == [info["new_event"]]
+    assert by_id[info["teamed"]].team_name == "Brand New Harriers"
+    assert len(set(map(key, after))) == len(after)  # nobody twice
+    return after
+
+
+def event16_first(path: Path) -> None:
+    rows = read_rows(path)
+    ev = col(rows, "Event ID")
+    rows[1:] = sorted(rows[1:], key=lambda r: r[ev] != "16")
+    write_rows(path, rows)
+
+
+# ------------------------------------------------------------------------------------ the happy path
+
+def test_push_every_kind_then_nothing_left(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    before = people(client, server)
+    event16_first(out)  # the new team's type (Team Marathon) fits event 16 only
+    info = edit_everything(out)
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
+    assert result.exit_code == 0, result.output
+    assert ("Pushed to race 2026: 1 teams created, 2 added, 2 modified, 1 switched, 1 deleted."
+            in result.output), result.output
+    assert "tmp_key" not in result.output and "tmp_secret" not in result.output
+    assert_intended(client, server, before, info)
+    # the same file again: nothing to do (adds matched, the switched id followed, the delete done)
+    again = run("diff", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--delete")
+    assert again.exit_code == 0, again.output
+    assert "No changes to push." in again.output, again.output
+    again = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
+    assert again.exit_code == 0 and "No changes to push." in again.output
+    assert len(people(client, server)) == len(before) + 1
+
+
+def test_push_needs_confirmation(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    rows.append(new_row(rows, "Newt", "Scamander", 68))
+    write_rows(out, rows)
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url)
+    assert result.exit_code == 1
+    assert result.output.endswith("Error: nothing was sent: there is no terminal to confirm on; add --yes to push "
+                                  "from a script\n")
+    assert len(people(client, server)) == 57 or all(p.first_name != "Newt" for p in people(client, server))
+
+
+def test_spreadsheet_round_trip_diffs_empty(client, server, tmp_path):
+    from converters.convert import read_file, write_file
+
+    out = pulled(client, server, tmp_path, "raceresult", "xlsx")
+    race = client.race(server.race_id)
+    # write -> read -> write again (what a timer's re-save does to the values)
+    data = read_file(out, "raceresult", race=race)
+    again = tmp_path / "again.xlsx"
+    write_file(again, data.participants, "raceresult", race=race)
+    for path in [out, again]:
+        result = run("diff", server.race_id, path, "-p", "raceresult", "--api-url", server.url)
+        assert result.exit_code == 0 and "No changes to push." in result.output, result.output
+    if not has_soffice():
+        pytest.skip("LibreOffice (soffice) not installed: spreadsheet re-save not tested")
+    resaved = tmp_path / "resaved"
+    for path, fmt in [(out, "xlsx"), (pulled(client, server, tmp_path, "runscore", "csv"), "csv")]:
+        subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
+                        fmt, "--outdir", str(resaved), str(path)], check=True, capture_output=True, timeout=120)
+        profile = "raceresult" if fmt == "xlsx" else "runscore"
+        result = run("diff", server.race_id, resaved / path.name, "-p", profile, "--api-url", server.url,
+                     "--base", tmp_path / "race.snapshot.json")
+        assert result.exit_code == 0 and "No changes to push." in result.output, result.output
+
+
+# -------------------------------------------------------------------------------- conflicts, guards
+
+def test_conflict_not_pushed_unless_preferred(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    rid = rows[1][col(rows, "Registration ID")]
+    event = int(rows[1][col(rows, "Event ID")])
+    rows[1][col(rows, "City")] = "FileTown"
+    write_rows(out, rows)
+    client.post_participants(server.race_id, {"participants": [{
+        "registration_id": rid, "event_id": event, "user": {"first_name": rows[1][col(rows, "First Name")],
+                                                           "last_name": rows[1][col(rows, "Last Name")],
+                                                           "address": {"city": "WebTown"}}}]})
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "CONFLICT" in result.output and "file FileTown, RaceEntry WebTown: not pushed" in result.output
+    by_id = {p.registration_id: p for p in people(client, server)}
+    assert by_id[rid].city == "WebTown"
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--prefer", "file")
+    assert result.exit_code == 0, result.output
+    assert {p.registration_id: p for p in people(client, server)}[rid].city == "FileTown"
+
+
+def test_delete_guards(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    n = len(rows) - 1
+    write_rows(out, rows[:-10])
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
+    assert result.exit_code == 1
+    assert result.output.endswith(f"Error: refusing to delete 10 participants: the limit is {n // 10} (--max-delete; "
+                                  f"default 10% of the race or 25, whichever is smaller); nothing sent\n")
+    write_rows(out, rows[:20])
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete",
+                 "--max-delete", "100%")
+    assert result.exit_code == 1
+    assert result.output.endswith(f"Error: refusing to delete: the file has 19 rows for RaceEntry's {n} participants, "
+                                  f"so it looks truncated or empty; nothing sent\n")
+    write_rows(out, rows[:-10])
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete",
+                 "--max-delete", "10")
+    assert result.exit_code == 0, result.output
+    assert len(people(client, server)) == n - 10
+
+
+def test_invalid_rows_block_unless_skipped(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    rows.append(new_row(rows, "Nolast", "", 68))
+    rows.append(new_row(rows, "Good", "Runner", 68))
+    write_rows(out, rows)
+    bad = len(rows) - 1
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
+    assert result.exit_code == 1
+    assert result.output.endswith(f"Error: 1 invalid row, nothing sent (row {bad}: last name is missing); fix them, "
+                                  f"or use --skip-invalid to send the valid rows\n")
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert [p.first_name for p in people(client, server) if p.first_name in ("Good", "Nolast")] == ["Good"]
+
+
+def test_per_row_errors_reported_by_row(client, server, tmp_path):
+    from converters import push as lib
+
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    rows[1][col(rows, "City")] = "Elsewhere"
+    rows[2][col(rows, "City")] = "Elsewhere"
+    victim = rows[1][col(rows, "Registration ID")]
+    write_rows(out, rows)
+    race = client.race(server.race_id)
+    data = lib.read_input(out, "runscore", race)
+
+    def confirm(plan):  # someone deletes the first runner between planning and sending
+        client.delete_participants(server.race_id, {"registrations": [{"registration_id": int(victim)}]})
+        return True
+
+    result = lib.push(client, server.race_id, data, confirm=confirm)
+    assert [(e.row, e.what) for e in result.errors] == [(2, "modify")]
+    assert "unknown registration_id" in result.errors[0].message and result.modified == 1
+
+
+# ------------------------------------------------------------------------------------------- faults
+
+@pytest.mark.parametrize("kind", ["drop_after", "500_after"])
+def test_lost_answer_then_reconcile(client, server, tmp_path, kind):
+    out = pulled(client, server, tmp_path)
+    before = people(client, server)
+    event16_first(out)
+    info = edit_everything(out)
+    control(server, "faults", {"faults": [{"method": "POST", "path": "participants$", "kind": kind, "count": 1}]})
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
+    assert result.exit_code == 3, result.output
+    assert "Push stopped; run the same push again" in result.output
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
+    assert result.exit_code == 0, result.output
+    assert "landed in RaceEntry and are not sent again" in result.output
+    assert_intended(client, server, before, info)
+    posts = [r for r in control(server, "requests", method="GET")["requests"]
+             if r.get("method") == "POST" and str(r.get("path", "")).endswith("/participants")]
+    assert len(posts) == 1  # the lost batch was not sent again
+
+
+def test_429_is_retried(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    rows.append(new_row(rows, "Newt", "Scamander", 68))
+    write_rows(out, rows)
+    control(server, "faults", {"faults": [{"method": "POST", "path": "participants$", "kind": "429", "count": 1,
+                                           "retry_after": 0}]})
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
+    assert result.exit_code == 0, result.output
+    assert [p.first_name for p in people(client, server)].count("Newt") == 1
+
+
+def test_killed_push_resumes(client, server, tmp_path, state_home):
+    out = pulled(client, server, tmp_path)
+    before = people(client, server)
+    event16_first(out)
+    info = edit_everything(out)
+    control(server, "faults", {"faults": [{"method": "POST", "path": "participants$", "kind": "slow", "count": 1,
+                                           "delay": 1}]})
+    env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "converters", "push", str(server.race_id), str(out), "-p",
+                             "runscore", "--api-url", server.url, "--yes", "--delete"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            reqs = control(server, "requests", method="GET")["requests"]
+            if any(r.get("method") == "POST" and str(r.get("path", "")).endswith("/participants") for r in reqs):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("push never sent its participants batch")
+        proc.send_signal(signal.SIGKILL)  # killed while waiting for the answer; the server goes on
+    finally:
+        proc.wait(timeout=10)
+    deadline = time.time() + 20
+    while time.time() < deadline and any(r.get("status") is None for r in control(server, "requests", method="GET")[
+            "requests"] if r.get("method") == "POST"):
+        time.sleep(0.1)
+    pending = list((state_home / "journal" / f"race-{server.race_id}").glob("*participants.json"))
+    assert pending, "the batch was journaled before sending"
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
+    assert result.exit_code == 0, result.output
+    assert "interrupted batch" in result.output
+    assert_intended(client, server, before, info)
