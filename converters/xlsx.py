@@ -65,53 +65,62 @@ def column_letter(index: int) -> str:
     return out
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")
+
+
+def _escape_column(values: list[str]) -> list[str]:
+    """XML-escape a column; the checks run once on the joined column, so clean columns cost ~nothing."""
+    joined = "\n".join(values)
+    if "&" in joined or "<" in joined or ">" in joined:
+        values = [_xml_escape(v) for v in values]
+    if "_x" in joined or _CONTROL.search(joined):
+        values = [_SPECIAL.sub(_special, v) for v in values]
+    return values
+
+
 def _sheet_xml(sheet: Sheet) -> str:
     ncols = len(sheet.header)
+    nrows = len(sheet.rows)
     letters = [column_letter(i) for i in range(max(ncols, 1))]
     widths = [len(str(h)) for h in sheet.header]
-    parts: list[str] = []
-    add = parts.append
-    # Header row: bold inline strings.
-    cells = "".join(f'<c r="{letters[i]}1" t="inlineStr" s="{STYLE_BOLD}"><is><t xml:space="preserve">'
-                    f"{_xml_escape(str(h))}</t></is></c>" for i, h in enumerate(sheet.header))
-    add(f'<row r="1">{cells}</row>')
-    text_cols = sheet.text_columns
-    num_cols = sheet.number_columns
+    header = _escape_column([str(h) for h in sheet.header])
+    head = "".join(f'<c r="{letters[i]}1" t="inlineStr" s="{STYLE_BOLD}"><is><t xml:space="preserve">'
+                   f"{h}</t></is></c>" for i, h in enumerate(header))
+    numbers = [str(r) for r in range(2, nrows + 2)]
+    # Column-wise: each column becomes a list of finished <c> elements ("" for an empty cell).
+    cell_columns = []
     number = _NUMBER.match
-    str_open = [f'" t="inlineStr" s="{STYLE_TEXT}"><is><t xml:space="preserve">' if i in text_cols
-                else '" t="inlineStr"><is><t xml:space="preserve">' for i in range(ncols)]
-    r = 1
-    for row in sheet.rows:
-        r += 1
-        rs = str(r)
-        out = [f'<row r="{rs}">']
-        cell = out.append
-        for i, value in enumerate(row):
-            if not value:
+    for i in range(ncols):
+        raw = [row[i] if i < len(row) else None for row in sheet.rows]
+        present = [v for v in raw if v]
+        if present:
+            widths[i] = max(widths[i], max(map(len, present)))
+        letter = letters[i]
+        style = f' s="{STYLE_TEXT}"' if i in sheet.text_columns else ""
+        escaped = iter(_escape_column(present))
+        as_number = i in sheet.number_columns
+        cells = []
+        for r, v in zip(numbers, raw):
+            if not v:
+                cells.append("")
                 continue
-            n = len(value)
-            if n > widths[i]:
-                widths[i] = n
-            if i in num_cols and number(value):
-                cell(f'<c r="{letters[i]}{rs}"><v>{value}</v></c>')
-                continue
-            if "&" in value or "<" in value or ">" in value:
-                value = _xml_escape(value)
-            cell(f'<c r="{letters[i]}{rs}{str_open[i]}{value}</t></is></c>')
-        out.append("</row>")
-        add("".join(out))
-    body = "".join(parts)
-    if _SPECIAL.search(body):
-        body = _SPECIAL.sub(_special, body)
-    last = f"{letters[ncols - 1]}{r}" if ncols else "A1"
+            e = next(escaped)
+            if as_number and number(v):
+                cells.append(f'<c r="{letter}{r}"><v>{v}</v></c>')
+            else:
+                cells.append(f'<c r="{letter}{r}" t="inlineStr"{style}><is><t xml:space="preserve">{e}</t></is></c>')
+        cell_columns.append(cells)
+    body = [f'<row r="1">{head}</row>']
+    body.extend(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in zip(numbers, zip(*cell_columns)))
+    last = f"{letters[ncols - 1]}{nrows + 1}" if ncols else "A1"
     cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{min(w, 60) + 2.7:.1f}" customWidth="1"'
-                   f'{" style=%s" % chr(34) + str(STYLE_TEXT) + chr(34) if i in text_cols else ""}/>'
+                   + (f' style="{STYLE_TEXT}"' if i in sheet.text_columns else "") + "/>"
                    for i, w in enumerate(widths))
     return (f'{_HEAD}<worksheet xmlns="{_NS}" xmlns:r="{_REL_NS}"><dimension ref="A1:{last}"/>'
             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
             'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
             f'<sheetFormatPr defaultRowHeight="15"/>{"<cols>" + cols + "</cols>" if cols else ""}'
-            f"<sheetData>{body}</sheetData></worksheet>")
+            f'<sheetData>{"".join(body)}</sheetData></worksheet>')
 
 
 _STYLES = (f'{_HEAD}<styleSheet xmlns="{_NS}">'

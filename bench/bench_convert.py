@@ -1,0 +1,92 @@
+"""Benchmark: 50,000 participants JSON -> CSV, JSON -> XLSX, XLSX -> JSON with timersync, side by side
+with the obvious pandas pipeline (json_normalize + to_csv / to_excel / read_excel with openpyxl).
+
+Targets: JSON->CSV < 1.5 s, JSON->XLSX < 5 s, XLSX->JSON < 2.5 s, each >= 3x faster than pandas.
+Not a test: `python bench/bench_convert.py [N]` prints figures.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from converters import jsonio  # noqa: E402
+from converters.convert import convert_path  # noqa: E402
+
+
+def make_data(n: int) -> tuple[list, dict]:
+    try:
+        from converters.seed import generate_race
+    except ImportError:  # pragma: no cover - seed generator not present
+        raise SystemExit("converters.seed.generate_race is needed to build the benchmark race")
+    data = generate_race(participants=n, seed=7)
+    main_id = data["main_race_id"]
+    race = next(r for r in data["races"] if r["race_id"] == main_id)
+    ids = [e["event_id"] for e in race["events"]]
+    groups = {eid: [] for eid in ids}
+    for p in data["participants"]:
+        if p["event_id"] in groups:
+            groups[p["event_id"]].append(p)
+    response = [{"event": {"event_id": eid, "participants": []}, "participants": rows} for eid, rows in groups.items()]
+    return response, {"race": race}
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
+    import pandas as pd
+
+    response, race = make_data(n)
+    count = sum(len(g["participants"]) for g in response)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        jsonio.save_file(d / "p.json", response)
+        jsonio.save_file(d / "race.json", race)
+        src, race_file = d / "p.json", d / "race.json"
+
+        def pandas_frame():
+            data = jsonio.load_file(src)
+            rows = [p for g in data for p in g["participants"]]
+            return pd.json_normalize(rows)
+
+        results = []
+        ours = timed(lambda: convert_path(src, d / "o.csv", "raceresult", race=race_file))
+        theirs = timed(lambda: pandas_frame().to_csv(d / "pd.csv", index=False))
+        results.append(("JSON -> CSV  (raceresult)", ours, theirs, 1.5))
+        ours = timed(lambda: convert_path(src, d / "o.xlsx", "raceresult", race=race_file))
+        frame = pandas_frame()
+        cols = len(frame.columns)
+        theirs = timed(lambda: pandas_frame().to_excel(d / "pd.xlsx", index=False, engine="openpyxl"))
+        results.append(("JSON -> XLSX (raceresult)", ours, theirs, 5.0))
+        ours = timed(lambda: convert_path(d / "o.xlsx", d / "back.json", "raceresult", race=race_file))
+
+        def pandas_back():
+            df = pd.read_excel(d / "o.xlsx", engine="openpyxl", dtype=str)
+            jsonio.save_file(d / "pd.json", df.to_dict("records"))
+        theirs = timed(pandas_back)
+        results.append(("XLSX -> JSON (raceresult)", ours, theirs, 2.5))
+        ours = timed(lambda: convert_path(src, d / "all.xlsx", "raceentry", race=race_file))
+        results.append(("JSON -> XLSX (raceentry, 48 columns)", ours, None, None))
+        ours = timed(lambda: convert_path(d / "all.xlsx", d / "all.json", "raceentry", race=race_file))
+        results.append(("XLSX -> JSON (raceentry, 48 columns)", ours, None, None))
+
+    print(f"{count} participants (pandas frame: {cols} columns)")
+    print(f"{'step':40} {'timersync':>10} {'pandas':>10} {'speedup':>8}  target")
+    for name, ours, theirs, target in results:
+        speed = f"{theirs / ours:7.1f}x" if theirs else "       -"
+        pd_txt = f"{theirs:9.2f}s" if theirs else "         -"
+        tgt = f"< {target} s, {'ok' if ours < target else 'MISSED'}" if target else ""
+        print(f"{name:40} {ours:9.2f}s {pd_txt} {speed}  {tgt}")
+
+
+if __name__ == "__main__":
+    main()

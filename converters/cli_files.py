@@ -1,0 +1,92 @@
+"""File commands: profiles (list / show) and convert (JSON <-> CSV/TXT/XLSX through a profile)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import click
+
+from .cli import main
+
+
+def profile_option(func: Callable) -> Callable:
+    """-p/--profile NAME|PATH: a built-in profile name or the path of your own .toml."""
+
+    @click.option("-p", "--profile", "profile_name", required=True, metavar="NAME|PATH",
+                  help="Mapping profile: runscore, raceresult, racedayscoring, director, raceentry, "
+                       "or the path of your own .toml (see `timersync profiles`).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, profile_name: str, **kwargs: Any) -> Any:
+        from .profiles import load_profile
+
+        kwargs["profile"] = load_profile(profile_name)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def profiles(ctx: click.Context) -> None:
+    """List the built-in mapping profiles (one per timing program).
+
+    Example:
+
+        timersync profiles
+        timersync profiles show raceresult > my-raceresult.toml
+    """
+    if ctx.invoked_subcommand is None:
+        from .profiles import list_profiles
+
+        items = list_profiles()
+        width = max(len(n) for n, _ in items)
+        for name, description in items:
+            click.echo(f"{name.ljust(width)}  {description}")
+
+
+@profiles.command("show")
+@click.argument("name", metavar="NAME|PATH")
+def profiles_show(name: str) -> None:
+    """Print a profile's TOML so you can copy and adapt it (then pass it with -p PATH).
+
+    Example:
+
+        timersync profiles show runscore > my-runscore.toml
+        timersync convert participants.json entrants.txt -p my-runscore.toml
+    """
+    from .profiles import load_profile, profile_text
+
+    load_profile(name)  # validates a user's file, and gives the unknown-name message
+    click.echo(profile_text(name), nl=False)
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.argument("output_path", metavar="OUTPUT", type=click.Path(dir_okay=False))
+@profile_option
+@click.option("--teams", "teams_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="A teams response (JSON) to write as the profile's teams table.")
+@click.option("--race", "race_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="The race (a races response or one race object): event names and event order.")
+@click.option("--encoding", metavar="ENC", help="Encoding of a CSV/TXT input (default: BOM, UTF-8, then Windows-1252).")
+def convert(input_path: str, output_path: str, profile: Any, teams_file: str | None, race_file: str | None,
+            encoding: str | None) -> None:
+    """Convert between RaceEntry JSON and a timing program's file; the direction follows the extensions.
+
+    INPUT .json (a participants response as RaceEntry returns it) -> OUTPUT .csv/.txt/.xlsx, or
+    INPUT .csv/.txt/.xlsx -> OUTPUT .json (the same grouped response; teams to <stem>-teams.json).
+
+    Example:
+
+        timersync convert participants.json entrants.xlsx -p raceresult --teams teams.json --race race.json
+        timersync convert entrants.xlsx edited.json -p raceresult --race race.json
+    """
+    from .convert import convert_path
+
+    result = convert_path(input_path, output_path, profile, teams=teams_file, race=race_file, encoding=encoding)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    teams = f" and {result.teams} teams" if result.teams else ""
+    click.echo(f"Wrote {', '.join(str(p) for p in result.written)}: {result.participants} participants{teams} "
+               f"(profile {profile.name}).", err=True)
