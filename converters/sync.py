@@ -281,6 +281,10 @@ class Syncer:
         self.roster = Roster(roster or roster_path(self.race_id, client.base_url))
         self._rows: dict[str, dict[str, Any]] | None = None
         self._parsed: dict[str, Participant] = {}
+        self._sort_keys: dict[str, tuple] = {}
+        # Per output: registration id -> the row of text cells already rendered (CSV/TXT only), so a round
+        # with 100 changes renders 100 rows, not 50,000. Dropped when the profile or race context changes.
+        self._row_cache: dict[str, tuple[Any, dict[str, list]]] = {}
         self._edit_cache: dict[tuple, list[tuple[str | None, str]]] = {}
         self._edit_rids: list[tuple[str | None, str]] = []
 
@@ -402,6 +406,8 @@ class Syncer:
         for rid, r, old in upserts:
             rows[rid] = r
             self._parsed.pop(rid, None)
+            for _, cache in self._row_cache.values():
+                cache.pop(rid, None)
             if old is None:
                 result.added += 1
             else:
@@ -409,6 +415,8 @@ class Syncer:
         for rid, _ in removals:
             rows.pop(rid, None)
             self._parsed.pop(rid, None)
+            for _, cache in self._row_cache.values():
+                cache.pop(rid, None)
             result.removed += 1
         result.total = len(rows)
 
@@ -416,12 +424,14 @@ class Syncer:
     def participants(self) -> list[Participant]:
         """The roster as Participants, grouped by event (the race's order), then by registration id."""
         rows = self._rows or {}
-        parsed = self._parsed
+        parsed, keys = self._parsed, self._sort_keys
         for rid, row in rows.items():
             if rid not in parsed:
                 parsed[rid] = participant_from_api(row, f"registration {rid}")
+                keys[rid] = _rid_key(rid)
         order = {e: i for i, e in enumerate(self._event_order())}
-        return sorted(parsed.values(), key=lambda p: (order.get(p.event_id, len(order)), _rid_key(p.registration_id)))
+        n = len(order)
+        return sorted(parsed.values(), key=lambda p: (order.get(p.event_id, n), keys[p.registration_id]))
 
     def _event_order(self) -> list[int]:
         ids = list(self.roster.get("event_ids") or [])
@@ -499,7 +509,7 @@ class Syncer:
             from .atomic import write_bytes
 
             write_bytes(str(out.path) + ".bak", out.path.read_bytes())
-        res.warnings = list(write_file(out.path, participants, out.profile, race=race, teams=teams))
+        res.warnings = self._write(out, participants, race, teams, digest)
         save_snapshot(snapshot_path_for(out.path), response)
         save_context(context_path_for(out.path), self.race_id, race, teams_raw, context.get("team_types"))
         st = out.path.stat()
@@ -509,6 +519,39 @@ class Syncer:
         roster.db.commit()
         res.wrote = out.path
         return res
+
+    def _write(self, out: SyncOutput, participants: list[Participant], race: Any, teams: Any,
+               digest: Any) -> list[str]:
+        """write_file, rendering only the rows that changed since the last write for CSV/TXT."""
+        from . import convert
+
+        kind = convert.kind_of(out.path)
+        if kind == "xlsx" or kind not in out.profile.kinds:
+            return list(convert.write_file(out.path, participants, out.profile, race=race, teams=teams))
+        from .tabular import write_rows
+
+        key = str(out.path)
+        stamp = (out.profile.name, out.profile.text, digest)
+        cached = self._row_cache.get(key)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, {})
+            self._row_cache[key] = cached
+        cache = cached[1]
+        neutral = convert._neutralised(out.profile, kind)
+        todo = [p for p in participants if p.registration_id not in cache]
+        header, fresh, warnings = convert.participants_to_rows(todo, out.profile, race, neutralize=neutral)
+        for p, row in zip(todo, fresh):
+            cache[p.registration_id] = row
+        delimiter = "\t" if kind == "txt" else out.profile.delimiter
+        if teams is not None and out.profile.team_columns:
+            t_header, t_rows = convert.teams_to_rows(teams, out.profile, neutral=neutral)
+            tpath = convert.teams_path(out.path)
+            warnings += [f"{tpath.name}: {w}" for w in write_rows(tpath, t_header, t_rows, delimiter,
+                                                                  out.profile.line_ending, out.profile.encoding)]
+        rows = [cache[p.registration_id] for p in participants]
+        warnings += write_rows(out.path, out.profile.headers, rows, delimiter, out.profile.line_ending,
+                               out.profile.encoding)
+        return list(warnings)
 
     def _visible(self, pending: dict[str, tuple[dict | None, dict | None]], fields: Sequence[str]) -> bool:
         for rid, (old, new) in pending.items():
