@@ -312,8 +312,12 @@ def _locate(header: Sequence[str], cols: Sequence[Column], profile: Profile, fil
             continue
         if col.key in where:
             found[ci] = where[col.key]
-        elif col.required or col.source == "registration_id":
-            missing.append(col.header)
+    for ci, col in enumerate(cols):
+        if ci in found or col.kind == "template" or not (col.required or col.source == "registration_id"):
+            continue
+        if col.source == "event_id" and any(cols[i].source == "event_id" for i in found):
+            continue  # an event name (or map) column stands in for the event id column
+        missing.append(col.header)
     if missing:
         plural = "s" if len(missing) > 1 else ""
         raise InputError(f"missing column{plural} {', '.join(repr(m) for m in missing)}{what} required by "

@@ -27,7 +27,7 @@ _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # Characters XML 1.0 cannot carry, and literal "_xHHHH_" (which readers decode): written as OOXML's
 # _xHHHH_ escapes. CR is written as &#13; because XML parsers turn a literal CR into LF.
 _SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)|\r")
-_NUMBER = re.compile(r"-?(0|[1-9][0-9]{0,14})\Z")
+_NUMBER = re.compile(r"(0|-?[1-9][0-9]{0,14})\Z")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 STYLE_BOLD = 1
