@@ -509,8 +509,14 @@ class Syncer:
             from .atomic import write_bytes
 
             write_bytes(str(out.path) + ".bak", out.path.read_bytes())
-        res.warnings = self._write(out, participants, race, teams, digest)
-        save_snapshot(snapshot_path_for(out.path), response)
+        # The snapshot (tens of MB on a big race) is written while the file is rendered: its write and
+        # fsync release the GIL, so the two overlap.
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            snap_job = pool.submit(save_snapshot, snapshot_path_for(out.path), response)
+            res.warnings = self._write(out, participants, race, teams, digest)
+            snap_job.result()
         save_context(context_path_for(out.path), self.race_id, race, teams_raw, context.get("team_types"))
         st = out.path.stat()
         rec = {"version": version, "profile": out.profile.name, "context_digest": digest,
