@@ -620,19 +620,16 @@ def plan_file(watcher: Watcher, path: Path, profile: Any, data: Any, current: li
     write_text(folder / "summary.txt", f"{path.name} against RaceEntry race {cfg.race_id}: {text}\n")
     written = [f"out/{folder.name}/"]
     if cfg.push and not plan.is_empty():
-        written.append(push_plan(watcher, plan, folder))
+        written.append(push_plan(watcher, data, base, folder))
     return written
 
 
-def push_plan(watcher: Watcher, plan: Any, folder: Path) -> str:
-    """Push a plan with push's guards (conflicts and invalid rows stop it)."""
-    try:
-        from . import push
-    except ImportError:
-        raise TimersyncError("push = true, but this timersync has no push support yet; the plan was written "
-                             f"to {folder.name}/ - push it with `timersync push`") from None
-    if plan.conflicts or plan.invalid:
-        raise TimersyncError(f"not pushed: {len(plan.conflicts)} conflicts and {len(plan.invalid)} invalid rows; "
-                             f"see {folder.name}/plan.json, fix the file and drop it again")
-    result = push.push_plan(watcher.client, plan)  # type: ignore[attr-defined]
-    return f"pushed ({result})"
+def push_plan(watcher: Watcher, data: Any, base: list | None, folder: Path) -> str:
+    """Push with push's own guards (it re-plans against RaceEntry, reconciles interrupted batches first,
+    and refuses conflicts, invalid rows and oversized deletes with a PlanError)."""
+    from . import push
+
+    result = push.push(watcher.client, watcher.config.race_id, data, base=base)
+    errors = f", {len(result.errors)} row errors" if result.errors else ""
+    return (f"pushed: {len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
+            f"{len(result.deleted)} deleted{errors}")
