@@ -258,7 +258,7 @@ def test_lost_answer_then_reconcile(client, server, tmp_path, kind):
     before = people(client, server)
     event16_first(out)
     info = edit_everything(out)
-    control(server, "faults", {"faults": [{"method": "POST", "path": "participants$", "kind": kind, "count": 1}]})
+    control(server, "faults", {"faults": [{"method": "POST", "path": "/participants$", "kind": kind, "count": 1}]})
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
     assert result.exit_code == 3, result.output
     assert "Push stopped; run the same push again" in result.output
@@ -276,7 +276,7 @@ def test_429_is_retried(client, server, tmp_path):
     rows = read_rows(out)
     rows.append(new_row(rows, "Newt", "Scamander", 68))
     write_rows(out, rows)
-    control(server, "faults", {"faults": [{"method": "POST", "path": "participants$", "kind": "429", "count": 1,
+    control(server, "faults", {"faults": [{"method": "POST", "path": "/participants$", "kind": "429", "count": 1,
                                            "retry_after": 0}]})
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
     assert result.exit_code == 0, result.output
@@ -288,7 +288,7 @@ def test_killed_push_resumes(client, server, tmp_path, state_home):
     before = people(client, server)
     event16_first(out)
     info = edit_everything(out)
-    control(server, "faults", {"faults": [{"method": "POST", "path": "participants$", "kind": "slow", "count": 1,
+    control(server, "faults", {"faults": [{"method": "POST", "path": "/participants$", "kind": "slow", "count": 1,
                                            "delay": 1}]})
     env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "converters", "push", str(server.race_id), str(out), "-p",
@@ -316,3 +316,33 @@ def test_killed_push_resumes(client, server, tmp_path, state_home):
     assert result.exit_code == 0, result.output
     assert "interrupted batch" in result.output
     assert_intended(client, server, before, info)
+
+
+def test_cli_partial_exit_2(client, server, tmp_path):
+    """A row RaceEntry rejects is reported by file row; the rest still goes; exit status 2."""
+    import threading
+
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    rows[1][col(rows, "City")] = "Elsewhere"
+    rows[2][col(rows, "City")] = "Elsewhere"
+    victim = rows[1][col(rows, "Registration ID")]
+    write_rows(out, rows)
+    control(server, "faults", {"faults": [{"method": "POST", "path": "/participants$", "kind": "slow", "count": 1,
+                                           "delay": 1}]})
+
+    def meanwhile():  # someone deletes the first runner while the batch is on its way
+        for _ in range(100):
+            if any(r.get("method") == "POST" and r["path"].endswith("/2026/participants")
+                   for r in control(server, "requests", method="GET")["requests"]):
+                client.delete_participants(server.race_id, {"registrations": [{"registration_id": int(victim)}]})
+                return
+            time.sleep(0.05)
+    thread = threading.Thread(target=meanwhile)
+    thread.start()
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
+    thread.join()
+    assert result.exit_code == 2, result.output
+    assert f"Failed: row 2 (modify): row 1: unknown registration_id {victim}" in result.output
+    assert result.output.endswith("1 row failed; the rest was sent.\n")
+    assert [p.city for p in people(client, server)].count("Elsewhere") == 1
