@@ -19,6 +19,9 @@ def state_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TIMERSYNC_HOME", str(home))
     for var in ("TIMERSYNC_API_URL", "RACEENTRY_EMAIL", "RACEENTRY_PASSWORD"):
         monkeypatch.delenv(var, raising=False)
+    from converters import redact
+
+    redact._known.clear()  # secrets remembered by one test must not mask another test's output
     return home
 
 

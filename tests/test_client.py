@@ -259,10 +259,10 @@ def test_cli_login_races_participants_teams(server):
 
 def test_cli_errors_are_one_line_without_secrets(server, client):
     runner = CliRunner()
-    r = runner.invoke(main, ["login", "--api-url", server.url, "--email", server.email, "--password", "nope"])
+    r = runner.invoke(main, ["login", "--api-url", server.url, "--email", server.email, "--password", "Wr0ng-pass!"])
     assert r.exit_code == 1
     assert r.output.count("\n") == 1 and r.output.startswith("Error: login rejected")
-    assert "nope" not in r.output
+    assert "Wr0ng-pass!" not in r.output
     r = runner.invoke(main, ["participants", "999999", "--api-url", server.url])
     assert r.exit_code == 1 and r.output.startswith("Error: ") and "Traceback" not in r.output
     r = runner.invoke(main, ["races", "--api-url", "http://127.0.0.1:9/rest"])
