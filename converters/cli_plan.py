@@ -64,7 +64,7 @@ def diff(base_url: str, race_id: int, file: str, profile: str, base_path: str | 
     from .diff import summary_text
 
     if offline:
-        path, base = lib.snapshot_base(file, base_path)
+        _, base = lib.snapshot_base(file, base_path)
         if base is None:
             raise click.UsageError("--offline needs --base SNAPSHOT (or a snapshot beside the file from pull)")
         ctx = lib.load_context(race_id, file, race_path)

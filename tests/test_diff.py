@@ -235,9 +235,12 @@ def edited(draw, a):
         if action == "switch":
             q.event_id = draw(st.sampled_from(EVENTS))
         b.append(q)
+    # New people get names of their own: a new row naming someone RaceEntry already has (same names, event
+    # and dob/email) is matched to that registration instead of added (test_adds_already_in_raceentry...).
+    new_names = st.text(alphabet="xyz", min_size=1, max_size=5)
     for _ in range(draw(st.integers(0, 3))):
-        b.append(Participant(first_name=draw(names), last_name=draw(names), event_id=draw(st.sampled_from(EVENTS)),
-                             city=draw(text)))
+        b.append(Participant(first_name=draw(new_names), last_name=draw(new_names),
+                             event_id=draw(st.sampled_from(EVENTS)), city=draw(text)))
     return b
 
 
@@ -339,3 +342,25 @@ def test_cli_diff_errors(client, server, tmp_path):
     assert result.exit_code == 1
     assert result.output == (f"Error: registration id {seen['rid']} appears in rows 2, {seen['last']}: each "
                              f"registration must be on one row; remove the duplicate rows\n")
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.data())
+def test_three_way_with_unchanged_raceentry_equals_two_way(data):
+    a = data.draw(people())
+    b = data.draw(edited(a))
+    two = plan_of(b, a, delete=True)
+    three = plan_of(b, a, base=[p.copy() for p in a], delete=True)
+    assert three.modifies == two.modifies and three.switches == two.switches and three.adds == two.adds
+    assert [d.registration_id for d in three.deletes] == [d.registration_id for d in two.deletes]
+    assert not three.conflicts
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.data())
+def test_three_way_file_unchanged_pushes_nothing(data):
+    """Only RaceEntry changed since the base: the file is stale, nothing to push, no conflict."""
+    a = data.draw(people())
+    c = [p for p in data.draw(edited(a)) if p.registration_id]
+    plan = plan_of([p.copy() for p in a if p.registration_id in {q.registration_id for q in c}], c, base=a)
+    assert plan.is_empty() and not plan.conflicts

@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import requests
 from click.testing import CliRunner
 
 from converters.model import parse_participants
