@@ -364,3 +364,16 @@ def test_three_way_file_unchanged_pushes_nothing(data):
     c = [p for p in data.draw(edited(a)) if p.registration_id]
     plan = plan_of([p.copy() for p in a if p.registration_id in {q.registration_id for q in c}], c, base=a)
     assert plan.is_empty() and not plan.conflicts
+
+
+def test_cli_diff_file_from_another_race(client, server, tmp_path):
+    out = _pull(client, server, tmp_path)
+    result = run("diff", 2027, out, "-p", "runscore", "--api-url", server.url)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {tmp_path / 'race.race.json'} is the context of race 2026, not race 2027: "
+                             f"the file was pulled from another race; check RACE_ID\n")
+    (tmp_path / "race.race.json").unlink()
+    result = run("diff", 2027, out, "-p", "runscore", "--api-url", server.url)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: the file looks like one for another race: rows 2, 3, 4")
+    assert "none of which is an event of race 2027 (its events: 71)" in result.output
