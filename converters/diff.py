@@ -325,16 +325,24 @@ def _rows_text(rows: Iterable[int], limit: int = 8) -> str:
 
 
 def _check_file(file: Sequence[Participant], rows: Sequence[int], present: set[str]) -> None:
-    by_rid: dict[str, list[int]] = {}
+    first_rid: dict[str, int] = {}
+    first_bib: dict[str, int] = {}
+    by_rid: dict[str, list[int]] = {}  # duplicated ids only -> their rows
     by_bib: dict[str, list[int]] = {}
     bibs = "bib" in present
     for p, row in zip(file, rows):
         if p.registration_id:
-            by_rid.setdefault(p.registration_id.strip(), []).append(row)
+            rid = p.registration_id.strip()
+            if rid in first_rid:
+                by_rid.setdefault(rid, [first_rid[rid]]).append(row)
+            else:
+                first_rid[rid] = row
         if bibs and p.bib:
             bib = (p.bib.lstrip("0") or "0") if p.bib.isdigit() else norm("bib", p.bib)
-            if bib:
-                by_bib.setdefault(bib, []).append(row)
+            if bib in first_bib:
+                by_bib.setdefault(bib, [first_bib[bib]]).append(row)
+            elif bib:
+                first_bib[bib] = row
     dups = {k: v for k, v in by_rid.items() if len(v) > 1}
     if dups:
         rid, where = next(iter(dups.items()))
@@ -420,12 +428,15 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     orphans: list[tuple[Participant, int, str]] = []  # rows whose id is no longer in RaceEntry
     new_rows: list[tuple[Participant, int]] = []
     cur_by_user: dict[str, list[Participant]] = {}
-    for p in current:
-        if p.user_id:
-            cur_by_user.setdefault(str(p.user_id), []).append(p)
+    check_dob = "dob" in present_set
     for p, row in zip(file, rows):
-        rid = str(p.registration_id).strip() if p.registration_id else ""
-        problem = _invalid(p, rid, present_set, event_set, today)
+        rid = p.registration_id.strip() if p.registration_id else ""
+        # Most rows are fine: a quick look first, the full check (with messages) only when it fails.
+        quick = (p.first_name and p.last_name and p.event_id is not None
+                 and (event_set is None or p.event_id in event_set)
+                 and (not p.dob or not check_dob or _dob_fine(p.dob, today)))
+        problem = None if quick and p.first_name.strip() and p.last_name.strip() else _invalid(
+            p, rid, present_set, event_set, today)
         if problem:
             plan.invalid.append(Invalid(row, rid or None, problem))
             if rid:
@@ -440,6 +451,10 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             target = renamed[target]
         if target not in cur_by_id and bp is not None and bp.user_id:
             # Switched since the base (RaceEntry gives a switched registration a new id): same user.
+            if not cur_by_user:
+                for c in current:
+                    if c.user_id:
+                        cur_by_user.setdefault(str(c.user_id), []).append(c)
             for cand in cur_by_user.get(str(bp.user_id), ()):
                 if str(cand.registration_id) not in base_by_id and norm("last_name", cand.last_name) == norm(
                         "last_name", bp.last_name):
@@ -595,6 +610,11 @@ def _settle(plan: Plan, row: int, rid: str, name: str, bp: Participant | None, p
     plan.conflicts.append(Conflict(row, rid, name, getattr(bp, attr) if bp is not None else None,
                                    getattr(p, attr), getattr(cp, attr), resolution))
     return prefer == "file"
+
+
+def _dob_fine(dob: Any, today: str) -> bool:
+    parsed = _parse_date_text(dob) if isinstance(dob, str) else parse_date(dob)
+    return parsed is not None and parsed <= today
 
 
 def _invalid(p: Participant, rid: str, present: set[str], events: set[int] | None, today: str) -> str | None:
