@@ -345,3 +345,31 @@ def test_cli_partial_exit_2(client, server, tmp_path):
     assert f"Failed: row 2 (modify): row 1: unknown registration_id {victim}" in result.output
     assert result.output.endswith("1 row failed; the rest was sent.\n")
     assert [p.city for p in people(client, server)].count("Elsewhere") == 1
+
+
+@pytest.mark.parametrize("snapshot", [True, False])
+def test_lost_switch_answer_is_not_switched_twice(client, server, tmp_path, snapshot):
+    """RaceEntry gives a switched registration a new id; after a lost answer the next push follows it
+    (through the journal's read-back, or the snapshot's user id) instead of seeing a deleted runner."""
+    out = pulled(client, server, tmp_path)
+    if not snapshot:
+        (tmp_path / "race.snapshot.json").unlink()
+    rows = read_rows(out)
+    rid = rows[1][col(rows, "Registration ID")]
+    old_event = rows[1][col(rows, "Event ID")]
+    new_event = "69" if old_event != "69" else "70"
+    rows[1][col(rows, "Event ID")], rows[1][col(rows, "Event")] = new_event, ""
+    write_rows(out, rows)
+    before = people(client, server)
+    user = next(p.user_id for p in before if p.registration_id == rid)
+    control(server, "faults", {"faults": [{"method": "POST", "path": "switch_participant_events$",
+                                           "kind": "drop_after", "count": 1}]})
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
+    assert result.exit_code == 3, result.output
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "1 landed in RaceEntry and is not sent again" in result.output
+    assert "No changes to push." in result.output and "CONFLICT" not in result.output
+    after = people(client, server)
+    assert len(after) == len(before)
+    assert [(p.event_id, p.registration_id != rid) for p in after if p.user_id == user] == [(int(new_event), True)]
