@@ -112,7 +112,9 @@ def push(base_url: str, race_id: int, file: str, profile: str, base_path: str | 
     Shows the plan and asks first (--yes for scripts). Every batch is journaled in the state folder before
     it is sent; if an answer is lost the push stops (exit 3) and the next push reads back what landed
     instead of sending it twice. Rows RaceEntry rejects are listed by file row; exit status 2 when some
-    rows failed.
+    rows failed. Conflicts (a field changed both in the file and in RaceEntry since the snapshot) are
+    listed and not pushed unless --prefer settles them. Deletions are refused above --max-delete and when
+    the file looks truncated.
 
     Example:
 
