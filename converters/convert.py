@@ -16,6 +16,7 @@ import itertools
 import os
 import re
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -121,7 +122,7 @@ def _base_values(col: Column, ps: Sequence[Participant]) -> list[str | None]:
     """The column's source values for every participant, as text (None = empty)."""
     if col.kind == "field":
         name = col.source
-        values = [getattr(p, name) for p in ps]
+        values = list(map(attrgetter(name), ps))
         if name in _INT_FIELDS:
             return [None if v is None else str(v) for v in values]
         if name in _FLAG_FIELDS:
@@ -179,7 +180,7 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
             out.append(m)
         values = out
     width = col.max_width
-    if width is not None:
+    if width is not None and max(map(len, filter(None, values)), default=0) > width:
         for r, v in enumerate(values, start=2):
             if v and len(v) > width:
                 warn(f"row {r}, column {header!r}: {v!r} is longer than the {width} characters "
@@ -201,6 +202,13 @@ def participants_to_rows(participants: Iterable[Participant], profile: Profile |
     """
     if isinstance(profile, str):
         profile = load_profile(profile)
+    header, rows, warnings = _rows(participants, profile, race, neutralize)
+    return header, [list(r) for r in rows], warnings
+
+
+def _rows(participants: Iterable[Participant], profile: Profile, race: Any, neutral: bool
+          ) -> tuple[list[str], list[tuple[str | None, ...]], list[str]]:
+    """:func:`participants_to_rows` with rows as tuples (what the writers need; saves a copy per row)."""
     ps = participants if isinstance(participants, (list, tuple)) else list(participants)
     warnings: list[str] = []
     events = race_events(race)
@@ -208,9 +216,8 @@ def participants_to_rows(participants: Iterable[Participant], profile: Profile |
     if needs_race and not events:
         warnings.append(f"no --race given: column(s) {', '.join(repr(h) for h in needs_race)} (event names) "
                         f"are left blank")
-    columns = [_column_values(c, profile, ps, events, neutralize, warnings.append) for c in profile.columns]
-    rows = [list(r) for r in zip(*columns)] if columns else []
-    return profile.headers, rows, warnings
+    columns = [_column_values(c, profile, ps, events, neutral, warnings.append) for c in profile.columns]
+    return profile.headers, list(zip(*columns)), warnings
 
 
 def teams_to_rows(teams: Iterable[Team], profile: Profile, neutral: bool = True
@@ -261,7 +268,7 @@ def write_file(path: str | os.PathLike, participants: Sequence[Participant], pro
     if kind not in profile.kinds:
         raise ProfileError(f"profile {profile.name} writes {', '.join(profile.kinds)}, not {kind}")
     neutral = _neutralised(profile, kind)
-    header, rows, warnings = participants_to_rows(participants, profile, race, neutralize=neutral)
+    header, rows, warnings = _rows(participants, profile, race, neutral)
     team_table = None
     if teams is not None:
         if profile.team_columns:

@@ -90,25 +90,23 @@ def _sheet_xml(sheet: Sheet) -> str:
     # Column-wise: each column becomes a list of finished <c> elements ("" for an empty cell).
     cell_columns = []
     number = _NUMBER.match
+    rows = sheet.rows
+    if any(len(row) != ncols for row in rows):
+        rows = [(tuple(row) + (None,) * ncols)[:ncols] for row in rows]
+    transposed = list(zip(*rows)) if rows else [()] * ncols
     for i in range(ncols):
-        raw = [row[i] if i < len(row) else None for row in sheet.rows]
-        present = [v for v in raw if v]
-        if present:
-            widths[i] = max(widths[i], max(map(len, present)))
+        raw = [v or "" for v in transposed[i]]
+        widths[i] = max(widths[i], max(map(len, raw), default=0))
         letter = letters[i]
         style = f' s="{STYLE_TEXT}"' if i in sheet.text_columns else ""
-        escaped = iter(_escape_column(present))
-        as_number = i in sheet.number_columns
-        cells = []
-        for r, v in zip(numbers, raw):
-            if not v:
-                cells.append("")
-                continue
-            e = next(escaped)
-            if as_number and number(v):
-                cells.append(f'<c r="{letter}{r}"><v>{v}</v></c>')
-            else:
-                cells.append(f'<c r="{letter}{r}" t="inlineStr"{style}><is><t xml:space="preserve">{e}</t></is></c>')
+        open_ = f'" t="inlineStr"{style}><is><t xml:space="preserve">'
+        escaped = _escape_column(raw)
+        if i in sheet.number_columns:
+            cells = [(f'<c r="{letter}{r}"><v>{v}</v></c>' if number(v) else
+                      f'<c r="{letter}{r}{open_}{e}</t></is></c>') if v else ""
+                     for r, v, e in zip(numbers, raw, escaped)]
+        else:
+            cells = [f'<c r="{letter}{r}{open_}{e}</t></is></c>' if e else "" for r, e in zip(numbers, escaped)]
         cell_columns.append(cells)
     body = [f'<row r="1">{head}</row>']
     body.extend(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in zip(numbers, zip(*cell_columns)))
