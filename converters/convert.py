@@ -502,13 +502,26 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[str]], p
             p.extra = dict(zip(extras, vals))
     pad = next((profile.columns[ci].zero_pad for ci in found
                 if profile.columns[ci].source == "zipcode" and profile.columns[ci].zero_pad), None)
+    warnings: list[str] = []
     if pad:
-        for p in participants:
+        padded = []
+        for p, r in zip(participants, rownums):
             z = p.zipcode
             if z and len(z) < pad and z.isdigit() and (p.country_code or "").strip().upper() in _US:
                 p.zipcode = z.zfill(pad)
+                padded.append((r, z, p.zipcode))
+        if padded:
+            r, z, fixed = padded[0]
+            header_zip = next(profile.columns[ci].header for ci in found if profile.columns[ci].source == "zipcode")
+            warnings.append(f"column {header_zip!r}: leading zeros restored on {len(padded)} US ZIP code"
+                            f"{'s' if len(padded) > 1 else ''} a spreadsheet had stripped (first: row {r}, "
+                            f"{z!r} -> {fixed!r})")
+    used = set(found.values())
+    ignored = [h for i, h in enumerate(header) if h and i not in used]
+    if ignored:
+        warnings.append(f"columns not in profile {profile.name} were ignored: {', '.join(map(repr, ignored))}")
     present = {profile.columns[ci].source for ci in found if profile.columns[ci].kind == "field"}
-    return FileData(participants, rownums, [], [], present)
+    return FileData(participants, rownums, [], warnings, present)
 
 
 def rows_to_teams(header: Sequence[str], rows: Sequence[Sequence[str]], profile: Profile, file: str,

@@ -84,8 +84,11 @@ def to_cp1252(value: str) -> str:
             ch.encode("cp1252")
             out.append(ch)
         except UnicodeEncodeError:
-            out.append(anyascii(ch))
-    return "".join(out)
+            ascii_ = anyascii(ch)
+            # anyascii spells emoji as ":person_running:"; in a name field that is noise, so drop them.
+            out.append("" if len(ascii_) > 2 and ascii_[0] == ascii_[-1] == ":" else ascii_)
+    text = "".join(out)
+    return text.strip() if text != value and value == value.strip() else text
 
 
 def write_rows(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[str | None]],

@@ -208,6 +208,10 @@ def test_windows_1252_reordered_recased_floats_zip_trailing(tmp_path):
     assert p[0].dob == "1990-05-05" and p[0].gender == "M" and p[1].gender == ""
     assert data.rows == [2, 3, 5]  # row 4 is empty; trailing empty rows skipped
     assert "first_name" in data.present and "email" not in data.present
+    assert data.warnings == [
+        "column 'ZIP': leading zeros restored on 1 US ZIP code a spreadsheet had stripped (first: row 2, "
+        "'2134' -> '02134')",
+        "columns not in profile runscore were ignored: 'Extra'"]
 
 
 def test_bom_csv(tmp_path):
