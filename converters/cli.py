@@ -112,11 +112,4 @@ def env_default(name: str) -> str | None:
 
 
 # Commands live in their own modules; importing them registers them on `main`.
-from . import cli_api  # noqa: E402,F401
-
-for _module in ("cli_files", "cli_plan", "cli_sync"):
-    try:
-        __import__(f"{__name__.rsplit('.', 1)[0]}.{_module}")
-    except ModuleNotFoundError as _exc:  # a command module not written yet in this checkout
-        if _exc.name != f"converters.{_module}":
-            raise
+from . import cli_api, cli_files, cli_plan, cli_sync  # noqa: E402,F401
