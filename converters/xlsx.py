@@ -252,8 +252,21 @@ def _read_calamine(path: str | os.PathLike) -> list[tuple[str, list[list[str]]]]
 def _read_openpyxl(path: str | os.PathLike) -> list[tuple[str, list[list[str]]]]:
     import openpyxl
 
+    with zipfile.ZipFile(path) as zf:
+        inline = "xl/sharedStrings.xml" not in zf.namelist()
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        return [(ws.title, _convert([list(r) for r in ws.iter_rows(values_only=True)])) for ws in wb.worksheets]
+        sheets = [(ws.title, _convert([list(r) for r in ws.iter_rows(values_only=True)])) for ws in wb.worksheets]
     finally:
         wb.close()
+    if inline:
+        # openpyxl leaves OOXML's _xHHHH_ escapes in inline strings (it decodes them in shared strings).
+        sheets = [(name, [[_unescape(v) if "_x" in v else v for v in row] for row in rows]) for name, rows in sheets]
+    return sheets
+
+
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescape(value: str) -> str:
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), value)

@@ -261,8 +261,11 @@ def test_python_calamine_and_openpyxl_agree(tmp_path):
     from converters.xlsx import _read_calamine, _read_openpyxl
 
     out = tmp_path / "p.xlsx"
-    write_file(out, participants(), "runscore", race=RACE, teams=teams())
+    ps = participants()
+    ps[0].street = "x_x0041_y \x01 \r\n"
+    write_file(out, ps, "runscore", race=RACE, teams=teams())
     assert _read_calamine(out) == _read_openpyxl(out)
+    assert _read_calamine(out)[0][1][1][12] == "x_x0041_y \x01 \r\n"
 
 
 # -------------------------------------------------------------------------------------- bad input
