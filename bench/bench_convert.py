@@ -81,25 +81,28 @@ def main() -> None:
 
         # Where the time goes: the model's JSON side (shared with every command) vs the file layer.
         from converters import schemas
-        from converters.convert import read_file, write_file
+        from converters.convert import gc_paused, read_file, write_file
         from converters.model import parse_participants, participants_response
 
         phases = []
-        t = time.perf_counter()
-        data = jsonio.load_file(src)
-        phases.append(("JSON load (orjson)", time.perf_counter() - t))
-        phases.append(("schema validate", timed(lambda: schemas.validate("participants.response", data))))
-        t = time.perf_counter()
-        ps = parse_participants(data)
-        phases.append(("model.parse_participants", time.perf_counter() - t))
+        with gc_paused():  # as convert_path runs them
+            t = time.perf_counter()
+            data = jsonio.load_file(src)
+            phases.append(("JSON load (orjson)", time.perf_counter() - t))
+            phases.append(("schema validate", timed(lambda: schemas.validate("participants.response", data))))
+            t = time.perf_counter()
+            ps = parse_participants(data)
+            phases.append(("model.parse_participants", time.perf_counter() - t))
         phases.append(("rows + CSV write (file layer)", timed(lambda: write_file(d / "x.csv", ps, "raceresult", race))))
         phases.append(("rows + XLSX write (file layer)", timed(lambda: write_file(d / "x.xlsx", ps, "raceresult", race))))
         got = []
         phases.append(("XLSX read -> participants (file layer)",
                        timed(lambda: got.append(read_file(d / "x.xlsx", "raceresult", race)))))
         resp = []
-        phases.append(("model.participants_response", timed(lambda: resp.append(participants_response(got[0].participants)))))
-        phases.append(("JSON save (orjson, indented)", timed(lambda: jsonio.save_file(d / "y.json", resp[0]))))
+        with gc_paused():
+            phases.append(("model.participants_response",
+                           timed(lambda: resp.append(participants_response(got[0].participants)))))
+            phases.append(("JSON save (orjson, indented)", timed(lambda: jsonio.save_file(d / "y.json", resp[0]))))
 
     print(f"{count} participants (pandas frame: {cols} columns)")
     print(f"{'step':40} {'timersync':>10} {'pandas':>10} {'speedup':>8}  target")
