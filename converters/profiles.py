@@ -192,6 +192,8 @@ def _column(c: dict[str, Any], where: str, shown: str, event_default: str, team:
     known = TEAM_FIELDS if team else CANONICAL_FIELDS
     kind = "field"
     fields: tuple[str, ...] = ()
+    if "{" in source and team:
+        raise ProfileError(f"{shown}: {where}.source: the teams table takes plain fields, not templates")
     if "{" in source:
         kind = "template"
         fields = tuple(_TEMPLATE_RE.findall(source))
