@@ -1,0 +1,57 @@
+"""Project-level checks: every command documented (help with an example, mentioned in the README), the
+package ships its mappings and schemas, and `python -m converters` works."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import click
+import pytest
+
+from converters.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    out = []
+    for name, cmd in group.commands.items():
+        out.append((prefix + name, cmd))
+        if isinstance(cmd, click.Group):
+            out.extend(all_commands(cmd, prefix + name + " "))
+    return out
+
+
+@pytest.mark.parametrize("name, cmd", all_commands(main), ids=lambda x: x if isinstance(x, str) else "")
+def test_every_command_has_help_with_example_and_is_in_readme(name, cmd):
+    assert cmd.help and cmd.help.strip(), f"{name} has no help text"
+    assert "Example:" in cmd.help, f"{name}'s help has no Example: block"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"timersync {name}" in readme, f"`timersync {name}` is not mentioned in README.md"
+
+
+def test_readme_setup_commands_match_ci():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    test_line = next(line for line in ci.splitlines() if line.startswith("python3 -m venv"))
+    assert test_line in readme
+
+
+def test_python_dash_m_works():
+    out = subprocess.run([sys.executable, "-m", "converters", "--version"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and "timersync" in out.stdout
+
+
+def test_wheel_ships_mappings_and_schemas(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+    wheel = next(tmp_path.glob("timersync-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for profile in ("runscore", "raceresult", "racedayscoring", "director", "raceentry"):
+        assert f"converters/mappings/{profile}.toml" in names
+    assert "converters/schemas/participants.response.json" in names
+    assert "converters/schemas/profile.schema.json" in names
