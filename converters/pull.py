@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .client import RaceEntryClient
+from .errors import TimersyncError
 from .model import parse_participants, parse_teams
 from .snapshot import context_path_for, save_context, save_snapshot, snapshot_path_for
 
@@ -29,11 +30,18 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     """Fetch race ``race_id`` and write ``output`` (kind from its extension) with ``profile``.
 
     Also writes the participants response to ``snapshot`` (default ``<stem>.snapshot.json``) and the race
-    context (``<stem>.race.json``). The output is written last, so a snapshot always matches a file.
+    context (``<stem>.race.json``), after the file: a snapshot newer than its file would make RaceEntry's
+    own later changes look like edits in the file, and a later push would revert them.
     """
-    from .convert import write_file
+    from .convert import kind_of, write_file
+    from .errors import ProfileError
 
     output = Path(output)
+    kind = kind_of(output)  # refuse a bad output name before fetching anything
+    if kind not in profile.kinds:
+        raise ProfileError(f"profile {profile.name} writes {', '.join(profile.kinds)}, not {kind}")
+    if not output.parent.is_dir():
+        raise TimersyncError(f"{output}: folder {output.parent} does not exist; create it or choose another output")
     race = client.race(race_id)
     data = client.participants(race_id, 0, progress=progress)
     participants = parse_participants(data, f"participants of race {race_id}")
@@ -41,8 +49,8 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     team_types = client.team_types(race_id)
     teams = parse_teams(teams_raw)
     snap = Path(snapshot) if snapshot else snapshot_path_for(output)
+    warnings = write_file(output, participants, profile, race=race, teams=teams)
     save_snapshot(snap, data)
     save_context(context_path_for(output), race_id, race, teams_raw, team_types)
-    warnings = write_file(output, participants, profile, race=race, teams=teams)
     LOG.info("pulled race %s: %d participants, %d teams -> %s", race_id, len(participants), len(teams), output)
     return PullResult(output, snap, len(participants), len(teams), list(warnings or []))

@@ -1,0 +1,49 @@
+"""pull and demo over real HTTP: file, snapshot and race context written; bad output names refused early."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from converters import model
+from converters.cli import main
+from converters.convert import read_file
+from converters.profiles import load_profile
+
+
+def test_pull_writes_file_snapshot_and_context(server, client, tmp_path):
+    out = tmp_path / "entrants.xlsx"
+    r = CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "raceresult", "-o", str(out),
+                                  "--api-url", server.url])
+    assert r.exit_code == 0, r.output
+    assert f"Wrote {out} (" in r.output
+    snapshot = json.loads((tmp_path / "entrants.snapshot.json").read_text())
+    context = json.loads((tmp_path / "entrants.race.json").read_text())
+    assert context["race_id"] == server.race_id and context["race"]["events"]
+    fetched = {p.registration_id: p for p in model.parse_participants(snapshot)}
+    got = read_file(out, load_profile("raceresult"), race=context["race"])
+    assert {p.registration_id for p in got.participants} == set(fetched)
+    for p in got.participants:
+        q = fetched[p.registration_id]
+        assert (p.first_name, p.last_name, p.event_id, p.bib, p.dob) == (q.first_name, q.last_name, q.event_id,
+                                                                         q.bib, q.dob)
+    assert len(got.teams) == len(client.teams(server.race_id))
+
+
+def test_pull_refuses_bad_output_before_writing_anything(server, client, tmp_path):
+    for name, message in (("x.pdf", "cannot tell the file kind from '.pdf'"),
+                          ("missing/x.csv", "does not exist")):
+        r = CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "runscore", "-o", str(tmp_path / name),
+                                      "--api-url", server.url])
+        assert r.exit_code == 1 and message in r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_writes_every_profile_kind(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["demo", "--participants", "40"])
+    assert r.exit_code == 0, r.output
+    files = {p.name for p in (tmp_path / "timersync-demo").iterdir()}
+    for name in ("runscore.txt", "raceresult.xlsx", "racedayscoring.csv", "director.csv", "raceentry.xlsx"):
+        assert name in files and f"timersync-demo/{name}" in r.output
