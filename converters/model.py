@@ -396,18 +396,7 @@ def _to_api_generic(p: Participant) -> dict[str, Any]:
             out[key] = _api_value(name, getattr(p, name), types.get(key))
         else:
             out[key] = extra.get(key)
-    for key, value in extra.items():
-        if key.startswith("user."):
-            sub = key[5:]
-            if sub == "address":
-                user["address"] = value
-            else:
-                user[sub] = value
-        elif key.startswith("address."):
-            address[key[8:]] = value
-        elif key not in out:
-            out[key] = value
-    return out
+    return _add_extras(out, extra)
 
 
 _API_TO_NAME = {(container, key): name for name, (container, key) in _FIELD_SOURCES.items()}
