@@ -32,7 +32,10 @@ _INT_FIELDS = {"event_id", "age", "last_modified"}
 _FLAG_FIELDS = {"checked_in"}
 _FLOAT_INT = re.compile(r"-?[0-9]+\.0+\Z")
 _INT_TEXT = re.compile(r"-?(0|[1-9][0-9]*)\Z")
+_INT_LINES = re.compile(r"\n(?:(?:-?(?:0|[1-9][0-9]*))?\n)*\Z")  # a joined column of integers/blanks
 _US = {"", "US", "USA"}
+_STR_ONLY = {str}
+_FLOAT_ONLY = {float}
 _PARTICIPANT_ARGS = tuple(f.name for f in dataclasses.fields(Participant) if f.name not in ("extra", "types"))
 
 
@@ -134,26 +137,87 @@ def _cell(value: Any) -> str | None:
     return as_text(value)
 
 
-def _base_values(col: Column, ps: Sequence[Participant]) -> list[str | None]:
-    """The column's source values for every participant, as text (None = empty)."""
+@functools.lru_cache(maxsize=None)
+def _field_getter(name: str, how: str, empty: str | None) -> Callable[[Sequence[Participant]], list[Any]]:
+    """A compiled ``[p.<name> ... for p in ps]`` (about 2x faster than ``map(attrgetter)`` on slotted
+    records): ``how`` is ``text`` (value as is), ``int`` (str of the number) or ``flag`` (T/F); a missing
+    value becomes ``empty``."""
+    if not (name.isidentifier() and name in _PARTICIPANT_ARGS):
+        get = attrgetter(name)
+        conv = {"text": lambda v: v, "int": str, "flag": lambda v: "T" if v else "F"}[how]
+        return lambda ps: [empty if (v := get(p)) is None else conv(v) for p in ps]
+    value = {"text": "v", "int": "str(v)", "flag": '("T" if v else "F")'}[how]
+    src = f"def get(ps):\n    return [EMPTY if (v := p.{name}) is None else {value} for p in ps]\n"
+    namespace: dict[str, Any] = {"EMPTY": empty}
+    exec(src, namespace)  # noqa: S102 - name checked against the Participant fields above
+    return namespace["get"]
+
+
+def _base_values(col: Column, ps: Sequence[Participant], empty: str | None = None) -> list[str | None]:
+    """The column's source values for every participant, as text (``empty`` = no value)."""
     if col.kind == "field":
         name = col.source
-        values = list(map(attrgetter(name), ps))
-        if name in _INT_FIELDS:
-            return [None if v is None else str(v) for v in values]
-        if name in _FLAG_FIELDS:
-            return [None if v is None else ("T" if v else "F") for v in values]
-        return values
+        how = "int" if name in _INT_FIELDS else "flag" if name in _FLAG_FIELDS else "text"
+        return _field_getter(name, how, empty)(ps)
     if col.kind == "extra":
         key = col.source
-        return [_cell(p.extra.get(key)) for p in ps]
+        if empty is None:
+            return [_cell(p.extra.get(key)) for p in ps]
+        return [empty if (v := _cell(p.extra.get(key))) is None else v for p in ps]
     fmt, names = col.source, col.template_fields
-    return [" ".join(fmt.format(**{n: (as_text(p.get(n)) or "") for n in names}).split()) or None for p in ps]
+    return [" ".join(fmt.format(**{n: (as_text(p.get(n)) or "") for n in names}).split()) or empty for p in ps]
+
+
+_ISO_DATES = re.compile(r"(?:[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}\n)*\Z")
+
+
+@functools.lru_cache(maxsize=32)
+def _iso_formatter(fmt: str) -> Callable[[Iterable[str]], dict[str, str]] | None:
+    """For a format made of %d %m %Y and literal text: a compiled ``{iso: text}`` builder giving what
+    ``strftime`` gives for years 1000-9999, without its per-call cost."""
+    parts = []
+    for part in re.split(r"(%.)", fmt):
+        if part in ("%Y", "%m", "%d"):
+            parts.append({"%Y": "v[:4]", "%m": "v[5:7]", "%d": "v[8:10]"}[part])
+        elif "%" in part:
+            return None
+        elif part:
+            parts.append(repr(part))
+    src = f"def build(vs):\n    return {{v: {' + '.join(parts) or repr('')} for v in vs}}\n"
+    namespace: dict[str, Any] = {}
+    exec(src, namespace)  # noqa: S102 - built from the format's literal parts (repr) and slices only
+    return namespace["build"]
+
+
+def _date_lookup(uniq: set[Any], fmt: str, empty: str | None) -> dict[Any, Any] | None:
+    """Distinct canonical dates -> cell text in one pass, or None when some value is not a plain
+    YYYY-MM-DD date (years 1000-9999) or the format is not %d/%m/%Y only (then the careful path runs)."""
+    build = _iso_formatter(fmt)
+    if build is None:
+        return None
+    dates = [v for v in uniq if v]
+    try:
+        joined = "\n".join(dates)
+    except TypeError:
+        return None
+    if not _ISO_DATES.match(joined + "\n" if dates else ""):
+        return None
+    try:
+        list(map(_dt.date.fromisoformat, dates))  # day/month ranges
+    except ValueError:
+        return None
+    out = build(dates)
+    for v in uniq:
+        if not v:
+            out[v] = empty
+    return out
 
 
 def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], events: dict[int, str],
-                   neutral: bool, warn: Callable[[str], None]) -> list[str | None]:
-    """One column of the output, top to bottom (column-wise: about 4x faster than cell by cell)."""
+                   neutral: bool, warn: Callable[[str], None], empty: str | None = None) -> list[str | None]:
+    """One column of the output, top to bottom (column-wise: about 4x faster than cell by cell).
+    ``empty`` is what an empty cell holds: None for :func:`participants_to_rows`, ``""`` for the writers
+    (which then join rows without a per-cell check)."""
     header = col.header
     if col.source == "event_id" and (col.event or "id") != "id":
         table = events if col.event == "name" else profile.event_map
@@ -162,52 +226,53 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
         if missing and table:
             warn(f"column {header!r}: event(s) {', '.join(map(str, missing))} not in {what}; their cells are "
                  f"left blank")
-        values: list[str | None] = [None if p.event_id is None else table.get(p.event_id) for p in ps]
+        values: list[str | None] = [empty if p.event_id is None else table.get(p.event_id, empty) for p in ps]
     else:
-        values = _base_values(col, ps)
+        values = _base_values(col, ps, empty)
     if col.type == "date":
         fmt = col.date_format or "%Y-%m-%d"
-        cache: dict[str, str | None] = {}
-        out = []
-        for r, v in enumerate(values, start=2):
-            if not v:
-                out.append(None)
-                continue
-            d = cache.get(v)
-            if d is None:
-                d = cache[v] = _date_out(v, fmt)
-            if d is None:
-                warn(f"row {r}, column {header!r}: {v!r} is not a YYYY-MM-DD date; written unchanged")
-                d = v
-            out.append(d)
-        values = out
+        # One conversion per distinct value, then a C-level lookup per cell.
+        lookup = _date_lookup(set(values), fmt, empty)
+        if lookup is None:
+            lookup = {}
+            for v in set(values):
+                lookup[v] = _date_out(v, fmt) if v else empty
+            for r, v in enumerate(values, start=2):
+                if v and lookup[v] is None:
+                    warn(f"row {r}, column {header!r}: {v!r} is not a YYYY-MM-DD date; written unchanged")
+            lookup = {k: (k if d is None else d) for k, d in lookup.items()}
+        values = list(map(lookup.__getitem__, values))
     elif col.map or col.blank is not None:
-        mapping, blank = col.map, (col.blank or None)
-        out = []
-        for r, v in enumerate(values, start=2):
-            if not v:
-                out.append(blank)
-                continue
-            m = mapping.get(v)
-            if m is None:
-                if mapping:
+        mapping, blank = col.map, (col.blank or empty)
+        lookup = {v: (mapping.get(v, v) if v else blank) for v in set(values)}
+        if mapping and any(v and v not in mapping for v in lookup):
+            for r, v in enumerate(values, start=2):
+                if v and v not in mapping:
                     warn(f"row {r}, column {header!r}: {v!r} has no value in the profile's map; written unchanged")
-                m = v
-            out.append(m)
-        values = out
+        values = list(map(lookup.__getitem__, values))
     width = col.max_width
-    if width is not None and max(map(len, filter(None, values)), default=0) > width:
+    if width is not None and max(map(len, values if empty == "" else filter(None, values)), default=0) > width:
         for r, v in enumerate(values, start=2):
             if v and len(v) > width:
                 warn(f"row {r}, column {header!r}: {v!r} is longer than the {width} characters "
                      f"{profile.target} holds; it may be cut short there")
-    if neutral and col.neutralize is not False:
+    if neutral and col.neutralize is not False and _may_trigger(values, empty):
         trig = _TRIGGERS_OR_QUOTE
         values = [neutralize(v) if v and v[0] in trig else v for v in values]
     return values
 
 
 _TRIGGERS_OR_QUOTE = frozenset(_TRIGGERS + ("'",))
+_LINE_TRIGGERS = tuple("\n" + t for t in _TRIGGERS_OR_QUOTE)
+
+
+def _may_trigger(values: list[str | None], empty: str | None) -> bool:
+    """Whether some value starts with a formula trigger or ``'``: one join and seven substring searches
+    instead of a Python-level test per cell (a value holding a newline may give a false alarm; never a miss)."""
+    if empty != "":
+        return True
+    joined = "\n" + "\n".join(values)
+    return any(t in joined for t in _LINE_TRIGGERS)
 
 
 def participants_to_rows(participants: Iterable[Participant], profile: Profile | str, race: Any = None,
@@ -222,9 +287,10 @@ def participants_to_rows(participants: Iterable[Participant], profile: Profile |
     return header, [list(r) for r in rows], warnings
 
 
-def _rows(participants: Iterable[Participant], profile: Profile, race: Any, neutral: bool
-          ) -> tuple[list[str], list[tuple[str | None, ...]], list[str]]:
-    """:func:`participants_to_rows` with rows as tuples (what the writers need; saves a copy per row)."""
+def _rows(participants: Iterable[Participant], profile: Profile, race: Any, neutral: bool,
+          empty: str | None = None) -> tuple[list[str], list[tuple[str | None, ...]], list[str]]:
+    """:func:`participants_to_rows` with rows as tuples (what the writers need; saves a copy per row).
+    ``empty=""`` gives empty cells as ``""`` instead of None (all-text rows join in one call)."""
     ps = participants if isinstance(participants, (list, tuple)) else list(participants)
     warnings: list[str] = []
     events = race_events(race)
@@ -232,7 +298,7 @@ def _rows(participants: Iterable[Participant], profile: Profile, race: Any, neut
     if needs_race and not events:
         warnings.append(f"no --race given: column(s) {', '.join(repr(h) for h in needs_race)} (event names) "
                         f"are left blank")
-    columns = [_column_values(c, profile, ps, events, neutral, warnings.append) for c in profile.columns]
+    columns = [_column_values(c, profile, ps, events, neutral, warnings.append, empty) for c in profile.columns]
     return profile.headers, list(zip(*columns)), warnings
 
 
@@ -290,7 +356,7 @@ def _write_file(path: str | os.PathLike, participants: Sequence[Participant], pr
     if kind not in profile.kinds:
         raise ProfileError(f"profile {profile.name} writes {', '.join(profile.kinds)}, not {kind}")
     neutral = _neutralised(profile, kind)
-    header, rows, warnings = _rows(participants, profile, race, neutral)
+    header, rows, warnings = _rows(participants, profile, race, neutral, empty="")
     team_table = None
     if teams is not None:
         if profile.team_columns:
@@ -397,6 +463,49 @@ def _parse_date(text: str, fmt: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=32)
+def _date_reader(fmt: str) -> tuple[re.Pattern[str], Callable[[Iterable[str]], dict[str, str]]] | None:
+    """For a format of %d %m %Y (once each) and literal text: a matcher for a joined column of such
+    dates written at fixed width (05.05.1990), and a compiled ``{text: iso}`` builder (slices)."""
+    parts = re.split(r"(%.)", fmt)
+    if sorted(p for p in parts if "%" in p) != ["%Y", "%d", "%m"]:
+        return None
+    pattern, pos, where = "", 0, {}
+    for part in parts:
+        if part in ("%Y", "%m", "%d"):
+            size = 4 if part == "%Y" else 2
+            where[part] = f"v[{pos}:{pos + size}]"
+            pattern += f"[0-9]{{{size}}}"
+            pos += size
+        else:
+            pattern += re.escape(part)
+            pos += len(part)
+    src = f"def build(vs):\n    return {{v: {where['%Y']} + '-' + {where['%m']} + '-' + {where['%d']} for v in vs}}\n"
+    namespace: dict[str, Any] = {}
+    exec(src, namespace)  # noqa: S102 - slices at positions computed above
+    return re.compile(f"(?:{pattern}\n)*\\Z"), namespace["build"]
+
+
+def _iso_from_cells(values: list[str], fmt: str) -> list[str | None] | None:
+    """A date column read in one pass over its distinct values, when every cell is empty or a valid
+    fixed-width date in ``fmt``; None otherwise (then the careful per-cell path runs)."""
+    reader = _date_reader(fmt)
+    if reader is None:
+        return None
+    rx, build = reader
+    uniq = set(values)
+    uniq.discard("")
+    if not uniq or not rx.match("\n".join(uniq) + "\n"):
+        return None
+    lookup: dict[str, str | None] = build(uniq)
+    try:
+        list(map(_dt.date.fromisoformat, lookup.values()))  # day and month ranges, year 0
+    except ValueError:
+        return None
+    lookup[""] = None
+    return list(map(lookup.__getitem__, values))
+
+
 def _fmt_hint(fmt: str) -> str:
     return fmt.replace("%d", "DD").replace("%m", "MM").replace("%Y", "YYYY").replace("%y", "YY")
 
@@ -406,11 +515,16 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
     """One column of cell texts -> canonical values (inverse of :func:`_column_values`)."""
     header = col.header
     source = col.source
-    if neutral and col.neutralize is not False:
+    # The checks below run on the column joined once (C-level searches), so clean columns skip the
+    # per-cell work; a value holding a newline can only cause a false alarm, never a miss.
+    joined = "\n" + "\n".join(values) + "\n"
+    if neutral and col.neutralize is not False and "\n'" in joined:
         values = [unneutralize(v) if v[:1] == "'" else v for v in values]
-    if col.type in ("int", "code") or source == "event_id":
+        joined = "\n" + "\n".join(values) + "\n"
+    if (col.type in ("int", "code") or source == "event_id") and "." in joined:
         # A spreadsheet re-typed the number as a float: 50004.0 -> 50004.
         values = [v.split(".")[0] if "." in v and _FLOAT_INT.match(v) else v for v in values]
+        joined = "\n" + "\n".join(values) + "\n"
 
     def bad(i: int, message: str) -> InputError:
         return InputError(message, file=file, row=rownums[i], column=header)
@@ -432,6 +546,8 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
             out.append(eid)
         return out
     if source in _INT_FIELDS:
+        if _INT_LINES.match(joined):  # every cell a canonical integer or empty: as_int is int()
+            return [int(v) if v else None for v in values] if "\n\n" in joined else list(map(int, values))
         out = []
         for i, v in enumerate(values):
             try:
@@ -449,6 +565,9 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
         return out
     if col.type == "date":
         fmt = col.date_format or "%Y-%m-%d"
+        fast = _iso_from_cells(values, fmt)
+        if fast is not None:
+            return fast
         cache: dict[str, str | None] = {}
         out = []
         for i, v in enumerate(values):
@@ -475,12 +594,16 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
         return values  # RaceEntry's own blank gender is ""
     if col.kind == "extra" and col.type == "int":
         return [int(v) if _INT_TEXT.match(v) else (v or None) for v in values]
+    if not (reverse or blank) and "\n\n" not in joined:
+        return values  # no empty cell
     return [v or None for v in values]
 
 
-def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[str]], profile: Profile, race: Any = None,
-                         file: str = "file", neutral: bool = True, first_row: int = 2) -> FileData:
-    """Rows of text (header apart) -> canonical participants, via ``profile``."""
+def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], profile: Profile, race: Any = None,
+                         file: str = "file", neutral: bool = True, first_row: int = 2, raw: bool = False) -> FileData:
+    """Rows of text (header apart) -> canonical participants, via ``profile``. ``raw=True``: rows hold
+    spreadsheet cell values (numbers, dates) that :func:`converters.xlsx.cell_text` turns into text,
+    column by column and only where a column holds any."""
     events = race_events(race)
     found = _locate(header, profile.columns, profile, file)
     # An event id column wins over an event name/map column: it needs no lookup.
@@ -495,7 +618,14 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[str]], p
         if col.source == "event_id" and col.event == "name" and not events:
             raise InputError(f"column {col.header!r} holds event names; pass --race FILE (the race with its "
                              f"events) so they can be matched to event ids", file=file)
-    kept = [(r, row) for r, row in enumerate(rows, start=first_row) if any(row)]
+    if raw:
+        from .xlsx import cell_text
+
+        # A raw row is falsy-only when every cell is "" or None, or a 0 / False that has text ("0", "FALSE").
+        kept = [(r, row) for r, row in enumerate(rows, start=first_row)
+                if any(row) or any(cell_text(v) for v in row)]
+    else:
+        kept = [(r, row) for r, row in enumerate(rows, start=first_row) if any(row)]
     rownums = [r for r, _ in kept]
     width = max([len(header)] + [fi + 1 for fi in found.values()])
     body = [row if len(row) == width else (list(row) + [""] * (width - len(row)))[:width] for _, row in kept]
@@ -507,6 +637,14 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[str]], p
     for ci, fi in found.items():
         col = profile.columns[ci]
         values = list(table[fi])
+        if raw:
+            types = set(map(type, values))
+            if types == _FLOAT_ONLY and all(map(float.is_integer, values)):
+                values = list(map(str, map(int, values)))  # cell_text of whole numbers, in C
+            elif types != _STR_ONLY:
+                from .xlsx import cell_text
+
+                values = [v if type(v) is str else cell_text(v) for v in values]
         result = _read_column(col, values, rownums, profile, events, neutral, file)
         if col.kind == "extra":
             extras.append(col.source)
@@ -516,9 +654,9 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[str]], p
             canon_cols.append(result)
     # Positional construction in field order: ~3x faster than keyword dicts for 50,000 rows.
     by_name = dict(zip(names, canon_cols))
-    nones = itertools.repeat(None)
-    ordered = [by_name.get(f, nones) for f in _PARTICIPANT_ARGS]
-    participants = [Participant(*vals) for vals, _ in zip(zip(*ordered), body)]
+    # One repeat() per missing field: map() draws from every iterable once per record.
+    ordered = [by_name[f] if f in by_name else itertools.repeat(None, len(body)) for f in _PARTICIPANT_ARGS]
+    participants = list(map(Participant, *ordered))  # no per-row argument tuple
     if extras:
         for p, vals in zip(participants, zip(*extra_cols)):
             p.extra = dict(zip(extras, vals))
@@ -587,6 +725,12 @@ def _split(table: list[list[str]], file: str) -> tuple[list[str], list[list[str]
     return [h.strip() for h in table[0]], table[1:]
 
 
+def _cell_texts(row: Sequence[Any]) -> list[str]:
+    from .xlsx import cell_text
+
+    return [v if type(v) is str else cell_text(v) for v in row]
+
+
 def read_file(path: str | os.PathLike, profile: Profile | str, race: Any = None,
               encoding: str | None = None) -> FileData:
     """Read a CSV/TXT/XLSX file written for ``profile`` (or edited by a person or timing program) back
@@ -605,11 +749,18 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
     if kind == "xlsx":
         from .xlsx import read_xlsx
 
-        sheets = read_xlsx(path)
-        header, rows = _split(sheets[0][1] if sheets else [], file)
+        sheets = read_xlsx(path, raw=True)
+        first = sheets[0][1] if sheets else []
+        raw = bool(first)
+        if first:
+            first = [_cell_texts(first[0])] + first[1:]
+            if not any(cell.strip() for cell in first[0]):
+                first = [_cell_texts(row) for row in first]  # the exact texts for the error message
+        header, rows = _split(first, file)
         if profile.team_columns:
             for name, table in sheets[1:]:
                 if name.strip().casefold() == "teams" and table:
+                    table = [_cell_texts(row) for row in table]
                     team_table = (table[0], table[1:], f"{file} (sheet {name})")
     else:
         from .tabular import read_rows
@@ -621,7 +772,7 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
             table = read_rows(tpath, delimiter, encoding)
             if table:
                 team_table = (table[0], table[1:], str(tpath))
-    data = rows_to_participants(header, rows, profile, race, file, neutral)
+    data = rows_to_participants(header, rows, profile, race, file, neutral, raw=kind == "xlsx" and raw)
     if team_table is not None:
         data.teams, data.team_rows = rows_to_teams(team_table[0], team_table[1], profile, team_table[2], neutral)
     return data

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import os
 from typing import Sequence
 
@@ -91,6 +92,48 @@ def to_cp1252(value: str) -> str:
     return text.strip() if text != value and value == value.strip() else text
 
 
+def _plain_body(rows: Sequence[Sequence[str | None]], delimiter: str, line_ending: str) -> str | None:
+    """The rows exactly as csv.writer (QUOTE_MINIMAL) writes them, built with C-level joins: csv.writer
+    itself runs only for the few rows holding a value it quotes. None when the fast way does not apply
+    (ragged or one-cell rows, a None or non-text cell, an odd dialect): then csv.writer writes it all.
+
+    A row needs quoting when a value holds the delimiter, a quote, CR, LF or a line-ending character.
+    Joining puts exactly ``width - 1`` delimiters in each line and none of the others, so counting them
+    in the joined text (one C call each) proves most files clean; otherwise the offending lines are found
+    by the same count per line.
+    """
+    if (not rows or len(delimiter) != 1 or delimiter.isspace() or delimiter == '"' or not line_ending
+            or delimiter in line_ending):
+        return None
+    lengths = set(map(len, rows))
+    width = lengths.pop()
+    if lengths or width < 2:  # csv.writer writes a lone empty cell as ""
+        return None
+    try:
+        lines = list(map(delimiter.join, rows))
+    except TypeError:  # None or a non-text cell: csv.writer's own conversion applies
+        return None
+    body = line_ending.join(lines)
+    n = len(lines)
+    bad: set[int] = set()
+    if body.count(delimiter) != n * (width - 1):
+        bad.update(i for i, c in enumerate(map(str.count, lines, itertools.repeat(delimiter))) if c != width - 1)
+    for ch in set('"\r\n' + line_ending):
+        if body.count(ch) != (n - 1) * line_ending.count(ch):
+            bad.update(i for i, line in enumerate(lines) if ch in line)
+    if bad:
+        buf = io.StringIO(newline="")
+        writer = csv.writer(buf, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL)
+        cut = -len(line_ending)
+        for i in sorted(bad):
+            buf.seek(0)
+            buf.truncate()
+            writer.writerow(rows[i])
+            lines[i] = buf.getvalue()[:cut]
+        body = line_ending.join(lines)
+    return body + line_ending
+
+
 def write_rows(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[str | None]],
                delimiter: str, line_ending: str, encoding: str) -> list[str]:
     """Write header + rows atomically; returns warnings (values transliterated for the encoding)."""
@@ -98,8 +141,12 @@ def write_rows(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Se
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
-    writer.writerows(rows)
-    text = buf.getvalue()
+    body = _plain_body(rows, delimiter, line_ending)
+    if body is None:
+        writer.writerows(rows)
+        text = buf.getvalue()
+    else:
+        text = buf.getvalue() + body
     try:
         data = text.encode(encoding)
     except UnicodeEncodeError:

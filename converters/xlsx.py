@@ -213,8 +213,10 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def read_xlsx(path: str | os.PathLike) -> list[tuple[str, list[list[str]]]]:
-    """Every worksheet as ``(name, rows of text)``, in workbook order. Row 1 of the sheet is rows[0]."""
+def read_xlsx(path: str | os.PathLike, raw: bool = False) -> list[tuple[str, list[list[Any]]]]:
+    """Every worksheet as ``(name, rows of text)``, in workbook order. Row 1 of the sheet is rows[0].
+    ``raw=True`` leaves calamine's cell values (numbers, dates) as they are, for the caller to turn
+    into text with :func:`cell_text` only where needed (per cell, that loop cost a quarter of a read)."""
     file = str(path)
     if not os.path.exists(path):
         raise InputError("file not found", file=file)
@@ -223,7 +225,7 @@ def read_xlsx(path: str | os.PathLike) -> list[tuple[str, list[list[str]]]]:
     if not zipfile.is_zipfile(path):
         raise InputError("not an Excel .xlsx file (not a zip); save it as .xlsx, or as .csv and use that", file=file)
     try:
-        return _read_calamine(path)
+        return _read_calamine(path, raw)
     except Exception:  # noqa: BLE001 - any calamine failure: try the slower, more forgiving reader
         pass
     try:
@@ -237,7 +239,7 @@ def _convert(rows: list[list[Any]]) -> list[list[str]]:
     return [[v if type(v) is str else conv(v) for v in row] for row in rows]
 
 
-def _read_calamine(path: str | os.PathLike) -> list[tuple[str, list[list[str]]]]:
+def _read_calamine(path: str | os.PathLike, raw: bool = False) -> list[tuple[str, list[list[Any]]]]:
     from python_calamine import CalamineWorkbook
 
     wb = CalamineWorkbook.from_path(str(path))
@@ -245,7 +247,8 @@ def _read_calamine(path: str | os.PathLike) -> list[tuple[str, list[list[str]]]]
     for name in wb.sheet_names:
         sheet = wb.get_sheet_by_name(name)
         # skip_empty_area=False keeps leading empty rows/columns so row numbers match the spreadsheet.
-        out.append((name, _convert(sheet.to_python(skip_empty_area=False))))
+        rows = sheet.to_python(skip_empty_area=False)
+        out.append((name, rows if raw else _convert(rows)))
     return out
 
 

@@ -441,3 +441,17 @@ def test_cli_help_has_examples():
     for args in (["convert", "--help"], ["profiles", "--help"], ["profiles", "show", "--help"]):
         result = run(*args)
         assert result.exit_code == 0 and "Example:" in result.output
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_many_rows_read_back_one_record_each(kind, tmp_path):
+    """A profile that carries few fields still reads back one record per row, in order (the records
+    are built column-wise, most fields empty)."""
+    base = participants()[0]
+    ps = [base.copy(registration_id=str(1000 + i), bib=str(i)) for i in range(60)]
+    out = tmp_path / f"many.{kind}"
+    write_file(out, ps, "raceresult", race=RACE)
+    got = read_file(out, "raceresult", race=RACE)
+    assert [p.registration_id for p in got.participants] == [p.registration_id for p in ps]
+    assert [p.bib for p in got.participants] == [str(i) for i in range(60)]
+    assert got.rows == list(range(2, 62))

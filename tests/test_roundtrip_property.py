@@ -99,3 +99,53 @@ def test_neutralize_is_a_bijection(value):
 def test_neutralize_is_injective(a, b):
     if a != b:
         assert neutralize(a) != neutralize(b)
+
+
+def _csv_writer_text(rows, delimiter, line_ending):
+    import csv
+    import io
+
+    buf = io.StringIO(newline="")
+    csv.writer(buf, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL).writerows(rows)
+    return buf.getvalue()
+
+
+CELLS = st.one_of(NASTY, st.sampled_from(["", "a,b", 'say "hi"', "x;y", "t\tz", "l1\nl2", "cr\r", "plain"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 5).flatmap(lambda w: st.lists(st.lists(CELLS, min_size=w, max_size=w), max_size=6)),
+       st.sampled_from([",", ";", "\t", "|"]), st.sampled_from(["\r\n", "\n", "\r"]))
+def test_plain_csv_body_is_what_csv_writer_writes(rows, delimiter, line_ending):
+    from converters.tabular import _plain_body
+
+    body = _plain_body(rows, delimiter, line_ending)
+    if body is not None:
+        assert body == _csv_writer_text(rows, delimiter, line_ending)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(CELLS, min_size=3, max_size=3), min_size=1, max_size=6), st.booleans())
+def test_written_csv_is_what_csv_writer_writes(rows, with_none):
+    from converters.tabular import write_rows
+
+    if with_none:
+        rows = [[None if v == "" else v for v in row] for row in rows]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "t.csv"
+        write_rows(path, ["a", "b", "c"], rows, ",", "\r\n", "utf-8")
+        assert path.read_bytes() == _csv_writer_text([["a", "b", "c"]] + rows, ",", "\r\n").encode("utf-8")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.just(""), st.dates().map(lambda d: d.isoformat()),
+                          st.sampled_from(["2000-02-30", "0999-01-01", "13.04.2000", "20000413", "x"])),
+                max_size=8),
+       st.sampled_from(["%d.%m.%Y", "%m/%d/%Y", "%Y-%m-%d", "%Y%m%d", "{%d}", "%d %b %Y", "%y"]))
+def test_fast_date_cells_match_strftime(values, fmt):
+    from converters.convert import _date_lookup, _date_out
+
+    lookup = _date_lookup(set(values), fmt, "")
+    if lookup is not None:
+        for v in values:
+            assert lookup[v] == (_date_out(v, fmt) if v else "")
