@@ -36,6 +36,10 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     from .convert import kind_of, write_file
     from .errors import ProfileError
 
+    if isinstance(profile, str):
+        from .profiles import load_profile
+
+        profile = load_profile(profile)
     output = Path(output)
     kind = kind_of(output)  # refuse a bad output name before fetching anything
     if kind not in profile.kinds:
