@@ -1,6 +1,6 @@
 """A minimal, standards-conforming XLSX writer and a fast reader.
 
-Writing: zipfile + hand-built SpreadsheetML (inline strings, a bold header, a frozen header pane, column
+Writing: zipfile + hand-built SpreadsheetML (shared strings, a bold header, a frozen header pane, column
 widths from the content, text-formatted cells for bib/chip/ZIP/phone so leading zeros survive when a
 person edits them). For 50,000 x 25 cells this takes about a second where xlsxwriter takes 6.5-7.4 s
 and pandas + openpyxl 18.6 s. Reading: python-calamine (Rust), falling back to openpyxl only when
@@ -78,14 +78,19 @@ def _escape_column(values: list[str]) -> list[str]:
     return values
 
 
-def _sheet_xml(sheet: Sheet) -> str:
+def _sheet_xml(sheet: Sheet, sst: dict[str, int]) -> str:
+    """One worksheet's XML; its strings are added to the workbook's shared-string table ``sst``.
+
+    Shared strings rather than inline strings: the sheet XML is a third smaller, and calamine (and
+    Excel) read it about 30% faster; repeated values (cities, events, genders) are stored once."""
     ncols = len(sheet.header)
     nrows = len(sheet.rows)
     letters = [column_letter(i) for i in range(max(ncols, 1))]
     widths = [len(str(h)) for h in sheet.header]
     header = _escape_column([str(h) for h in sheet.header])
-    head = "".join(f'<c r="{letters[i]}1" t="inlineStr" s="{STYLE_BOLD}"><is><t xml:space="preserve">'
-                   f"{h}</t></is></c>" for i, h in enumerate(header))
+    add = sst.setdefault
+    head = "".join(f'<c r="{letters[i]}1" t="s" s="{STYLE_BOLD}"><v>{add(h, len(sst))}</v></c>'
+                   for i, h in enumerate(header))
     numbers = [str(r) for r in range(2, nrows + 2)]
     # Column-wise: each column becomes a list of finished <c> elements ("" for an empty cell).
     cell_columns = []
@@ -99,14 +104,15 @@ def _sheet_xml(sheet: Sheet) -> str:
         widths[i] = max(widths[i], max(map(len, raw), default=0))
         letter = letters[i]
         style = f' s="{STYLE_TEXT}"' if i in sheet.text_columns else ""
-        open_ = f'" t="inlineStr"{style}><is><t xml:space="preserve">'
+        open_ = f'" t="s"{style}><v>'
         escaped = _escape_column(raw)
         if i in sheet.number_columns:
             cells = [(f'<c r="{letter}{r}"><v>{v}</v></c>' if number(v) else
-                      f'<c r="{letter}{r}{open_}{e}</t></is></c>') if v else ""
+                      f'<c r="{letter}{r}{open_}{add(e, len(sst))}</v></c>') if v else ""
                      for r, v, e in zip(numbers, raw, escaped)]
         else:
-            cells = [f'<c r="{letter}{r}{open_}{e}</t></is></c>' if e else "" for r, e in zip(numbers, escaped)]
+            cells = [f'<c r="{letter}{r}{open_}{add(e, len(sst))}</v></c>' if e else ""
+                     for r, e in zip(numbers, escaped)]
         cell_columns.append(cells)
     body = [f'<row r="1">{head}</row>']
     body.extend(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in zip(numbers, zip(*cell_columns)))
@@ -159,6 +165,8 @@ def xlsx_bytes_parts(sheets: Sequence[Sheet]) -> list[tuple[str, str]]:
                          f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(n))
                + '<Override PartName="/xl/styles.xml" '
                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+               '<Override PartName="/xl/sharedStrings.xml" '
+               'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
                '</Types>')
     root_rels = (f'{_HEAD}<Relationships xmlns="{_PKG_REL_NS}"><Relationship Id="rId1" '
                  f'Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
@@ -170,10 +178,17 @@ def xlsx_bytes_parts(sheets: Sequence[Sheet]) -> list[tuple[str, str]]:
     wb_rels = (f'{_HEAD}<Relationships xmlns="{_PKG_REL_NS}">'
                + "".join(f'<Relationship Id="rId{i + 1}" Type="{_REL_NS}/worksheet" '
                          f'Target="worksheets/sheet{i + 1}.xml"/>' for i in range(n))
-               + f'<Relationship Id="rId{n + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/></Relationships>')
+               + f'<Relationship Id="rId{n + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/>'
+               + f'<Relationship Id="rId{n + 2}" Type="{_REL_NS}/sharedStrings" Target="sharedStrings.xml"/>'
+               + "</Relationships>")
     parts = [("[Content_Types].xml", content), ("_rels/.rels", root_rels), ("xl/workbook.xml", workbook),
              ("xl/_rels/workbook.xml.rels", wb_rels), ("xl/styles.xml", _STYLES)]
-    parts += [(f"xl/worksheets/sheet{i + 1}.xml", _sheet_xml(s)) for i, s in enumerate(sheets)]
+    sst: dict[str, int] = {}
+    parts += [(f"xl/worksheets/sheet{i + 1}.xml", _sheet_xml(s, sst)) for i, s in enumerate(sheets)]
+    # Strings are stored already XML-escaped (the dict keys); a leading/trailing space needs preserve.
+    parts.append(("xl/sharedStrings.xml",
+                  f'{_HEAD}<sst xmlns="{_NS}" count="{len(sst)}" uniqueCount="{len(sst)}">'
+                  + "".join([f'<si><t xml:space="preserve">{e}</t></si>' for e in sst]) + "</sst>"))
     return parts
 
 
@@ -262,10 +277,10 @@ def _read_openpyxl(path: str | os.PathLike) -> list[tuple[str, list[list[str]]]]
         sheets = [(ws.title, _convert([list(r) for r in ws.iter_rows(values_only=True)])) for ws in wb.worksheets]
     finally:
         wb.close()
-    if inline:
-        # openpyxl leaves OOXML's _xHHHH_ escapes in inline strings (it decodes them in shared strings).
-        sheets = [(name, [[_unescape(v) if "_x" in v else v for v in row] for row in rows]) for name, rows in sheets]
-    return sheets
+    # openpyxl leaves OOXML's _xHHHH_ escapes in inline strings; in shared strings it decodes them,
+    # except those of control characters (which XML cannot carry literally), so finish those.
+    fix = _unescape if inline else _unescape_controls
+    return [(name, [[fix(v) if "_x" in v else v for v in row] for row in rows]) for name, rows in sheets]
 
 
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -273,3 +288,10 @@ _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 def _unescape(value: str) -> str:
     return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), value)
+
+
+_ESCAPED_CONTROL = re.compile(r"_x(00[01][0-9A-Fa-f]|FFF[EF])_")
+
+
+def _unescape_controls(value: str) -> str:
+    return _ESCAPED_CONTROL.sub(lambda m: chr(int(m.group(1), 16)), value)
