@@ -510,9 +510,16 @@ def _fmt_hint(fmt: str) -> str:
     return fmt.replace("%d", "DD").replace("%m", "MM").replace("%Y", "YYYY").replace("%y", "YY")
 
 
+class _UnknownEvent(str):
+    """An event name no event of the race has, left for the other event column to explain."""
+
+
 def _read_column(col: Column, values: list[str], rownums: list[int], profile: Profile, events: dict[int, str],
-                 neutral: bool, file: str) -> list[Any]:
-    """One column of cell texts -> canonical values (inverse of :func:`_column_values`)."""
+                 neutral: bool, file: str, lenient_events: bool = False) -> list[Any]:
+    """One column of cell texts -> canonical values (inverse of :func:`_column_values`).
+
+    ``lenient_events``: an unknown event name becomes an :class:`_UnknownEvent` instead of an error,
+    for :func:`_merge_event_columns` to judge against the row's event id."""
     header = col.header
     source = col.source
     # The checks below run on the column joined once (C-level searches), so clean columns skip the
@@ -540,6 +547,9 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
                 out.append(None)
                 continue
             eid = lookup.get(v.casefold())
+            if eid is None and lenient_events:
+                out.append(_UnknownEvent(v))
+                continue
             if eid is None:
                 known = ", ".join(repr(str(x)) for x in table.values()) or "none"
                 raise bad(i, f"unknown event {v!r}; not in {what} (known: {known})")
@@ -599,6 +609,39 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
     return [v or None for v in values]
 
 
+def _merge_event_columns(results: list[tuple[Column, list[Any]]], rownums: list[int], events: dict[int, str],
+                         file: str) -> list[Any]:
+    """One event id per row from every event column read; columns that disagree are an error.
+
+    An event name the race does not know (:class:`_UnknownEvent`) is an error (a typo). An id that is
+    not one of the race's events stands over the other columns, so that a file from another race is
+    reported as such by the diff rather than as a disagreement here."""
+    if len(results) == 1:
+        return results[0][1]
+
+    def show(eid: int) -> str:
+        return f"{eid} ({events[eid]})" if eid in events else str(eid)
+
+    known_names = ", ".join(repr(x) for x in events.values()) or "none"
+    merged: list[Any] = []
+    for i, row in enumerate(zip(*(values for _, values in results))):
+        cells = [(col, v) for (col, _), v in zip(results, row) if v is not None]
+        foreign = [v for _, v in cells if not isinstance(v, _UnknownEvent) and v not in events]
+        if foreign:
+            merged.append(foreign[0])
+            continue
+        typo = next(((col, v) for col, v in cells if isinstance(v, _UnknownEvent)), None)
+        if typo:
+            raise InputError(f"unknown event {str(typo[1])!r}; not in the race's events (known: {known_names})",
+                             file=file, row=rownums[i], column=typo[0].header)
+        if len({v for _, v in cells}) > 1:
+            (c1, v1), (c2, v2) = cells[0], next(c for c in cells if c[1] != cells[0][1])
+            raise InputError(f"column {c1.header!r} says event {show(v1)} but column {c2.header!r} says "
+                             f"{show(v2)}; make them agree (or clear one of the two)", file=file, row=rownums[i])
+        merged.append(cells[0][1] if cells else None)
+    return merged
+
+
 def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], profile: Profile, race: Any = None,
                          file: str = "file", neutral: bool = True, first_row: int = 2, raw: bool = False) -> FileData:
     """Rows of text (header apart) -> canonical participants, via ``profile``. ``raw=True``: rows hold
@@ -606,16 +649,16 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     column by column and only where a column holds any."""
     events = race_events(race)
     found = _locate(header, profile.columns, profile, file)
-    # An event id column wins over an event name/map column: it needs no lookup.
+    # Several event columns (e.g. RunScore's "Event" name and "Event ID") are all read and must agree
+    # row by row: a timer who switches a runner by retyping the event name, leaving the id as it was,
+    # must not have the switch silently ignored. A blank cell defers to the other column.
     event_cols = [ci for ci in found if profile.columns[ci].source == "event_id"]
-    if len(event_cols) > 1:
-        best = min(event_cols, key=lambda ci: {"id": 0, "map": 1, "name": 2}[profile.columns[ci].event or "id"])
-        for ci in event_cols:
-            if ci != best:
-                del found[ci]
-    for ci in found:
+    for ci in event_cols:
         col = profile.columns[ci]
-        if col.source == "event_id" and col.event == "name" and not events:
+        if col.event == "name" and not events:
+            if len(event_cols) > 1:
+                del found[ci]  # no race context to resolve names; the id column speaks alone
+                continue
             raise InputError(f"column {col.header!r} holds event names; pass --race FILE (the race with its "
                              f"events) so they can be matched to event ids", file=file)
     if raw:
@@ -634,6 +677,7 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     extras: list[str] = []
     canon_cols: list[list[Any]] = []
     extra_cols: list[list[Any]] = []
+    event_results: list[tuple[Column, list[Any]]] = []
     for ci, fi in found.items():
         col = profile.columns[ci]
         values = list(table[fi])
@@ -645,13 +689,19 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
                 from .xlsx import cell_text
 
                 values = [v if type(v) is str else cell_text(v) for v in values]
-        result = _read_column(col, values, rownums, profile, events, neutral, file)
-        if col.kind == "extra":
+        result = _read_column(col, values, rownums, profile, events, neutral, file,
+                              lenient_events=len(event_cols) > 1)
+        if col.source == "event_id":
+            event_results.append((col, result))
+        elif col.kind == "extra":
             extras.append(col.source)
             extra_cols.append(result)
         else:
             names.append(col.source)
             canon_cols.append(result)
+    if event_results:
+        names.append("event_id")
+        canon_cols.append(_merge_event_columns(event_results, rownums, events, file))
     # Positional construction in field order: ~3x faster than keyword dicts for 50,000 rows.
     by_name = dict(zip(names, canon_cols))
     # One repeat() per missing field: map() draws from every iterable once per record.

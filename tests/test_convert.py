@@ -455,3 +455,49 @@ def test_many_rows_read_back_one_record_each(kind, tmp_path):
     assert [p.registration_id for p in got.participants] == [p.registration_id for p in ps]
     assert [p.bib for p in got.participants] == [str(i) for i in range(60)]
     assert got.rows == list(range(2, 62))
+
+
+# ------------------------------------------------------------------------ several event columns
+
+def _runscore_rows(tmp_path, edit):
+    """A runscore CSV of the doc participants with ``edit(header, rows)`` applied; returns its path."""
+    import csv
+
+    path = tmp_path / "entrants.csv"
+    write_file(path, participants(), "runscore", race=RACE)
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    edit(rows[0], rows[1:])
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def test_event_name_edit_with_blank_id_is_a_switch(tmp_path):
+    events = {e["name"]: e["event_id"] for e in RACE["race"]["events"]}
+    other = next(name for name, eid in events.items() if eid != participants()[0].event_id)
+
+    def edit(header, rows):
+        rows[0][header.index("Event")] = other
+        rows[0][header.index("Event ID")] = ""
+    got = read_file(_runscore_rows(tmp_path, edit), "runscore", race=RACE)
+    assert got.participants[0].event_id == events[other]
+    assert not any("ignored" in w for w in got.warnings)
+
+
+def test_event_name_and_id_that_disagree_is_an_error(tmp_path):
+    events = {e["name"]: e["event_id"] for e in RACE["race"]["events"]}
+    other = next(name for name, eid in events.items() if eid != participants()[0].event_id)
+
+    def edit(header, rows):
+        rows[0][header.index("Event")] = other
+    with pytest.raises(InputError, match=r"row 2: column 'Event' says event \d+ \(.*\) but column 'Event ID' "
+                                         r"says \d+ .*make them agree"):
+        read_file(_runscore_rows(tmp_path, edit), "runscore", race=RACE)
+
+
+def test_unknown_event_name_is_named_by_row_and_column(tmp_path):
+    def edit(header, rows):
+        rows[1][header.index("Event")] = "Marathn"
+    with pytest.raises(InputError, match=r"row 3, column 'Event': unknown event 'Marathn'"):
+        read_file(_runscore_rows(tmp_path, edit), "runscore", race=RACE)
