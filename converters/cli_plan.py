@@ -69,14 +69,14 @@ def diff(base_url: str, race_id: int, file: str, profile: str, base_path: str | 
             raise click.UsageError("--offline needs --base SNAPSHOT (or a snapshot beside the file from pull)")
         ctx = lib.load_context(race_id, file, race_path)
         rs = lib.offline_state(race_id, base, ctx)
-        data = lib.read_input(file, profile, rs.race, encoding)
+        data = lib.read_input(file, profile, rs.race, encoding, base)
         plan = lib.plan_for(data, rs, None, delete=delete, team_type=team_type, prefer=prefer)
     else:
         lib.load_context(race_id, file, race_path)  # a snapshot of another race is an error
         client = make_client(base_url)
         rs = lib.race_state(client, race_id)
         _, base = lib.snapshot_base(file, base_path)
-        data = lib.read_input(file, profile, rs.race, encoding)
+        data = lib.read_input(file, profile, rs.race, encoding, base or rs.current)
         plan = lib.plan_for(data, rs, base, delete=delete, team_type=team_type, prefer=prefer,
                             renamed=lib.Journal(race_id).renamed())
     summary = plan.summary()
@@ -127,10 +127,10 @@ def push(base_url: str, race_id: int, file: str, profile: str, base_path: str | 
     lib.load_context(race_id, file, race_path)
     client = make_client(base_url)
     race = client.race(race_id)
-    data = lib.read_input(file, profile, race, encoding)
+    _, base = lib.snapshot_base(file, base_path)
+    data = lib.read_input(file, profile, race, encoding, base)
     for warning in getattr(data, "warnings", []) or []:
         click.echo(f"Warning: {warning}", err=True)
-    _, base = lib.snapshot_base(file, base_path)
 
     def confirm(plan: Any) -> bool:
         click.echo(summary_text(plan))

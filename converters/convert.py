@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .errors import InputError, ProfileError, ShapeError
 from .model import Participant, Team, as_flag, as_int, as_text
@@ -610,7 +610,7 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
 
 
 def _merge_event_columns(results: list[tuple[Column, list[Any]]], rownums: list[int], events: dict[int, str],
-                         file: str) -> list[Any]:
+                         file: str, known: list[int | None] | None = None) -> list[Any]:
     """One event id per row from every event column read; columns that disagree are an error.
 
     An event name the race does not know (:class:`_UnknownEvent`) is an error (a typo). An id that is
@@ -634,7 +634,11 @@ def _merge_event_columns(results: list[tuple[Column, list[Any]]], rownums: list[
         if typo:
             raise InputError(f"unknown event {str(typo[1])!r}; not in the race's events (known: {known_names})",
                              file=file, row=rownums[i], column=typo[0].header)
-        if len({v for _, v in cells}) > 1:
+        distinct = {v for _, v in cells}
+        if len(distinct) == 2 and known and known[i] in distinct:
+            merged.append(next(v for v in distinct if v != known[i]))  # the edited column wins
+            continue
+        if len(distinct) > 1:
             (c1, v1), (c2, v2) = cells[0], next(c for c in cells if c[1] != cells[0][1])
             raise InputError(f"column {c1.header!r} says event {show(v1)} but column {c2.header!r} says "
                              f"{show(v2)}; make them agree (or clear one of the two)", file=file, row=rownums[i])
@@ -643,7 +647,8 @@ def _merge_event_columns(results: list[tuple[Column, list[Any]]], rownums: list[
 
 
 def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], profile: Profile, race: Any = None,
-                         file: str = "file", neutral: bool = True, first_row: int = 2, raw: bool = False) -> FileData:
+                         file: str = "file", neutral: bool = True, first_row: int = 2, raw: bool = False,
+                         known_events: Mapping[str, int] | None = None) -> FileData:
     """Rows of text (header apart) -> canonical participants, via ``profile``. ``raw=True``: rows hold
     spreadsheet cell values (numbers, dates) that :func:`converters.xlsx.cell_text` turns into text,
     column by column and only where a column holds any."""
@@ -700,8 +705,10 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
             names.append(col.source)
             canon_cols.append(result)
     if event_results:
+        rids = canon_cols[names.index("registration_id")] if "registration_id" in names else None
+        known = [known_events.get(r) for r in rids] if known_events and rids else None
         names.append("event_id")
-        canon_cols.append(_merge_event_columns(event_results, rownums, events, file))
+        canon_cols.append(_merge_event_columns(event_results, rownums, events, file, known))
     # Positional construction in field order: ~3x faster than keyword dicts for 50,000 rows.
     by_name = dict(zip(names, canon_cols))
     # One repeat() per missing field: map() draws from every iterable once per record.
@@ -782,14 +789,19 @@ def _cell_texts(row: Sequence[Any]) -> list[str]:
 
 
 def read_file(path: str | os.PathLike, profile: Profile | str, race: Any = None,
-              encoding: str | None = None) -> FileData:
+              encoding: str | None = None, known_events: Mapping[str, int] | None = None) -> FileData:
     """Read a CSV/TXT/XLSX file written for ``profile`` (or edited by a person or timing program) back
-    into canonical participants (and teams: the ``Teams`` sheet or ``<stem>-teams.<ext>``)."""
+    into canonical participants (and teams: the ``Teams`` sheet or ``<stem>-teams.<ext>``).
+
+    ``known_events`` (registration id -> event id, from the snapshot the file was made from or from
+    RaceEntry) settles rows whose event columns disagree: the column still holding the known event is
+    the stale one, the other is the timer's edit."""
     with gc_paused():
-        return _read_file(path, profile, race, encoding)
+        return _read_file(path, profile, race, encoding, known_events)
 
 
-def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encoding: str | None) -> FileData:
+def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encoding: str | None,
+               known_events: Mapping[str, int] | None = None) -> FileData:
     if isinstance(profile, str):
         profile = load_profile(profile)
     file = str(path)
@@ -822,7 +834,8 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
             table = read_rows(tpath, delimiter, encoding)
             if table:
                 team_table = (table[0], table[1:], str(tpath))
-    data = rows_to_participants(header, rows, profile, race, file, neutral, raw=kind == "xlsx" and raw)
+    data = rows_to_participants(header, rows, profile, race, file, neutral, raw=kind == "xlsx" and raw,
+                                known_events=known_events)
     if team_table is not None:
         data.teams, data.team_rows = rows_to_teams(team_table[0], team_table[1], profile, team_table[2], neutral)
     return data

@@ -599,7 +599,8 @@ class Syncer:
             teams = parse_teams(context["teams"]) if context.get("teams") is not None else None
             _, base = load_snapshot(snap)
             try:
-                current = read_file(out.path, out.profile, race=race)
+                known = {p.registration_id: p.event_id for p in base if p.registration_id}
+                current = read_file(out.path, out.profile, race=race, known_events=known)
             except InputError as exc:
                 edits = [(None, f"{out.path.name} cannot be read back ({exc})")]
             else:

@@ -581,9 +581,10 @@ class Watcher:
         profile, spec = self.profile_for(path)
         context = self.context()
         race = context.get("race")
-        data = read_file(path, profile, race=race)
         current = parse_participants(self.client.participants(self.config.race_id, 0),
                                      f"participants of race {self.config.race_id}")
+        data = read_file(path, profile, race=race,
+                         known_events={p.registration_id: p.event_id for p in current if p.registration_id})
         base = None
         if spec is not None:
             snap = snapshot_path_for(self.config.outbox / spec.file)

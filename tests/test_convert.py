@@ -501,3 +501,18 @@ def test_unknown_event_name_is_named_by_row_and_column(tmp_path):
         rows[1][header.index("Event")] = "Marathn"
     with pytest.raises(InputError, match=r"row 3, column 'Event': unknown event 'Marathn'"):
         read_file(_runscore_rows(tmp_path, edit), "runscore", race=RACE)
+
+
+def test_known_events_settle_which_event_column_was_edited(tmp_path):
+    events = {e["name"]: e["event_id"] for e in RACE["race"]["events"]}
+    first = participants()[0]
+    other = next(name for name, eid in events.items() if eid != first.event_id)
+
+    def edit(header, rows):
+        rows[0][header.index("Event")] = other  # the timer retyped the name; the id is stale
+    path = _runscore_rows(tmp_path, edit)
+    got = read_file(path, "runscore", race=RACE, known_events={first.registration_id: first.event_id})
+    assert got.participants[0].event_id == events[other]
+    # Without knowing the event before the edit, nothing can tell which column is right: an error.
+    with pytest.raises(InputError, match="make them agree"):
+        read_file(path, "runscore", race=RACE, known_events={})

@@ -47,3 +47,25 @@ def test_demo_writes_every_profile_kind(tmp_path, monkeypatch):
     files = {p.name for p in (tmp_path / "timersync-demo").iterdir()}
     for name in ("runscore.txt", "raceresult.xlsx", "racedayscoring.csv", "director.csv", "raceentry.xlsx"):
         assert name in files and f"timersync-demo/{name}" in r.output
+
+
+def test_event_switch_typed_as_a_name_is_planned(server, client, tmp_path):
+    """RunScore files carry the event name and the event id; a timer retypes the name only."""
+    import csv
+
+    out = tmp_path / "runscore.csv"
+    api = ["--api-url", server.url]
+    assert CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "runscore", "-o", str(out), *api]).exit_code == 0
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0]
+    names = {e["event_id"]: e["name"] for e in client.race(server.race_id)["events"]}
+    current = int(rows[1][header.index("Event ID")])
+    target = next(eid for eid in names if eid != current)
+    rows[1][header.index("Event")] = names[target]
+    with open(out, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    r = CliRunner().invoke(main, ["diff", str(server.race_id), str(out), "-p", "runscore", "--json", *api])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output[r.output.index("{"):])
+    assert summary["counts"]["switches"] == 1 and summary["counts"]["modifies"] == 0
