@@ -9,10 +9,8 @@ dates turned into date cells).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as _dt
-import gc
 import functools
 import itertools
 import os
@@ -23,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .errors import InputError, ProfileError, ShapeError
-from .model import Participant, Team, as_flag, as_int, as_text
+from .model import Participant, Team, as_flag, as_int, as_text, gc_paused
 from .profiles import Column, Profile, load_profile, normalise_header
 
 KINDS = ("csv", "txt", "xlsx")
@@ -49,20 +47,6 @@ class FileData:
     warnings: list[str]
     present: set[str]  # canonical fields the file's columns carry
     team_rows: list[int] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building 50,000-row tables: the rows and records
-    hold no cycles, and the collector's repeated scans of millions of young objects cost ~30% of a
-    read (measured in bench/bench_convert.py)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 # ------------------------------------------------------------------------------------ formula injection

@@ -17,8 +17,6 @@ their rows (see diff.make_plan), switched registrations are followed to their ne
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import time
 from dataclasses import dataclass, field
@@ -30,8 +28,9 @@ from .diff import (MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, make_
                    same_person)
 from .errors import ApiError, PlanError, ResponseLost, TimersyncError
 from .jsonio import load_file, save_file
-from .model import (Participant, Team, TeamType, delete_request, parse_participants, parse_team_types,
-                    parse_teams, participants_request, result_ids, switch_request, teams_request)
+from .model import (Participant, Team, TeamType, delete_request, gc_paused, parse_participants,
+                    parse_team_types, parse_teams, participants_request, result_ids, switch_request,
+                    teams_request)
 
 LOG = logging.getLogger("timersync.push")
 
@@ -61,7 +60,7 @@ class RaceState:
 def race_state(client: Any, race_id: int) -> RaceState:
     """Read the race, its participants, teams and team types from RaceEntry."""
     race = client.race(race_id)
-    with quiet_gc():
+    with gc_paused():
         current = parse_participants(client.participants(race_id, 0), f"participants of race {race_id}")
     teams = parse_teams(client.teams(race_id))
     types = parse_team_types(client.team_types(race_id))
@@ -116,21 +115,8 @@ def load_base(path: str | Path) -> list[Participant]:
     """The participants of a snapshot (or any saved participants response)."""
     from .snapshot import load_snapshot
 
-    with quiet_gc():
+    with gc_paused():
         return load_snapshot(path)[1]
-
-
-@contextlib.contextmanager
-def quiet_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while reading: building 50,000 records (no cycles) triggers
-    it over and over and about doubles the time; reference counting still frees everything."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def plan_for(file_data: Any, rs: RaceState, base: list[Participant] | None = None, *, delete: bool = False,
@@ -498,7 +484,7 @@ def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str |
     from .convert import read_file
 
     known = {p.registration_id: p.event_id for p in reference if p.registration_id} if reference else None
-    with quiet_gc():
+    with gc_paused():
         return read_file(file, profile, race=race, encoding=encoding, known_events=known)
 
 
