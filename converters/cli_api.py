@@ -172,6 +172,8 @@ def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: 
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"Wrote {result.output} ({result.participants} participants, {result.teams} teams); "
                f"snapshot {result.snapshot}")
+    if result.backup:
+        click.echo(f"The previous {result.output.name} is kept as {result.backup.name}")
 
 
 @main.command()

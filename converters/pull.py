@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .atomic import write_bytes
 from .client import RaceEntryClient
 from .errors import TimersyncError
 from .model import parse_participants, parse_teams
@@ -23,6 +24,7 @@ class PullResult:
     participants: int
     teams: int
     warnings: list[str] = field(default_factory=list)
+    backup: Path | None = None  # the previous version of the output, when one was replaced
 
 
 def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path,
@@ -53,8 +55,14 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     team_types = client.team_types(race_id)
     teams = parse_teams(teams_raw)
     snap = Path(snapshot) if snapshot else snapshot_path_for(output)
+    backup = None
+    if output.is_file():
+        # A pull replaces the file wholesale; edits a timer made in it since (bib swaps the API cannot
+        # take, unpushed rows) would be gone. Keep the previous version beside it.
+        backup = output.with_name(output.name + ".bak")
+        write_bytes(backup, output.read_bytes())
     warnings = write_file(output, participants, profile, race=race, teams=teams)
     save_snapshot(snap, data)
     save_context(context_path_for(output), race_id, race, teams_raw, team_types)
     LOG.info("pulled race %s: %d participants, %d teams -> %s", race_id, len(participants), len(teams), output)
-    return PullResult(output, snap, len(participants), len(teams), list(warnings or []))
+    return PullResult(output, snap, len(participants), len(teams), list(warnings or []), backup)

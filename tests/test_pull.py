@@ -69,3 +69,14 @@ def test_event_switch_typed_as_a_name_is_planned(server, client, tmp_path):
     assert r.exit_code == 0, r.output
     summary = json.loads(r.output[r.output.index("{"):])
     assert summary["counts"]["switches"] == 1 and summary["counts"]["modifies"] == 0
+
+
+def test_pull_keeps_the_replaced_file(server, client, tmp_path):
+    out = tmp_path / "runscore.csv"
+    args = ["pull", str(server.race_id), "-p", "runscore", "-o", str(out), "--api-url", server.url]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    out.write_bytes(out.read_bytes().replace(b"\r\n", b"\r\n", 1) + b"edited,by,hand\r\n")
+    edited = out.read_bytes()
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0 and "kept as runscore.csv.bak" in r.output
+    assert (tmp_path / "runscore.csv.bak").read_bytes() == edited
