@@ -108,12 +108,7 @@ def _date_out(value: str, fmt: str) -> str | None:
 
 
 def _cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "T" if value else "F"
+    """A value as cell text: as_text, with objects and lists (rare extra fields) as JSON text."""
     if isinstance(value, (dict, list)):
         import orjson
 

@@ -29,6 +29,8 @@ import random
 import time
 import unicodedata
 
+from .model import ADDRESS_KEYS, PARTICIPANT_KEYS, USER_KEYS  # the documented key order, one definition
+
 MAIN_RACE_ID = 2026
 SECOND_RACE_ID = 2027
 # Fixed anchor so output depends on ``seed`` only (2026-11-18 ~10:13 UTC). last_modified values are
@@ -50,18 +52,6 @@ MAIN_EVENTS = [
 MAIN_EVENT_WEIGHTS = [0.18, 0.32, 0.22, 0.20, 0.08]
 SECOND_EVENTS = [(71, "5K", "09:00", "10:30", "5 K", "$30.00")]
 
-PARTICIPANT_KEYS = (
-    "user", "registration_id", "event_id", "rsu_transaction_id", "transaction_id", "bib_num", "chip_num",
-    "age", "registration_date", "team_id", "team_name", "team_type_id", "team_type", "team_gender",
-    "team_bib_num", "last_modified", "imported", "race_fee", "offline_payment_amount", "processing_fee",
-    "processing_fee_paid_by_user", "processing_fee_paid_by_race", "partner_fee", "affiliate_profit",
-    "extra_fees", "amount_paid", "usatf_discount_amount_in_cents", "usatf_discount_additional_field",
-    "giveaway", "giveaway_option_id", "race_corral_id", "race_corral_name", "checked_in", "checkin_date",
-    "checked_in_by_user_id",
-)
-USER_KEYS = ("user_id", "first_name", "middle_name", "last_name", "email", "address", "dob", "gender",
-             "phone", "profile_image_url")
-ADDRESS_KEYS = ("street", "city", "state", "zipcode", "country_code")
 
 # (first, middle, last, gender, street, city, state, zipcode, country)  -- always included (if N allows)
 SPECIAL_PEOPLE = [
