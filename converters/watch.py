@@ -599,7 +599,6 @@ def plan_file(watcher: Watcher, path: Path, profile: Any, data: Any, current: li
 
     The one place the watcher meets the diff/push library."""
     from . import diff
-    from .jsonio import dumps
     from .model import parse_team_types, parse_teams
 
     cfg = watcher.config
@@ -614,20 +613,22 @@ def plan_file(watcher: Watcher, path: Path, profile: Any, data: Any, current: li
     summary = plan.summary()
     summary["source"] = path.name
     summary["profile"] = getattr(profile, "name", str(profile))
-    write_bytes(folder / "plan.json", dumps(summary))
-    write_bytes(folder / "requests.json", dumps(diff.plan_requests(plan)))
-    counts = plan.counts()
-    text = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing to change"
-    write_text(folder / "summary.txt", f"{path.name} against RaceEntry race {cfg.race_id}: {text}\n")
+    text = f"{path.name} against RaceEntry race {cfg.race_id}:\n{diff.summary_text(plan)}"
+    # The same files as `timersync diff -o`: the exact request bodies, each checked against its schema.
+    from .push import write_plan
+
+    write_plan(plan, folder, summary, text)
     written = [f"out/{folder.name}/"]
     if cfg.push and not plan.is_empty():
-        written.append(push_plan(watcher, data, base, folder))
+        outcome = push_plan(watcher, data, base, folder)
+        write_text(folder / "summary.txt", f"{text}\n{outcome}\n")
+        written.append(outcome)
     return written
 
 
 def push_plan(watcher: Watcher, data: Any, base: list | None, folder: Path) -> str:
-    """Push with push's own guards (it re-plans against RaceEntry, reconciles interrupted batches first,
-    and refuses conflicts, invalid rows and oversized deletes with a PlanError)."""
+    """Push with push's own guards: it re-plans against RaceEntry, reconciles interrupted batches first,
+    reports and skips conflicts, and refuses invalid rows and oversized deletes with a PlanError."""
     from . import push
 
     result = push.push(watcher.client, watcher.config.race_id, data, base=base)

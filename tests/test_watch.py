@@ -78,7 +78,7 @@ def test_burst_of_good_and_bad_files_each_processed_once(client, server, tmp_pat
     assert {"race.raceresult.xlsx", "race.runscore.csv", "late.raceresult.xlsx", "late.runscore.csv",
             "race.runscore.snapshot.json", "race.runscore.race.json", "runscore.plan"} <= out
     assert (folder / "out" / "late.runscore.csv").read_bytes() == (folder / "out" / "race.runscore.csv").read_bytes()
-    plan = orjson.loads((folder / "out" / "runscore.plan" / "plan.json").read_bytes())
+    plan = orjson.loads((folder / "out" / "runscore.plan" / "summary.json").read_bytes())
     assert plan["counts"]["modifies"] == 0 and plan["source"] == "runscore.csv"
     journal = (folder / JOURNAL).read_bytes().splitlines()
     assert len(journal) == 7
@@ -198,3 +198,27 @@ def test_folder_that_cannot_hold_the_layout(client, server, tmp_path):
     (folder / "done").write_text("a file where the done/ folder should be")
     with pytest.raises(ConfigError, match="done: cannot create the folder"):
         load_config(folder)
+
+
+def test_push_true_sends_a_dropped_edit_once(client, server, tmp_path):
+    """With push = true a dropped, edited timing file reaches RaceEntry, with push's guards and journal."""
+    folder = make_folder(tmp_path, server, extra="push = true\n")
+    w = watcher(folder, client)
+    race = client.race(server.race_id)
+    people = parse_participants(client.participants(server.race_id, 0))
+    target = people[0]
+    edited = [p.copy(first_name="Renamed") if p.registration_id == target.registration_id else p for p in people]
+    write_file(folder / "in" / "runscore.csv", edited, "runscore", race=race)
+    summary = w.run_once()
+    assert summary.count("done") == 1, summary.outcomes
+    now = {p.registration_id: p for p in parse_participants(client.participants(server.race_id, 0))}
+    assert now[target.registration_id].first_name == "Renamed"
+    assert len(now) == len(people)
+    summary_text = (folder / "out" / "runscore.plan" / "summary.txt").read_text()
+    assert "0 adds, 1 modifies, 0 switches, 0 deletes" in summary_text
+    assert "pushed: 0 added, 1 modified" in summary_text
+    assert (folder / "out" / "runscore.plan" / "participants.json").exists()  # the exact request body
+    # The same file dropped again: nothing left to send, nothing duplicated.
+    write_file(folder / "in" / "runscore.csv", edited, "runscore", race=race)
+    w.run_once()
+    assert len(parse_participants(client.participants(server.race_id, 0))) == len(people)
