@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from converters.convert import write_file  # noqa: E402
+from converters.convert import prefetch, write_file  # noqa: E402
 from converters.diff import make_plan  # noqa: E402
 from converters.model import parse_participants, participants_response, parse_teams, parse_team_types  # noqa: E402
 from converters.seed import generate_race  # noqa: E402
@@ -70,6 +70,16 @@ def main(n: int = 50_000, profile: str = "runscore") -> None:
         three = make_plan(file_data.participants, base, rows=file_data.rows, present=file_data.present,
                           base=base, race_id=race["race_id"], events=events, teams=teams, team_types=types)
         t4 = time.perf_counter()
+        # End to end as `timersync diff` runs it: the XLSX parse (calamine, GIL released) overlaps the
+        # snapshot load, then the file is read with the snapshot's events at hand.
+        e0 = time.perf_counter()
+        pre = prefetch(xlsx)
+        base2 = load_base(snap)
+        data2 = read_input(xlsx, profile, race, None, base2, pre)
+        plan2 = make_plan(data2.participants, base2, rows=data2.rows, present=data2.present,
+                          race_id=race["race_id"], events=events, teams=teams, team_types=types)
+        e1 = time.perf_counter()
+        assert plan2.counts() == plan.counts()
 
     print(f"rows: {len(file_data.participants)}, changed: {len(changed)}; plan: {plan.counts()}")
     assert len(plan.modifies) == len(changed) and not plan.adds and not plan.switches, plan.counts()
@@ -78,7 +88,9 @@ def main(n: int = 50_000, profile: str = "runscore") -> None:
     print(f"load snapshot        {t2 - t1:6.2f} s")
     print(f"compare (two-way)    {t3 - t2:6.2f} s   (best of 4: {best:.2f} s wall, {cpu:.2f} s CPU)   target < 0.5 s")
     print(f"compare (three-way)  {t4 - t3b:6.2f} s")
-    print(f"end to end           {t3 - t0:6.2f} s   target < 3 s")
+    print(f"one after the other  {t3 - t0:6.2f} s")
+    print(f"end to end           {e1 - e0:6.2f} s   target < 3 s  (as the diff command runs: XLSX parsed "
+          f"while the snapshot loads)")
 
 
 if __name__ == "__main__":

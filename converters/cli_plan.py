@@ -61,22 +61,24 @@ def diff(base_url: str, race_id: int, file: str, profile: str, base_path: str | 
         timersync diff 2026 race.csv -p runscore -o plan/
     """
     from . import push as lib
+    from .convert import prefetch
     from .diff import summary_text
 
+    pre = prefetch(file)  # parses an .xlsx while the snapshot and RaceEntry's participants load
     if offline:
         _, base = lib.snapshot_base(file, base_path)
         if base is None:
             raise click.UsageError("--offline needs --base SNAPSHOT (or a snapshot beside the file from pull)")
         ctx = lib.load_context(race_id, file, race_path)
         rs = lib.offline_state(race_id, base, ctx)
-        data = lib.read_input(file, profile, rs.race, encoding, base)
+        data = lib.read_input(file, profile, rs.race, encoding, base, pre)
         plan = lib.plan_for(data, rs, None, delete=delete, team_type=team_type, prefer=prefer)
     else:
         lib.load_context(race_id, file, race_path)  # a snapshot of another race is an error
         client = make_client(base_url)
         rs = lib.race_state(client, race_id)
         _, base = lib.snapshot_base(file, base_path)
-        data = lib.read_input(file, profile, rs.race, encoding, base or rs.current)
+        data = lib.read_input(file, profile, rs.race, encoding, base or rs.current, pre)
         plan = lib.plan_for(data, rs, base, delete=delete, team_type=team_type, prefer=prefer,
                             renamed=lib.Journal(race_id).renamed())
     summary = plan.summary()
@@ -124,11 +126,14 @@ def push(base_url: str, race_id: int, file: str, profile: str, base_path: str | 
     from .diff import summary_text
     from .errors import PlanError
 
+    from .convert import prefetch
+
+    pre = prefetch(file)
     lib.load_context(race_id, file, race_path)
     client = make_client(base_url)
     race = client.race(race_id)
     _, base = lib.snapshot_base(file, base_path)
-    data = lib.read_input(file, profile, race, encoding, base)
+    data = lib.read_input(file, profile, race, encoding, base, pre)
     for warning in getattr(data, "warnings", []) or []:
         click.echo(f"Warning: {warning}", err=True)
 

@@ -15,6 +15,7 @@ import functools
 import itertools
 import os
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -767,8 +768,25 @@ def _cell_texts(row: Sequence[Any]) -> list[str]:
     return [v if type(v) is str else cell_text(v) for v in row]
 
 
+def prefetch(path: str | os.PathLike) -> Future[Any] | None:
+    """Start parsing an .xlsx file in a background thread; pass the result to :func:`read_file`.
+
+    python-calamine parses without holding the GIL, so the parse (about half of reading a 50,000-row
+    workbook) overlaps with whatever the caller does meanwhile: loading the snapshot, fetching RaceEntry.
+    Returns None for CSV/TXT, which gain nothing."""
+    if Path(path).suffix.lower() != ".xlsx" or not os.path.isfile(path):
+        return None
+    from .xlsx import read_xlsx
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="timersync-xlsx")
+    future = pool.submit(read_xlsx, path, True)
+    pool.shutdown(wait=False)
+    return future
+
+
 def read_file(path: str | os.PathLike, profile: Profile | str, race: Any = None,
-              encoding: str | None = None, known_events: Mapping[str, int] | None = None) -> FileData:
+              encoding: str | None = None, known_events: Mapping[str, int] | None = None,
+              prefetched: Future[Any] | None = None) -> FileData:
     """Read a CSV/TXT/XLSX file written for ``profile`` (or edited by a person or timing program) back
     into canonical participants (and teams: the ``Teams`` sheet or ``<stem>-teams.<ext>``).
 
@@ -776,11 +794,11 @@ def read_file(path: str | os.PathLike, profile: Profile | str, race: Any = None,
     RaceEntry) settles rows whose event columns disagree: the column still holding the known event is
     the stale one, the other is the timer's edit."""
     with gc_paused():
-        return _read_file(path, profile, race, encoding, known_events)
+        return _read_file(path, profile, race, encoding, known_events, prefetched)
 
 
 def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encoding: str | None,
-               known_events: Mapping[str, int] | None = None) -> FileData:
+               known_events: Mapping[str, int] | None = None, prefetched: Future[Any] | None = None) -> FileData:
     if isinstance(profile, str):
         profile = load_profile(profile)
     file = str(path)
@@ -790,7 +808,7 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
     if kind == "xlsx":
         from .xlsx import read_xlsx
 
-        sheets = read_xlsx(path, raw=True)
+        sheets = prefetched.result() if prefetched is not None else read_xlsx(path, raw=True)
         first = sheets[0][1] if sheets else []
         raw = bool(first)
         if first:

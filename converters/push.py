@@ -478,14 +478,14 @@ def _send(journal: Journal, kind: str, items: list[dict[str, Any]], body: Any,
 # ------------------------------------------------------------------------------------- files and plans
 
 def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str | None = None,
-               reference: list[Participant] | None = None) -> Any:
+               reference: list[Participant] | None = None, prefetched: Any = None) -> Any:
     """The edited file, read through its profile (convert.read_file). ``reference`` (the snapshot, or
     RaceEntry's participants) settles rows whose event name and event id columns disagree."""
     from .convert import read_file
 
     known = {p.registration_id: p.event_id for p in reference if p.registration_id} if reference else None
     with gc_paused():
-        return read_file(file, profile, race=race, encoding=encoding, known_events=known)
+        return read_file(file, profile, race=race, encoding=encoding, known_events=known, prefetched=prefetched)
 
 
 def snapshot_base(file: str | Path, base_path: str | Path | None) -> tuple[Path | None, list[Participant] | None]:
