@@ -494,6 +494,23 @@ class _UnknownEvent(str):
     """An event name no event of the race has, left for the other event column to explain."""
 
 
+class _AmbiguousEvent(str):
+    """An event name several events of --race carry (a races response lists every race, and two races
+    may each have a "5K"): left for the row's event id column to settle among ``ids``."""
+
+    ids: tuple[int, ...]
+
+    def __new__(cls, value: str, ids: Sequence[int]) -> "_AmbiguousEvent":
+        self = super().__new__(cls, value)
+        self.ids = tuple(ids)
+        return self
+
+
+def _ambiguous_message(name: str, ids: Sequence[int]) -> str:
+    return (f"event {name!r} is ambiguous: events {', '.join(map(str, ids))} of --race all have that name; "
+            f"fill in the event id column, or pass --race with only this race")
+
+
 def _read_column(col: Column, values: list[str], rownums: list[int], profile: Profile, events: dict[int, str],
                  neutral: bool, file: str, lenient_events: bool = False) -> list[Any]:
     """One column of cell texts -> canonical values (inverse of :func:`_column_values`).
@@ -518,7 +535,15 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
 
     if source == "event_id" and (col.event or "id") != "id":
         table = events if col.event == "name" else profile.event_map
-        lookup = {str(v).strip().casefold(): k for k, v in table.items()}
+        lookup: dict[str, Any] = {}
+        for k, v in table.items():
+            key = str(v).strip().casefold()
+            if key in lookup:  # one name, several events: never resolve it to whichever came last
+                have = lookup[key]
+                lookup[key] = _AmbiguousEvent(str(v).strip(), (*(have.ids if isinstance(have, _AmbiguousEvent)
+                                                                  else (have,)), k))
+            else:
+                lookup[key] = k
         what = "the race's events (--race)" if col.event == "name" else "the profile's [event_map]"
         out: list[Any] = []
         for i, v in enumerate(values):
@@ -527,6 +552,8 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
                 out.append(None)
                 continue
             eid = lookup.get(v.casefold())
+            if isinstance(eid, _AmbiguousEvent) and not lenient_events:
+                raise bad(i, _ambiguous_message(v, eid.ids))
             if eid is None and lenient_events:
                 out.append(_UnknownEvent(v))
                 continue
@@ -606,7 +633,16 @@ def _merge_event_columns(results: list[tuple[Column, list[Any]]], rownums: list[
     merged: list[Any] = []
     for i, row in enumerate(zip(*(values for _, values in results))):
         cells = [(col, v) for (col, _), v in zip(results, row) if v is not None]
-        foreign = [v for _, v in cells if not isinstance(v, _UnknownEvent) and v not in events]
+        if any(isinstance(v, _AmbiguousEvent) for _, v in cells):
+            ids = {v for _, v in cells if isinstance(v, int)}
+            for n, (col, v) in enumerate(cells):
+                if isinstance(v, _AmbiguousEvent):
+                    fit = [x for x in v.ids if x in ids]
+                    if len(fit) != 1:
+                        raise InputError(_ambiguous_message(str(v), v.ids), file=file, row=rownums[i],
+                                         column=col.header)
+                    cells[n] = (col, fit[0])
+        foreign = [v for _, v in cells if not isinstance(v, (_UnknownEvent, _AmbiguousEvent)) and v not in events]
         if foreign:
             merged.append(foreign[0])
             continue

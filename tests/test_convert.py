@@ -516,3 +516,38 @@ def test_known_events_settle_which_event_column_was_edited(tmp_path):
     # Without knowing the event before the edit, nothing can tell which column is right: an error.
     with pytest.raises(InputError, match="make them agree"):
         read_file(path, "runscore", race=RACE, known_events={})
+
+
+def test_races_response_with_two_races_sharing_an_event_name_round_trips(client, tmp_path):
+    """`timersync races --json` lists every race; two of them have a "5K". Converting a race's
+    participants with that file as --race and back must keep each runner's event (the name column
+    is read with the row's event id, not resolved to the other race's 5K)."""
+    races = tmp_path / "races.json"
+    races.write_text(json.dumps(client.races()), encoding="utf-8")
+    parts = tmp_path / "participants.json"
+    parts.write_text(json.dumps(client.participants(2026, 0)), encoding="utf-8")
+    before = {p.registration_id: p.event_id for p in parse_participants(json.loads(parts.read_text()))}
+    for profile in ("runscore", "racedayscoring", "director"):
+        out = tmp_path / f"{profile}.csv"
+        assert run("convert", str(parts), str(out), "-p", profile, "--race", str(races)).exit_code == 0
+        back = tmp_path / f"{profile}.json"
+        result = run("convert", str(out), str(back), "-p", profile, "--race", str(races))
+        assert result.exit_code == 0, result.output
+        after = {p.registration_id: p.event_id for p in parse_participants(json.loads(back.read_text()))}
+        assert after == before, profile
+
+
+def test_event_name_of_two_races_alone_is_an_error_naming_both(tmp_path):
+    """A name that several events of --race carry, with no id column to settle it, is an error."""
+    race = {"races": [{"race": {"race_id": 1, "events": [{"event_id": 69, "name": "5K"}]}},
+                      {"race": {"race_id": 2, "events": [{"event_id": 71, "name": "5K"}]}}]}
+    profile = tmp_path / "names.toml"
+    profile.write_text('name = "names"\ndescription = "event names only"\ntarget = "test"\n'
+                       'kinds = ["csv"]\ndefault_kind = "csv"\nencoding = "utf-8"\n'
+                       'delimiter = ","\nline_ending = "\\r\\n"\nheader = true\n'
+                       '[[columns]]\nheader = "RegNo"\nsource = "registration_id"\ntype = "int"\n'
+                       '[[columns]]\nheader = "Event"\nsource = "event_id"\nevent = "name"\n', encoding="utf-8")
+    path = tmp_path / "names.csv"
+    path.write_text("RegNo,Event\r\n1,5K\r\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 2, column 'Event': event '5K' is ambiguous.*69.*71"):
+        read_file(path, load_profile(str(profile)), race=race)
