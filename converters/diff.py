@@ -292,8 +292,10 @@ def _decide(fv: str, cv: str, bv: str | None) -> str | None:
     """None (same), "push", "stale" (changed only in RaceEntry) or "conflict" (changed on both sides)."""
     if fv == cv:
         return None
-    if fv and not cv.isascii() and _transliterated(cv) == fv:
-        # A Windows-1252 file (The Race Director) holds "Lukasz" for RaceEntry's "Łukasz": not an edit.
+    if fv and not cv.isascii() and fv in (_transliterated(cv), _question_marked(cv)):
+        # A Windows-1252 file holds "Lukasz" (our writer transliterates) or "?ukasz" (a Windows spreadsheet
+        # re-saved it as "CSV", writing "?" for what the code page lacks) for RaceEntry's "Łukasz": the save
+        # lost characters, the timer edited nothing; sending it would overwrite the name in RaceEntry.
         return None
     if bv is None:
         return "push"
@@ -308,6 +310,11 @@ def _transliterated(value: str) -> str:
     from .tabular import to_cp1252
 
     return clean_text(to_cp1252(value))
+
+
+def _question_marked(value: str) -> str:
+    """``value`` as a Windows-1252 save writes it: "?" for every character the code page cannot hold."""
+    return clean_text(value.encode("cp1252", errors="replace").decode("cp1252"))
 
 
 def _team_value(p: Participant, by_id: dict[str, Team], by_team_name: bool) -> str:

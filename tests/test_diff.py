@@ -158,6 +158,25 @@ def test_transliterated_file_is_not_an_edit():
     assert plan_of([person("1", "Lukasz", "Dvorák")], [person("1", "Łukasz", "Dvořák")]).is_empty()
 
 
+
+def test_windows_1252_question_marks_are_not_an_edit():
+    """Excel's "CSV" on Windows (and iconv) write '?' for what Windows-1252 cannot hold: "王" -> "?".
+    That is the save losing characters, not the timer renaming anyone; pushing it would wipe names."""
+    plan = plan_of([person("1", "?", "?"), person("2", "Dvo?ák", "??????"), person("3", "Ren?")],
+                   [person("1", "芳", "王"), person("2", "Dvořák", "Иванов"), person("3", "Rene")])
+    assert [m.registration_id for m in plan.modifies] == ["3"]  # an ASCII name retyped as "Ren?" is an edit
+
+
+def test_cli_diff_of_a_file_resaved_as_windows_1252_is_empty(client, server, tmp_path):
+    out = _pull(client, server, tmp_path)
+    text = out.read_text(encoding="utf-8-sig")
+    assert "王" in text  # the race holds names Windows-1252 cannot hold
+    out.write_bytes(text.encode("cp1252", errors="replace"))  # what a Windows spreadsheet saves
+    result = run("diff", server.race_id, out, "-p", "runscore", "--api-url", server.url)
+    assert result.exit_code == 0, result.output
+    assert "No changes to push." in result.output, result.output
+
+
 # ---------------------------------------------------------------------------------------- three-way
 
 def test_three_way():
