@@ -33,12 +33,13 @@ def decode(data: bytes, file: str, encoding: str | None = None) -> tuple[str, st
     for bom, name in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(name), name
+                text = data.decode(name)
             except UnicodeDecodeError:
                 raise InputError(f"starts with a {name} byte-order mark but is not valid {name}; "
                                  f"pass --encoding", file=file) from None
+            return undo_double_encoding(text), name
     try:
-        return data.decode("utf-8"), "utf-8"
+        return undo_double_encoding(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         pass
     try:
@@ -46,6 +47,48 @@ def decode(data: bytes, file: str, encoding: str | None = None) -> tuple[str, st
     except UnicodeDecodeError as exc:
         raise InputError(f"neither UTF-8 nor Windows-1252 (byte {exc.start}); pass --encoding, e.g. "
                          f"--encoding latin-1", file=file) from None
+
+
+def _undo_table() -> dict[int, str]:
+    """Character -> the byte (as a latin-1 character) a Windows-1252 decoder made it from: the 27
+    printable 0x80-0x9F characters (€ -> 0x80), and the five bytes Windows-1252 leaves undefined, which
+    decoders turn into U+0081... (Python, latin-1) or U+F181... (LibreOffice)."""
+    table: dict[int, str] = {}
+    for b in range(0x80, 0xA0):
+        try:
+            table[ord(bytes([b]).decode("cp1252"))] = chr(b)
+        except UnicodeDecodeError:
+            table[0xF100 + b] = chr(b)
+    return table
+
+
+_UNDO = _undo_table()
+
+
+def undo_double_encoding(text: str) -> str:
+    """``text`` with UTF-8 that was read as Windows-1252 and saved again ("NÃºÃ±ez", a leading "ï»¿")
+    turned back into what it said ("Núñez"); any other text unchanged.
+
+    LibreOffice opens a CSV as Windows-1252 unless told otherwise (headless ``--convert-to`` always
+    does), then saves UTF-8: every accented name comes back as mojibake, and the BOM as "ï»¿" glued to
+    the first header. The test is strict and whole-file: every character must map back to one byte and
+    those bytes must be valid UTF-8 with multi-byte sequences, which real Windows-1252 text ("Núñez" ->
+    N 0xFA 0xF1 ez) practically never is."""
+    if text.isascii():
+        return text
+    try:
+        raw = text.encode("cp1252")  # C speed; fails fast on text that was never mis-decoded
+    except UnicodeEncodeError as exc:
+        if ord(text[exc.start]) not in _UNDO:
+            return text  # "Łukasz", "王": real text
+        try:
+            raw = text.translate(_UNDO).encode("latin-1")
+        except UnicodeEncodeError:
+            return text
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return text
 
 
 def sniff_delimiter(first_line: str, preferred: str) -> str:

@@ -177,6 +177,32 @@ def test_cli_diff_of_a_file_resaved_as_windows_1252_is_empty(client, server, tmp
     assert "No changes to push." in result.output, result.output
 
 
+
+def _as_libreoffice_mis_decodes(data: bytes) -> bytes:
+    """UTF-8 bytes as LibreOffice saves them after opening them as Windows-1252 (its headless default):
+    every byte becomes a character (the five bytes Windows-1252 leaves undefined become U+F1xx), written
+    out again as UTF-8. "Núñez" -> "NÃºÃ±ez", the BOM -> "ï»¿"."""
+    def char(b: int) -> str:
+        try:
+            return bytes([b]).decode("cp1252")
+        except UnicodeDecodeError:
+            return chr(0xF100 + b)
+    return "".join(map(char, data)).encode("utf-8")
+
+
+@pytest.mark.parametrize("profile", ["runscore", "racedayscoring"])  # with a BOM, and without one
+def test_cli_diff_of_a_double_encoded_utf8_file_is_empty(client, server, tmp_path, profile):
+    """`soffice --convert-to csv:...:44,34,76 file.csv` reads our UTF-8 as Windows-1252 and writes the
+    mojibake back as UTF-8: the header no longer matches ("ï»¿Registration ID") and, without a BOM, every
+    accented name became a modify ("López -> LÃ³pez") that would be pushed over the real name."""
+    out = _pull(client, server, tmp_path, profile)
+    out.write_bytes(_as_libreoffice_mis_decodes(out.read_bytes()))
+    assert "Ã" in out.read_text(encoding="utf-8")
+    result = run("diff", server.race_id, out, "-p", profile, "--api-url", server.url)
+    assert result.exit_code == 0, result.output
+    assert "No changes to push." in result.output, result.output
+
+
 # ---------------------------------------------------------------------------------------- three-way
 
 def test_three_way():
