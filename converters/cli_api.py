@@ -154,7 +154,7 @@ def _load_profile(name: str) -> Any:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="File to write: .csv, .txt or .xlsx.")
 @click.option("--snapshot", type=click.Path(dir_okay=False),
-              help="Where to keep the fetched JSON (default: <output stem>.snapshot.json beside the output).")
+              help="Where to keep the fetched JSON (default: <output>.snapshot.json beside the output).")
 def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: str | None) -> None:
     """Fetch a race's participants and teams and write them as PROFILE's file.
 

@@ -20,10 +20,10 @@ def plan_options(func: Callable) -> Callable:
                   help="Profile the file was written with: runscore, raceresult, racedayscoring, director, "
                        "raceentry, or a .toml file.")
     @click.option("--base", "base_path", type=click.Path(dir_okay=False), metavar="SNAPSHOT",
-                  help="Participants JSON the file was made from (default: <stem>.snapshot.json beside the "
+                  help="Participants JSON the file was made from (default: <file>.snapshot.json beside the "
                        "file, if any). With RaceEntry online this makes the diff three-way.")
     @click.option("--race", "race_path", type=click.Path(dir_okay=False), metavar="FILE",
-                  help="Race context for offline work (default: <stem>.race.json beside the file).")
+                  help="Race context for offline work (default: <file>.race.json beside the file).")
     @click.option("--delete", is_flag=True, help="Plan deletions of RaceEntry participants missing from the file.")
     @click.option("--team-type", metavar="ID", help="Team type for teams the file names that RaceEntry lacks.")
     @click.option("--prefer", type=click.Choice(["file", "raceentry"]),

@@ -28,8 +28,8 @@ def sync(base_url: str, race_id: int, profile: str, output: Path, every: float |
     """Keep OUTPUT current with RaceEntry, fetching only what changed since the last run.
 
     The local roster (state folder, sync/) remembers the last full read and every change since. The file
-    is rewritten (atomically) only when something it shows changed, with <stem>.snapshot.json and
-    <stem>.race.json beside it. If the file was edited since the last sync, it is kept and the fresh
+    is rewritten (atomically) only when something it shows changed, with <file>.snapshot.json and
+    <file>.race.json beside it. If the file was edited since the last sync, it is kept and the fresh
     data goes to <stem>.incoming.<ext> (unless --overwrite-edits). When RaceEntry cannot be reached the
     last good file stays; a repeated sync catches up when it returns.
 

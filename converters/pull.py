@@ -31,8 +31,8 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
          snapshot: str | Path | None = None, progress: Callable[[int], None] | None = None) -> PullResult:
     """Fetch race ``race_id`` and write ``output`` (kind from its extension) with ``profile``.
 
-    Also writes the participants response to ``snapshot`` (default ``<stem>.snapshot.json``) and the race
-    context (``<stem>.race.json``), after the file: a snapshot newer than its file would make RaceEntry's
+    Also writes the participants response to ``snapshot`` (default ``<file>.snapshot.json``) and the race
+    context (``<file>.race.json``), after the file: a snapshot newer than its file would make RaceEntry's
     own later changes look like edits in the file, and a later push would revert them.
     """
     from .convert import kind_of, write_file

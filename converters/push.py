@@ -77,7 +77,7 @@ def _event_ids(race: Any) -> list[int] | None:
 
 def load_context(race_id: int, file: str | Path, race_path: str | Path | None) -> dict[str, Any] | None:
     """The race context for offline work: ``--race`` (a context file written by pull, a races response or
-    one race object) or ``<stem>.race.json`` beside the file. Raises PlanError for another race's context."""
+    one race object) or ``<file>.race.json`` beside the file. Raises PlanError for another race's context."""
     from .snapshot import context_path_for
 
     path = Path(race_path) if race_path else context_path_for(file)

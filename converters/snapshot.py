@@ -1,10 +1,13 @@
 """Snapshots: the participants JSON a file was made from, kept beside it as the base of a later diff.
 
-``pull`` (and ``sync``) write, next to ``OUTPUT``:
-- ``<stem>.snapshot.json``: the participants response exactly as RaceEntry returned it (grouped by event);
-  it is valid input for ``convert`` and for ``diff --base``.
-- ``<stem>.race.json``: ``{"race_id", "race": {...}, "teams": [...], "team_types": {...}}``, the context
-  needed to name events and teams offline.
+``pull`` (and ``sync``) write, next to ``OUTPUT`` (say ``runscore.csv``):
+- ``runscore.csv.snapshot.json``: the participants response exactly as RaceEntry returned it (grouped by
+  event); it is valid input for ``convert`` and for ``diff --base``.
+- ``runscore.csv.race.json``: ``{"race_id", "race": {...}, "teams": [...], "team_types": {...}}``, the
+  context needed to name events and teams offline.
+The names keep the output's extension: ``runscore.csv`` and ``runscore.xlsx`` pulled at different times
+must not share one base, or a three-way diff of the older file would take RaceEntry's changes made in
+between for edits in the file and push the old values back.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from .model import Participant, parse_participants
 
 def snapshot_path_for(output: str | Path) -> Path:
     output = Path(output)
-    return output.with_name(f"{output.stem}.snapshot.json")
+    return output.with_name(f"{output.name}.snapshot.json")
 
 
 def context_path_for(output: str | Path) -> Path:
     output = Path(output)
-    return output.with_name(f"{output.stem}.race.json")
+    return output.with_name(f"{output.name}.race.json")
 
 
 def save_snapshot(path: str | Path, data: Any) -> None:

@@ -16,7 +16,7 @@ arrives there). A full reconcile (every ``full_every`` runs, and on request) re-
 rows the server no longer has, which also repairs a removed feed that lagged behind its own watermark.
 
 An output is rewritten only when something it shows changed. Before rewriting, edits the timer made in
-the file since the last write are looked for (the file against ``<stem>.snapshot.json``, the content last
+the file since the last write are looked for (the file against ``<file>.snapshot.json``, the content last
 written); if there are any, the timer's file is kept and the fresh data goes to ``<stem>.incoming.<ext>``.
 """
 
@@ -577,7 +577,7 @@ class Syncer:
     def _timer_edits(self, out: SyncOutput, rec: dict[str, Any]) -> list[tuple[str | None, str]]:
         """(registration id, message) per row the timer changed in ``out`` since timersync last wrote it.
 
-        The last written content is ``<stem>.snapshot.json``. It is rendered through the same profile and
+        The last written content is ``<file>.snapshot.json``. It is rendered through the same profile and
         read back, so both sides went through the same conversion and only real edits differ."""
         from .convert import read_file, write_file
         from .model import parse_teams

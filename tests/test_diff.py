@@ -15,6 +15,7 @@ from converters import schemas
 from converters.diff import apply_plan, counter, make_plan, norm, plan_requests
 from converters.errors import PlanError
 from converters.model import Participant, Team, TeamType
+from converters.snapshot import context_path_for, snapshot_path_for
 
 EVENTS = [16, 67, 68]
 TYPES = [TeamType("68", "Team Marathon", [16], {}), TeamType("69", "Corporate", [67, 68], {})]
@@ -368,7 +369,7 @@ def test_cli_diff_plan_files(client, server, tmp_path):
 def test_cli_diff_offline_with_base(client, server, tmp_path):
     out = _pull(client, server, tmp_path)
     _edit_csv(out, lambda rows: rows.pop())
-    snap = tmp_path / "race.snapshot.json"
+    snap = snapshot_path_for(out)
     result = run("diff", server.race_id, out, "-p", "runscore", "--base", snap, "--offline", "--delete",
                  "--api-url", "http://127.0.0.1:9/rest")
     assert result.exit_code == 0, result.output
@@ -415,9 +416,9 @@ def test_cli_diff_file_from_another_race(client, server, tmp_path):
     out = _pull(client, server, tmp_path)
     result = run("diff", 2027, out, "-p", "runscore", "--api-url", server.url)
     assert result.exit_code == 1
-    assert result.output == (f"Error: {tmp_path / 'race.race.json'} is the context of race 2026, not race 2027: "
+    assert result.output == (f"Error: {context_path_for(out)} is the context of race 2026, not race 2027: "
                              f"the file was pulled from another race; check RACE_ID\n")
-    (tmp_path / "race.race.json").unlink()
+    context_path_for(out).unlink()
     result = run("diff", 2027, out, "-p", "runscore", "--api-url", server.url)
     assert result.exit_code == 1
     assert result.output.startswith("Error: the file looks like one for another race: rows 2, 3, 4")

@@ -18,8 +18,8 @@ def test_pull_writes_file_snapshot_and_context(server, client, tmp_path):
                                   "--api-url", server.url])
     assert r.exit_code == 0, r.output
     assert f"Wrote {out} (" in r.output
-    snapshot = json.loads((tmp_path / "entrants.snapshot.json").read_text())
-    context = json.loads((tmp_path / "entrants.race.json").read_text())
+    snapshot = json.loads((tmp_path / "entrants.xlsx.snapshot.json").read_text())
+    context = json.loads((tmp_path / "entrants.xlsx.race.json").read_text())
     assert context["race_id"] == server.race_id and context["race"]["events"]
     fetched = {p.registration_id: p for p in model.parse_participants(snapshot)}
     got = read_file(out, load_profile("raceresult"), race=context["race"])
@@ -80,3 +80,25 @@ def test_pull_keeps_the_replaced_file(server, client, tmp_path):
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0 and "kept as runscore.csv.bak" in r.output
     assert (tmp_path / "runscore.csv.bak").read_bytes() == edited
+
+
+def test_each_pulled_file_keeps_its_own_snapshot(server, client, tmp_path):
+    """runscore.csv and runscore.xlsx pulled at different times must not share a base: the older file's
+    three-way diff would take RaceEntry's changes since for edits in the file and push them back."""
+    api = ["--api-url", server.url]
+    for kind in ("csv", "xlsx"):
+        r = CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "runscore", "-o",
+                                      str(tmp_path / f"runscore.{kind}"), *api])
+        assert r.exit_code == 0, r.output
+    assert {p.name for p in tmp_path.iterdir()} >= {"runscore.csv.snapshot.json", "runscore.xlsx.snapshot.json",
+                                                    "runscore.csv.race.json", "runscore.xlsx.race.json"}
+    people = model.parse_participants(client.participants(server.race_id, 0))
+    someone = people[0]
+    client.post_participants(server.race_id, model.participants_request(
+        [model.participant_payload(someone.copy(city="Changed Later"), ["city"])]))
+    # Re-pull only the xlsx; the csv's diff must still see the city change as RaceEntry's, not the file's.
+    assert CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "runscore", "-o",
+                                     str(tmp_path / "runscore.xlsx"), *api]).exit_code == 0
+    r = CliRunner().invoke(main, ["diff", str(server.race_id), str(tmp_path / "runscore.csv"), "-p", "runscore",
+                                  *api])
+    assert r.exit_code == 0 and "No changes to push." in r.output, r.output

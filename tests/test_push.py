@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from converters.model import parse_participants
+from converters.snapshot import snapshot_path_for
 from tests.conftest import ROOT, control, has_soffice
 
 
@@ -163,7 +164,7 @@ def test_spreadsheet_round_trip_diffs_empty(client, server, tmp_path):
                         fmt, "--outdir", str(resaved), str(path)], check=True, capture_output=True, timeout=120)
         profile = "raceresult" if fmt == "xlsx" else "runscore"
         result = run("diff", server.race_id, resaved / path.name, "-p", profile, "--api-url", server.url,
-                     "--base", tmp_path / "race.snapshot.json")
+                     "--base", snapshot_path_for(path))
         assert result.exit_code == 0 and "No changes to push." in result.output, result.output
 
 
@@ -353,7 +354,7 @@ def test_lost_switch_answer_is_not_switched_twice(client, server, tmp_path, snap
     (through the journal's read-back, or the snapshot's user id) instead of seeing a deleted runner."""
     out = pulled(client, server, tmp_path)
     if not snapshot:
-        (tmp_path / "race.snapshot.json").unlink()
+        snapshot_path_for(out).unlink()
     rows = read_rows(out)
     rid = rows[1][col(rows, "Registration ID")]
     old_event = rows[1][col(rows, "Event ID")]

@@ -57,7 +57,7 @@ def test_first_sync_writes_file_snapshot_and_context(client, server, tmp_path):
     assert result.ok and result.full
     assert result.added == result.total == len(server_participants(client, server.race_id))
     assert (tmp_path / "out.csv").exists()
-    assert (tmp_path / "out.snapshot.json").exists() and (tmp_path / "out.race.json").exists()
+    assert (tmp_path / "out.csv.snapshot.json").exists() and (tmp_path / "out.csv.race.json").exists()
     assert "wrote out.csv" in result.status_line()
     assert_file_matches_server(client, server.race_id, tmp_path / "out.csv")
 

@@ -76,7 +76,7 @@ def test_burst_of_good_and_bad_files_each_processed_once(client, server, tmp_pat
     assert "unknown profile 'nope'" in (folder / "failed" / "nope__edits.csv.error.txt").read_text()
     out = set(names(folder, "out"))
     assert {"race.raceresult.xlsx", "race.runscore.csv", "late.raceresult.xlsx", "late.runscore.csv",
-            "race.runscore.snapshot.json", "race.runscore.race.json", "runscore.plan"} <= out
+            "race.runscore.csv.snapshot.json", "race.runscore.csv.race.json", "runscore.plan"} <= out
     assert (folder / "out" / "late.runscore.csv").read_bytes() == (folder / "out" / "race.runscore.csv").read_bytes()
     plan = orjson.loads((folder / "out" / "runscore.plan" / "summary.json").read_bytes())
     assert plan["counts"]["modifies"] == 0 and plan["source"] == "runscore.csv"
@@ -144,7 +144,7 @@ def test_watchdog_observer_path(client, server, tmp_path):
 def test_sync_every_keeps_out_current(client, server, tmp_path):
     folder = make_folder(tmp_path, server, extra="sync_every = 60\n")
     watcher(folder, client).run_once()
-    assert {"raceresult.xlsx", "runscore.csv", "runscore.snapshot.json"} <= set(names(folder, "out"))
+    assert {"raceresult.xlsx", "runscore.csv", "runscore.csv.snapshot.json"} <= set(names(folder, "out"))
 
 
 def test_config_errors(client, server, tmp_path):
