@@ -512,9 +512,11 @@ def _ambiguous_message(name: str, ids: Sequence[int]) -> str:
 
 
 def _read_column(col: Column, values: list[str], rownums: list[int], profile: Profile, events: dict[int, str],
-                 neutral: bool, file: str, lenient_events: bool = False) -> list[Any]:
+                 neutral: bool, file: str, lenient_events: bool = False, keep_bad_dates: bool = False) -> list[Any]:
     """One column of cell texts -> canonical values (inverse of :func:`_column_values`).
 
+    ``keep_bad_dates``: a cell that is not a date is kept as its text instead of raising, for a diff to
+    list the row as invalid while the other rows go on.
     ``lenient_events``: an unknown event name becomes an :class:`_UnknownEvent` instead of an error,
     for :func:`_merge_event_columns` to judge against the row's event id."""
     header = col.header
@@ -595,6 +597,9 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
             iso = cache.get(v)
             if iso is None:
                 iso = cache[v] = _parse_date(v, fmt)
+                if iso is None and keep_bad_dates:
+                    out.append(v)
+                    continue
                 if iso is None:
                     raise bad(i, f"{v!r} is not a date in the form {_fmt_hint(fmt)}")
             out.append(iso)
@@ -664,7 +669,7 @@ def _merge_event_columns(results: list[tuple[Column, list[Any]]], rownums: list[
 
 def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], profile: Profile, race: Any = None,
                          file: str = "file", neutral: bool = True, first_row: int = 2, raw: bool = False,
-                         known_events: Mapping[str, int] | None = None) -> FileData:
+                         known_events: Mapping[str, int] | None = None, keep_bad_dates: bool = False) -> FileData:
     """Rows of text (header apart) -> canonical participants, via ``profile``. ``raw=True``: rows hold
     spreadsheet cell values (numbers, dates) that :func:`converters.xlsx.cell_text` turns into text,
     column by column and only where a column holds any."""
@@ -711,7 +716,7 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
 
                 values = [v if type(v) is str else cell_text(v) for v in values]
         result = _read_column(col, values, rownums, profile, events, neutral, file,
-                              lenient_events=len(event_cols) > 1)
+                              lenient_events=len(event_cols) > 1, keep_bad_dates=keep_bad_dates)
         if col.source == "event_id":
             event_results.append((col, result))
         elif col.kind == "extra":
@@ -822,19 +827,21 @@ def prefetch(path: str | os.PathLike) -> Future[Any] | None:
 
 def read_file(path: str | os.PathLike, profile: Profile | str, race: Any = None,
               encoding: str | None = None, known_events: Mapping[str, int] | None = None,
-              prefetched: Future[Any] | None = None) -> FileData:
+              prefetched: Future[Any] | None = None, keep_bad_dates: bool = False) -> FileData:
     """Read a CSV/TXT/XLSX file written for ``profile`` (or edited by a person or timing program) back
     into canonical participants (and teams: the ``Teams`` sheet or ``<stem>-teams.<ext>``).
 
     ``known_events`` (registration id -> event id, from the snapshot the file was made from or from
     RaceEntry) settles rows whose event columns disagree: the column still holding the known event is
-    the stale one, the other is the timer's edit."""
+    the stale one, the other is the timer's edit. ``keep_bad_dates`` keeps a cell that is not a date as its
+    text (for diff/push to list that row as invalid) instead of stopping at it."""
     with gc_paused():
-        return _read_file(path, profile, race, encoding, known_events, prefetched)
+        return _read_file(path, profile, race, encoding, known_events, prefetched, keep_bad_dates)
 
 
 def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encoding: str | None,
-               known_events: Mapping[str, int] | None = None, prefetched: Future[Any] | None = None) -> FileData:
+               known_events: Mapping[str, int] | None = None, prefetched: Future[Any] | None = None,
+               keep_bad_dates: bool = False) -> FileData:
     if isinstance(profile, str):
         profile = load_profile(profile)
     file = str(path)
@@ -868,6 +875,7 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
             if table:
                 team_table = (table[0], table[1:], str(tpath))
     data = rows_to_participants(header, rows, profile, race, file, neutral, raw=kind == "xlsx" and raw,
+                                keep_bad_dates=keep_bad_dates,
                                 known_events=known_events)
     if team_table is not None:
         data.teams, data.team_rows = rows_to_teams(team_table[0], team_table[1], profile, team_table[2], neutral)

@@ -485,7 +485,9 @@ def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str |
 
     known = {p.registration_id: p.event_id for p in reference if p.registration_id} if reference else None
     with gc_paused():
-        return read_file(file, profile, race=race, encoding=encoding, known_events=known, prefetched=prefetched)
+        # A bad date stops nothing here: the diff lists that row as invalid and the others can still go.
+        return read_file(file, profile, race=race, encoding=encoding, known_events=known, prefetched=prefetched,
+                         keep_bad_dates=True)
 
 
 def snapshot_base(file: str | Path, base_path: str | Path | None) -> tuple[Path | None, list[Participant] | None]:

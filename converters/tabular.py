@@ -65,6 +65,9 @@ def _undo_table() -> dict[int, str]:
 _UNDO = _undo_table()
 
 
+MIN_MOJIBAKE = 3
+
+
 def undo_double_encoding(text: str) -> str:
     """``text`` with UTF-8 that was read as Windows-1252 and saved again ("NÃºÃ±ez", a leading "ï»¿")
     turned back into what it said ("Núñez"); any other text unchanged.
@@ -86,9 +89,14 @@ def undo_double_encoding(text: str) -> str:
         except UnicodeEncodeError:
             return text
     try:
-        return raw.decode("utf-8-sig")
+        fixed = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return text
+    # A short run such as "Â\xa0" is also valid as itself: undo only with the mangled BOM LibreOffice
+    # leaves ("ï»¿"), or with several mojibake characters, which real text does not chain by chance.
+    if text.startswith("ï»¿") or sum(not c.isascii() for c in fixed) >= MIN_MOJIBAKE:
+        return fixed
+    return text
 
 
 def sniff_delimiter(first_line: str, preferred: str) -> str:

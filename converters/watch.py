@@ -583,7 +583,7 @@ class Watcher:
         race = context.get("race")
         current = parse_participants(self.client.participants(self.config.race_id, 0),
                                      f"participants of race {self.config.race_id}")
-        data = read_file(path, profile, race=race,
+        data = read_file(path, profile, race=race, keep_bad_dates=True,
                          known_events={p.registration_id: p.event_id for p in current if p.registration_id})
         base = None
         if spec is not None:

@@ -551,3 +551,11 @@ def test_event_name_of_two_races_alone_is_an_error_naming_both(tmp_path):
     path.write_text("RegNo,Event\r\n1,5K\r\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"row 2, column 'Event': event '5K' is ambiguous.*69.*71"):
         read_file(path, load_profile(str(profile)), race=race)
+
+
+def test_text_that_merely_looks_double_encoded_is_left_alone():
+    from converters.tabular import undo_double_encoding
+
+    assert undo_double_encoding("race_fee\r\nÂ\xa0\r\n") == "race_fee\r\nÂ\xa0\r\n"  # found by hypothesis
+    assert undo_double_encoding("ï»¿Name\r\nLÃ³pez\r\n") == "Name\r\nLópez\r\n"
+    assert undo_double_encoding("Name\r\nLÃ³pez\r\nNÃºÃ±ez\r\n") == "Name\r\nLópez\r\nNúñez\r\n"

@@ -102,3 +102,34 @@ def test_each_pulled_file_keeps_its_own_snapshot(server, client, tmp_path):
     r = CliRunner().invoke(main, ["diff", str(server.race_id), str(tmp_path / "runscore.csv"), "-p", "runscore",
                                   *api])
     assert r.exit_code == 0 and "No changes to push." in r.output, r.output
+
+
+def test_bad_date_row_is_listed_invalid_and_the_rest_still_goes(server, client, tmp_path):
+    """A bad date of birth is an invalid row in diff/push (listed by row, not sent); convert still refuses."""
+    import csv
+
+    out = tmp_path / "runscore.csv"
+    api = ["--api-url", server.url]
+    assert CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "runscore", "-o", str(out), *api]).exit_code == 0
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    h = rows[0]
+    rows[1][h.index("Date of Birth")] = "31/31/1990"
+    rows[2][h.index("City")] = "Moab"
+    with open(out, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    r = CliRunner().invoke(main, ["diff", str(server.race_id), str(out), "-p", "runscore", "--json", *api])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output[r.output.index("{"):])
+    assert summary["counts"]["invalid"] == 1 and summary["counts"]["modifies"] == 1
+    assert summary["invalid"][0]["row"] == 2 and "31/31/1990" in summary["invalid"][0]["message"]
+    r = CliRunner().invoke(main, ["push", str(server.race_id), str(out), "-p", "runscore", "--yes", *api])
+    assert r.exit_code == 1 and "nothing sent" in r.output
+    r = CliRunner().invoke(main, ["push", str(server.race_id), str(out), "-p", "runscore", "--yes", "--skip-invalid",
+                                  *api])
+    assert r.exit_code == 0, r.output
+    rid = rows[2][h.index("Registration ID")]
+    assert {p.registration_id: p for p in model.parse_participants(client.participants(server.race_id, 0))}[rid].city == "Moab"
+    r = CliRunner().invoke(main, ["convert", str(out), str(tmp_path / "back.json"), "-p", "runscore",
+                                  "--race", str(tmp_path / "runscore.csv.race.json")])
+    assert r.exit_code == 1 and "row 2, column 'Date of Birth'" in r.output
