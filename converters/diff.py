@@ -655,6 +655,14 @@ def _team_types_for(needs: dict[str, tuple[str, list[int], set[int]]], team_type
                         f"{_type_options(team_types)}")
     for name, rows, event_ids in needs.values():
         if chosen is not None:
+            kind = known.get(str(chosen))
+            outside = sorted(event_ids - set(kind.valid_event_ids)) if kind and kind.valid_event_ids else []
+            if outside:
+                # RaceEntry would create the team and then refuse its members (or worse, accept them).
+                fits = [t for t in team_types if event_ids and event_ids <= set(t.valid_event_ids)]
+                raise PlanError(f"--team-type {chosen} ({kind.team_type}) does not cover event "
+                                f"{', '.join(map(str, outside))} of new team {name!r} (rows {_rows_text(rows)}); "
+                                f"choose one of: {_type_options(fits or team_types)}")
             out.append(NewTeam(name, str(chosen), sorted(rows)))
             continue
         fits = [t for t in team_types if event_ids and event_ids <= set(t.valid_event_ids)]

@@ -120,7 +120,12 @@ def test_team_type_ambiguous_and_forced():
     file = [person(None, "Ed", "Qi", 16, team_name="X"), person(None, "Fa", "Ru", 67, team_name="X")]
     with pytest.raises(PlanError, match=r"cannot choose a team type for new team 'X' \(rows 2, 3, events 16, 67\)"):
         plan_of(file, [])
-    plan = plan_of(file, [], team_type="69")
+    # Forcing a type that does not cover every member's event is refused before anything is sent.
+    with pytest.raises(PlanError, match=r"--team-type 69 \(Corporate\) does not cover event 16 of new team 'X'"):
+        plan_of(file, [], team_type="69")
+    # Where several types fit, --team-type chooses.
+    both = TYPES + [TeamType("70", "Open", [16, 67, 68], {})]
+    plan = plan_of([person(None, "Fa", "Ru", 67, team_name="X")], [], team_types=both, team_type="69")
     assert plan.teams[0].team_type_id == "69"
     with pytest.raises(PlanError, match="--team-type 99 is not a team type"):
         plan_of(file, [], team_type="99")
