@@ -52,6 +52,7 @@ def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
 
     Example:
 
+    \b
         timersync demo
     """
     ctx.ensure_object(dict)

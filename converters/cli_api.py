@@ -21,6 +21,7 @@ def login(base_url: str, email: str | None, password: str | None) -> None:
 
     Example:
 
+    \b
         timersync login --api-url http://127.0.0.1:8765/rest --email timer@example.com
     """
     if not email:
@@ -44,6 +45,7 @@ def races(base_url: str, start_date: str | None, end_date: str | None, as_json: 
 
     Example:
 
+    \b
         timersync races --start-date 2026-04-01 --end-date 2026-04-30
     """
     data = make_client(base_url).races(start_date, end_date)
@@ -71,6 +73,7 @@ def participants(base_url: str, race_id: int, since: int, removed: bool, as_json
 
     Example:
 
+    \b
         timersync participants 2026 --since 1764150000 --json
     """
     from .model import parse_participants
@@ -96,6 +99,7 @@ def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
 
     Example:
 
+    \b
         timersync teams 2026 --types
     """
     client = make_client(base_url)
@@ -128,6 +132,7 @@ def serve(host: str, port: int, db: str | None, count: int, seed: int) -> None:
 
     Example:
 
+    \b
         timersync serve --port 8765 --participants 2000
     """
     from .server import DEFAULT_EMAIL, DEFAULT_PASSWORD, serve_forever
@@ -162,6 +167,7 @@ def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: 
 
     Example:
 
+    \b
         timersync pull 2026 -p raceresult -o raceresult.xlsx
     """
     from .pull import pull as do_pull
@@ -187,6 +193,7 @@ def demo(output_dir: str, count: int) -> None:
 
     Example:
 
+    \b
         timersync demo -o ./timersync-demo
     """
     import tempfile

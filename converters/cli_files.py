@@ -33,6 +33,7 @@ def profiles(ctx: click.Context) -> None:
 
     Example:
 
+    \b
         timersync profiles
         timersync profiles show raceresult > my-raceresult.toml
     """
@@ -52,6 +53,7 @@ def profiles_show(name: str) -> None:
 
     Example:
 
+    \b
         timersync profiles show runscore > my-runscore.toml
         timersync convert participants.json entrants.txt -p my-runscore.toml
     """
@@ -79,6 +81,7 @@ def convert(input_path: str, output_path: str, profile: Any, teams_file: str | N
 
     Example:
 
+    \b
         timersync convert participants.json entrants.xlsx -p raceresult --teams teams.json --race race.json
         timersync convert entrants.xlsx edited.json -p raceresult --race race.json
     """

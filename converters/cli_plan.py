@@ -58,6 +58,7 @@ def diff(base_url: str, race_id: int, file: str, profile: str, base_path: str | 
 
     Example:
 
+    \b
         timersync diff 2026 race.csv -p runscore -o plan/
     """
     from . import push as lib
@@ -120,6 +121,7 @@ def push(base_url: str, race_id: int, file: str, profile: str, base_path: str | 
 
     Example:
 
+    \b
         timersync push 2026 race.csv -p runscore --yes
     """
     from . import push as lib

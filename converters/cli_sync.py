@@ -35,6 +35,7 @@ def sync(base_url: str, race_id: int, profile: str, output: Path, every: float |
 
     Example:
 
+    \b
         timersync sync 2026 -p raceresult -o raceresult.xlsx --every 60
     """
     from .errors import ApiError
@@ -89,6 +90,7 @@ def watch(folder: Path, config_file: Path | None, poll: bool, once: bool) -> Non
 
     Example:
 
+    \b
         timersync watch race-day/ --poll
     """
     from .watch import Watcher, load_config

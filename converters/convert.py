@@ -48,6 +48,7 @@ class FileData:
     warnings: list[str]
     present: set[str]  # canonical fields the file's columns carry
     team_rows: list[int] = field(default_factory=list)
+    file: str = ""  # where it was read from, for messages
 
 
 # ------------------------------------------------------------------------------------ formula injection
@@ -679,11 +680,12 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     # row by row: a timer who switches a runner by retyping the event name, leaving the id as it was,
     # must not have the switch silently ignored. A blank cell defers to the other column.
     event_cols = [ci for ci in found if profile.columns[ci].source == "event_id"]
+    unread: list[int] = []  # file columns of event names left unread for want of the race's events
     for ci in event_cols:
         col = profile.columns[ci]
         if col.event == "name" and not events:
             if len(event_cols) > 1:
-                del found[ci]  # no race context to resolve names; the id column speaks alone
+                unread.append(found.pop(ci))  # no race context to resolve names; the id column speaks alone
                 continue
             raise InputError(f"column {col.header!r} holds event names; pass --race FILE (the race with its "
                              f"events) so they can be matched to event ids", file=file)
@@ -754,8 +756,11 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
             warnings.append(f"column {header_zip!r}: leading zeros restored on {len(padded)} US ZIP code"
                             f"{'s' if len(padded) > 1 else ''} a spreadsheet had stripped (first: row {r}, "
                             f"{z!r} -> {fixed!r})")
-    used = set(found.values())
+    used = set(found.values()) | set(unread)
     ignored = [h for i, h in enumerate(header) if h and i not in used]
+    if unread:
+        warnings.append(f"column {header[unread[0]]!r} (event names) was not read: no race given to match "
+                        f"names to events (--race FILE); the event id column was used")
     if ignored:
         warnings.append(f"columns not in profile {profile.name} were ignored: {', '.join(map(repr, ignored))}")
     present = {profile.columns[ci].source for ci in found if profile.columns[ci].kind == "field"}
@@ -879,6 +884,7 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
                                 known_events=known_events)
     if team_table is not None:
         data.teams, data.team_rows = rows_to_teams(team_table[0], team_table[1], profile, team_table[2], neutral)
+    data.file = file
     return data
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import gc
 import operator
 import re
 from collections import Counter
@@ -23,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
 from .errors import PlanError
-from .model import (POSTABLE_FIELDS, Participant, Team, TeamType, delete_request, participant_payload,
+from .model import (POSTABLE_FIELDS, Participant, Team, TeamType, delete_request, gc_paused, participant_payload,
                     participants_request, switch_request, teams_request)
 
 # Fields compared one by one (team_id is compared through the team, see _team_key).
@@ -331,7 +330,8 @@ def _rows_text(rows: Iterable[int], limit: int = 8) -> str:
     return text + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
-def _check_file(file: Sequence[Participant], rows: Sequence[int], present: set[str]) -> None:
+def _check_file(file: Sequence[Participant], rows: Sequence[int], present: set[str], source: str | None = None) -> None:
+    prefix = f"{source}: " if source else ""
     first_rid: dict[str, int] = {}
     first_bib: dict[str, int] = {}
     by_rid: dict[str, list[int]] = {}  # duplicated ids only -> their rows
@@ -354,54 +354,50 @@ def _check_file(file: Sequence[Participant], rows: Sequence[int], present: set[s
     if dups:
         rid, where = next(iter(dups.items()))
         more = f" (and {len(dups) - 1} more duplicated ids)" if len(dups) > 1 else ""
-        raise PlanError(f"registration id {rid} appears in rows {_rows_text(where)}{more}: each registration "
+        raise PlanError(f"{prefix}registration id {rid} appears in rows {_rows_text(where)}{more}: each registration "
                         f"must be on one row; remove the duplicate rows")
     dups = {k: v for k, v in by_bib.items() if len(v) > 1}
     if dups:
         bib, where = next(iter(dups.items()))
         more = f" (and {len(dups) - 1} more duplicated bibs)" if len(dups) > 1 else ""
-        raise PlanError(f"bib {bib} is on rows {_rows_text(where)}{more}: give each runner their own bib")
+        raise PlanError(f"{prefix}bib {bib} is on rows {_rows_text(where)}{more}: give each runner their own bib")
 
 
 def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None = None,
               present: Iterable[str] | None = None, base: Sequence[Participant] | None = None,
               race_id: int | None = None, events: Iterable[int] | None = None, teams: Sequence[Team] = (),
               team_types: Sequence[TeamType] = (), delete: bool = False, team_type: str | None = None,
-              prefer: str | None = None, renamed: dict[str, str] | None = None) -> Plan:
+              prefer: str | None = None, renamed: dict[str, str] | None = None, source: str | None = None) -> Plan:
     """Compare the file's participants with RaceEntry's ``current`` ones (three-way when ``base`` is given).
 
     ``rows``: the file row of each participant (for messages); ``present``: canonical fields the file
     carries (others are never compared); ``events``: the race's event ids (rows naming others are
     invalid); ``renamed``: old -> new registration ids of switches pushed earlier (the file may be stale);
-    ``prefer``: "file" or "raceentry" settles conflicts. Raises PlanError for a file that cannot be
+    ``prefer``: "file" or "raceentry" settles conflicts; ``source``: the file's name, for messages. Raises PlanError for a file that cannot be
     planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
     """
     if prefer not in (None, "file", "raceentry"):
         raise PlanError(f"--prefer must be 'file' or 'raceentry', not {prefer!r}")
     # The cyclic collector adds nothing here (no cycles are made) but, triggered by the many small
     # allocations, doubles the time of a 50,000-row comparison.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _make_plan(file, current, rows=rows, present=present, base=base, race_id=race_id, events=events,
                           teams=teams, team_types=team_types, delete=delete, team_type=team_type, prefer=prefer,
-                          renamed=renamed)
-    finally:
-        if was_enabled:
-            gc.enable()
+                          renamed=renamed, source=source)
 
 
 def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None,
                present: Iterable[str] | None, base: Sequence[Participant] | None, race_id: int | None,
                events: Iterable[int] | None, teams: Sequence[Team], team_types: Sequence[TeamType], delete: bool,
-               team_type: str | None, prefer: str | None, renamed: dict[str, str] | None) -> Plan:
+               team_type: str | None, prefer: str | None, renamed: dict[str, str] | None,
+               source: str | None = None) -> Plan:
     rows = list(rows) if rows is not None else list(range(2, len(file) + 2))
     present_set = set(present) if present is not None else set(POSTABLE_FIELDS) | {
         "event_id", "team_name", "registration_id", "bib", "chip", "age"}
     event_set = set(events) if events is not None else None
     renamed = dict(renamed or {})
     plan = Plan(race_id=race_id, three_way=base is not None, file_rows=len(file), current_count=len(current))
-    _check_file(file, rows, present_set)
+    _check_file(file, rows, present_set, source)
 
     cur_by_id = {str(p.registration_id): p for p in current if p.registration_id}
     base_by_id = {str(p.registration_id): p for p in base if p.registration_id} if base is not None else {}

@@ -125,7 +125,8 @@ def plan_for(file_data: Any, rs: RaceState, base: list[Participant] | None = Non
     """make_plan for a read file (convert.FileData) against a race's state."""
     return make_plan(file_data.participants, rs.current, rows=file_data.rows, present=file_data.present, base=base,
                      race_id=rs.race_id, events=rs.events, teams=rs.teams, team_types=rs.team_types,
-                     delete=delete, team_type=team_type, prefer=prefer, renamed=renamed)
+                     delete=delete, team_type=team_type, prefer=prefer, renamed=renamed,
+                     source=getattr(file_data, "file", None) or None)
 
 
 # -------------------------------------------------------------------------------------------- guards

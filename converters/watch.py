@@ -607,6 +607,7 @@ def plan_file(watcher: Watcher, path: Path, profile: Any, data: Any, current: li
     teams = parse_teams(context["teams"]) if context.get("teams") is not None else []
     team_types = parse_team_types(context["team_types"]) if context.get("team_types") else []
     plan = diff.make_plan(data.participants, current, rows=data.rows, present=data.present, base=base,
+                          source=path.name,
                           race_id=cfg.race_id, events=events or None, teams=teams, team_types=team_types)
     folder = cfg.outbox / f"{path.stem}.plan"
     folder.mkdir(exist_ok=True)

@@ -391,7 +391,7 @@ def test_cli_diff_errors(client, server, tmp_path):
     _edit_csv(out, dup)
     result = run("diff", server.race_id, out, "-p", "runscore", "--api-url", server.url)
     assert result.exit_code == 1
-    assert result.output == (f"Error: registration id {seen['rid']} appears in rows 2, {seen['last']}: each "
+    assert result.output == (f"Error: {out}: registration id {seen['rid']} appears in rows 2, {seen['last']}: each "
                              f"registration must be on one row; remove the duplicate rows\n")
 
 
