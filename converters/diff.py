@@ -794,8 +794,12 @@ def summary_rows(plan: Plan) -> list[list[Any]]:
         rows.append(["not pushable", u.row, u.registration_id or "", u.field,
                      f"{show(u.raceentry)} -> {show(u.file)}: {u.reason}"])
     for c in plan.conflicts:
-        rows.append(["CONFLICT", c.row or "", c.registration_id or "", c.field,
-                     f"base {show(c.base)}, file {show(c.file)}, RaceEntry {show(c.raceentry)}: {c.resolution}"])
+        if c.field == "(registration)":  # the runner is gone from RaceEntry (or was never there)
+            hint = " (--prefer file adds them again)" if c.resolution == "not pushed" else ""
+            detail = f"{c.file} in the file, {c.raceentry}: {c.resolution}{hint}"
+        else:
+            detail = f"base {show(c.base)}, file {show(c.file)}, RaceEntry {show(c.raceentry)}: {c.resolution}"
+        rows.append(["CONFLICT", c.row or "", c.registration_id or "", c.field, detail])
     for i in plan.invalid:
         rows.append(["INVALID", i.row, i.registration_id or "", "", i.message])
     return rows
