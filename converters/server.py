@@ -725,24 +725,35 @@ class Api:
         rows = req.get("race_teams")
         if not isinstance(rows, list):
             raise ApiError(ERR_BAD_REQUEST, "Request must contain a race_teams list")
-        out = []
         now = self.now()
+
+        def prepare() -> dict:
+            return {r[0]: orjson.loads(r[1]) for r in self.db.execute(
+                "SELECT team_type_id, doc FROM team_types WHERE race_id=?", (race_id,))}
+        out = self._apply_rows(rows, lambda row, types: self._one_team(race_id, row, types, now), prepare,
+                               key="team_id")
+        return orjson.dumps({"race_teams": out})
+
+    def _apply_rows(self, rows: list, one: Any, prepare: Any = None, key: str = "registration_id") -> list:
+        """Apply each row with ``one(row, ctx)`` in one transaction, answering one entry per row in order.
+        A RowError becomes that row's error entry and the other rows still apply (as RaceEntry reports
+        per-row errors); any other failure rolls the whole request back."""
+        out: list = []
         with self.store.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                types = {r[0]: orjson.loads(r[1]) for r in self.db.execute(
-                    "SELECT team_type_id, doc FROM team_types WHERE race_id=?", (race_id,))}
+                ctx = prepare() if prepare else None
                 for i, row in enumerate(rows, 1):
                     try:
-                        out.append({"team_id": self._one_team(race_id, row, types, now)})
+                        out.append({key: one(row, ctx)})
                     except RowError as e:
-                        out.append(_row_error(i, str(e), "team_id"))
+                        out.append(_row_error(i, str(e), key))
                 self.db.execute("COMMIT")
                 self.store.invalidate()
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
-        return orjson.dumps({"race_teams": out})
+        return out
 
     def _one_team(self, race_id: int, row: Any, types: dict, now: int) -> int:
         if not isinstance(row, dict):
@@ -813,33 +824,22 @@ class Api:
         rows = req.get("participants")
         if not isinstance(rows, list):
             raise ApiError(ERR_BAD_REQUEST, "Request must contain a participants list")
-        out = []
         now = self.now()
-        with self.store.lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                ctx = {
-                    "events": set(self.event_ids(race_id)),
-                    "race_date": self.race_date(race_id),
-                    "teams": {r[0]: orjson.loads(r[1]) for r in self.db.execute(
-                        "SELECT team_id, doc FROM teams WHERE race_id=?", (race_id,))},
-                    "types": {r[0]: orjson.loads(r[1]) for r in self.db.execute(
-                        "SELECT team_type_id, doc FROM team_types WHERE race_id=?", (race_id,))},
-                    "tz": orjson.loads(self.db.execute("SELECT doc FROM races WHERE race_id=?",
-                                                       (race_id,)).fetchone()[0]).get("timezone")
-                          or "America/Denver",
-                }
-                for i, row in enumerate(rows, 1):
-                    try:
-                        reg = self._one_participant(race_id, row, ctx, now)
-                        out.append({"registration_id": str(reg)})
-                    except RowError as e:
-                        out.append(_row_error(i, str(e)))
-                self.db.execute("COMMIT")
-                self.store.invalidate()
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
+
+        def prepare() -> dict:
+            return {
+                "events": set(self.event_ids(race_id)),
+                "race_date": self.race_date(race_id),
+                "teams": {r[0]: orjson.loads(r[1]) for r in self.db.execute(
+                    "SELECT team_id, doc FROM teams WHERE race_id=?", (race_id,))},
+                "types": {r[0]: orjson.loads(r[1]) for r in self.db.execute(
+                    "SELECT team_type_id, doc FROM team_types WHERE race_id=?", (race_id,))},
+                "tz": orjson.loads(self.db.execute("SELECT doc FROM races WHERE race_id=?",
+                                                   (race_id,)).fetchone()[0]).get("timezone")
+                      or "America/Denver",
+            }
+        # POST participants answers ids as strings, as the document shows.
+        out = self._apply_rows(rows, lambda row, ctx: str(self._one_participant(race_id, row, ctx, now)), prepare)
         return orjson.dumps({"participants": out})
 
     def _one_participant(self, race_id: int, row: Any, ctx: dict, now: int) -> int:
@@ -966,90 +966,68 @@ class Api:
 
     def switch(self, race_id: int, req: dict) -> bytes:
         rows = self._registrations(req)
-        out = []
         now = self.now()
         new_id = self.srv.options.switch_new_id
-        with self.store.lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                events = set(self.event_ids(race_id))
-                for i, row in enumerate(rows, 1):
-                    try:
-                        if not isinstance(row, dict):
-                            raise RowError("registration must be an object")
-                        if _blank(row.get("registration_id")):
-                            raise RowError("registration_id is required")
-                        if _blank(row.get("new_event_id")):
-                            raise RowError("new_event_id is required")
-                        reg = _as_int(row["registration_id"], "registration_id")
-                        ev = _as_int(row["new_event_id"], "new_event_id")
-                        if ev not in events:
-                            raise RowError(f"new_event_id {ev} is not an event of race {race_id}")
-                        r = self.db.execute("SELECT doc FROM participants WHERE registration_id=? AND "
-                                            "race_id=? AND deleted=0", (reg, race_id)).fetchone()
-                        if r is None:
-                            raise RowError(f"unknown registration_id {reg}")
-                        p = orjson.loads(r[0])
-                        if p["event_id"] == ev:
-                            out.append({"registration_id": reg})
-                            continue
-                        if new_id:
-                            # old registration -> removed feed; a new registration in the new event
-                            old = dict(p, last_modified=now)
-                            self.db.execute("UPDATE participants SET deleted=1, last_modified=?, doc=? "
-                                            "WHERE registration_id=?", (now, orjson.dumps(old), reg))
-                            p["registration_id"] = self.store.next_id("next_registration_id")
-                            p["event_id"] = ev
-                            p["last_modified"] = now
-                            self.db.execute("INSERT INTO participants VALUES (?,?,?,?,?,0,?)",
-                                            (p["registration_id"], race_id, ev, p["user"]["user_id"], now,
-                                             orjson.dumps(p)))
-                        else:
-                            p["event_id"] = ev
-                            p["last_modified"] = now
-                            self.db.execute("UPDATE participants SET event_id=?, last_modified=?, doc=? "
-                                            "WHERE registration_id=?", (ev, now, orjson.dumps(p), reg))
-                        out.append({"registration_id": p["registration_id"]})
-                    except RowError as e:
-                        out.append(_row_error(i, str(e)))
-                self.db.execute("COMMIT")
-                self.store.invalidate()
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
+        out = self._apply_rows(rows, lambda row, events: self._switch_one(race_id, row, events, now, new_id),
+                               lambda: set(self.event_ids(race_id)))
         return orjson.dumps({"participants": out})
+
+    def _switch_one(self, race_id: int, row: Any, events: set, now: int, new_id: bool) -> int:
+        """Switch one registration; its (possibly new) id, or RowError."""
+        if not isinstance(row, dict):
+            raise RowError("registration must be an object")
+        if _blank(row.get("registration_id")):
+            raise RowError("registration_id is required")
+        if _blank(row.get("new_event_id")):
+            raise RowError("new_event_id is required")
+        reg = _as_int(row["registration_id"], "registration_id")
+        ev = _as_int(row["new_event_id"], "new_event_id")
+        if ev not in events:
+            raise RowError(f"new_event_id {ev} is not an event of race {race_id}")
+        p = self._live_participant(race_id, reg)
+        if p["event_id"] == ev:
+            return reg
+        if new_id:
+            # old registration -> removed feed; a new registration in the new event
+            old = dict(p, last_modified=now)
+            self.db.execute("UPDATE participants SET deleted=1, last_modified=?, doc=? "
+                            "WHERE registration_id=?", (now, orjson.dumps(old), reg))
+            p["registration_id"] = self.store.next_id("next_registration_id")
+            p["event_id"] = ev
+            p["last_modified"] = now
+            self.db.execute("INSERT INTO participants VALUES (?,?,?,?,?,0,?)",
+                            (p["registration_id"], race_id, ev, p["user"]["user_id"], now, orjson.dumps(p)))
+        else:
+            p["event_id"] = ev
+            p["last_modified"] = now
+            self.db.execute("UPDATE participants SET event_id=?, last_modified=?, doc=? "
+                            "WHERE registration_id=?", (ev, now, orjson.dumps(p), reg))
+        return p["registration_id"]
+
+    def _live_participant(self, race_id: int, reg: int) -> dict:
+        r = self.db.execute("SELECT doc FROM participants WHERE registration_id=? AND "
+                            "race_id=? AND deleted=0", (reg, race_id)).fetchone()
+        if r is None:
+            raise RowError(f"unknown registration_id {reg}")
+        return orjson.loads(r[0])
 
     def delete(self, race_id: int, req: dict) -> bytes:
         rows = self._registrations(req)
         if len(rows) > MAX_DELETE:
             raise ApiError(ERR_BAD_REQUEST, f"At most {MAX_DELETE} registrations may be deleted per request")
-        out = []
         now = self.now()
-        with self.store.lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for i, row in enumerate(rows, 1):
-                    try:
-                        if not isinstance(row, dict) or _blank(row.get("registration_id")):
-                            raise RowError("registration_id is required")
-                        reg = _as_int(row["registration_id"], "registration_id")
-                        r = self.db.execute("SELECT doc FROM participants WHERE registration_id=? AND "
-                                            "race_id=? AND deleted=0", (reg, race_id)).fetchone()
-                        if r is None:
-                            raise RowError(f"unknown registration_id {reg}")
-                        p = orjson.loads(r[0])
-                        p["last_modified"] = now
-                        self.db.execute("UPDATE participants SET deleted=1, last_modified=?, doc=? "
-                                        "WHERE registration_id=?", (now, orjson.dumps(p), reg))
-                        out.append({"registration_id": reg})
-                    except RowError as e:
-                        out.append(_row_error(i, str(e)))
-                self.db.execute("COMMIT")
-                self.store.invalidate()
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
+        out = self._apply_rows(rows, lambda row, _: self._delete_one(race_id, row, now))
         return orjson.dumps({"participants": out})
+
+    def _delete_one(self, race_id: int, row: Any, now: int) -> int:
+        if not isinstance(row, dict) or _blank(row.get("registration_id")):
+            raise RowError("registration_id is required")
+        reg = _as_int(row["registration_id"], "registration_id")
+        p = self._live_participant(race_id, reg)
+        p["last_modified"] = now
+        self.db.execute("UPDATE participants SET deleted=1, last_modified=?, doc=? "
+                        "WHERE registration_id=?", (now, orjson.dumps(p), reg))
+        return reg
 
 
 # ------------------------------------------------------------------------------------- public API
