@@ -144,6 +144,22 @@ class RaceEntryClient:
             raise ApiError(f"{what}: RaceEntry answered with something that is not JSON ({kind}, "
                            f"{len(resp.content)} bytes); is the API URL right?", status=resp.status_code) from None
 
+    def _must_retry_after_relogin(self, resp: requests.Response, body: Any, what: str, relogged: bool) -> bool:
+        """Raise for an error answer (an envelope, even with HTTP 200, or an HTTP error); on expired
+        credentials (102) log in again once and say the request should be repeated."""
+        problem = error_in(body)
+        if problem:
+            msg, code = problem
+            if code == EXPIRED and not relogged:
+                self._relogin_or_raise(msg)
+                return True
+            if code == EXPIRED:
+                raise AuthError(f"{what}: login expired again right after logging in ({msg})", code=code)
+            raise ApiError(f"{what}: RaceEntry says: {msg}", code=code, status=resp.status_code)
+        if resp.status_code >= 400:
+            raise ApiError(f"{what}: RaceEntry answered HTTP {resp.status_code}", status=resp.status_code)
+        return False
+
     def _backoff(self, attempt: int, resp: requests.Response | None) -> float:
         delay = min(self.max_backoff, 0.5 * (2 ** attempt))
         if resp is not None and resp.headers.get("Retry-After"):
@@ -180,18 +196,9 @@ class RaceEntryClient:
                     LOG.warning("%s: HTTP %s; retrying", what, resp.status_code)
                 else:
                     body = self._decode(resp, what)
-                    problem = error_in(body)
-                    if problem:
-                        msg, code = problem
-                        if code == EXPIRED and not relogged:
-                            relogged = True
-                            self._relogin_or_raise(msg)
-                            continue
-                        if code == EXPIRED:
-                            raise AuthError(f"{what}: login expired again right after logging in ({msg})", code=code)
-                        raise ApiError(f"{what}: RaceEntry says: {msg}", code=code, status=resp.status_code)
-                    if resp.status_code >= 400:
-                        raise ApiError(f"{what}: RaceEntry answered HTTP {resp.status_code}", status=resp.status_code)
+                    if self._must_retry_after_relogin(resp, body, what, relogged):
+                        relogged = True
+                        continue
                     if schema:
                         schemas.validate(schema, body, what)
                     return body
@@ -238,17 +245,10 @@ class RaceEntryClient:
                 raise ResponseLost(f"{what}: RaceEntry answered HTTP {resp.status_code}; the change may or may "
                                    f"not have been applied", status=resp.status_code)
             data = self._decode(resp, what)
-            problem = error_in(data)
-            if problem:
-                msg, code = problem
-                if code == EXPIRED and not relogged:
-                    # Expired credentials are rejected before anything is applied: safe to send again.
-                    relogged = True
-                    self._relogin_or_raise(msg)
-                    continue
-                raise ApiError(f"{what}: RaceEntry says: {msg}", code=code, status=resp.status_code)
-            if resp.status_code >= 400:
-                raise ApiError(f"{what}: RaceEntry answered HTTP {resp.status_code}", status=resp.status_code)
+            # Expired credentials are refused before anything is applied: a POST is safe to send again.
+            if self._must_retry_after_relogin(resp, data, what, relogged):
+                relogged = True
+                continue
             schemas.validate(response_schema, data, f"{what} response")
             return data
 
