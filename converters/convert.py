@@ -668,6 +668,36 @@ def _merge_event_columns(results: list[tuple[Column, list[Any]]], rownums: list[
     return merged
 
 
+def _repair_mojibake(columns: dict[int, list[str]], profile: Profile, warnings: list[str]) -> dict[int, list[str]]:
+    """Workbook text that is UTF-8 once read as Windows-1252 ("LÃ³pez": a CSV opened in a spreadsheet with
+    the wrong character set, then saved as .xlsx) turned back into what it said.
+
+    CSV/TXT files get the same repair when decoded (tabular.decode). In a workbook the text arrives
+    decoded, so the same strict whole-file test runs over every column read, joined."""
+    joined = {ci: "\x1e".join(values) for ci, values in columns.items()}
+    whole = "\x1d".join(joined.values())
+    if whole.isascii():
+        return columns
+    from .tabular import undo_double_encoding
+
+    fixed = undo_double_encoding(whole)
+    parts = fixed.split("\x1d")
+    if fixed == whole or len(parts) != len(joined):
+        return columns
+    out = dict(columns)
+    repaired = []
+    for (ci, before), after in zip(joined.items(), parts):
+        if after != before:
+            cells = after.split("\x1e")
+            if len(cells) != len(columns[ci]):
+                return columns
+            out[ci] = cells
+            repaired.append(profile.columns[ci].header)
+    warnings.append(f"text saved with the wrong character set (e.g. 'Ã©' for 'é') was repaired in column(s) "
+                    f"{', '.join(map(repr, repaired))}")
+    return out
+
+
 def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], profile: Profile, race: Any = None,
                          file: str = "file", neutral: bool = True, first_row: int = 2, raw: bool = False,
                          known_events: Mapping[str, int] | None = None, keep_bad_dates: bool = False) -> FileData:
@@ -706,8 +736,9 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     canon_cols: list[list[Any]] = []
     extra_cols: list[list[Any]] = []
     event_results: list[tuple[Column, list[Any]]] = []
+    warnings: list[str] = []
+    texts: dict[int, list[str]] = {}
     for ci, fi in found.items():
-        col = profile.columns[ci]
         values = list(table[fi])
         if raw:
             types = set(map(type, values))
@@ -717,6 +748,11 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
                 from .xlsx import cell_text
 
                 values = [v if type(v) is str else cell_text(v) for v in values]
+        texts[ci] = values
+    if raw:
+        texts = _repair_mojibake(texts, profile, warnings)
+    for ci, values in texts.items():
+        col = profile.columns[ci]
         result = _read_column(col, values, rownums, profile, events, neutral, file,
                               lenient_events=len(event_cols) > 1, keep_bad_dates=keep_bad_dates)
         if col.source == "event_id":
@@ -742,7 +778,6 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
             p.extra = dict(zip(extras, vals))
     pad = next((profile.columns[ci].zero_pad for ci in found
                 if profile.columns[ci].source == "zipcode" and profile.columns[ci].zero_pad), None)
-    warnings: list[str] = []
     if pad:
         padded = []
         for p, r in zip(participants, rownums):

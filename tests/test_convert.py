@@ -559,3 +559,18 @@ def test_text_that_merely_looks_double_encoded_is_left_alone():
     assert undo_double_encoding("race_fee\r\nÂ\xa0\r\n") == "race_fee\r\nÂ\xa0\r\n"  # found by hypothesis
     assert undo_double_encoding("ï»¿Name\r\nLÃ³pez\r\n") == "Name\r\nLópez\r\n"
     assert undo_double_encoding("Name\r\nLÃ³pez\r\nNÃºÃ±ez\r\n") == "Name\r\nLópez\r\nNúñez\r\n"
+
+
+def test_workbook_with_double_encoded_names_is_repaired(tmp_path):
+    """A CSV opened with the wrong character set and saved as .xlsx: 'LÃ³pez' comes back as 'López'."""
+    from converters.xlsx import Sheet, write_xlsx
+
+    header = ["Registration ID", "Bib", "First Name", "Last Name", "Event ID"]
+    rows = [["1", "5", "JosÃ©", "LÃ³pez", "16"], ["2", "6", "ZoÃ«", "NÃºÃ±ez", "16"]]
+    write_xlsx(tmp_path / "m.xlsx", [Sheet("P", header, rows)])
+    got = read_file(tmp_path / "m.xlsx", "runscore")
+    assert [(p.first_name, p.last_name) for p in got.participants] == [("José", "López"), ("Zoë", "Núñez")]
+    assert any("wrong character set" in w for w in got.warnings)
+    # Real text beside it ('Łukasz' cannot come from that mistake): nothing is touched.
+    write_xlsx(tmp_path / "n.xlsx", [Sheet("P", header, [["1", "5", "Łukasz", "LÃ³pez", "16"]])])
+    assert read_file(tmp_path / "n.xlsx", "runscore").participants[0].last_name == "LÃ³pez"
