@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import InputError, ProfileError, ShapeError
 from .model import Participant, Team, as_flag, as_int, as_text, gc_paused
@@ -345,7 +345,7 @@ def _write_file(path: str | os.PathLike, participants: Sequence[Participant], pr
         elif teams:
             warnings.append(f"profile {profile.name} has no [teams] table; {len(teams)} teams not written")
     if kind == "xlsx":
-        from .xlsx import Sheet, write_xlsx
+        from .xlsx import write_xlsx
 
         sheets = [_sheet("Participants", header, rows, profile.columns)]
         if team_table is not None:

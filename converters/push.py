@@ -21,7 +21,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from . import state
 from .diff import (MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, make_plan, modify_payload, norm,

@@ -38,7 +38,6 @@ expire_credentials; see ``Handler._control``.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import re
 import secrets

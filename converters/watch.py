@@ -575,7 +575,7 @@ class Watcher:
     def _plan_table(self, path: Path) -> list[str]:
         """Diff a timing file against RaceEntry into ``out/<stem>.plan/`` (and push it when configured)."""
         from .convert import read_file
-        from .model import parse_participants, parse_team_types, parse_teams
+        from .model import parse_participants
         from .snapshot import load_snapshot, snapshot_path_for
 
         profile, spec = self.profile_for(path)

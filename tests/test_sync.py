@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from click.testing import CliRunner
 
 from converters.convert import read_file, write_file
