@@ -4,7 +4,6 @@ and turns TimersyncError into one line on stderr and a non-zero exit (a tracebac
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from typing import Any, Callable
 
@@ -106,10 +105,6 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
     lines = [fmt(header), fmt(["-" * w for w in widths])]
     lines.extend(fmt(r) for r in cells)
     return "\n".join(lines)
-
-
-def env_default(name: str) -> str | None:
-    return os.environ.get(name) or None
 
 
 # Commands live in their own modules; importing them registers them on `main`.

@@ -18,7 +18,7 @@ import requests
 
 from . import schemas, state
 from .model import gc_paused
-from .errors import ApiError, AuthError, ConnectionFailed, ResponseLost, ShapeError
+from .errors import ApiError, AuthError, ConnectionFailed, ResponseLost
 from .redact import redact, remember_secret
 
 LOG = logging.getLogger("timersync.client")
@@ -355,10 +355,3 @@ def _reason(exc: BaseException) -> str:
         if needle in text:
             return reason
     return redact(type(exc).__name__)
-
-
-def parse_race_events(race: dict[str, Any]) -> list[dict[str, Any]]:
-    events = race.get("events") or []
-    if not isinstance(events, list):
-        raise ShapeError("race.events: expected a list")
-    return events

@@ -130,7 +130,6 @@ class Participant:
 
 
 CANONICAL_FIELDS = tuple(_FIELD_SOURCES)
-TEXT_FIELDS = tuple(f for f in CANONICAL_FIELDS if f not in _INT_FIELDS and f not in _FLAG_FIELDS)
 
 
 @dataclass(slots=True)
@@ -323,10 +322,10 @@ _ADDRESS_MODELLED = {key for container, key in _FIELD_SOURCES.values() if contai
 _USER_ALLOWED = _USER_MODELLED | {"address"}
 _read, _read_t, (_GET_TOP, _GET_USER, _GET_ADDRESS) = _compile_reader()
 _ALL_TOP_KEYS = frozenset(PARTICIPANT_KEYS)
+# The documented fields the model keeps in ``extra`` (fees, flags, giveaway...), in documented order.
 _EXTRA_KEYS = tuple(k for k in PARTICIPANT_KEYS if k != "user" and k not in _TOP_KEYS)
+_KNOWN_EXTRA = frozenset(_EXTRA_KEYS)
 _GET_EXTRA = operator.itemgetter(*_EXTRA_KEYS)
-# Extra fields that RaceEntry always sends; written as null when a record (e.g. from a file) lacks them.
-_DEFAULT_EXTRA_TOP = [k for k in PARTICIPANT_KEYS if k != "user" and k not in _TOP_KEYS]
 
 
 def participant_to_api(p: Participant) -> dict[str, Any]:
@@ -415,7 +414,6 @@ def _to_api_generic(p: Participant) -> dict[str, Any]:
 
 
 _API_TO_NAME = {(container, key): name for name, (container, key) in _FIELD_SOURCES.items()}
-_KNOWN_EXTRA = frozenset(k for k in PARTICIPANT_KEYS if k != "user" and ("", k) not in _API_TO_NAME)
 _write_plain = _compile_writer()
 
 

@@ -50,7 +50,3 @@ def validate(name: str, instance: Any, what: str | None = None) -> None:
     if len(message) > 160:
         message = message[:157] + "..."
     raise SchemaError(f"{what or name}: {json_path(error.instance_path)}: {message}")
-
-
-def schema_names() -> list[str]:
-    return sorted(p.stem for p in data_dir("schemas").glob("*.json"))
