@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 from click.testing import CliRunner
@@ -10,6 +11,21 @@ from converters import model
 from converters.cli import main
 from converters.convert import read_file
 from converters.profiles import load_profile
+
+
+def pull_runscore_csv(server, tmp_path):
+    """Pull the race as runscore.csv; (its path, its rows as a timer's spreadsheet would see them)."""
+    out = tmp_path / "runscore.csv"
+    r = CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "runscore", "-o", str(out),
+                                  "--api-url", server.url])
+    assert r.exit_code == 0, r.output
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        return out, list(csv.reader(fh))
+
+
+def save_csv(out, rows):
+    with open(out, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
 
 
 def test_pull_writes_file_snapshot_and_context(server, client, tmp_path):
@@ -51,20 +67,14 @@ def test_demo_writes_every_profile_kind(tmp_path, monkeypatch):
 
 def test_event_switch_typed_as_a_name_is_planned(server, client, tmp_path):
     """RunScore files carry the event name and the event id; a timer retypes the name only."""
-    import csv
-
-    out = tmp_path / "runscore.csv"
+    out, rows = pull_runscore_csv(server, tmp_path)
     api = ["--api-url", server.url]
-    assert CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "runscore", "-o", str(out), *api]).exit_code == 0
-    with open(out, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.reader(fh))
     header = rows[0]
     names = {e["event_id"]: e["name"] for e in client.race(server.race_id)["events"]}
     current = int(rows[1][header.index("Event ID")])
     target = next(eid for eid in names if eid != current)
     rows[1][header.index("Event")] = names[target]
-    with open(out, "w", encoding="utf-8-sig", newline="") as fh:
-        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    save_csv(out, rows)
     r = CliRunner().invoke(main, ["diff", str(server.race_id), str(out), "-p", "runscore", "--json", *api])
     assert r.exit_code == 0, r.output
     summary = json.loads(r.output[r.output.index("{"):])
@@ -106,18 +116,12 @@ def test_each_pulled_file_keeps_its_own_snapshot(server, client, tmp_path):
 
 def test_bad_date_row_is_listed_invalid_and_the_rest_still_goes(server, client, tmp_path):
     """A bad date of birth is an invalid row in diff/push (listed by row, not sent); convert still refuses."""
-    import csv
-
-    out = tmp_path / "runscore.csv"
+    out, rows = pull_runscore_csv(server, tmp_path)
     api = ["--api-url", server.url]
-    assert CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "runscore", "-o", str(out), *api]).exit_code == 0
-    with open(out, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.reader(fh))
     h = rows[0]
     rows[1][h.index("Date of Birth")] = "31/31/1990"
     rows[2][h.index("City")] = "Moab"
-    with open(out, "w", encoding="utf-8-sig", newline="") as fh:
-        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    save_csv(out, rows)
     r = CliRunner().invoke(main, ["diff", str(server.race_id), str(out), "-p", "runscore", "--json", *api])
     assert r.exit_code == 0, r.output
     summary = json.loads(r.output[r.output.index("{"):])
