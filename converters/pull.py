@@ -27,13 +27,37 @@ class PullResult:
     backup: Path | None = None  # the previous version of the output, when one was replaced
 
 
+@dataclass
+class Fetched:
+    """One read of a race from RaceEntry: what a pulled file and its snapshot are made from."""
+
+    race_id: int
+    race: dict[str, Any]
+    data: Any  # the participants response, exactly as RaceEntry returned it
+    teams_raw: Any
+    team_types: Any
+
+    @property
+    def participants(self) -> list[Any]:
+        return parse_participants(self.data, f"participants of race {self.race_id}")
+
+
+def fetch(client: RaceEntryClient, race_id: int, progress: Callable[[int], None] | None = None) -> Fetched:
+    """Read race ``race_id``: the race (with its events), every participant, teams and team types."""
+    race = client.race(race_id)
+    data = client.participants(race_id, 0, progress=progress)
+    return Fetched(race_id, race, data, client.teams(race_id), client.team_types(race_id))
+
+
 def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path,
-         snapshot: str | Path | None = None, progress: Callable[[int], None] | None = None) -> PullResult:
+         snapshot: str | Path | None = None, progress: Callable[[int], None] | None = None,
+         fetched: Fetched | None = None) -> PullResult:
     """Fetch race ``race_id`` and write ``output`` (kind from its extension) with ``profile``.
 
     Also writes the participants response to ``snapshot`` (default ``<file>.snapshot.json``) and the race
     context (``<file>.race.json``), after the file: a snapshot newer than its file would make RaceEntry's
-    own later changes look like edits in the file, and a later push would revert them.
+    own later changes look like edits in the file, and a later push would revert them. ``fetched``: a
+    read already made (the demo writes every profile from one read).
     """
     from .convert import kind_of, write_file
     from .errors import ProfileError
@@ -48,12 +72,9 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
         raise ProfileError(f"profile {profile.name} writes {', '.join(profile.kinds)}, not {kind}")
     if not output.parent.is_dir():
         raise TimersyncError(f"{output}: folder {output.parent} does not exist; create it or choose another output")
-    race = client.race(race_id)
-    data = client.participants(race_id, 0, progress=progress)
-    participants = parse_participants(data, f"participants of race {race_id}")
-    teams_raw = client.teams(race_id)
-    team_types = client.team_types(race_id)
-    teams = parse_teams(teams_raw)
+    got = fetched or fetch(client, race_id, progress)
+    participants = got.participants
+    teams = parse_teams(got.teams_raw)
     snap = Path(snapshot) if snapshot else snapshot_path_for(output)
     backup = None
     if output.is_file():
@@ -61,8 +82,8 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
         # take, unpushed rows) would be gone. Keep the previous version beside it.
         backup = output.with_name(output.name + ".bak")
         write_bytes(backup, output.read_bytes())
-    warnings = write_file(output, participants, profile, race=race, teams=teams)
-    save_snapshot(snap, data)
-    save_context(context_path_for(output), race_id, race, teams_raw, team_types)
+    warnings = write_file(output, participants, profile, race=got.race, teams=teams)
+    save_snapshot(snap, got.data)
+    save_context(context_path_for(output), race_id, got.race, got.teams_raw, got.team_types)
     LOG.info("pulled race %s: %d participants, %d teams -> %s", race_id, len(participants), len(teams), output)
     return PullResult(output, snap, len(participants), len(teams), list(warnings or []), backup)
