@@ -159,11 +159,12 @@ def _load_profile(name: str) -> Any:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="File to write: .csv, .txt or .xlsx.")
 @click.option("--snapshot", type=click.Path(dir_okay=False),
-              help="Where to keep the fetched JSON (default: <output>.snapshot.json beside the output).")
+              help="Also keep the fetched JSON here (the file's binding in .timersync/ beside it holds it anyway).")
 def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: str | None) -> None:
     """Fetch a race's participants and teams and write them as PROFILE's file.
 
-    The fetched JSON is kept beside the file as the base for a later `diff`/`push`.
+    The file is bound (in .timersync/ beside it): its server, race, profile and the fetched JSON as the
+    base for a later `diff FILE`/`push FILE`, which then need nothing else.
 
     Example:
 
@@ -176,8 +177,7 @@ def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: 
     result = do_pull(make_client(base_url), race_id, prof, output, snapshot)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"Wrote {result.output} ({result.participants} participants, {result.teams} teams); "
-               f"snapshot {result.snapshot}")
+    click.echo(f"Wrote {result.output} ({result.participants} participants, {result.teams} teams)")
     if result.backup:
         click.echo(f"The previous {result.output.name} is kept as {result.backup.name}")
 
@@ -224,6 +224,7 @@ def demo(output_dir: str, count: int) -> None:
             from .cli import table
 
             click.echo(table(rows, ["file", "participants", "teams", "warnings"]))
-            click.echo(f"Snapshots (*.snapshot.json) and race context (*.race.json) beside each file in {out}/")
+            click.echo(f"Each file is bound in {out / '.timersync'}/ (server, race, profile, base): "
+                       f"`timersync diff FILE` needs nothing else")
         finally:
             handle.stop()

@@ -8,22 +8,27 @@ from typing import Any, Callable
 
 import click
 
-from .cli import api_options, echo_json, main, make_client
+from .cli import echo_json, main, make_client
 
 
 def plan_options(func: Callable) -> Callable:
-    """RACE_ID FILE -p PROFILE and the planning options shared by diff and push."""
+    """[RACE_ID] FILE, the server, -p PROFILE and the planning options shared by diff and push. Race id,
+    profile and server default to what the file's binding remembers (pull wrote it)."""
 
-    @click.argument("race_id", type=int)
-    @click.argument("file", type=click.Path(dir_okay=False))
-    @click.option("-p", "--profile", required=True, metavar="PROFILE",
+    @click.argument("args", nargs=-1, required=True, metavar="[RACE_ID] FILE")
+    @click.option("--api-url", envvar="TIMERSYNC_API_URL", metavar="URL",
+                  help="RaceEntry API base URL (env TIMERSYNC_API_URL). Default: the server the file was pulled "
+                       "from, else the demo base.")
+    @click.option("--demo", "base_choice", flag_value="demo", help="Use https://demo.raceentry.com/rest.")
+    @click.option("--production", "base_choice", flag_value="production", help="Use https://www.raceentry.com/rest.")
+    @click.option("-p", "--profile", metavar="PROFILE",
                   help="Profile the file was written with: runscore, raceresult, racedayscoring, director, "
-                       "raceentry, or a .toml file.")
+                       "raceentry, or a .toml file. Default: the one the file was pulled with.")
     @click.option("--base", "base_path", type=click.Path(dir_okay=False), metavar="SNAPSHOT",
-                  help="Participants JSON the file was made from (default: <file>.snapshot.json beside the "
-                       "file, if any). With RaceEntry online this makes the diff three-way.")
+                  help="Participants JSON the file was made from (default: the base in the file's binding, "
+                       ".timersync/ beside it). With RaceEntry online this makes the diff three-way.")
     @click.option("--race", "race_path", type=click.Path(dir_okay=False), metavar="FILE",
-                  help="Race context for offline work (default: <file>.race.json beside the file).")
+                  help="Race context for offline work (default: the one in the file's binding).")
     @click.option("--delete", is_flag=True, help="Plan deletions of RaceEntry participants missing from the file.")
     @click.option("--team-type", metavar="ID", help="Team type for teams the file names that RaceEntry lacks.")
     @click.option("--prefer", type=click.Choice(["file", "raceentry"]),
@@ -31,62 +36,68 @@ def plan_options(func: Callable) -> Callable:
     @click.option("--skip-invalid", is_flag=True, help="Send the valid rows even when some rows are invalid.")
     @click.option("--encoding", metavar="ENC", help="Encoding of a CSV/TXT file (default: detected).")
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
+    def wrapper(*a: Any, args: tuple[str, ...], api_url: str | None, base_choice: str | None, **kwargs: Any) -> Any:
+        from .client import resolve_base_url
+
+        if len(args) > 2:
+            raise click.UsageError(f"expected [RACE_ID] FILE, got {len(args)} arguments")
+        race_id = None
+        if len(args) == 2:
+            try:
+                race_id = int(args[0])
+            except ValueError:
+                raise click.BadParameter(f"{args[0]!r} is not a race id (a number)", param_hint="RACE_ID") from None
+        kwargs["race_id"], kwargs["file"] = race_id, args[-1]
+        kwargs["server"] = resolve_base_url(api_url, base_choice) if (api_url or base_choice) else None
+        return func(*a, **kwargs)
 
     return wrapper
 
 
+def _server(tgt: Any) -> str:
+    from .client import resolve_base_url
+
+    return tgt.server or resolve_base_url(None, None)
+
+
 @main.command()
-@api_options
 @plan_options
 @click.option("--offline", is_flag=True,
-              help="Compare with the base only (--base or the snapshot), without asking RaceEntry.")
+              help="Compare with the base only (the binding's or --base), without asking RaceEntry.")
 @click.option("-o", "--output", "plan_dir", type=click.Path(file_okay=False), metavar="PLAN_DIR",
               help="Write the request bodies (teams.json, participants.json, switch_participant_events.json, "
                    "delete_participants.json) and summary.json/summary.txt here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def diff(base_url: str, race_id: int, file: str, profile: str, base_path: str | None, race_path: str | None,
-         delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool, encoding: str | None,
-         offline: bool, plan_dir: str | None, as_json: bool) -> None:
-    """Show what pushing FILE would change in RaceEntry race RACE_ID.
+def diff(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
+         race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
+         encoding: str | None, offline: bool, plan_dir: str | None, as_json: bool) -> None:
+    """Show what pushing FILE would change in RaceEntry.
 
-    Online, the file is compared with RaceEntry's participants; when a base exists (--base, or the
-    snapshot pull left beside the file) the comparison is three-way: a field changed only in RaceEntry is
-    not pushed back, a field changed on both sides is a conflict. --offline compares with the base alone.
-    Nothing is sent.
+    A file timersync pulled remembers its race, profile and server (its binding, in .timersync/ beside
+    it), and what every push of it confirmed: `diff FILE` needs nothing else. Online the comparison is
+    three-way (file, base, RaceEntry): a field changed only in RaceEntry is not pushed back, a field
+    changed on both sides is a conflict. --offline compares with the base alone. Nothing is sent.
 
     Example:
 
     \b
+        timersync diff runscore.csv
         timersync diff 2026 race.csv -p runscore -o plan/
     """
-    from . import push as lib
-    from .convert import prefetch
+    from . import planning
     from .diff import summary_text
 
-    pre = prefetch(file)  # parses an .xlsx while the snapshot and RaceEntry's participants load
-    if offline:
-        _, base = lib.snapshot_base(file, base_path)
-        if base is None:
-            raise click.UsageError("--offline needs --base SNAPSHOT (or a snapshot beside the file from pull)")
-        ctx = lib.load_context(race_id, file, race_path)
-        rs = lib.offline_state(race_id, base, ctx)
-        data = lib.read_input(file, profile, rs.race, encoding, base, pre)
-        plan = lib.plan_for(data, rs, None, delete=delete, team_type=team_type, prefer=prefer)
-    else:
-        lib.load_context(race_id, file, race_path)  # a snapshot of another race is an error
-        client = make_client(base_url)
-        rs = lib.race_state(client, race_id)
-        _, base = lib.snapshot_base(file, base_path)
-        data = lib.read_input(file, profile, rs.race, encoding, base or rs.current, pre)
-        plan = lib.plan_for(data, rs, base, delete=delete, team_type=team_type, prefer=prefer,
-                            renamed=lib.Journal(race_id).renamed())
+    planned = planning.make(file, race_id=race_id, profile=profile, server=server, offline=offline,
+                            base_path=base_path, race_path=race_path, encoding=encoding, delete=delete,
+                            team_type=team_type, prefer=prefer,
+                            client_for=lambda srv: make_client(srv or _server(planning.target(file))),
+                            renamed=None if offline else _renamed(race_id, file))
+    plan = planned.plan
     summary = plan.summary()
-    summary["warnings"] = list(getattr(data, "warnings", []) or [])
+    summary["warnings"] = planned.warnings
     text = summary_text(plan)
     if plan_dir:
-        lib.write_plan(plan, plan_dir, summary, text)
+        planning.write_plan(plan, plan_dir, summary, text)
     if as_json:
         echo_json(summary)
         return
@@ -97,8 +108,18 @@ def diff(base_url: str, race_id: int, file: str, profile: str, base_path: str | 
         click.echo(f"Plan written to {plan_dir}")
 
 
+def _renamed(race_id: int | None, file: str) -> Callable[[], dict[str, str]]:
+    """The journal's renamed registrations of the file's race (read once the race is settled)."""
+    def get() -> dict[str, str]:
+        from . import planning
+        from .push import Journal
+
+        return Journal(race_id if race_id is not None else planning.target(file).race_id).renamed()
+
+    return get
+
+
 @main.command()
-@api_options
 @plan_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for scripts).")
 @click.option("--max-delete", metavar="N|P%",
@@ -106,38 +127,38 @@ def diff(base_url: str, race_id: int, file: str, profile: str, base_path: str | 
                    "or 25, whichever is smaller.")
 @click.option("--batch-size", type=click.IntRange(1, 2500), default=100, show_default=True,
               help="Participants per request (deletes: at most 250).")
-def push(base_url: str, race_id: int, file: str, profile: str, base_path: str | None, race_path: str | None,
-         delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool, encoding: str | None,
-         yes: bool, max_delete: str | None, batch_size: int) -> None:
-    """Send the changes in FILE to RaceEntry race RACE_ID: new teams, then adds and modifies, then event
-    switches, then (with --delete) deletions.
+@click.option("--wait", "lock_wait", type=click.FloatRange(0, 3600), default=60, show_default=True, metavar="SECONDS",
+              help="How long to wait for another push of the same race to finish before refusing.")
+def push(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
+         race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
+         encoding: str | None, yes: bool, max_delete: str | None, batch_size: int, lock_wait: float) -> None:
+    """Send the changes in FILE to RaceEntry: new teams, then adds and modifies, then event switches, then
+    (with --delete) deletions.
 
-    Shows the plan and asks first (--yes for scripts). Every batch is journaled in the state folder before
-    it is sent; if an answer is lost the push stops (exit 3) and the next push reads back what landed
-    instead of sending it twice. Rows RaceEntry rejects are listed by file row; exit status 2 when some
-    rows failed. Conflicts (a field changed both in the file and in RaceEntry since the snapshot) are
-    listed and not pushed unless --prefer settles them. Deletions are refused above --max-delete and when
-    the file looks truncated.
+    Shows the plan and asks first (--yes for scripts). One push per race at a time: a second one waits
+    (--wait), then refuses. Every batch is journaled before it is sent, and every row RaceEntry confirms
+    is recorded in the file's binding, so pushing the same file again never adds a runner twice. If an
+    answer is lost or does not confirm every row, the push stops (exit 3) and the next push reads back
+    what landed instead of sending it twice. Rows RaceEntry rejects are listed by file row (exit 2).
+    Conflicts (a field changed both in the file and in RaceEntry) are listed and not pushed unless
+    --prefer settles them. Deletions are refused above --max-delete and when the file looks truncated.
+
+    Exit status: 0 done, 1 error (nothing sent), 2 some rows refused, 3 not confirmed (run it again).
 
     Example:
 
     \b
+        timersync push runscore.csv
         timersync push 2026 race.csv -p runscore --yes
     """
+    from . import planning
     from . import push as lib
     from .diff import summary_text
     from .errors import PlanError
 
-    from .convert import prefetch
-
-    pre = prefetch(file)
-    lib.load_context(race_id, file, race_path)
-    client = make_client(base_url)
-    race = client.race(race_id)
-    _, base = lib.snapshot_base(file, base_path)
-    data = lib.read_input(file, profile, race, encoding, base, pre)
-    for warning in getattr(data, "warnings", []) or []:
-        click.echo(f"Warning: {warning}", err=True)
+    tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
+    url = _server(tgt)
+    client = make_client(url)
 
     def confirm(plan: Any) -> bool:
         click.echo(summary_text(plan))
@@ -145,18 +166,21 @@ def push(base_url: str, race_id: int, file: str, profile: str, base_path: str | 
             return True
         if not sys.stdin.isatty():
             raise PlanError("nothing was sent: there is no terminal to confirm on; add --yes to push from a script")
-        return click.confirm(f"Push these changes to RaceEntry race {race_id}?", default=False)
+        return click.confirm(f"Push these changes to RaceEntry race {tgt.race_id} on {url}?", default=False)
 
-    result = lib.push(client, race_id, data, base=base, delete=delete, max_delete=max_delete,
+    result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
+                      race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
                       skip_invalid=skip_invalid, prefer=prefer, team_type=team_type, batch_size=batch_size,
-                      confirm=confirm, progress=lambda msg: click.echo(msg, err=True))
+                      confirm=confirm, progress=lambda msg: click.echo(msg, err=True), lock_wait=lock_wait)
+    plan = result.plan
     if not result.sent:
-        click.echo(summary_text(result.plan))
+        click.echo(summary_text(plan))
         return
-    click.echo(f"Pushed to race {race_id}: {len(result.teams_created)} teams created, {len(result.added)} added, "
-               f"{result.modified} modified, {len(result.switched)} switched, {len(result.deleted)} deleted.")
+    click.echo(f"Pushed to race {tgt.race_id}: {len(result.teams_created)} teams created, {len(result.added)} "
+               f"added, {result.modified} modified, {len(result.switched)} switched, {len(result.deleted)} deleted.")
     if result.added:
-        click.echo("The file has no registration ids for the added runners yet: pull again to get them.")
+        click.echo("The added runners' registration ids are kept in the file's binding (.timersync/): pushing "
+                   "this file again will not add them twice. Pull to get the ids into the file.")
     for problem in result.verified:
         click.echo(f"Warning: {problem}", err=True)
     if result.errors:

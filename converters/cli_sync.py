@@ -28,8 +28,8 @@ def sync(base_url: str, race_id: int, profile: str, output: Path, every: float |
     """Keep OUTPUT current with RaceEntry, fetching only what changed since the last run.
 
     The local roster (state folder, sync/) remembers the last full read and every change since. The file
-    is rewritten (atomically) only when something it shows changed, with <file>.snapshot.json and
-    <file>.race.json beside it. If the file was edited since the last sync, it is kept and the fresh
+    is rewritten (atomically) only when something it shows changed, and bound (.timersync/ beside it) so
+    `diff FILE` and `push FILE` need nothing else. If the file was edited since the last sync, it is kept and the fresh
     data goes to <stem>.incoming.<ext> (unless --overwrite-edits). When RaceEntry cannot be reached the
     last good file stays; a repeated sync catches up when it returns.
 
@@ -85,27 +85,31 @@ def watch(folder: Path, config_file: Path | None, poll: bool, once: bool) -> Non
     A participants .json becomes each configured profile's file (out/<json stem>.<file>); a .csv/.txt/.xlsx
     is diffed against RaceEntry into out/<stem>.plan/ (and pushed when the config says push = true). The
     profile of a dropped file comes from a "<profile>__name.ext" prefix, else from the [[outputs]] entry
-    with the same file name, else the one entry with the same extension. Processed files move to done/,
-    bad ones to failed/ with <name>.error.txt saying what to fix. Ctrl-C stops.
+    with the same file name, else the one entry with the same extension. A file is taken once it is
+    complete (no row short of cells, a line ending after the last row, a whole .xlsx) and unchanged for
+    settle_seconds; one still incomplete after incomplete_timeout fails. Processed files move to done/,
+    bad ones to failed/ with <name>.error.txt saying what to fix. One watcher per folder. Ctrl-C stops.
 
     Example:
 
     \b
         timersync watch race-day/ --poll
     """
+    from .locks import watch_lock
     from .watch import Watcher, load_config
 
     config = load_config(folder, config_file, poll=poll)
-    watcher = Watcher(config, report=click.echo)
-    watcher.start_checks()
-    if once:
-        summary = watcher.run_once()
-        click.echo(summary.line())
-        return
-    click.echo(f"Watching {config.inbox} ({'polling' if config.poll else 'file-system events'}); Ctrl-C stops.")
-    try:
-        watcher.run_forever()
-    except KeyboardInterrupt:
-        click.echo("Stopped.")
-    finally:
-        watcher.stop()
+    with watch_lock(config.folder):
+        watcher = Watcher(config, report=click.echo)
+        watcher.start_checks()
+        if once:
+            summary = watcher.run_once()
+            click.echo(summary.line())
+            return
+        click.echo(f"Watching {config.inbox} ({'polling' if config.poll else 'file-system events'}); Ctrl-C stops.")
+        try:
+            watcher.run_forever()
+        except KeyboardInterrupt:
+            click.echo("Stopped.")
+        finally:
+            watcher.stop()

@@ -18,7 +18,7 @@ import requests
 
 from . import schemas, state
 from .model import gc_paused
-from .errors import ApiError, AuthError, ConnectionFailed, ResponseLost
+from .errors import AnsweredError, ApiError, AuthError, ConnectionFailed, ResponseLost
 from .redact import redact, remember_secret
 
 LOG = logging.getLogger("timersync.client")
@@ -245,10 +245,12 @@ class RaceEntryClient:
                 raise ResponseLost(f"{what}: RaceEntry answered HTTP {resp.status_code}; the change may or may "
                                    f"not have been applied", status=resp.status_code)
             data = self._decode(resp, what)
-            # Expired credentials are refused before anything is applied: a POST is safe to send again.
+            # Expired credentials: log in again, but never re-send blindly. The document does not say that
+            # a key is checked before anything is applied; the caller reads back what landed first.
             if self._must_retry_after_relogin(resp, data, what, relogged):
-                relogged = True
-                continue
+                raise AnsweredError(f"{what}: RaceEntry said the login had expired (logged in again); the "
+                                    f"change may or may not have been applied", code=EXPIRED,
+                                    status=resp.status_code)
             schemas.validate(response_schema, data, f"{what} response")
             return data
 

@@ -865,6 +865,31 @@ def prefetch(path: str | os.PathLike) -> Future[Any] | None:
     return future
 
 
+def check_complete(path: str | os.PathLike) -> None:
+    """Raise CutShort when a dropped file looks incomplete (the same checks reading makes): a CSV/TXT row
+    short of cells or a last line without its line ending, an .xlsx whose zip is incomplete, a .json
+    that ends early."""
+    from .errors import CutShort
+
+    kind = Path(path).suffix.lower().lstrip(".")
+    if kind == "xlsx":
+        from .xlsx import check_zip
+
+        check_zip(path)
+    elif kind in ("csv", "txt"):
+        from .tabular import read_rows
+
+        read_rows(path, "\t" if kind == "txt" else ",")
+    elif kind == "json":
+        from .jsonio import load_file
+
+        try:
+            load_file(path)
+        except InputError as exc:
+            if "unexpected end" in str(exc):
+                raise CutShort(f"{exc} (the file looks cut short: copy it again)") from None
+
+
 def read_file(path: str | os.PathLike, profile: Profile | str, race: Any = None,
               encoding: str | None = None, known_events: Mapping[str, int] | None = None,
               prefetched: Future[Any] | None = None, keep_bad_dates: bool = False) -> FileData:

@@ -31,6 +31,7 @@ UNPUSHABLE_FIELDS = ("bib", "chip")
 MAX_DELETE_PER_REQUEST = 250
 
 _WS = re.compile(r"\s+")
+_ID_RE = re.compile(r"[1-9][0-9]{0,17}\Z")  # a positive integer below 2^63
 _NON_DIGIT = re.compile(r"\D")
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%Y%m%d", "%m/%d/%y")
 _GENDER_WORDS = {"MALE": "M", "FEMALE": "F", "MAN": "M", "WOMAN": "F"}
@@ -240,6 +241,7 @@ class Plan:
     invalid: list[Invalid] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     matched: list[tuple[int, str]] = field(default_factory=list)  # (row, registration id) of rows without an id
+    bound: list[tuple[int, str]] = field(default_factory=list)  # rows the binding's ledger gave their add's id
     not_in_file: list[str] = field(default_factory=list)  # RaceEntry ids missing from the file (no --delete)
     stale: int = 0  # fields changed only in RaceEntry since the base
     file_rows: int = 0
@@ -279,6 +281,7 @@ class Plan:
             "conflicts": [asdict(c) for c in self.conflicts],
             "invalid": [asdict(i) for i in self.invalid],
             "matched": [{"row": r, "registration_id": rid} for r, rid in self.matched],
+            "bound": [{"row": r, "registration_id": rid} for r, rid in self.bound],
             "not_in_file": list(self.not_in_file),
             "stale_fields": self.stale,
             "notes": list(self.notes),
@@ -367,13 +370,16 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
               present: Iterable[str] | None = None, base: Sequence[Participant] | None = None,
               race_id: int | None = None, events: Iterable[int] | None = None, teams: Sequence[Team] = (),
               team_types: Sequence[TeamType] = (), delete: bool = False, team_type: str | None = None,
-              prefer: str | None = None, renamed: dict[str, str] | None = None, source: str | None = None) -> Plan:
+              prefer: str | None = None, renamed: dict[str, str] | None = None, source: str | None = None,
+              removed: Iterable[str] | None = None) -> Plan:
     """Compare the file's participants with RaceEntry's ``current`` ones (three-way when ``base`` is given).
 
     ``rows``: the file row of each participant (for messages); ``present``: canonical fields the file
     carries (others are never compared); ``events``: the race's event ids (rows naming others are
     invalid); ``renamed``: old -> new registration ids of switches pushed earlier (the file may be stale);
-    ``prefer``: "file" or "raceentry" settles conflicts; ``source``: the file's name, for messages. Raises PlanError for a file that cannot be
+    ``prefer``: "file" or "raceentry" settles conflicts; ``source``: the file's name, for messages;
+    ``removed``: registration ids in RaceEntry's removed feed (None when it was not read): a row's id that
+    is neither current nor removed (nor in the base) was never issued. Raises PlanError for a file that cannot be
     planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
     """
     if prefer not in (None, "file", "raceentry"):
@@ -383,14 +389,14 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     with gc_paused():
         return _make_plan(file, current, rows=rows, present=present, base=base, race_id=race_id, events=events,
                           teams=teams, team_types=team_types, delete=delete, team_type=team_type, prefer=prefer,
-                          renamed=renamed, source=source)
+                          renamed=renamed, source=source, removed=removed)
 
 
 def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None,
                present: Iterable[str] | None, base: Sequence[Participant] | None, race_id: int | None,
                events: Iterable[int] | None, teams: Sequence[Team], team_types: Sequence[TeamType], delete: bool,
                team_type: str | None, prefer: str | None, renamed: dict[str, str] | None,
-               source: str | None = None) -> Plan:
+               source: str | None = None, removed: Iterable[str] | None = None) -> Plan:
     rows = list(rows) if rows is not None else list(range(2, len(file) + 2))
     present_set = set(present) if present is not None else set(POSTABLE_FIELDS) | {
         "event_id", "team_name", "registration_id", "bib", "chip", "age"}
@@ -434,6 +440,10 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     check_dob = "dob" in present_set
     for p, row in zip(file, rows):
         rid = p.registration_id.strip() if p.registration_id else ""
+        if rid and not _ID_RE.match(rid):
+            plan.invalid.append(Invalid(row, rid, f"registration id {rid!r} is not a registration id (a positive "
+                                                  f"whole number): fix the id, or clear it to add the runner"))
+            continue
         # Most rows are fine: a quick look first, the full check (with messages) only when it fails.
         quick = (p.first_name and p.last_name and p.event_id is not None
                  and (event_set is None or p.event_id in event_set)
@@ -555,9 +565,15 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             plan.unpushable.append(Unpushable(row, rid, "age", cp.age, p.age,
                                               "RaceEntry computes age from the date of birth: change dob instead"))
 
-    # Rows whose registration is gone from RaceEntry: deleted there (or another race's id).
+    # Rows whose registration is gone from RaceEntry: deleted there, or never issued (a mistyped id).
+    gone = set(removed) if removed is not None else None
+    live: dict[tuple, list[Participant]] = {}
     for p, row, rid in orphans:
         bp = base_by_id.get(rid)
+        if bp is None and gone is not None and rid not in gone:
+            plan.invalid.append(Invalid(row, rid, f"unknown registration id {rid}: RaceEntry never issued it in "
+                                                  f"race {race_id}; fix the id, or clear it to add the runner"))
+            continue
         edited = bp is None or any(norm(f, getattr(p, f)) != norm(f, getattr(bp, f)) for f in fields) or (
             compare_event and p.event_id is not None and p.event_id != bp.event_id)
         if not edited:
@@ -568,7 +584,18 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         plan.conflicts.append(Conflict(row, rid, "(registration)", "present" if bp is not None else None,
                                        "edited", what, resolution))
         if prefer == "file":
-            adds.append((p.copy(registration_id=None), row))
+            if not live:
+                for c in current:
+                    live.setdefault(identity(c), []).append(c)
+            twin = next((c for c in live.get(identity(p), ()) if same_person(p, c)), None)
+            if gone is None or rid not in gone:
+                plan.notes.append(f"row {row}: registration {rid} is not in RaceEntry's removed participants; "
+                                  f"not added again (check the id)")
+            elif twin is not None:
+                plan.notes.append(f"row {row}: registration {rid} was removed, but the runner is registered as "
+                                  f"{twin.registration_id}; not added again (put {twin.registration_id} in the row)")
+            else:
+                adds.append((p.copy(registration_id=None), row))
 
     for p, row in adds:
         _, new_team = team_for(p, row, p.event_id) if by_team_name else (None, None)

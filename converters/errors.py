@@ -39,6 +39,11 @@ class ResponseLost(ApiError):
     """A POST was sent but no answer arrived: it may or may not have been applied."""
 
 
+class AnsweredError(ResponseLost):
+    """A POST was answered with an error that does not say whether anything was applied (error 102, an
+    expired key: the document promises nothing about when it is checked). Read back before re-sending."""
+
+
 class InputError(TimersyncError):
     """Bad input file: names the file, and where known the row and column."""
 
@@ -52,6 +57,10 @@ class InputError(TimersyncError):
             where.append(f"column {column!r}")
         super().__init__(": ".join([", ".join(where), message]) if where else message)
         self.file, self.row, self.column = file, row, column
+
+
+class CutShort(InputError):
+    """A file that looks cut short (a copy interrupted, a writer still busy): never planned."""
 
 
 class ProfileError(TimersyncError):

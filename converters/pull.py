@@ -12,7 +12,6 @@ from .atomic import write_bytes
 from .client import RaceEntryClient
 from .errors import TimersyncError
 from .model import parse_participants, parse_teams
-from .snapshot import context_path_for, save_context, save_snapshot, snapshot_path_for
 
 LOG = logging.getLogger("timersync.pull")
 
@@ -20,7 +19,7 @@ LOG = logging.getLogger("timersync.pull")
 @dataclass
 class PullResult:
     output: Path
-    snapshot: Path
+    binding: Path  # the .timersync/<file> folder
     participants: int
     teams: int
     warnings: list[str] = field(default_factory=list)
@@ -54,10 +53,10 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
          fetched: Fetched | None = None) -> PullResult:
     """Fetch race ``race_id`` and write ``output`` (kind from its extension) with ``profile``.
 
-    Also writes the participants response to ``snapshot`` (default ``<file>.snapshot.json``) and the race
-    context (``<file>.race.json``), after the file: a snapshot newer than its file would make RaceEntry's
-    own later changes look like edits in the file, and a later push would revert them. ``fetched``: a
-    read already made (the demo writes every profile from one read).
+    Then binds the file (:mod:`converters.binding`: server, race, profile, the answer as its base, the race
+    context), after the file: a base newer than its file would make RaceEntry's own later changes look
+    like edits in the file, and a later push would revert them. ``snapshot``: also keep the answer there
+    as plain JSON. ``fetched``: a read already made (the demo writes every profile from one read).
     """
     from .convert import kind_of, write_file
     from .errors import ProfileError
@@ -75,7 +74,6 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     got = fetched or fetch(client, race_id, progress)
     participants = got.participants
     teams = parse_teams(got.teams_raw)
-    snap = Path(snapshot) if snapshot else snapshot_path_for(output)
     backup = None
     if output.is_file():
         # A pull replaces the file wholesale; edits a timer made in it since (bib swaps the API cannot
@@ -83,7 +81,12 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
         backup = output.with_name(output.name + ".bak")
         write_bytes(backup, output.read_bytes())
     warnings = write_file(output, participants, profile, race=got.race, teams=teams)
-    save_snapshot(snap, got.data)
-    save_context(context_path_for(output), race_id, got.race, got.teams_raw, got.team_types)
+    from . import binding
+    from .jsonio import save_file
+
+    b = binding.bind(output, server=client.base_url, race_id=race_id, profile=profile, base=got.data,
+                     race=got.race, teams=got.teams_raw, team_types=got.team_types)
+    if snapshot:
+        save_file(snapshot, got.data, pretty=False)
     LOG.info("pulled race %s: %d participants, %d teams -> %s", race_id, len(participants), len(teams), output)
-    return PullResult(output, snap, len(participants), len(teams), list(warnings or []), backup)
+    return PullResult(output, b.folder, len(participants), len(teams), list(warnings or []), backup)

@@ -11,8 +11,12 @@ Reconciling decides per item: a team landed if RaceEntry has a team of that name
 RaceEntry has the same person (names, event, dob or email) under a registration id that did not exist
 when the batch was journaled; a modify if the fields now hold the intended values; a switch if the
 registration (or, when RaceEntry gave it a new id, the same user) is in the new event; a delete if the id
-is gone. Planning again afterwards then sends exactly what did not land: adds that landed are matched to
-their rows (see diff.make_plan), switched registrations are followed to their new ids.
+is gone. Planning again afterwards then sends exactly what did not land: adds that landed go into the ledger of
+the file they came from (see converters.binding), switched registrations are followed to their new ids.
+
+Every row sent must come back confirmed (its registration id, in the documented answer); a row that does
+not is handled like a lost answer. After an error 102 (expired key) to a POST, nothing is re-sent before a
+read-back: the key may have been checked after the batch was applied.
 """
 
 from __future__ import annotations
@@ -23,14 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import state
-from .diff import (MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, make_plan, modify_payload, norm,
-                   same_person)
-from .errors import ApiError, PlanError, ResponseLost, TimersyncError
+from . import binding as binding_mod
+from . import locks, state
+from .diff import MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, modify_payload, norm, same_person
+from .errors import AnsweredError, ApiError, PlanError, ResponseLost, ShapeError, TimersyncError
 from .jsonio import load_file, save_file
-from .model import (Participant, Team, TeamType, delete_request, gc_paused, parse_participants,
-                    parse_team_types, parse_teams, participants_request, result_ids, switch_request,
-                    teams_request)
+from .model import (Participant, Team, delete_request, parse_participants, participants_request, result_ids,
+                    switch_request, teams_request)
+from .planning import RaceState
 
 LOG = logging.getLogger("timersync.push")
 
@@ -41,92 +45,6 @@ class PushInterrupted(TimersyncError):
     """A batch's answer was lost: the push stopped; the next push reconciles."""
 
     exit_code = 3
-
-
-# -------------------------------------------------------------------------------------------- inputs
-
-@dataclass
-class RaceState:
-    """What planning needs about a race: its events, teams, team types and participants."""
-
-    race_id: int
-    race: dict[str, Any] | None
-    events: list[int] | None
-    teams: list[Team]
-    team_types: list[TeamType]
-    current: list[Participant]
-
-
-def race_state(client: Any, race_id: int) -> RaceState:
-    """Read the race, its participants, teams and team types from RaceEntry."""
-    race = client.race(race_id)
-    with gc_paused():
-        current = parse_participants(client.participants(race_id, 0), f"participants of race {race_id}")
-    teams = parse_teams(client.teams(race_id))
-    types = parse_team_types(client.team_types(race_id))
-    return RaceState(race_id, race, _event_ids(race), teams, types, current)
-
-
-def _event_ids(race: Any) -> list[int] | None:
-    if not isinstance(race, dict) or not race.get("events"):
-        return None
-    from .convert import race_events
-
-    return list(race_events(race))
-
-
-def load_context(race_id: int, file: str | Path, race_path: str | Path | None) -> dict[str, Any] | None:
-    """The race context for offline work: ``--race`` (a context file written by pull, a races response or
-    one race object) or ``<file>.race.json`` beside the file. Raises PlanError for another race's context."""
-    from .snapshot import context_path_for
-
-    path = Path(race_path) if race_path else context_path_for(file)
-    if not path.exists():
-        if race_path:
-            load_file(path)  # raises the usual "file not found"
-        return None
-    data = load_file(path)
-    if isinstance(data, dict) and "race" in data and "race_id" in data:
-        ctx = data
-    else:
-        ctx = {"race_id": None, "race": data, "teams": None, "team_types": None}
-        race = data.get("race") if isinstance(data, dict) and isinstance(data.get("race"), dict) else data
-        if isinstance(data, dict) and isinstance(data.get("races"), list):
-            race = next((r.get("race") for r in data["races"] if str((r.get("race") or {}).get("race_id"))
-                         == str(race_id)), None)
-        ctx["race"] = race
-        ctx["race_id"] = race.get("race_id") if isinstance(race, dict) else None
-    if ctx.get("race_id") is not None and str(ctx["race_id"]) != str(race_id):
-        raise PlanError(f"{path} is the context of race {ctx['race_id']}, not race {race_id}: the file was pulled "
-                        f"from another race; check RACE_ID")
-    return ctx
-
-
-def offline_state(race_id: int, base: list[Participant], ctx: dict[str, Any] | None) -> RaceState:
-    """A RaceState from saved JSON only (no network): the base stands for RaceEntry's current state."""
-    ctx = ctx or {}
-    teams = parse_teams(ctx["teams"]) if ctx.get("teams") is not None else []
-    types = parse_team_types(ctx["team_types"]) if ctx.get("team_types") is not None else []
-    race = ctx.get("race")
-    return RaceState(race_id, race, _event_ids(race), teams, types, base)
-
-
-def load_base(path: str | Path) -> list[Participant]:
-    """The participants of a snapshot (or any saved participants response)."""
-    from .snapshot import load_snapshot
-
-    with gc_paused():
-        return load_snapshot(path)[1]
-
-
-def plan_for(file_data: Any, rs: RaceState, base: list[Participant] | None = None, *, delete: bool = False,
-             team_type: str | None = None, prefer: str | None = None,
-             renamed: dict[str, str] | None = None) -> Plan:
-    """make_plan for a read file (convert.FileData) against a race's state."""
-    return make_plan(file_data.participants, rs.current, rows=file_data.rows, present=file_data.present, base=base,
-                     race_id=rs.race_id, events=rs.events, teams=rs.teams, team_types=rs.team_types,
-                     delete=delete, team_type=team_type, prefer=prefer, renamed=renamed,
-                     source=getattr(file_data, "file", None) or None)
 
 
 # -------------------------------------------------------------------------------------------- guards
@@ -242,12 +160,13 @@ def _holds(p: Participant, name: str, value: Any) -> bool:
 
 
 def reconcile(journal: Journal, rs: RaceState) -> list[str]:
-    """Read back what the interrupted batches left in RaceEntry (``rs``, freshly read) and record it.
-
-    Returns one message per interrupted batch. Nothing is sent."""
+    """Read back what the interrupted batches left in RaceEntry (``rs``, freshly read) and record it, in
+    the journal and in the ledger of the file each batch came from (so its landed adds are that file's
+    rows from now on). Returns one message per interrupted batch. Nothing is sent."""
     messages = []
     by_id = {str(p.registration_id): p for p in rs.current}
     team_names = {norm("team_name", t.team_name): str(t.team_id) for t in rs.teams}
+    ledgers: dict[str, list[dict[str, Any]]] = {}
     for path, entry in journal.pending():
         kind, items = entry.get("kind"), entry.get("items") or []
         landed: list[bool] = []
@@ -278,6 +197,10 @@ def reconcile(journal: Journal, rs: RaceState) -> list[str]:
                 ok = str(item["registration_id"]) not in by_id
             landed.append(ok)
             new_ids.append(new)
+            if ok and item.get("file") and item.get("ledger"):
+                done = dict(item["ledger"], registration_id=new or item["ledger"]["registration_id"], at=time.time())
+                if done["registration_id"]:
+                    ledgers.setdefault(item["file"], []).append(done)
         n = sum(landed)
         journal.finish(path, "reconciled", landed=landed, new_ids=new_ids, previous_status=entry.get("status"))
         what = {"teams": "team", "participants": "participant row", "switch": "switch", "delete": "delete"}.get(
@@ -285,10 +208,19 @@ def reconcile(journal: Journal, rs: RaceState) -> list[str]:
         messages.append(f"interrupted batch {path.stem} ({len(items)} {what}{'s' if len(items) != 1 else ''}): "
                         f"{n} landed in RaceEntry and {'are' if n != 1 else 'is'} not sent again"
                         + (f"; {len(items) - n} did not and will be planned again" if n < len(items) else ""))
+    for file, entries in ledgers.items():
+        b = binding_mod.load(file)
+        if b is not None and not b.legacy:
+            b.ledger.extend(entries)
+            b.save(base=False, context=False)
     return messages
 
 
 # ---------------------------------------------------------------------------------------------- push
+
+class ReadBack(TimersyncError):
+    """An answer that may hide applied rows (error 102 after a POST): read back, then plan the rest."""
+
 
 @dataclass
 class RowError:
@@ -300,7 +232,7 @@ class RowError:
 
 @dataclass
 class PushResult:
-    plan: Plan
+    plan: Plan | None = None
     reconciled: list[str] = field(default_factory=list)
     teams_created: dict[str, str] = field(default_factory=dict)  # name -> team id
     added: list[tuple[int, str]] = field(default_factory=list)  # (row, new registration id)
@@ -309,40 +241,114 @@ class PushResult:
     deleted: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
+    read_backs: int = 0
     sent: bool = False
+    binding: Path | None = None
 
     @property
     def partial(self) -> bool:
         return bool(self.errors)
 
 
-def push(client: Any, race_id: int, file_data: Any, *, base: list[Participant] | None = None,
+def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: Any = None,
+         base_path: str | Path | None = None, race_path: str | Path | None = None, encoding: str | None = None,
          delete: bool = False, max_delete: str | int | None = None, skip_invalid: bool = False,
          prefer: str | None = None, team_type: str | None = None, batch_size: int = 100,
          confirm: Callable[[Plan], bool] | None = None, progress: Callable[[str], None] | None = None,
-         journal: Journal | None = None) -> PushResult:
-    """Reconcile interrupted batches, plan, check the guards, ask ``confirm``, then send teams, adds and
-    modifies, switches and deletes in batches, each journaled first. Raises PushInterrupted when an answer
-    is lost (the next push reconciles), PlanError for plans that must not go ahead."""
+         journal: Journal | None = None, bind_as: str | Path | None = None, lock_wait: float = locks.PUSH_WAIT,
+         prefetched: Any = None, read_backs: int = 3) -> PushResult:
+    """Push ``file``: hold the race's push lock, reconcile interrupted batches, plan (planning.make), check
+    the guards, ask ``confirm``, then send teams, adds and modifies, switches and deletes in batches, each
+    journaled first and each confirmed row recorded in the file's binding.
+
+    Raises PushInterrupted (exit 3) when an answer is lost or does not confirm every row (the next push
+    reads back), PlanError for plans that must not go ahead, locks.Busy when another push of the race
+    holds the lock longer than ``lock_wait``. An error 102 answer is read back and the rest planned again
+    (at most ``read_backs`` times)."""
+    from . import planning
+
     say = progress or (lambda msg: None)
     if batch_size < 1:
         raise PlanError("--batch-size must be at least 1")
-    journal = journal or Journal(race_id)
-    rs = race_state(client, race_id)
-    reconciled: list[str] = []
-    if journal.pending():
-        reconciled = reconcile(journal, rs)
-        for msg in reconciled:
-            say(msg)
-    plan = plan_for(file_data, rs, base, delete=delete, team_type=team_type, prefer=prefer,
-                    renamed=journal.renamed())
-    result = PushResult(plan, reconciled)
-    check_plan(plan, max_delete, skip_invalid)
-    if plan.is_empty():
-        return result
-    if confirm is not None and not confirm(plan):
-        raise PlanError("push cancelled; nothing was sent")
-    result.sent = True
+    if profile is not None and not isinstance(profile, str):
+        profile = binding_mod.profile_ref(profile)
+    tgt = planning.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
+    journal = journal or Journal(tgt.race_id)
+    result = PushResult()
+
+    def before_plan(rs: RaceState, _tgt: Any) -> None:
+        if journal.pending():
+            for msg in reconcile(journal, rs):
+                result.reconciled.append(msg)
+                say(msg)
+
+    with locks.push_lock(client.base_url, tgt.race_id, lock_wait):
+        for attempt in range(read_backs + 1):
+            # Planned inside the lock: a push that waited sees the ledger the first one wrote.
+            planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
+                                    server=client.base_url, base_path=base_path, race_path=race_path,
+                                    encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
+                                    bind_as=bind_as, prefetched=prefetched if attempt == 0 else None,
+                                    renamed=journal.renamed, before_plan=before_plan)
+            plan = planned.plan
+            check_plan(plan, max_delete, skip_invalid)
+            if attempt == 0:
+                result.plan = plan
+                if plan.is_empty():
+                    return result
+                if confirm is not None and not confirm(plan):
+                    raise PlanError("push cancelled; nothing was sent")
+            elif plan.is_empty():
+                break
+            result.sent = True
+            b = planning.bind_after_push(planned, client.base_url)
+            result.binding = b.folder
+            try:
+                _send_plan(client, planned, b, journal, result, batch_size, say)
+            except ReadBack as exc:
+                if attempt == read_backs:
+                    raise PushInterrupted(f"{exc}. Push stopped after {read_backs} read-backs; run the same "
+                                          f"push again") from None
+                result.read_backs += 1
+                say(f"{exc}; reading back what landed before sending the rest")
+                continue
+            break
+        result.verified = verify(client, tgt.race_id, result, planned.rs)
+    return result
+
+
+def _confirmed(answer: Any, n: int, key: str = "participants", id_key: str = "registration_id") -> list[Any]:
+    """The answer's per-row results for ``n`` rows sent: an id, ``{"error": msg}``, or None where the
+    answer does not confirm the row (fewer entries, an entry without an id, not the documented shape)."""
+    try:
+        res = result_ids(answer, key, id_key)
+    except ShapeError:
+        res = []
+    res = [r if isinstance(r, dict) or (r not in (None, "")) else None for r in res[:n]]
+    return res + [None] * (n - len(res))
+
+
+def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: PushResult, batch_size: int,
+               say: Callable[[str], None]) -> None:
+    plan, rs, race_id = planned.plan, planned.rs, planned.target.race_id
+    file_key = str(planned.target.bind_as)
+    unconfirmed: list[str] = []
+
+    def record(entries: list[dict[str, Any]]) -> None:
+        if entries:
+            b.ledger.extend(entries)
+            b.save(base=False, context=False)  # the ledger, after every confirmed batch
+
+    def send(kind: str, items: list[dict[str, Any]], body: Any, call: Callable[[Any], Any], n: int,
+             key: str = "participants", id_key: str = "registration_id") -> list[Any]:
+        path, answer = _send(journal, kind, items, body, call)
+        res = _confirmed(answer, n, key, id_key)
+        missing = sum(r is None for r in res)
+        if missing:
+            journal.finish(path, "lost", answer=answer, unconfirmed=missing)
+            unconfirmed.append(f"{missing} of {n} {kind} rows sent in batch {path.stem} were not confirmed by "
+                               f"RaceEntry's answer")
+        return res
 
     # Teams first: participants joining a new team need its id.
     team_ids: dict[str, str] = {norm("team_name", t.team_name): str(t.team_id) for t in rs.teams}
@@ -350,17 +356,21 @@ def push(client: Any, race_id: int, file_data: Any, *, base: list[Participant] |
     for chunk in _chunks(plan.teams, batch_size):
         items = [{"name": t.name, "team_type_id": t.team_type_id, "rows": t.rows} for t in chunk]
         body = teams_request(Team(team_type_id=t.team_type_id, team_name=t.name) for t in chunk)
-        answer = _send(journal, "teams", items, body, lambda b: client.post_teams(race_id, b))
-        for t, res in zip(chunk, result_ids(answer, "race_teams", "team_id")):
-            if isinstance(res, dict) or not res:
+        res_list = send("teams", items, body, lambda bd: client.post_teams(race_id, bd), len(chunk),
+                        "race_teams", "team_id")
+        for t, res in zip(chunk, res_list):
+            if res is None or isinstance(res, dict):
                 failed_teams.add(norm("team_name", t.name))
-                msg = res["error"] if isinstance(res, dict) else "no team id returned"
-                for row in t.rows:
-                    result.errors.append(RowError(row, None, f"team {t.name!r}", f"{msg}; the runner goes without it"))
+                if isinstance(res, dict):
+                    for row in t.rows:
+                        result.errors.append(RowError(row, None, f"team {t.name!r}",
+                                                      f"{res['error']}; the runner goes without it"))
             else:
                 team_ids[norm("team_name", t.name)] = str(res)
                 result.teams_created[t.name] = str(res)
         say(f"teams: {len(result.teams_created)} of {len(plan.teams)} created")
+    if unconfirmed:
+        _not_confirmed(unconfirmed)
 
     # Adds and modifies.
     ident_index: dict[tuple, list[Participant]] = {}
@@ -371,13 +381,19 @@ def push(client: Any, race_id: int, file_data: Any, *, base: list[Participant] |
     work: list[tuple[Add | Modify, dict[str, Any], dict[str, Any]]] = []
     for a in plan.adds:
         payload = add_payload(a, team_ids)
+        values = binding_mod.participant_values(a.participant)
         if a.new_team and norm("team_name", a.new_team) in failed_teams:
             payload.get("user", {}).pop("team_id", None)
             payload.pop("team_id", None)
+            values.pop("team_name", None)
+            values.pop("team_id", None)
+        elif a.new_team:
+            values["team_id"] = team_ids.get(norm("team_name", a.new_team))
         pre = [str(p.registration_id) for p in ident_index.get(identity(a.participant), ())
                if same_person(a.participant, p)]
         work.append((a, payload, {"row": a.row, "op": "add", "registration_id": None,
-                                  "identity": _identity_of(a.participant), "preexisting": pre}))
+                                  "identity": _identity_of(a.participant), "preexisting": pre, "file": file_key,
+                                  "ledger": binding_mod.ledger_entry("add", a.row, "", values)}))
     for m in plan.modifies:
         if m.new_team and norm("team_name", m.new_team) in failed_teams:
             m = Modify(m.row, m.registration_id, m.event_id, [c for c in m.changes if c.field != "team"], m.current)
@@ -385,51 +401,83 @@ def push(client: Any, race_id: int, file_data: Any, *, base: list[Participant] |
                 continue
         payload = modify_payload(m, team_ids)
         fields = {c.field: c.new for c in m.changes if c.field != "team"}
+        values = dict(fields)
         if any(c.field == "team" for c in m.changes):
             tid = payload.get("team_id", payload["user"].get("team_id"))
             fields["team_id"] = None if tid is None else str(tid)
+            values["team_id"] = fields["team_id"]
+            values["team_name"] = next(c.new for c in m.changes if c.field == "team") or None
         work.append((m, payload, {"row": m.row, "op": "modify", "registration_id": m.registration_id,
-                                  "fields": fields}))
+                                  "fields": fields, "file": file_key,
+                                  "ledger": binding_mod.ledger_entry("modify", m.row, m.registration_id, values)}))
     for chunk in _chunks(work, batch_size):
         body = participants_request([w[1] for w in chunk])
-        answer = _send(journal, "participants", [w[2] for w in chunk], body,
-                       lambda b: client.post_participants(race_id, b))
-        for (op, _, item), res in zip(chunk, result_ids(answer)):
+        res_list = send("participants", [w[2] for w in chunk], body,
+                        lambda bd: client.post_participants(race_id, bd), len(chunk))
+        entries = []
+        for (op, _, item), res in zip(chunk, res_list):
+            if res is None:
+                continue
             if isinstance(res, dict):
                 what = "add" if item["op"] == "add" else "modify"
                 result.errors.append(RowError(op.row, item["registration_id"], what, res["error"]))
-            elif item["op"] == "add":
+                continue
+            if item["op"] == "add":
                 result.added.append((op.row, str(res)))
+                entries.append(dict(item["ledger"], registration_id=str(res)))
             else:
                 result.modified += 1
+                entries.append(item["ledger"])
+        record(entries)
         say(f"participants: {len(result.added)} added, {result.modified} modified")
+        if unconfirmed:
+            _not_confirmed(unconfirmed)
 
     # Switches: RaceEntry may answer with new registration ids; they are journaled for later pushes.
     for chunk in _chunks(plan.switches, batch_size):
         items = [{"row": s.row, "registration_id": s.registration_id, "old_event_id": s.old_event_id,
-                  "new_event_id": s.new_event_id, "user_id": s.current.user_id} for s in chunk]
+                  "new_event_id": s.new_event_id, "user_id": s.current.user_id, "file": file_key,
+                  "ledger": binding_mod.ledger_entry("switch", s.row, s.registration_id,
+                                                     {"event_id": s.new_event_id})} for s in chunk]
         body = switch_request((s.registration_id, s.new_event_id) for s in chunk)
-        answer = _send(journal, "switch", items, body, lambda b: client.switch_events(race_id, b))
-        for s, res in zip(chunk, result_ids(answer)):
+        res_list = send("switch", items, body, lambda bd: client.switch_events(race_id, bd), len(chunk))
+        entries = []
+        for s, item, res in zip(chunk, items, res_list):
+            if res is None:
+                continue
             if isinstance(res, dict):
                 result.errors.append(RowError(s.row, s.registration_id, "switch", res["error"]))
             else:
                 result.switched.append((s.registration_id, str(res)))
+                entries.append(item["ledger"])
+        record(entries)
         say(f"switches: {len(result.switched)} of {len(plan.switches)}")
+        if unconfirmed:
+            _not_confirmed(unconfirmed)
 
     for chunk in _chunks(plan.deletes, min(batch_size, MAX_DELETE_PER_REQUEST)):
-        items = [{"registration_id": d.registration_id} for d in chunk]
+        items = [{"registration_id": d.registration_id, "file": file_key,
+                  "ledger": binding_mod.ledger_entry("delete", 0, d.registration_id, {})} for d in chunk]
         body = delete_request(d.registration_id for d in chunk)
-        answer = _send(journal, "delete", items, body, lambda b: client.delete_participants(race_id, b))
-        for d, res in zip(chunk, result_ids(answer)):
+        res_list = send("delete", items, body, lambda bd: client.delete_participants(race_id, bd), len(chunk))
+        entries = []
+        for d, item, res in zip(chunk, items, res_list):
+            if res is None:
+                continue
             if isinstance(res, dict):
                 result.errors.append(RowError(None, d.registration_id, "delete", res["error"]))
             else:
                 result.deleted.append(d.registration_id)
+                entries.append(item["ledger"])
+        record(entries)
         say(f"deletes: {len(result.deleted)} of {len(plan.deletes)}")
+        if unconfirmed:
+            _not_confirmed(unconfirmed)
 
-    result.verified = verify(client, race_id, result, rs)
-    return result
+
+def _not_confirmed(problems: list[str]) -> None:
+    raise PushInterrupted(f"{'; '.join(problems)}: they may or may not have landed. Push stopped; run the same "
+                          f"push again: it reads back what landed before sending anything else")
 
 
 def verify(client: Any, race_id: int, result: PushResult, before: RaceState) -> list[str]:
@@ -459,11 +507,15 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 def _send(journal: Journal, kind: str, items: list[dict[str, Any]], body: Any,
-          call: Callable[[Any], Any]) -> Any:
-    """Journal the batch, send it, record the outcome. A lost answer stops the push."""
+          call: Callable[[Any], Any]) -> tuple[Path, Any]:
+    """Journal the batch, send it, record the outcome. A lost answer stops the push; an error answer that
+    may hide applied rows (102) asks for a read-back."""
     path = journal.begin(kind, items, body)
     try:
         answer = call(body)
+    except AnsweredError as exc:
+        journal.finish(path, "lost", error=str(exc))
+        raise ReadBack(str(exc)) from None
     except ResponseLost as exc:
         journal.finish(path, "lost", error=str(exc))
         raise PushInterrupted(f"{exc}. Push stopped; run the same push again: it reads back what landed "
@@ -473,61 +525,4 @@ def _send(journal: Journal, kind: str, items: list[dict[str, Any]], body: Any,
         journal.finish(path, "failed", error=str(exc))
         raise
     journal.finish(path, "done", answer=answer)
-    return answer
-
-
-# ------------------------------------------------------------------------------------- files and plans
-
-def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str | None = None,
-               reference: list[Participant] | None = None, prefetched: Any = None) -> Any:
-    """The edited file, read through its profile (convert.read_file). ``reference`` (the snapshot, or
-    RaceEntry's participants) settles rows whose event name and event id columns disagree."""
-    from .convert import read_file
-
-    known = {p.registration_id: p.event_id for p in reference if p.registration_id} if reference else None
-    with gc_paused():
-        # A bad date stops nothing here: the diff lists that row as invalid and the others can still go.
-        return read_file(file, profile, race=race, encoding=encoding, known_events=known, prefetched=prefetched,
-                         keep_bad_dates=True)
-
-
-def snapshot_base(file: str | Path, base_path: str | Path | None) -> tuple[Path | None, list[Participant] | None]:
-    """``--base`` if given, else the pull snapshot beside the file if there is one."""
-    from .snapshot import snapshot_path_for
-
-    path = Path(base_path) if base_path else snapshot_path_for(file)
-    if base_path is None and not path.exists():
-        return None, None
-    return path, load_base(path)
-
-
-def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: str) -> list[Path]:
-    """Write the plan's exact request bodies (each validated against its schema) and the summary.
-
-    Participants joining a team the plan creates carry ``"team_id": "new team: NAME"``: the id exists only
-    once the team is created; push puts it in. More than 250 deletes are split into
-    ``delete_participants-1.json``, ``-2.json``, ... (RaceEntry's per-request cap)."""
-    from . import schemas
-    from .atomic import write_text
-    from .diff import plan_requests
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    bodies = plan_requests(plan)
-    written = []
-    for key, name, schema in (("teams", "teams", "teams.request"),
-                              ("participants", "participants", "participants.request"),
-                              ("switch_participant_events", "switch_participant_events", "switch.request")):
-        if key in bodies:
-            schemas.validate(schema, bodies[key], f"{name}.json")
-            save_file(folder / f"{name}.json", bodies[key])
-            written.append(folder / f"{name}.json")
-    deletes = bodies.get("delete_participants") or []
-    for i, body in enumerate(deletes, 1):
-        schemas.validate("delete.request", body, "delete_participants.json")
-        path = folder / (f"delete_participants-{i}.json" if len(deletes) > 1 else "delete_participants.json")
-        save_file(path, body)
-        written.append(path)
-    save_file(folder / "summary.json", summary)
-    write_text(folder / "summary.txt", text + "\n")
-    return written + [folder / "summary.json", folder / "summary.txt"]
+    return path, answer

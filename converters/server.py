@@ -145,7 +145,8 @@ class Fault:
                 "retry_after": self.retry_after, "delay": self.delay}
 
 
-FAULT_KINDS = {"500", "429", "503", "drop_before", "drop_after", "500_after", "slow", "non_json", "error200"}
+FAULT_KINDS = {"500", "429", "503", "drop_before", "drop_after", "500_after", "slow", "non_json", "error200",
+               "102_after", "short_after"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -402,6 +403,20 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "drop_after":
             entry["status"] = "dropped"
             self._drop()
+            return
+        if fault is not None and fault.kind == "102_after" and status == 200:
+            # Applied, then answered "expired key": a server that checks the key late.
+            entry["status"] = 200
+            self._send(200, self._error_body(ERR_EXPIRED, "tmp_key expired"))
+            return
+        if fault is not None and fault.kind == "short_after" and status == 200:
+            # Applied, then answered for only the first half of the rows (an answer cut short).
+            data = orjson.loads(body)
+            key = next((k for k, v in data.items() if isinstance(v, list)), None)
+            if key is not None:
+                data[key] = data[key][: len(data[key]) // 2]
+            entry["status"] = 200
+            self._send(200, orjson.dumps(data))
             return
         if fault is not None and fault.kind == "500_after":
             entry["status"] = 500

@@ -16,8 +16,8 @@ arrives there). A full reconcile (every ``full_every`` runs, and on request) re-
 rows the server no longer has, which also repairs a removed feed that lagged behind its own watermark.
 
 An output is rewritten only when something it shows changed. Before rewriting, edits the timer made in
-the file since the last write are looked for (the file against ``<file>.snapshot.json``, the content last
-written); if there are any, the timer's file is kept and the fresh data goes to ``<stem>.incoming.<ext>``.
+the file since the last write are looked for (the planning pipeline, offline: the file against the base
+in its binding, the content last written); if there are any, the timer's file is kept and the fresh data goes to ``<stem>.incoming.<ext>``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import hashlib
 import logging
 import os
 import sqlite3
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ import orjson
 
 from . import state
 from .errors import ApiError, InputError, TimersyncError
-from .model import CANONICAL_FIELDS, Participant, participant_from_api
+from .model import Participant, participant_from_api
 
 LOG = logging.getLogger("timersync.sync")
 
@@ -242,18 +241,6 @@ def _projection(p: Participant, fields: Sequence[str]) -> tuple:
     return tuple(p.get(f) for f in fields)
 
 
-def _compare_key(p: Participant) -> tuple:
-    """Everything a file can carry, with blank and missing text treated alike."""
-    vals = []
-    for f in CANONICAL_FIELDS:
-        if f == "last_modified":
-            continue
-        v = getattr(p, f)
-        vals.append(None if v == "" else v)
-    extra = tuple(sorted((k, orjson.dumps(v)) for k, v in p.extra.items() if v not in (None, "")))
-    return tuple(vals) + (extra,)
-
-
 def _name(p: Participant) -> str:
     who = " ".join(x for x in (p.first_name, p.last_name) if x) or "(no name)"
     return f"registration {p.registration_id} ({who})" if p.registration_id else f"new row ({who})"
@@ -456,7 +443,7 @@ class Syncer:
     def _update_output(self, out: SyncOutput) -> OutputResult:
         from .convert import write_file
         from .model import parse_teams
-        from .snapshot import context_path_for, save_context, save_snapshot, snapshot_path_for
+        from .binding import bind
 
         roster = self.roster
         key = f"output:{out.path.resolve()}"
@@ -495,8 +482,8 @@ class Syncer:
                 res.incoming, res.wrote = True, None
                 return res
             res.warnings = list(write_file(target, participants, out.profile, race=race, teams=teams))
-            save_snapshot(snapshot_path_for(target), response)
-            save_context(context_path_for(target), self.race_id, race, teams_raw, context.get("team_types"))
+            bind(target, server=self.client.base_url, race_id=self.race_id, profile=out.profile, base=response,
+                 race=race, teams=teams_raw, team_types=context.get("team_types"))
             res.incoming, res.wrote = True, target
             rec["incoming"] = marker
             roster.set(key, rec)
@@ -509,15 +496,9 @@ class Syncer:
             from .atomic import write_bytes
 
             write_bytes(str(out.path) + ".bak", out.path.read_bytes())
-        # The snapshot (tens of MB on a big race) is written while the file is rendered: its write and
-        # fsync release the GIL, so the two overlap.
-        import concurrent.futures
-
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            snap_job = pool.submit(save_snapshot, snapshot_path_for(out.path), response)
-            res.warnings = self._write(out, participants, race, teams, digest)
-            snap_job.result()
-        save_context(context_path_for(out.path), self.race_id, race, teams_raw, context.get("team_types"))
+        res.warnings = self._write(out, participants, race, teams, digest)
+        bind(out.path, server=self.client.base_url, race_id=self.race_id, profile=out.profile, base=response,
+             race=race, teams=teams_raw, team_types=context.get("team_types"))
         st = out.path.stat()
         rec = {"version": version, "profile": out.profile.name, "context_digest": digest,
                "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(out.path)}
@@ -575,42 +556,62 @@ class Syncer:
         return False
 
     def _timer_edits(self, out: SyncOutput, rec: dict[str, Any]) -> list[tuple[str | None, str]]:
-        """(registration id, message) per row the timer changed in ``out`` since timersync last wrote it.
+        """(registration id, message) per row the timer changed in ``out`` since timersync last wrote it:
+        the planning pipeline, offline, compares the file with its binding's base (what was last written,
+        advanced by the file's pushes)."""
+        from . import binding, planning
+        from .errors import PlanError
 
-        The last written content is ``<file>.snapshot.json``. It is rendered through the same profile and
-        read back, so both sides went through the same conversion and only real edits differ."""
-        from .convert import read_file, write_file
-        from .model import parse_teams
-        from .snapshot import context_path_for, load_context, load_snapshot, snapshot_path_for
-
-        snap = snapshot_path_for(out.path)
+        meta = binding.binding_dir(out.path) / "binding.json"
         sha = file_sha256(out.path)
         rec["seen_sha"] = sha
-        cache_key = (str(out.path), sha, snap.stat().st_mtime_ns if snap.exists() else None)
+        cache_key = (str(out.path), sha, meta.stat().st_mtime_ns if meta.exists() else None)
         if cache_key in self._edit_cache:
             return self._edit_cache[cache_key]
+        b = binding.load(out.path)
         if rec.get("sha256") == sha:
             edits: list[tuple[str | None, str]] = []
-        elif not snap.exists():
-            edits = [(None, f"{out.path.name} was not written by timersync (no {snap.name} beside it)")]
+        elif b is None or not b.has_base:
+            edits = [(None, f"{out.path.name} was not written by timersync (it has no binding in .timersync/)")]
         else:
-            context = load_context(context_path_for(out.path)) or {}
-            race = context.get("race")
-            teams = parse_teams(context["teams"]) if context.get("teams") is not None else None
-            _, base = load_snapshot(snap)
             try:
-                known = {p.registration_id: p.event_id for p in base if p.registration_id}
-                current = read_file(out.path, out.profile, race=race, known_events=known)
-            except InputError as exc:
+                planned = planning.make(out.path, race_id=self.race_id, profile=binding.profile_ref(out.profile),
+                                        offline=True)
+            except (InputError, PlanError) as exc:
                 edits = [(None, f"{out.path.name} cannot be read back ({exc})")]
             else:
-                with tempfile.TemporaryDirectory(dir=state.subdir("sync")) as tmp:
-                    ref = Path(tmp) / out.path.name
-                    write_file(ref, base, out.profile, race=race, teams=teams)
-                    expected = read_file(ref, out.profile, race=race)
-                edits = _compare(expected.participants, current.participants)
+                edits = plan_edits(planned.plan)
         self._edit_cache[cache_key] = edits
         return edits
+
+
+def plan_edits(plan: Any) -> list[tuple[str | None, str]]:
+    """A plan of a file against its own base, as the timer's edits: (registration id, message) per row."""
+    def who(p: Participant) -> str:
+        return _name(p)
+
+    edits: list[tuple[str | None, str]] = []
+    fields: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for m in plan.modifies:
+        fields.setdefault(m.registration_id, []).extend(c.field for c in m.changes)
+        names[m.registration_id] = who(m.current)
+    for s in plan.switches:
+        fields.setdefault(s.registration_id, []).append("event_id")
+        names[s.registration_id] = who(s.current)
+    for u in plan.unpushable:
+        if u.registration_id:
+            fields.setdefault(u.registration_id, []).append(u.field)
+            names.setdefault(u.registration_id, u.registration_id)
+    for rid, changed in fields.items():
+        edits.append((rid, f"{names[rid]}: {', '.join(dict.fromkeys(changed))} changed"))
+    for a in plan.adds:
+        edits.append((None, f"{who(a.participant)}: added in the file"))
+    for i in plan.invalid:
+        edits.append((i.registration_id, f"row {i.row}: {i.message}"))
+    for rid in plan.not_in_file:
+        edits.append((rid, f"registration {rid}: deleted from the file"))
+    return edits
 
 
 def _rid_key(rid: str | None) -> tuple:
@@ -628,27 +629,6 @@ def _same_file(path: Path, rec: dict[str, Any]) -> bool:
     if st.st_mtime_ns == rec.get("mtime_ns"):
         return True
     return file_sha256(path) == rec.get("sha256")
-
-
-def _compare(expected: Sequence[Participant], current: Sequence[Participant]) -> list[tuple[str | None, str]]:
-    """Timer's edits: rows added, removed or changed in ``current`` against ``expected``."""
-    base = {p.registration_id: p for p in expected if p.registration_id}
-    seen: set[str] = set()
-    edits: list[tuple[str | None, str]] = []
-    for p in current:
-        rid = p.registration_id
-        if not rid or rid not in base:
-            edits.append((rid, f"{_name(p)}: added in the file"))
-            continue
-        seen.add(rid)
-        a, b = _compare_key(base[rid]), _compare_key(p)
-        if a != b:
-            names = [f for f, x, y in zip([f for f in CANONICAL_FIELDS if f != "last_modified"], a, b) if x != y]
-            edits.append((rid, f"{_name(p)}: {', '.join(names) or 'other fields'} changed"))
-    for rid, p in base.items():
-        if rid not in seen:
-            edits.append((rid, f"{_name(p)}: deleted from the file"))
-    return edits
 
 
 # ------------------------------------------------------------------------------------------ the loop

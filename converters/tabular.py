@@ -121,9 +121,30 @@ def read_rows(path: str | os.PathLike, delimiter: str, encoding: str | None = No
     first = text[: text.find("\n")] if "\n" in text else text
     delim = sniff_delimiter(first, delimiter)
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
     except csv.Error as exc:
         raise InputError(f"cannot parse as delimited text ({exc})", file=file) from None
+    check_rows(rows, text, file)
+    return rows
+
+
+def check_rows(rows: list[list[str]], text: str, file: str) -> None:
+    """Raise CutShort for a file that looks cut short: a row with fewer cells than the header (blank rows
+    aside), or a last line without the line ending the other lines have (an interrupted copy, a writer
+    that paused). Such a file is never planned: its missing cells would read as blanks and wipe fields."""
+    from .errors import CutShort
+
+    if not rows:
+        return
+    width = len(rows[0])
+    for i, row in enumerate(rows[1:], 2):
+        if len(row) < width and any(cell.strip() for cell in row):
+            raise CutShort(f"the file looks cut short (row {i} has {len(row)} of {width} columns); copy it "
+                           f"again, or give the row its missing cells", file=file)
+    stripped = text.rstrip("\x00")
+    if len(rows) > 1 and not stripped.endswith(("\n", "\r")):
+        raise CutShort(f"the file looks cut short (its last line, row {len(rows)}, has no line ending); copy "
+                       f"it again, or, if it is complete, end it with a line break", file=file)
 
 
 def to_cp1252(value: str) -> str:

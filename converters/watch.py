@@ -13,14 +13,17 @@ Rules:
 
 * A participants ``.json`` becomes every configured output in ``out/``, named ``<json stem>.<file>``
   (``race.json`` with ``file = "raceresult.xlsx"`` gives ``out/race.raceresult.xlsx``), with its
-  ``.snapshot.json`` and ``.race.json`` beside it. The synced files (``sync_every``) keep the plain
+  binding in ``out/.timersync/``. The synced files (``sync_every``) keep the plain
   configured names, so a dropped JSON never overwrites them.
 * A ``.csv``/``.txt``/``.xlsx`` is read with a profile chosen by, in order: a ``<profile>__name.ext``
   prefix (``runscore__edits.csv``), the ``[[outputs]]`` entry with the same file name, the only entry with
-  the same extension. It is diffed against RaceEntry (three-way when the synced file's snapshot exists)
-  and the plan written to ``out/<stem>.plan/``; with ``push = true`` it is pushed too.
-* A file is taken only when its size and mtime have not changed for ``settle`` seconds (1 s): a file still
-  being copied is never read half-written. Hidden (``.x``), Office lock (``~$x``) and temp/partial
+  the same extension. It is diffed against RaceEntry (three-way against the binding of the output of that
+  name, ``out/.timersync/<file>/``) and the plan written to ``out/<stem>.plan/``; with ``push = true`` it
+  is pushed too, with push's lock: one push per race at a time.
+* A file is taken only when it is complete (:func:`converters.convert.check_complete`: no row short of
+  cells, a line ending after the last row, a whole .xlsx) and its size and mtime have not changed for
+  ``settle_seconds`` (2 s): a file still being copied is never read half-written. One still incomplete
+  after ``incomplete_timeout`` (120 s) fails with the reason. Hidden (``.x``), Office lock (``~$x``) and temp/partial
   download files are ignored.
 * Every input is processed once, also across restarts: the journal records name+size+mtime+sha256 and the
   outcome before the file is moved, so a crash between processing and moving only moves it later.
@@ -50,7 +53,8 @@ LOG = logging.getLogger("timersync.watch")
 
 JOURNAL = ".timersync-watch.jsonl"
 CONFIG = "timersync.toml"
-SETTLE = 1.0
+SETTLE = 2.0
+INCOMPLETE_TIMEOUT = 120.0  # seconds a file may stay incomplete (a slow copy) before it fails
 TABLE_KINDS = ("csv", "txt", "xlsx")
 _IGNORED_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".lock", "~")
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
@@ -86,6 +90,8 @@ class WatchConfig:
     poll: bool = False
     settle: float = SETTLE
     scan_every: float = 1.0
+    incomplete_timeout: float = INCOMPLETE_TIMEOUT
+    lock_wait: float = 60.0  # seconds a push waits for another push of the race
 
     @property
     def inbox(self) -> Path:
@@ -123,7 +129,7 @@ def load_config(folder: str | os.PathLike, config_file: str | os.PathLike | None
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config ({exc})") from None
-    known = {"race_id", "api_url", "push", "sync_every", "poll", "settle_seconds", "outputs"}
+    known = {"race_id", "api_url", "push", "sync_every", "poll", "settle_seconds", "incomplete_timeout", "outputs"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]!r}; the keys are {', '.join(sorted(known))}")
@@ -142,6 +148,9 @@ def load_config(folder: str | os.PathLike, config_file: str | os.PathLike | None
     settle = raw.get("settle_seconds", SETTLE)
     if not isinstance(settle, (int, float)) or isinstance(settle, bool) or settle <= 0:
         raise ConfigError(f"{path}: settle_seconds must be a positive number of seconds")
+    incomplete = raw.get("incomplete_timeout", INCOMPLETE_TIMEOUT)
+    if not isinstance(incomplete, (int, float)) or isinstance(incomplete, bool) or incomplete < 0:
+        raise ConfigError(f"{path}: incomplete_timeout must be a number of seconds (0 or more)")
     entries = raw.get("outputs")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: no [[outputs]]; add at least one with profile = \"...\" and file = \"...\"")
@@ -168,7 +177,8 @@ def load_config(folder: str | os.PathLike, config_file: str | os.PathLike | None
     api_url = resolve_base_url(raw.get("api_url"))
     config = WatchConfig(folder=folder, path=path, race_id=race_id, api_url=api_url, outputs=outputs,
                          push=bool(raw.get("push", False)), sync_every=float(sync_every) if sync_every else None,
-                         poll=poll or bool(raw.get("poll", False)), settle=float(settle))
+                         poll=poll or bool(raw.get("poll", False)), settle=float(settle),
+                         incomplete_timeout=float(incomplete))
     for sub in (config.inbox, config.outbox, config.done, config.failed):
         try:
             sub.mkdir(exist_ok=True)
@@ -287,6 +297,7 @@ class Watcher:
         self.journal = Journal(config.folder / JOURNAL)
         self._seen: dict[str, tuple[int, int, float]] = {}
         self._deferred: dict[str, float] = {}
+        self._incomplete: dict[str, float] = {}  # name -> when it was first found incomplete
         self._context: dict[str, Any] | None = None
         self._syncer: Any = None
         self._next_sync = 0.0
@@ -347,8 +358,11 @@ class Watcher:
             seen = self._seen.get(name)
             if seen is None or seen[:2] != sig:
                 self._seen[name] = (sig[0], sig[1], now)
+                self._incomplete.pop(name, None)  # still growing: the copy is under way
                 continue
             if now - seen[2] < self.config.settle:
+                continue
+            if self._still_incomplete(path, now):
                 continue
             outcome = self.process(path)
             summary.outcomes.append(outcome)
@@ -361,6 +375,25 @@ class Watcher:
             if name not in present:
                 del self._seen[name]
         return summary
+
+    def _still_incomplete(self, path: Path, now: float) -> bool:
+        """True while a settled file still looks cut short (a copy paused, not finished) and has not been
+        so for ``incomplete_timeout``; after that it is processed, and fails saying it looks cut short."""
+        from .convert import check_complete
+        from .errors import CutShort
+
+        try:
+            check_complete(path)
+        except CutShort as exc:
+            first = self._incomplete.setdefault(path.name, now)
+            if now - first < self.config.incomplete_timeout:
+                if first == now:
+                    self.report(f"{path.name}: waiting, {exc}")
+                return True
+        except (TimersyncError, OSError):
+            pass  # other problems are reported when the file is processed
+        self._incomplete.pop(path.name, None)
+        return False
 
     def pending(self) -> int:
         """Files in in/ not yet processed (deferred ones excluded)."""
@@ -520,7 +553,7 @@ class Watcher:
         from .convert import write_file
         from .jsonio import load_file
         from .model import parse_participants, parse_teams
-        from .snapshot import context_path_for, save_context, save_snapshot, snapshot_path_for
+        from .binding import bind
 
         data = load_file(path)
         try:
@@ -541,8 +574,8 @@ class Watcher:
             out = self.config.outbox / f"{path.stem}.{spec.file}"
             for w in write_file(out, participants, spec.profile, race=race, teams=teams):
                 LOG.info("%s -> %s: %s", path.name, out.name, w)
-            save_snapshot(snapshot_path_for(out), data)
-            save_context(context_path_for(out), self.config.race_id, race, teams_raw, context.get("team_types"))
+            bind(out, server=self.client.base_url, race_id=self.config.race_id, profile=spec.profile, base=data,
+                 race=race, teams=teams_raw, team_types=context.get("team_types"))
             written.append(f"out/{out.name}")
         return written
 
@@ -573,66 +606,48 @@ class Watcher:
                            f"<profile>__{name} (one of: {names})")
 
     def _plan_table(self, path: Path) -> list[str]:
-        """Diff a timing file against RaceEntry into ``out/<stem>.plan/`` (and push it when configured)."""
-        from .convert import read_file
-        from .model import parse_participants
-        from .snapshot import load_snapshot, snapshot_path_for
+        """Diff a timing file against RaceEntry into ``out/<stem>.plan/`` (and push it when configured).
+
+        The dropped file is bound as ``out/<the output's file name>``: the synced file's binding (its base,
+        and the ledger of what pushes of such files confirmed), so the same edits dropped twice are never
+        added twice."""
+        from . import diff, planning
 
         profile, spec = self.profile_for(path)
-        context = self.context()
-        race = context.get("race")
-        current = parse_participants(self.client.participants(self.config.race_id, 0),
-                                     f"participants of race {self.config.race_id}")
-        data = read_file(path, profile, race=race, keep_bad_dates=True,
-                         known_events={p.registration_id: p.event_id for p in current if p.registration_id})
-        base = None
-        if spec is not None:
-            snap = snapshot_path_for(self.config.outbox / spec.file)
-            if snap.exists():
-                base = load_snapshot(snap)[1]
-        return plan_file(self, path, profile, data, current, base, context)
+        bind_as = self.config.outbox / (spec.file if spec is not None else path.name)
+        cfg = self.config
+        planned = planning.make(path, client=self.client, race_id=cfg.race_id, profile=profile_name(profile),
+                                server=self.client.base_url, bind_as=bind_as)
+        plan = planned.plan
+        folder = cfg.outbox / f"{path.stem}.plan"
+        folder.mkdir(exist_ok=True)
+        summary = plan.summary()
+        summary["source"] = path.name
+        summary["profile"] = getattr(profile, "name", str(profile))
+        text = f"{path.name} against RaceEntry race {cfg.race_id}:\n{diff.summary_text(plan)}"
+        # The same files as `timersync diff -o`: the exact request bodies, each checked against its schema.
+        planning.write_plan(plan, folder, summary, text)
+        written = [f"out/{folder.name}/"]
+        if cfg.push and not plan.is_empty():
+            outcome = self._push(path, profile, bind_as)
+            write_text(folder / "summary.txt", f"{text}\n{outcome}\n")
+            written.append(outcome)
+        return written
+
+    def _push(self, path: Path, profile: Any, bind_as: Path) -> str:
+        """Push with push's own guards and lock: it plans again inside the race's push lock, reconciles
+        interrupted batches first, reports and skips conflicts, and refuses invalid rows and oversized
+        deletes with a PlanError."""
+        from . import push
+
+        result = push.push(self.client, path, race_id=self.config.race_id, profile=profile_name(profile),
+                           bind_as=bind_as, lock_wait=self.config.lock_wait)
+        errors = f", {len(result.errors)} row errors" if result.errors else ""
+        return (f"pushed: {len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
+                f"{len(result.deleted)} deleted{errors}")
 
 
-def plan_file(watcher: Watcher, path: Path, profile: Any, data: Any, current: list, base: list | None,
-              context: dict[str, Any]) -> list[str]:
-    """Make the plan for one dropped table, write it to ``out/<stem>.plan/`` and push it when configured.
+def profile_name(profile: Any) -> str:
+    from .binding import profile_ref
 
-    The one place the watcher meets the diff/push library."""
-    from . import diff
-    from .model import parse_team_types, parse_teams
-
-    cfg = watcher.config
-    race = context.get("race") or {}
-    events = [int(e["event_id"]) for e in race.get("events") or [] if e.get("event_id") is not None]
-    teams = parse_teams(context["teams"]) if context.get("teams") is not None else []
-    team_types = parse_team_types(context["team_types"]) if context.get("team_types") else []
-    plan = diff.make_plan(data.participants, current, rows=data.rows, present=data.present, base=base,
-                          source=path.name,
-                          race_id=cfg.race_id, events=events or None, teams=teams, team_types=team_types)
-    folder = cfg.outbox / f"{path.stem}.plan"
-    folder.mkdir(exist_ok=True)
-    summary = plan.summary()
-    summary["source"] = path.name
-    summary["profile"] = getattr(profile, "name", str(profile))
-    text = f"{path.name} against RaceEntry race {cfg.race_id}:\n{diff.summary_text(plan)}"
-    # The same files as `timersync diff -o`: the exact request bodies, each checked against its schema.
-    from .push import write_plan
-
-    write_plan(plan, folder, summary, text)
-    written = [f"out/{folder.name}/"]
-    if cfg.push and not plan.is_empty():
-        outcome = push_plan(watcher, data, base, folder)
-        write_text(folder / "summary.txt", f"{text}\n{outcome}\n")
-        written.append(outcome)
-    return written
-
-
-def push_plan(watcher: Watcher, data: Any, base: list | None, folder: Path) -> str:
-    """Push with push's own guards: it re-plans against RaceEntry, reconciles interrupted batches first,
-    reports and skips conflicts, and refuses invalid rows and oversized deletes with a PlanError."""
-    from . import push
-
-    result = push.push(watcher.client, watcher.config.race_id, data, base=base)
-    errors = f", {len(result.errors)} row errors" if result.errors else ""
-    return (f"pushed: {len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
-            f"{len(result.deleted)} deleted{errors}")
+    return profile_ref(profile) or str(profile)

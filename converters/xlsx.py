@@ -228,6 +228,30 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def check_zip(path: str | os.PathLike) -> None:
+    """Raise for a file that is not a whole zip: CutShort when it starts like one (a copy interrupted),
+    InputError when it is something else altogether."""
+    from .errors import CutShort
+
+    file = str(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if not zipfile.is_zipfile(path):
+        if magic == b"PK\x03\x04":
+            raise CutShort("the file looks cut short (an incomplete .xlsx: the zip ends early); copy it again, "
+                           "or open and re-save it in Excel", file=file)
+        raise InputError("not an Excel .xlsx file (not a zip); save it as .xlsx, or as .csv and use that", file=file)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise CutShort(f"the file looks cut short or damaged ({exc}); copy it again, or re-save it in Excel",
+                       file=file) from None
+    if bad is not None:
+        raise CutShort(f"the file looks cut short or damaged (part {bad} is corrupt); copy it again, or re-save "
+                       f"it in Excel", file=file)
+
+
 def read_xlsx(path: str | os.PathLike, raw: bool = False) -> list[tuple[str, list[list[Any]]]]:
     """Every worksheet as ``(name, rows of text)``, in workbook order. Row 1 of the sheet is rows[0].
     ``raw=True`` leaves calamine's cell values (numbers, dates) as they are, for the caller to turn
@@ -237,8 +261,7 @@ def read_xlsx(path: str | os.PathLike, raw: bool = False) -> list[tuple[str, lis
         raise InputError("file not found", file=file)
     if os.path.getsize(path) == 0:
         raise InputError("the file is empty; expected an Excel .xlsx workbook", file=file)
-    if not zipfile.is_zipfile(path):
-        raise InputError("not an Excel .xlsx file (not a zip); save it as .xlsx, or as .csv and use that", file=file)
+    check_zip(path)
     try:
         return _read_calamine(path, raw)
     except Exception:  # noqa: BLE001 - any calamine failure: try the slower, more forgiving reader

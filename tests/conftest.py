@@ -53,3 +53,17 @@ def control(server, what: str, payload=None, method: str = "POST"):
 
 def has_soffice() -> bool:
     return shutil.which("soffice") is not None or shutil.which("libreoffice") is not None
+
+
+def snapshot_path_for(path):
+    """The base a pulled file is bound to (its binding's base.json.gz; --base reads it as it is)."""
+    from converters.binding import binding_dir
+
+    return binding_dir(path) / "base.json.gz"
+
+
+def context_path_for(path):
+    """The race context of a pulled file's binding."""
+    from converters.binding import binding_dir
+
+    return binding_dir(path) / "race.json"

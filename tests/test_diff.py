@@ -15,7 +15,7 @@ from converters import schemas
 from converters.diff import apply_plan, counter, make_plan, norm, plan_requests
 from converters.errors import PlanError
 from converters.model import Participant, Team, TeamType
-from converters.snapshot import context_path_for, snapshot_path_for
+from tests.conftest import context_path_for, snapshot_path_for
 
 EVENTS = [16, 67, 68]
 TYPES = [TeamType("68", "Team Marathon", [16], {}), TeamType("69", "Corporate", [67, 68], {})]

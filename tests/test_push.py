@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from converters.model import parse_participants
-from converters.snapshot import snapshot_path_for
+from tests.conftest import snapshot_path_for
 from tests.conftest import ROOT, control, has_soffice
 
 

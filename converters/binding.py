@@ -1,0 +1,314 @@
+"""The file binding: what timersync remembers about a timing file, so the next diff or push of it is
+measured against the right past.
+
+``pull`` (and ``sync``, and the drop folder) bind the file they write; ``push`` keeps the binding current.
+It lives in a hidden folder beside the file, so a timing program's import dialog never shows it::
+
+    runscore.csv
+    .timersync/runscore.csv/binding.json   server, race id, profile, when pulled, the push ledger
+    .timersync/runscore.csv/base.json.gz   the base: RaceEntry's participants as the file last agreed
+                                           with them (the answer as pulled, advanced by every push)
+    .timersync/runscore.csv/race.json      the race context: race, teams, team types (offline work)
+
+The **ledger** lists every row a push confirmed: the file row, the registration id it has in RaceEntry
+and the values sent. Rows a push added have no registration id in the file until the next pull; the
+ledger ties them to their id, so a second push never adds them again, whatever RaceEntry changed since.
+After every confirmed batch the base advances for the rows in it: a value RaceEntry gives a runner
+afterwards (a team, a corrected name) is a change on RaceEntry's side, never an edit to revert.
+
+The base is gzip-compressed (a 50,000-runner answer is 55 MB as JSON; the binding a few MB). Side files
+of earlier versions (``<file>.snapshot.json``, ``<file>.race.json``) are still read when no binding exists.
+"""
+
+from __future__ import annotations
+
+import gzip
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import orjson
+
+from .atomic import write_bytes
+from .errors import InputError, PlanError
+from .jsonio import dumps, load_file, loads
+
+FOLDER = ".timersync"
+VERSION = 1
+GZIP_LEVEL = 3  # 55 MB of JSON: level 3 is ~2x faster than the default 9 for ~10% more bytes
+
+
+def binding_dir(file: str | Path) -> Path:
+    file = Path(file)
+    return file.parent / FOLDER / file.name
+
+
+def legacy_snapshot_path(file: str | Path) -> Path:
+    file = Path(file)
+    return file.with_name(f"{file.name}.snapshot.json")
+
+
+def legacy_context_path(file: str | Path) -> Path:
+    file = Path(file)
+    return file.with_name(f"{file.name}.race.json")
+
+
+@dataclass
+class Binding:
+    """A file's binding. ``base_raw`` (the participants answer) loads on first use."""
+
+    file: Path
+    server: str | None = None
+    race_id: int | None = None
+    profile: str | None = None  # a built-in profile's name, or the absolute path of the user's .toml
+    pulled_at: float | None = None
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    context: dict[str, Any] | None = None
+    legacy: bool = False  # read from the side files of an earlier version
+    _base_raw: Any = None
+    _base_loaded: bool = False
+
+    @property
+    def folder(self) -> Path:
+        return binding_dir(self.file)
+
+    @property
+    def base_path(self) -> Path:
+        return legacy_snapshot_path(self.file) if self.legacy else self.folder / "base.json.gz"
+
+    @property
+    def has_base(self) -> bool:
+        return self._base_loaded and self._base_raw is not None or self.base_path.is_file()
+
+    def base_raw(self) -> Any:
+        """The base as a participants answer (grouped by event), or None."""
+        if not self._base_loaded:
+            self._base_loaded = True
+            path = self.base_path
+            if path.is_file():
+                self._base_raw = load_base_file(path)
+        return self._base_raw
+
+    def set_base_raw(self, data: Any) -> None:
+        self._base_raw, self._base_loaded = data, True
+
+    def ledger_by_id(self) -> dict[str, dict[str, Any]]:
+        return {str(e["registration_id"]): e for e in self.ledger if e.get("registration_id")}
+
+    def meta(self) -> dict[str, Any]:
+        return {"version": VERSION, "file": self.file.name, "server": self.server, "race_id": self.race_id,
+                "profile": self.profile, "pulled_at": self.pulled_at, "ledger": self.ledger}
+
+    # ------------------------------------------------------------------------------------ writing
+    def save(self, base: bool = True, context: bool = True) -> None:
+        """Write the binding (atomically, each part): the base first, the metadata last, so a binding
+        is never newer than its base."""
+        folder = self.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        if base and self._base_loaded and self._base_raw is not None:
+            write_bytes(folder / "base.json.gz", gzip.compress(orjson.dumps(self._base_raw), GZIP_LEVEL, mtime=0))
+        if context and self.context is not None:
+            write_bytes(folder / "race.json", dumps(self.context, pretty=False))
+        write_bytes(folder / "binding.json", dumps(self.meta()))
+        self.legacy = False
+
+
+def load_base_file(path: str | Path) -> Any:
+    """A base: ``base.json.gz`` or any saved participants answer (``.json``, as earlier snapshots)."""
+    path = Path(path)
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise InputError(f"the saved base is damaged ({exc}); pull the file again", file=str(path)) from None
+        return loads(raw, str(path))
+    return load_file(path)
+
+
+def load(file: str | Path) -> Binding | None:
+    """The binding of ``file``: the ``.timersync`` folder beside it, else an earlier version's side files,
+    else None."""
+    file = Path(file)
+    meta_path = binding_dir(file) / "binding.json"
+    if meta_path.is_file():
+        meta = load_file(meta_path)
+        if not isinstance(meta, dict):
+            raise InputError("not a timersync binding; delete the folder and pull the file again", file=str(meta_path))
+        ctx_path = binding_dir(file) / "race.json"
+        context = load_file(ctx_path) if ctx_path.is_file() else None
+        return Binding(file, meta.get("server"), meta.get("race_id"), meta.get("profile"), meta.get("pulled_at"),
+                       list(meta.get("ledger") or []), context if isinstance(context, dict) else None)
+    snap, ctx_path = legacy_snapshot_path(file), legacy_context_path(file)
+    if snap.is_file() or ctx_path.is_file():
+        context = load_file(ctx_path) if ctx_path.is_file() else None
+        context = context if isinstance(context, dict) and "race_id" in context else None
+        return Binding(file, None, context.get("race_id") if context else None, None, None, [], context,
+                       legacy=True)
+    return None
+
+
+def bind(file: str | Path, *, server: str | None, race_id: int, profile: Any, base: Any,
+         race: Any = None, teams: Any = None, team_types: Any = None) -> Binding:
+    """Bind ``file`` (just written from ``base``, a participants answer): a fresh base. Called after the
+    file is written: a base newer than its file would make RaceEntry's later changes look like edits.
+
+    The new base already holds what earlier pushes did, so the ledger starts again, except that the adds
+    are carried over (marked ``carried``, never applied to the base again): an older copy of the file, one
+    a timer dropped in a watch folder, may still hold those runners without their registration ids."""
+    old = load(file)
+    carried = [dict(e, carried=True) for e in (old.ledger if old is not None else []) if e.get("op") == "add"]
+    b = Binding(Path(file), server, race_id, profile_ref(profile), time.time(), carried,
+                {"race_id": race_id, "race": race, "teams": teams, "team_types": team_types})
+    b.set_base_raw(base)
+    b.save()
+    return b
+
+
+def profile_ref(profile: Any) -> str | None:
+    """How a binding names a profile: a built-in's name, a user's .toml by absolute path."""
+    if profile is None or isinstance(profile, str):
+        if isinstance(profile, str) and profile.endswith(".toml") and Path(profile).is_file():
+            return str(Path(profile).resolve())
+        return profile
+    path = str(getattr(profile, "path", "") or "")
+    if not path or path == f"mappings/{profile.name}.toml":
+        return getattr(profile, "name", None)
+    return str(Path(path).resolve())
+
+
+# ---------------------------------------------------------------------------------- agreeing with it
+
+def settle(binding: Binding | None, *, race_id: int | None, profile: str | None, server: str | None,
+           file: str) -> tuple[int, str, str | None]:
+    """(race id, profile, server) from the command line and the binding; a contradiction is an error."""
+    def differ(a: Any, b: Any) -> bool:
+        return a is not None and b is not None and str(a).rstrip("/") != str(b).rstrip("/")
+
+    if binding is not None:
+        if differ(race_id, binding.race_id):
+            raise PlanError(f"{file} was pulled from race {binding.race_id}, not race {race_id}: drop RACE_ID "
+                            f"(it is remembered) or check it")
+        if profile is not None and binding.profile is not None and not _same_profile(profile, binding.profile):
+            raise PlanError(f"{file} was written with profile {binding.profile}, not {profile}: drop -p (it is "
+                            f"remembered) or pull the file again with the profile you want")
+        if differ(server, binding.server):
+            raise PlanError(f"{file} was pulled from {binding.server}, not {server}: drop --api-url/--demo/"
+                            f"--production and TIMERSYNC_API_URL (the server is remembered) or check them")
+        race_id = race_id if race_id is not None else binding.race_id
+        profile = profile if profile is not None else binding.profile
+        server = server if server is not None else binding.server
+    if race_id is None:
+        raise PlanError(f"{file}: which race? Give RACE_ID (the file has no binding: it was not pulled by "
+                        f"timersync, or its .timersync folder is gone)")
+    if profile is None:
+        raise PlanError(f"{file}: which profile? Give -p PROFILE (the file has no binding saying which)")
+    return int(race_id), profile, server
+
+
+def _same_profile(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    pa, pb = Path(a), Path(b)
+    if pa.suffix == ".toml" and pb.suffix == ".toml":
+        try:
+            return pa.resolve() == pb.resolve()
+        except OSError:
+            return False
+    return pa.stem == pb.stem and (pa.suffix == ".toml") != (pb.suffix == ".toml") and (
+        pa.parent.name == "mappings" or pb.parent.name == "mappings")
+
+
+# ------------------------------------------------------------------------------------- the push ledger
+
+LEDGER_FIELDS = ("first_name", "last_name", "event_id", "dob", "email")
+
+
+def ledger_entry(op: str, row: int, registration_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {"op": op, "row": row, "registration_id": str(registration_id), "values": values, "at": time.time()}
+
+
+def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Iterable[dict[str, Any]]
+                 ) -> tuple[list[Any], list[tuple[int, str]]]:
+    """Give the file's rows without a registration id the id an earlier push of this file got for them.
+
+    A row is its ledger entry when it still holds the values sent (names, event, dob); else, when it is on
+    the same row and keeps at least two of those four. Returns the participants (copies where an id was
+    filled in) and the (row, registration id) pairs filled."""
+    from .diff import norm
+
+    def key(values: Any, get: Any) -> tuple:
+        return (norm("first_name", get(values, "first_name")).casefold(),
+                norm("last_name", get(values, "last_name")).casefold(),
+                str(get(values, "event_id") or ""), norm("dob", get(values, "dob")))
+
+    explicit = {str(p.registration_id).strip() for p in participants if p.registration_id}
+    adds = [e for e in ledger if e.get("op") == "add" and str(e.get("registration_id")) not in explicit]
+    if not adds or all(p.registration_id for p in participants):
+        return list(participants), []
+    by_key: dict[tuple, list[dict[str, Any]]] = {}
+    by_row: dict[int, dict[str, Any]] = {}
+    for e in adds:
+        by_key.setdefault(key(e.get("values") or {}, dict.get), []).append(e)
+        by_row[int(e.get("row") or 0)] = e
+    used: set[str] = set()
+    out = list(participants)
+    filled: list[tuple[int, str]] = []
+    pending = []
+    for i, (p, row) in enumerate(zip(participants, rows)):
+        if p.registration_id:
+            continue
+        k = key(p, getattr)
+        e = next((x for x in by_key.get(k, ()) if x["registration_id"] not in used), None)
+        if e is None:
+            pending.append((i, p, row, k))
+            continue
+        used.add(e["registration_id"])
+        out[i] = p.copy(registration_id=e["registration_id"])
+        filled.append((row, e["registration_id"]))
+    for i, p, row, k in pending:  # edited since the push: the same row, most of the identity kept
+        e = by_row.get(row)
+        if e is None or e["registration_id"] in used:
+            continue
+        if sum(a == b and a != "" for a, b in zip(k, key(e.get("values") or {}, dict.get))) >= 2:
+            used.add(e["registration_id"])
+            out[i] = p.copy(registration_id=e["registration_id"])
+            filled.append((row, e["registration_id"]))
+    return out, filled
+
+
+def participant_values(p: Any) -> dict[str, Any]:
+    """The canonical fields of ``p`` that hold a value (what a ledger keeps of a row)."""
+    from .model import CANONICAL_FIELDS
+
+    return {f: v for f in CANONICAL_FIELDS if f != "registration_id" and (v := getattr(p, f)) not in (None, "")}
+
+
+def apply_ledger(base: list[Any], ledger: Iterable[dict[str, Any]]) -> list[Any]:
+    """The base advanced by every confirmed push: adds appended, modified fields and switched events set,
+    deletes removed. Applying the whole ledger in order is idempotent (a pull starts a new ledger)."""
+    from .model import CANONICAL_FIELDS, Participant
+
+    entries = list(ledger)
+    if not entries:
+        return base
+    known = set(CANONICAL_FIELDS)
+    out = list(base)
+    index = {str(p.registration_id): i for i, p in enumerate(out) if p.registration_id}
+    gone: set[str] = set()
+    for e in entries:
+        rid = str(e.get("registration_id") or "")
+        if not rid or e.get("carried"):
+            continue
+        values = {k: v for k, v in (e.get("values") or {}).items() if k in known and k != "registration_id"}
+        op = e.get("op")
+        if op == "delete":
+            gone.add(rid)
+            continue
+        gone.discard(rid)
+        if rid in index:
+            out[index[rid]] = out[index[rid]].copy(**values)
+        elif op == "add":
+            index[rid] = len(out)
+            out.append(Participant(registration_id=rid, **values))
+    return [p for p in out if str(p.registration_id) not in gone] if gone else out

@@ -1,0 +1,275 @@
+"""The planning pipeline: read the file, bind it, plan. One entry point, :func:`make`, for ``diff`` (online
+and offline), ``push``, the drop folder and ``sync``'s edit detection; the CLI and the watcher only parse
+options and render, ``push`` only sends.
+
+1. The file's **binding** (:mod:`converters.binding`) gives the race id, profile, server, race context and
+   base; what the command line says must agree with it.
+2. RaceEntry is read (the race, participants, removed participants, teams, team types), or, offline, the
+   base stands for it.
+3. The file is read through its profile; rows without a registration id that an earlier push of this
+   file added get their id from the binding's ledger.
+4. :func:`converters.diff.make_plan` compares file, base and RaceEntry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import binding as binding_mod
+from .binding import Binding
+from .diff import Plan, make_plan
+from .errors import PlanError
+from .jsonio import load_file, save_file
+from .model import (Participant, Team, TeamType, gc_paused, parse_participants, parse_team_types, parse_teams,
+                    participants_response)
+
+
+@dataclass
+class RaceState:
+    """What planning needs about a race: its events, teams, team types, participants and (online) the
+    registration ids of its removed participants."""
+
+    race_id: int
+    race: dict[str, Any] | None
+    events: list[int] | None
+    teams: list[Team]
+    team_types: list[TeamType]
+    current: list[Participant]
+    removed: set[str] | None = None  # None offline: the removed feed was not read
+
+
+def race_state(client: Any, race_id: int, removed: bool = True) -> RaceState:
+    """Read the race, its participants (and removed participants), teams and team types from RaceEntry."""
+    race = client.race(race_id)
+    with gc_paused():
+        current = parse_participants(client.participants(race_id, 0), f"participants of race {race_id}")
+    gone = None
+    if removed:
+        gone = {str(p.registration_id) for p in parse_participants(
+            client.participants(race_id, 0, removed=True), f"removed participants of race {race_id}")
+            if p.registration_id}
+    teams = parse_teams(client.teams(race_id))
+    types = parse_team_types(client.team_types(race_id))
+    return RaceState(race_id, race, event_ids(race), teams, types, current, gone)
+
+
+def event_ids(race: Any) -> list[int] | None:
+    if not isinstance(race, dict) or not race.get("events"):
+        return None
+    from .convert import race_events
+
+    return list(race_events(race))
+
+
+def load_context(race_id: int, path: str | Path) -> dict[str, Any]:
+    """``--race``: a context written by pull, a races response or one race object. Raises PlanError for
+    another race's context."""
+    path = Path(path)
+    data = load_file(path)
+    if isinstance(data, dict) and "race" in data and "race_id" in data:
+        ctx = data
+    else:
+        race = data.get("race") if isinstance(data, dict) and isinstance(data.get("race"), dict) else data
+        if isinstance(data, dict) and isinstance(data.get("races"), list):
+            race = next((r.get("race") for r in data["races"] if str((r.get("race") or {}).get("race_id"))
+                         == str(race_id)), None)
+        ctx = {"race_id": race.get("race_id") if isinstance(race, dict) else None, "race": race, "teams": None,
+               "team_types": None}
+    check_context(ctx, race_id, path)
+    return ctx
+
+
+def check_context(ctx: dict[str, Any] | None, race_id: int, where: Any) -> None:
+    if ctx and ctx.get("race_id") is not None and str(ctx["race_id"]) != str(race_id):
+        raise PlanError(f"{where} is the context of race {ctx['race_id']}, not race {race_id}: the file was "
+                        f"pulled from another race; check RACE_ID")
+
+
+def offline_state(race_id: int, base: list[Participant], ctx: dict[str, Any] | None) -> RaceState:
+    """A RaceState from saved JSON only (no network): the base stands for RaceEntry's current state."""
+    ctx = ctx or {}
+    teams = parse_teams(ctx["teams"]) if ctx.get("teams") is not None else []
+    types = parse_team_types(ctx["team_types"]) if ctx.get("team_types") is not None else []
+    race = ctx.get("race")
+    return RaceState(race_id, race, event_ids(race), teams, types, base)
+
+
+def load_base(path: str | Path) -> list[Participant]:
+    """The participants of a saved base (``base.json.gz``, a snapshot or any saved participants answer)."""
+    from . import schemas
+
+    data = binding_mod.load_base_file(path)
+    schemas.validate("participants.response", data, str(path))
+    with gc_paused():
+        return parse_participants(data, str(path))
+
+
+def base_of(b: Binding) -> list[Participant] | None:
+    """The binding's base: the answer as pulled, with every confirmed push in its ledger applied."""
+    raw = b.base_raw()
+    if raw is None:
+        return None
+    from . import schemas
+
+    schemas.validate("participants.response", raw, str(b.base_path))
+    with gc_paused():
+        base = parse_participants(raw, str(b.base_path))
+    return binding_mod.apply_ledger(base, b.ledger)
+
+
+def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str | None = None,
+               reference: list[Participant] | None = None, prefetched: Any = None) -> Any:
+    """The edited file, read through its profile (convert.read_file). ``reference`` (the base, or
+    RaceEntry's participants) settles rows whose event name and event id columns disagree."""
+    from .convert import read_file
+
+    known = {p.registration_id: p.event_id for p in reference if p.registration_id} if reference else None
+    with gc_paused():
+        # A bad date stops nothing here: the diff lists that row as invalid and the others can still go.
+        return read_file(file, profile, race=race, encoding=encoding, known_events=known, prefetched=prefetched,
+                         keep_bad_dates=True)
+
+
+# ------------------------------------------------------------------------------------------ the pipeline
+
+@dataclass
+class Target:
+    """Which file, bound how: the binding (or None) and the race, profile and server settled with it."""
+
+    file: Path
+    bind_as: Path  # the path whose binding is used (the drop folder binds a dropped file to out/<name>)
+    binding: Binding | None
+    race_id: int
+    profile: str
+    server: str | None
+
+
+def target(file: str | Path, *, race_id: int | None = None, profile: str | None = None,
+           server: str | None = None, bind_as: str | Path | None = None) -> Target:
+    """Settle race id, profile and server from the command line and the file's binding."""
+    file = Path(file)
+    bind_path = Path(bind_as) if bind_as else file
+    b = binding_mod.load(bind_path)
+    rid, prof, srv = binding_mod.settle(b, race_id=race_id, profile=profile, server=server, file=file.name)
+    return Target(file, bind_path, b, rid, prof, srv)
+
+
+@dataclass
+class Planned:
+    plan: Plan
+    data: Any  # convert.FileData, with ledger ids filled in
+    rs: RaceState
+    base: list[Participant] | None
+    target: Target
+    filled: list[tuple[int, str]] = field(default_factory=list)  # rows tied to their add by the ledger
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(getattr(self.data, "warnings", []) or [])
+
+
+def make(file: str | Path, *, client: Any = None, race_id: int | None = None, profile: str | None = None,
+         server: str | None = None, offline: bool = False, base_path: str | Path | None = None,
+         race_path: str | Path | None = None, encoding: str | None = None, delete: bool = False,
+         team_type: str | None = None, prefer: str | None = None, bind_as: str | Path | None = None,
+         prefetched: Any = None, renamed: dict[str, str] | Callable[[], dict[str, str]] | None = None,
+         before_plan: Callable[[RaceState, Target], None] | None = None,
+         client_for: Callable[[str | None], Any] | None = None) -> Planned:
+    """Plan ``file``: settle its target, read RaceEntry (or, ``offline``, use the base), read the file,
+    fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
+    reconciles interrupted batches there). ``client_for(server)`` makes the client when none is given."""
+    if prefetched is None:
+        from .convert import prefetch
+
+        prefetched = prefetch(file)  # parses an .xlsx while the base and RaceEntry load
+    tgt = target(file, race_id=race_id, profile=profile, server=server, bind_as=bind_as)
+    b = tgt.binding
+    ctx = load_context(tgt.race_id, race_path) if race_path else (b.context if b is not None else None)
+    check_context(ctx, tgt.race_id, b.folder / "race.json" if b is not None and not b.legacy
+                  else binding_mod.legacy_context_path(tgt.bind_as))
+    base = load_base(base_path) if base_path else (base_of(b) if b is not None else None)
+    if offline:
+        if base is None:
+            raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, whose binding holds "
+                            "its base)")
+        rs = offline_state(tgt.race_id, base, ctx)
+    else:
+        if client is None:
+            if client_for is None:
+                raise PlanError("no RaceEntry client")
+            client = client_for(tgt.server)
+        rs = race_state(client, tgt.race_id)
+        if before_plan is not None:
+            before_plan(rs, tgt)
+            b = tgt.binding = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
+            if b is not None and base_path is None:
+                base = base_of(b)
+    if callable(renamed):
+        renamed = renamed()  # after before_plan: reconciling records the new ids of switches
+    data = read_input(file, tgt.profile, rs.race, encoding, base or rs.current, prefetched)
+    filled: list[tuple[int, str]] = []
+    if b is not None and b.ledger:
+        data.participants, filled = binding_mod.resolve_rows(data.participants, data.rows, b.ledger)
+    plan = make_plan(data.participants, rs.current, rows=data.rows, present=data.present,
+                     base=None if offline else base, race_id=tgt.race_id, events=rs.events, teams=rs.teams,
+                     team_types=rs.team_types, delete=delete, team_type=team_type, prefer=prefer,
+                     renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None)
+    plan.bound = filled
+    return Planned(plan, data, rs, base, tgt, filled)
+
+
+def bind_after_push(planned: Planned, server: str | None) -> Binding:
+    """The binding a push records into: the file's own, or, for a file timersync did not pull, a new one
+    whose base is RaceEntry as read before the push (so the next diff is three-way from there)."""
+    tgt = planned.target
+    b = tgt.binding
+    if b is not None and not b.legacy:
+        return b
+    rs = planned.rs
+    if b is not None and b.legacy and b.has_base:
+        raw = b.base_raw()
+    else:
+        raw = participants_response(rs.current, rs.events or [])
+    new = Binding(tgt.bind_as, server, tgt.race_id, binding_mod.profile_ref(tgt.profile), None, [],
+                  b.context if b is not None and b.context else {"race_id": tgt.race_id, "race": rs.race,
+                                                                   "teams": None, "team_types": None})
+    new.set_base_raw(raw)
+    new.save()
+    tgt.binding = new
+    return new
+
+
+# ---------------------------------------------------------------------------------------- plan folders
+
+def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: str) -> list[Path]:
+    """Write the plan's exact request bodies (each validated against its schema) and the summary.
+
+    Participants joining a team the plan creates carry ``"team_id": "new team: NAME"``: the id exists only
+    once the team is created; push puts it in. More than 250 deletes are split into
+    ``delete_participants-1.json``, ``-2.json``, ... (RaceEntry's per-request cap)."""
+    from . import schemas
+    from .atomic import write_text
+    from .diff import plan_requests
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    bodies = plan_requests(plan)
+    written = []
+    for key, name, schema in (("teams", "teams", "teams.request"),
+                              ("participants", "participants", "participants.request"),
+                              ("switch_participant_events", "switch_participant_events", "switch.request")):
+        if key in bodies:
+            schemas.validate(schema, bodies[key], f"{name}.json")
+            save_file(folder / f"{name}.json", bodies[key])
+            written.append(folder / f"{name}.json")
+    deletes = bodies.get("delete_participants") or []
+    for i, body in enumerate(deletes, 1):
+        schemas.validate("delete.request", body, "delete_participants.json")
+        path = folder / (f"delete_participants-{i}.json" if len(deletes) > 1 else "delete_participants.json")
+        save_file(path, body)
+        written.append(path)
+    save_file(folder / "summary.json", summary)
+    write_text(folder / "summary.txt", text + "\n")
+    return written + [folder / "summary.json", folder / "summary.txt"]
