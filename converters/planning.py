@@ -184,7 +184,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         from .convert import prefetch
 
         prefetched = prefetch(file)  # parses an .xlsx while the base and RaceEntry load
-    tgt = target(file, race_id=race_id, profile=profile, server=server, bind_as=bind_as)
+    # Offline no server is asked, so none can contradict the binding.
+    tgt = target(file, race_id=race_id, profile=profile, server=None if offline else server, bind_as=bind_as)
     b = tgt.binding
     ctx = load_context(tgt.race_id, race_path) if race_path else (b.context if b is not None else None)
     check_context(ctx, tgt.race_id, b.folder / "race.json" if b is not None and not b.legacy

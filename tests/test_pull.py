@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 
 from click.testing import CliRunner
@@ -28,14 +29,18 @@ def save_csv(out, rows):
         csv.writer(fh, lineterminator="\r\n").writerows(rows)
 
 
-def test_pull_writes_file_snapshot_and_context(server, client, tmp_path):
+def test_pull_binds_the_file(server, client, tmp_path):
     out = tmp_path / "entrants.xlsx"
     r = CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "raceresult", "-o", str(out),
                                   "--api-url", server.url])
     assert r.exit_code == 0, r.output
     assert f"Wrote {out} (" in r.output
-    snapshot = json.loads((tmp_path / "entrants.xlsx.snapshot.json").read_text())
-    context = json.loads((tmp_path / "entrants.xlsx.race.json").read_text())
+    bound = tmp_path / ".timersync" / "entrants.xlsx"
+    snapshot = json.loads(gzip.decompress((bound / "base.json.gz").read_bytes()))
+    context = json.loads((bound / "race.json").read_text())
+    meta = json.loads((bound / "binding.json").read_text())
+    assert (meta["server"], meta["race_id"], meta["profile"], meta["ledger"]) == (server.url, server.race_id,
+                                                                                   "raceresult", [])
     assert context["race_id"] == server.race_id and context["race"]["events"]
     fetched = {p.registration_id: p for p in model.parse_participants(snapshot)}
     got = read_file(out, load_profile("raceresult"), race=context["race"])
@@ -100,8 +105,7 @@ def test_each_pulled_file_keeps_its_own_snapshot(server, client, tmp_path):
         r = CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "runscore", "-o",
                                       str(tmp_path / f"runscore.{kind}"), *api])
         assert r.exit_code == 0, r.output
-    assert {p.name for p in tmp_path.iterdir()} >= {"runscore.csv.snapshot.json", "runscore.xlsx.snapshot.json",
-                                                    "runscore.csv.race.json", "runscore.xlsx.race.json"}
+    assert {p.name for p in (tmp_path / ".timersync").iterdir()} == {"runscore.csv", "runscore.xlsx"}
     people = model.parse_participants(client.participants(server.race_id, 0))
     someone = people[0]
     client.post_participants(server.race_id, model.participants_request(
@@ -135,5 +139,5 @@ def test_bad_date_row_is_listed_invalid_and_the_rest_still_goes(server, client, 
     rid = rows[2][h.index("Registration ID")]
     assert {p.registration_id: p for p in model.parse_participants(client.participants(server.race_id, 0))}[rid].city == "Moab"
     r = CliRunner().invoke(main, ["convert", str(out), str(tmp_path / "back.json"), "-p", "runscore",
-                                  "--race", str(tmp_path / "runscore.csv.race.json")])
+                                  "--race", str(tmp_path / ".timersync" / "runscore.csv" / "race.json")])
     assert r.exit_code == 1 and "row 2, column 'Date of Birth'" in r.output

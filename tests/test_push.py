@@ -238,14 +238,12 @@ def test_per_row_errors_reported_by_row(client, server, tmp_path):
     rows[2][col(rows, "City")] = "Elsewhere"
     victim = rows[1][col(rows, "Registration ID")]
     write_rows(out, rows)
-    race = client.race(server.race_id)
-    data = lib.read_input(out, "runscore", race)
 
     def confirm(plan):  # someone deletes the first runner between planning and sending
         client.delete_participants(server.race_id, {"registrations": [{"registration_id": int(victim)}]})
         return True
 
-    result = lib.push(client, server.race_id, data, confirm=confirm)
+    result = lib.push(client, out, confirm=confirm)
     assert [(e.row, e.what) for e in result.errors] == [(2, "modify")]
     assert "unknown registration_id" in result.errors[0].message and result.modified == 1
 

@@ -50,13 +50,14 @@ def add(client, race_id, event_id, first, last):
     client.post_participants(race_id, participants_request([participant_payload(p)]))
 
 
-def test_first_sync_writes_file_snapshot_and_context(client, server, tmp_path):
+def test_first_sync_writes_and_binds_the_file(client, server, tmp_path):
     syncer = make_syncer(client, server, tmp_path)
     result = syncer.run()
     assert result.ok and result.full
     assert result.added == result.total == len(server_participants(client, server.race_id))
     assert (tmp_path / "out.csv").exists()
-    assert (tmp_path / "out.csv.snapshot.json").exists() and (tmp_path / "out.csv.race.json").exists()
+    bound = tmp_path / ".timersync" / "out.csv"
+    assert (bound / "base.json.gz").exists() and (bound / "race.json").exists() and (bound / "binding.json").exists()
     assert "wrote out.csv" in result.status_line()
     assert_file_matches_server(client, server.race_id, tmp_path / "out.csv")
 

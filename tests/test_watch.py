@@ -39,7 +39,7 @@ def names(folder, sub):
 
 
 def test_burst_of_good_and_bad_files_each_processed_once(client, server, tmp_path):
-    folder = make_folder(tmp_path, server)
+    folder = make_folder(tmp_path, server, extra="incomplete_timeout = 0\n")  # the truncated copy fails at once
     w = watcher(folder, client)
     inbox = folder / "in"
     data = client.participants(server.race_id, 0)
@@ -76,7 +76,8 @@ def test_burst_of_good_and_bad_files_each_processed_once(client, server, tmp_pat
     assert "unknown profile 'nope'" in (folder / "failed" / "nope__edits.csv.error.txt").read_text()
     out = set(names(folder, "out"))
     assert {"race.raceresult.xlsx", "race.runscore.csv", "late.raceresult.xlsx", "late.runscore.csv",
-            "race.runscore.csv.snapshot.json", "race.runscore.csv.race.json", "runscore.plan"} <= out
+            "runscore.plan"} <= out
+    assert {"race.runscore.csv", "race.raceresult.xlsx"} <= set(names(folder, "out/.timersync"))
     assert (folder / "out" / "late.runscore.csv").read_bytes() == (folder / "out" / "race.runscore.csv").read_bytes()
     plan = orjson.loads((folder / "out" / "runscore.plan" / "summary.json").read_bytes())
     assert plan["counts"]["modifies"] == 0 and plan["source"] == "runscore.csv"
@@ -144,7 +145,8 @@ def test_watchdog_observer_path(client, server, tmp_path):
 def test_sync_every_keeps_out_current(client, server, tmp_path):
     folder = make_folder(tmp_path, server, extra="sync_every = 60\n")
     watcher(folder, client).run_once()
-    assert {"raceresult.xlsx", "runscore.csv", "runscore.csv.snapshot.json"} <= set(names(folder, "out"))
+    assert {"raceresult.xlsx", "runscore.csv"} <= set(names(folder, "out"))
+    assert (folder / "out" / ".timersync" / "runscore.csv" / "base.json.gz").exists()
 
 
 def test_config_errors(client, server, tmp_path):
