@@ -250,7 +250,8 @@ def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Itera
     by_row: dict[int, dict[str, Any]] = {}
     for e in adds:
         by_key.setdefault(key(e.get("values") or {}, dict.get), []).append(e)
-        by_row[int(e.get("row") or 0)] = e
+        if not e.get("foreign"):  # a row number means something only in the file that was pushed
+            by_row[int(e.get("row") or 0)] = e
     used: set[str] = set()
     out = list(participants)
     filled: list[tuple[int, str]] = []
@@ -284,15 +285,21 @@ def participant_values(p: Any) -> dict[str, Any]:
     return {f: v for f in CANONICAL_FIELDS if f != "registration_id" and (v := getattr(p, f)) not in (None, "")}
 
 
+def known_values(entry: dict[str, Any]) -> dict[str, Any]:
+    """A ledger entry's values, restricted to the model's fields."""
+    from .model import CANONICAL_FIELDS
+
+    return {k: v for k, v in (entry.get("values") or {}).items() if k in CANONICAL_FIELDS and k != "registration_id"}
+
+
 def apply_ledger(base: list[Any], ledger: Iterable[dict[str, Any]]) -> list[Any]:
     """The base advanced by every confirmed push: adds appended, modified fields and switched events set,
     deletes removed. Applying the whole ledger in order is idempotent (a pull starts a new ledger)."""
-    from .model import CANONICAL_FIELDS, Participant
+    from .model import Participant
 
     entries = list(ledger)
     if not entries:
         return base
-    known = set(CANONICAL_FIELDS)
     out = list(base)
     index = {str(p.registration_id): i for i, p in enumerate(out) if p.registration_id}
     gone: set[str] = set()
@@ -300,7 +307,7 @@ def apply_ledger(base: list[Any], ledger: Iterable[dict[str, Any]]) -> list[Any]
         rid = str(e.get("registration_id") or "")
         if not rid or e.get("carried"):
             continue
-        values = {k: v for k, v in (e.get("values") or {}).items() if k in known and k != "registration_id"}
+        values = known_values(e)
         op = e.get("op")
         if op == "delete":
             gone.add(rid)

@@ -54,10 +54,14 @@ def plan_options(func: Callable) -> Callable:
     return wrapper
 
 
-def _server(tgt: Any) -> str:
+def _default_server() -> str:
     from .client import resolve_base_url
 
-    return tgt.server or resolve_base_url(None, None)
+    return resolve_base_url(None, None)
+
+
+def _server(tgt: Any) -> str:
+    return tgt.server or _default_server()
 
 
 @main.command()
@@ -90,8 +94,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
     planned = planning.make(file, race_id=race_id, profile=profile, server=server, offline=offline,
                             base_path=base_path, race_path=race_path, encoding=encoding, delete=delete,
                             team_type=team_type, prefer=prefer,
-                            client_for=lambda srv: make_client(srv or _server(planning.target(file))),
-                            renamed=None if offline else _renamed(race_id, file))
+                            client_for=lambda srv: make_client(srv or _default_server()))
     plan = planned.plan
     summary = plan.summary()
     summary["warnings"] = planned.warnings
@@ -106,17 +109,6 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
     click.echo(text)
     if plan_dir:
         click.echo(f"Plan written to {plan_dir}")
-
-
-def _renamed(race_id: int | None, file: str) -> Callable[[], dict[str, str]]:
-    """The journal's renamed registrations of the file's race (read once the race is settled)."""
-    def get() -> dict[str, str]:
-        from . import planning
-        from .push import Journal
-
-        return Journal(race_id if race_id is not None else planning.target(file).race_id).renamed()
-
-    return get
 
 
 @main.command()

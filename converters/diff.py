@@ -371,7 +371,7 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
               race_id: int | None = None, events: Iterable[int] | None = None, teams: Sequence[Team] = (),
               team_types: Sequence[TeamType] = (), delete: bool = False, team_type: str | None = None,
               prefer: str | None = None, renamed: dict[str, str] | None = None, source: str | None = None,
-              removed: Iterable[str] | None = None) -> Plan:
+              removed: Iterable[str] | None = None, pushed: dict[str, Participant] | None = None) -> Plan:
     """Compare the file's participants with RaceEntry's ``current`` ones (three-way when ``base`` is given).
 
     ``rows``: the file row of each participant (for messages); ``present``: canonical fields the file
@@ -379,7 +379,9 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     invalid); ``renamed``: old -> new registration ids of switches pushed earlier (the file may be stale);
     ``prefer``: "file" or "raceentry" settles conflicts; ``source``: the file's name, for messages;
     ``removed``: registration ids in RaceEntry's removed feed (None when it was not read): a row's id that
-    is neither current nor removed (nor in the base) was never issued. Raises PlanError for a file that cannot be
+    is neither current nor removed (nor in the base) was never issued; ``pushed``: registration id -> the
+    participant as an earlier push sent it, the base of rows the base lacks (adds found by their id in
+    push records). Raises PlanError for a file that cannot be
     planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
     """
     if prefer not in (None, "file", "raceentry"):
@@ -389,14 +391,15 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     with gc_paused():
         return _make_plan(file, current, rows=rows, present=present, base=base, race_id=race_id, events=events,
                           teams=teams, team_types=team_types, delete=delete, team_type=team_type, prefer=prefer,
-                          renamed=renamed, source=source, removed=removed)
+                          renamed=renamed, source=source, removed=removed, pushed=pushed)
 
 
 def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None,
                present: Iterable[str] | None, base: Sequence[Participant] | None, race_id: int | None,
                events: Iterable[int] | None, teams: Sequence[Team], team_types: Sequence[TeamType], delete: bool,
                team_type: str | None, prefer: str | None, renamed: dict[str, str] | None,
-               source: str | None = None, removed: Iterable[str] | None = None) -> Plan:
+               source: str | None = None, removed: Iterable[str] | None = None,
+               pushed: dict[str, Participant] | None = None) -> Plan:
     rows = list(rows) if rows is not None else list(range(2, len(file) + 2))
     present_set = set(present) if present is not None else set(POSTABLE_FIELDS) | {
         "event_id", "team_name", "registration_id", "bib", "chip", "age"}
@@ -407,6 +410,8 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
 
     cur_by_id = {str(p.registration_id): p for p in current if p.registration_id}
     base_by_id = {str(p.registration_id): p for p in base if p.registration_id} if base is not None else {}
+    for rid, p in (pushed or {}).items():
+        base_by_id.setdefault(rid, p)
     team_by_id = {str(t.team_id): t for t in teams if t.team_id}
     team_by_name = {norm("team_name", t.team_name): t for t in teams if t.team_name}
     by_team_name = "team_name" in present_set

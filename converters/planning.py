@@ -207,16 +207,31 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
             b = tgt.binding = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
             if b is not None and base_path is None:
                 base = base_of(b)
+    from .push import Journal
+
+    journal = Journal(tgt.race_id)
+    if renamed is None and not offline:
+        renamed = journal.renamed
     if callable(renamed):
         renamed = renamed()  # after before_plan: reconciling records the new ids of switches
     data = read_input(file, tgt.profile, rs.race, encoding, base or rs.current, prefetched)
+    # Rows without an id that a push added: this file's ledger first, then any push of the race (a copy).
+    ledger = list(b.ledger) if b is not None else []
+    own = {str(e.get("registration_id")) for e in ledger}
+    if any(not p.registration_id for p in data.participants):
+        ledger += [e for e in journal.confirmed_adds() if e["registration_id"] not in own]
     filled: list[tuple[int, str]] = []
-    if b is not None and b.ledger:
-        data.participants, filled = binding_mod.resolve_rows(data.participants, data.rows, b.ledger)
+    pushed: dict[str, Participant] = {}
+    if ledger:
+        data.participants, filled = binding_mod.resolve_rows(data.participants, data.rows, ledger)
+        entries = {str(e["registration_id"]): e for e in ledger}
+        for _, rid in filled:  # the base of a row its base lacks: the values its push sent
+            pushed[rid] = Participant(registration_id=rid, **binding_mod.known_values(entries[rid]))
     plan = make_plan(data.participants, rs.current, rows=data.rows, present=data.present,
                      base=None if offline else base, race_id=tgt.race_id, events=rs.events, teams=rs.teams,
                      team_types=rs.team_types, delete=delete, team_type=team_type, prefer=prefer,
-                     renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None)
+                     renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None,
+                     pushed=None if offline else pushed)
     plan.bound = filled
     return Planned(plan, data, rs, base, tgt, filled)
 

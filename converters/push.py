@@ -124,6 +124,31 @@ class Journal:
         entry.update(fields, status=status, finished_at=time.time())
         self.write(path, entry)
 
+    def confirmed_adds(self) -> list[dict[str, Any]]:
+        """Every add any push of this race confirmed (or a read-back found), as ledger entries: the values
+        sent and the registration id RaceEntry gave. A copy of a pushed file (one dropped in a watch
+        folder, one e-mailed back) has its own binding, or none; these tie its rows to their ids all the
+        same."""
+        out = []
+        for _, e in self.entries():
+            if e.get("kind") != "participants":
+                continue
+            status = e.get("status")
+            if status == "reconciled":
+                ids = e.get("new_ids") or []
+                ids = [i if ok else None for i, ok in zip(ids, e.get("landed") or [])]
+            elif status in ("done", "lost") and isinstance(e.get("answer"), dict):
+                try:
+                    ids = result_ids(e["answer"])
+                except TimersyncError:
+                    continue
+            else:
+                continue
+            for item, rid in zip(e.get("items") or [], ids):
+                if item.get("op") == "add" and isinstance(rid, str) and rid and item.get("ledger"):
+                    out.append(dict(item["ledger"], registration_id=rid, foreign=True))
+        return out
+
     def renamed(self) -> dict[str, str]:
         """old -> new registration ids of every switch that landed (RaceEntry may give a new id)."""
         out: dict[str, str] = {}
