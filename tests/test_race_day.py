@@ -406,3 +406,54 @@ def test_race_morning(client, logged_in, tmp_path, state_home):
         for f in ("email", "phone", "street", "city", "zipcode", "dob"):
             assert not (getattr(p, f) and not getattr(q, f)), (rid, f)
     assert next(p for p in final.values() if p.first_name == "Dawn001").team_name == team.team_name
+
+
+def test_an_added_runner_edited_after_the_push_is_modified_not_added(client, server, tmp_path):
+    out = pull(client, server, tmp_path / "race.csv")
+    add_runners(out, 2)
+    assert run("push", out, "--yes").exit_code == 0
+    rows = rows_of(out)
+    rows[-1][rows[0].index("First Name")] = "Late001x"  # the timer fixes the name of a runner it added
+    save(out, rows)
+    r = run("push", out, "--yes")
+    assert r.exit_code == 0, r.output
+    assert "1 modified" in r.output and "0 added" in r.output, r.output
+    got = counts(client, server)
+    assert got[("Late001x", "Runner")] == 1 and got[("Late001", "Runner")] == 0
+    diff_is_empty(out, server)
+
+
+def test_one_watcher_per_folder(client, server, tmp_path):
+    from converters.locks import watch_lock
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "timersync.toml").write_text(f'race_id = {server.race_id}\napi_url = "{server.url}"\n'
+                                           '[[outputs]]\nprofile = "runscore"\nfile = "runscore.csv"\n')
+    with watch_lock(folder):
+        r = run("watch", folder, "--once")
+    assert r.exit_code == 1
+    assert r.output.startswith(f"Error: {folder} is already watched by pid {os.getpid()} since ")
+
+
+def test_watch_fails_a_file_that_stays_cut_short(client, server, tmp_path):
+    from converters.watch import Watcher, load_config
+
+    folder = tmp_path / "drop"
+    (folder / "in").mkdir(parents=True)
+    (folder / "timersync.toml").write_text(
+        f'race_id = {server.race_id}\napi_url = "{server.url}"\npush = true\nsettle_seconds = 0.2\n'
+        'incomplete_timeout = 0.6\n[[outputs]]\nprofile = "runscore"\nfile = "runscore.csv"\n')
+    out = pull(client, server, tmp_path / "race.csv")
+    rows = rows_of(out)
+    rows[1][rows[0].index("City")] = "Never Sent"
+    save(out, rows)
+    (folder / "in" / "runscore.csv").write_bytes(out.read_bytes()[:-30])
+    reports: list[str] = []
+    w = Watcher(load_config(folder), client=client, report=reports.append)
+    summary = w.run_once(max_wait=10)
+    assert [o.status for o in summary.outcomes] == ["failed"]
+    assert any("waiting" in r and "looks cut short" in r for r in reports), reports
+    error = (folder / "failed" / "runscore.csv.error.txt").read_text()
+    assert "the file looks cut short" in error.splitlines()[0]
+    assert "Never Sent" not in {p.city for p in people(client, server)}
