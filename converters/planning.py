@@ -106,8 +106,8 @@ def load_base(path: str | Path) -> list[Participant]:
         return parse_participants(data, str(path))
 
 
-def base_of(b: Binding) -> list[Participant] | None:
-    """The binding's base: the answer as pulled, with every confirmed push in its ledger applied."""
+def base_of(b: Binding) -> tuple[list[Participant], list[Participant]] | None:
+    """The binding's base: (as the file was written, advanced by every confirmed push in its ledger)."""
     raw = b.base_raw()
     if raw is None:
         return None
@@ -115,8 +115,8 @@ def base_of(b: Binding) -> list[Participant] | None:
 
     schemas.validate("participants.response", raw, str(b.base_path))
     with gc_paused():
-        base = parse_participants(raw, str(b.base_path))
-    return binding_mod.apply_ledger(base, b.ledger)
+        written = parse_participants(raw, str(b.base_path))
+    return written, binding_mod.apply_ledger(written, b.ledger)
 
 
 def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str | None = None,
@@ -190,7 +190,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     ctx = load_context(tgt.race_id, race_path) if race_path else (b.context if b is not None else None)
     check_context(ctx, tgt.race_id, b.folder / "race.json" if b is not None and not b.legacy
                   else binding_mod.legacy_context_path(tgt.bind_as))
-    base = load_base(base_path) if base_path else (base_of(b) if b is not None else None)
+    written, base = _bases(b, base_path)
     if offline:
         if base is None:
             raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, whose binding holds "
@@ -205,8 +205,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         if before_plan is not None:
             before_plan(rs, tgt)
             b = tgt.binding = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
-            if b is not None and base_path is None:
-                base = base_of(b)
+            written, base = _bases(b, base_path)
     from .push import Journal
 
     journal = Journal(tgt.race_id)
@@ -214,7 +213,9 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         renamed = journal.renamed
     if callable(renamed):
         renamed = renamed()  # after before_plan: reconciling records the new ids of switches
-    data = read_input(file, tgt.profile, rs.race, encoding, base or rs.current, prefetched)
+    # Event columns that disagree are settled against the events the file was written with: after a push
+    # switched a runner by event name, the untouched event id column is still the stale one.
+    data = read_input(file, tgt.profile, rs.race, encoding, written or rs.current, prefetched)
     # Rows without an id that a push added: this file's ledger first, then any push of the race (a copy).
     ledger = list(b.ledger) if b is not None else []
     own = {str(e.get("registration_id")) for e in ledger}
@@ -234,6 +235,16 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                      pushed=None if offline else pushed)
     plan.bound = filled
     return Planned(plan, data, rs, base, tgt, filled)
+
+
+def _bases(b: Binding | None, base_path: str | Path | None
+           ) -> tuple[list[Participant] | None, list[Participant] | None]:
+    """(the base as the file was written, the base advanced by the ledger): --base, else the binding's."""
+    if base_path:
+        base = load_base(base_path)
+        return base, base
+    got = base_of(b) if b is not None else None
+    return got if got is not None else (None, None)
 
 
 def bind_after_push(planned: Planned, server: str | None) -> Binding:

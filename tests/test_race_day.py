@@ -457,3 +457,19 @@ def test_watch_fails_a_file_that_stays_cut_short(client, server, tmp_path):
     error = (folder / "failed" / "runscore.csv.error.txt").read_text()
     assert "the file looks cut short" in error.splitlines()[0]
     assert "Never Sent" not in {p.city for p in people(client, server)}
+
+
+def test_the_readme_rehearsal_settles_after_one_push(client, server, tmp_path):
+    """The README's race-day edit (a rename, a switch typed as an event name, a bib swap, a late entry on
+    a new team), pushed once: RaceEntry gives the switched runner a new id, and the file's Event ID column
+    still holds the old event. The next diff must not switch the runner back."""
+    out = pull(client, server, tmp_path / "runscore.csv")
+    subprocess.run([sys.executable, str(ROOT / "samples" / "race_day_edit.py"), str(out)], check=True)
+    r = run("push", out, "--team-type", "69", "--yes")
+    assert r.exit_code == 0, r.output
+    for _ in range(2):
+        r = run("diff", out)
+        assert r.exit_code == 0, r.output
+        assert "switch " not in r.output and "0 adds, 0 modifies, 0 switches" in r.output, r.output
+        assert "not pushable" in r.output  # the bib swap stays listed: the API has no bib field
+        assert run("push", out, "--yes").exit_code == 0
