@@ -224,7 +224,8 @@ def demo(output_dir: str, count: int) -> None:
             from .cli import table
 
             click.echo(table(rows, ["file", "participants", "teams", "warnings"]))
-            click.echo(f"Each file is bound in {out / '.timersync'}/ (server, race, profile, base): "
-                       f"`timersync diff FILE` needs nothing else")
+            click.echo(f"Each file is bound in {out / '.timersync'}/ (race, profile, base).\n"
+                       f"The demo server has stopped; compare a file you edit with its base:\n"
+                       f"  timersync diff --offline {out / 'runscore.csv'}")
         finally:
             handle.stop()

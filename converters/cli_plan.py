@@ -171,8 +171,8 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     click.echo(f"Pushed to race {tgt.race_id}: {len(result.teams_created)} teams created, {len(result.added)} "
                f"added, {result.modified} modified, {len(result.switched)} switched, {len(result.deleted)} deleted.")
     if result.added:
-        click.echo("The added runners' registration ids are kept in the file's binding (.timersync/): pushing "
-                   "this file again will not add them twice. Pull to get the ids into the file.")
+        click.echo("The added runners' registration ids are kept in the file's binding (.timersync/):\n"
+                   "pushing this file again never adds them twice. Pull to get the ids into the file.")
     for problem in result.verified:
         click.echo(f"Warning: {problem}", err=True)
     if result.errors:
