@@ -23,6 +23,7 @@ of earlier versions (``<file>.snapshot.json``, ``<file>.race.json``) are still r
 from __future__ import annotations
 
 import gzip
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,9 @@ class Binding:
         """Write the binding (atomically, each part): the base first, the metadata last, so a binding
         is never newer than its base."""
         folder = self.folder
+        if not folder.parent.is_dir():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            _hide(folder.parent)
         folder.mkdir(parents=True, exist_ok=True)
         if base and self._base_loaded and self._base_raw is not None:
             write_bytes(folder / "base.json.gz", gzip.compress(orjson.dumps(self._base_raw), GZIP_LEVEL, mtime=0))
@@ -112,6 +116,14 @@ class Binding:
             write_bytes(folder / "race.json", dumps(self.context, pretty=False))
         write_bytes(folder / "binding.json", dumps(self.meta()))
         self.legacy = False
+
+
+def _hide(path: Path) -> None:
+    """Windows shows dot-folders: mark .timersync hidden there, so import dialogs leave it out."""
+    if os.name == "nt":  # pragma: no cover - Windows only
+        import ctypes
+
+        ctypes.windll.kernel32.SetFileAttributesW(str(path), 0x02)  # FILE_ATTRIBUTE_HIDDEN
 
 
 def load_base_file(path: str | Path) -> Any:

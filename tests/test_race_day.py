@@ -5,7 +5,6 @@ none twice, no field wiped, and a diff of the file that settles to empty."""
 
 from __future__ import annotations
 
-import csv
 import os
 import signal
 import subprocess
@@ -20,6 +19,8 @@ from click.testing import CliRunner
 
 from converters import model
 from tests.conftest import ROOT, control
+from tests.test_push import read_rows as rows_of
+from tests.test_push import write_rows as save
 
 
 def run(*args):
@@ -39,14 +40,10 @@ def pull(client, server, path: Path) -> Path:
     return path
 
 
-def rows_of(path: Path) -> list[list[str]]:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        return list(csv.reader(fh))
-
-
-def save(path: Path, rows: list[list[str]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+def post_fault(server, kind: str, **extra) -> None:
+    """The next POST of participants meets fault ``kind`` (see the server's test controls)."""
+    control(server, "faults", {"faults": [{"method": "POST", "path": "/participants$", "kind": kind, "count": 1,
+                                           **extra}]})
 
 
 def new_row(rows, first, last, event_id=68, email="", dob="03/04/1990", team=""):
@@ -154,8 +151,7 @@ def test_2_a_file_cut_short_is_never_planned(client, server, tmp_path, cut):
 def test_3_an_answer_confirming_fewer_rows_is_not_success(client, server, tmp_path):
     out = pull(client, server, tmp_path / "race.csv")
     names = add_runners(out, 40)
-    control(server, "faults", {"faults": [{"method": "POST", "path": "/participants$", "kind": "short_after",
-                                           "count": 1}]})
+    post_fault(server, "short_after")
     r = run("push", out, "--yes", "--batch-size", "40")
     assert r.exit_code == 3, r.output
     assert "20 of 40 participants rows sent in batch" in r.output and "not confirmed" in r.output
@@ -223,8 +219,7 @@ def test_6_expired_key_after_the_batch_landed_is_read_back(client, logged_in, tm
     server = logged_in
     out = pull(client, server, tmp_path / "race.csv")
     names = add_runners(out, 50)
-    control(server, "faults", {"faults": [{"method": "POST", "path": "/participants$", "kind": "102_after",
-                                           "count": 1}]})
+    post_fault(server, "102_after")
     r = run("push", out, "--yes", "--batch-size", "50")
     assert r.exit_code == 0, r.output
     assert "50 landed in RaceEntry and are not sent again" in r.output, r.output
@@ -376,8 +371,7 @@ def test_race_morning(client, logged_in, tmp_path, state_home):
 
     # 5. kill -9 in the middle of a push, then the same push again.
     add_runners(out, 20, "Kill")
-    control(server, "faults", {"faults": [{"method": "POST", "path": "/participants$", "kind": "slow", "count": 1,
-                                           "delay": 1}]})
+    post_fault(server, "slow", delay=1)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.time() + 20
     while time.time() < deadline and not any(
