@@ -131,11 +131,12 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     (--wait), then refuses. Every batch is journaled before it is sent, and every row RaceEntry confirms
     is recorded in the file's binding, so pushing the same file again never adds a runner twice. If an
     answer is lost or does not confirm every row, the push stops (exit 3) and the next push reads back
-    what landed instead of sending it twice. Rows RaceEntry rejects are listed by file row (exit 2).
+    what landed instead of sending it twice. Rows RaceEntry rejects are listed by file row (exit 4).
     Conflicts (a field changed both in the file and in RaceEntry) are listed and not pushed unless
     --prefer settles them. Deletions are refused above --max-delete and when the file looks truncated.
 
-    Exit status: 0 done, 1 error (nothing sent), 2 some rows refused, 3 not confirmed (run it again).
+    Exit status: 0 done, 1 error (nothing sent), 2 usage, 3 not confirmed (run it again), 4 some rows
+    refused (the rest was sent).
 
     Example:
 
@@ -181,4 +182,4 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
             click.echo(f"Failed: {where} ({e.what}): {e.message}", err=True)
         click.echo(f"{len(result.errors)} row{'s' if len(result.errors) != 1 else ''} failed; the rest was sent.",
                    err=True)
-        click.get_current_context().exit(2)
+        click.get_current_context().exit(4)

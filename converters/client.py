@@ -9,6 +9,7 @@ answer raises :class:`ResponseLost` so the caller reads back what landed.
 from __future__ import annotations
 
 import logging
+import re
 import os
 import time
 from typing import Any, Callable
@@ -137,6 +138,8 @@ class RaceEntryClient:
             with gc_paused():
                 return orjson.loads(resp.content)
         except orjson.JSONDecodeError:
+            if resp.status_code == 401:
+                return None  # "401 Unauthorized" as text: an auth problem, handled as such
             if resp.status_code >= 400:
                 raise ApiError(f"{what}: RaceEntry answered HTTP {resp.status_code} {resp.reason or ''}".rstrip(),
                                status=resp.status_code) from None
@@ -145,16 +148,19 @@ class RaceEntryClient:
                            f"{len(resp.content)} bytes); is the API URL right?", status=resp.status_code) from None
 
     def _must_retry_after_relogin(self, resp: requests.Response, body: Any, what: str, relogged: bool) -> bool:
-        """Raise for an error answer (an envelope, even with HTTP 200, or an HTTP error); on expired
-        credentials (102) log in again once and say the request should be repeated."""
+        """Raise for an error answer (an envelope, even with HTTP 200, or an HTTP error); when the key is
+        refused (error 102, HTTP 401, or an error text about the key: the document does not say how an
+        expired key is answered) log in again once and say the request should be repeated."""
         problem = error_in(body)
+        if problem is None and resp.status_code == 401:
+            problem = (f"HTTP 401 {resp.reason or 'Unauthorized'}".strip(), None)
         if problem:
             msg, code = problem
-            if code == EXPIRED and not relogged:
-                self._relogin_or_raise(msg)
-                return True
-            if code == EXPIRED:
-                raise AuthError(f"{what}: login expired again right after logging in ({msg})", code=code)
+            if _key_refused(msg, code, resp.status_code):
+                if not relogged:
+                    self._relogin_or_raise(msg)
+                    return True
+                raise AuthError(f"{what}: the login was refused again right after logging in ({msg})", code=code)
             raise ApiError(f"{what}: RaceEntry says: {msg}", code=code, status=resp.status_code)
         if resp.status_code >= 400:
             raise ApiError(f"{what}: RaceEntry answered HTTP {resp.status_code}", status=resp.status_code)
@@ -272,19 +278,26 @@ class RaceEntryClient:
                      progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
         """Participants (or removed participants) modified at or after ``since``, grouped by event.
 
-        Without a timestamp RaceEntry uses "now", so a full download passes 0. Pages are requested
-        RunSignup-style (``page``, ``results_per_page``); a server that ignores them answers everything at
-        once, which ends the loop as well. Pages are merged into one grouped list, de-duplicated by
-        registration id keeping the newest ``last_modified``.
+        Without a timestamp RaceEntry uses "now", so a full download passes 0. The document does not
+        page; RunSignup, whose API RaceEntry copies, pages with ``results_per_page`` and either ``page`` or
+        ``after_registration_id``. Pages are asked for by ``page``; a server that answers the same rows
+        again (it ignores ``page``) is asked ``after_registration_id`` = the largest id seen instead; a
+        server that ignores paging altogether answers everything at once (not exactly one page), which
+        ends the loop. Pages are merged into one grouped list, de-duplicated by registration id keeping
+        the newest ``last_modified``.
         """
         path = f"race/{race_id}/{'removed_participants' if removed else 'participants'}"
         what = f"{'removed participants' if removed else 'participants'} of race {race_id}"
         events: dict[Any, dict[str, Any]] = {}
         rows_by_event: dict[Any, dict[Any, dict[str, Any]]] = {}
         event_of: dict[Any, Any] = {}
-        page = 1
+        page, after, largest = 1, None, 0
         while True:
-            params = {"modified_after_timestamp": int(since), "page": page, "results_per_page": self.page_size}
+            params: dict[str, Any] = {"modified_after_timestamp": int(since), "results_per_page": self.page_size}
+            if after is None:
+                params["page"] = page
+            else:
+                params["after_registration_id"] = after
             body = self.get(path, params, what, "participants.response")
             count = new = 0
             for group in body:
@@ -294,6 +307,8 @@ class RaceEntryClient:
                 for row in group.get("participants") or ():
                     count += 1
                     rid = str(row.get("registration_id"))
+                    if rid.isdigit():
+                        largest = max(largest, int(rid))
                     old_eid = event_of.get(rid)
                     if old_eid is None:
                         new += 1
@@ -306,9 +321,16 @@ class RaceEntryClient:
                     event_of[rid] = eid
             if progress:
                 progress(len(event_of))
-            if count < self.page_size or new == 0:
-                break
+            if count != self.page_size:
+                break  # a last page, or everything at once from a server that does not page
+            if new == 0:
+                if after is not None or page == 1 or not largest:
+                    break
+                after = largest  # `page` was ignored: page RunSignup-style, by the last id seen
+                continue
             page += 1
+            if after is not None:
+                after = largest
         out = []
         for eid, event in events.items():
             rows = list(rows_by_event[eid].values())
@@ -340,6 +362,17 @@ class RaceEntryClient:
     def post_teams(self, race_id: int, body: dict[str, Any]) -> dict[str, Any]:
         return self.post(f"race/{race_id}/teams", body, "teams.request", "teams.post-response",
                          f"create teams in race {race_id}")
+
+
+_KEY_WORDS = re.compile(r"tmp_key|tmp_secret|\bkey\b|secret|expired|log ?in|token|unauthori[sz]ed|credential",
+                        re.IGNORECASE)
+
+
+def _key_refused(msg: str, code: int | None, status: int) -> bool:
+    """The answer says the key/secret pair is no good: 102, HTTP 401, or an auth error text."""
+    if code == EXPIRED or status == 401:
+        return True
+    return code in (None, 100, 103) and bool(_KEY_WORDS.search(msg))
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:

@@ -96,6 +96,31 @@ def race_events(race: Any) -> dict[int, str]:
     return out
 
 
+def with_events(race: Any, answer: Any, race_id: Any = None) -> tuple[Any, str | None]:
+    """``race`` (one race object) completed with events: when RaceEntry's races answer lists none (the
+    document's only example shows ``"events": []``), the event ids of the participants ``answer`` (and
+    their names, where its event objects carry one), with a warning that says exactly that."""
+    if not isinstance(race, dict) or race.get("events") or not isinstance(answer, list):
+        return race, None
+    events, named = [], 0
+    for group in answer:
+        ev = group.get("event") if isinstance(group, dict) else None
+        eid = as_int(ev.get("event_id"), "event.event_id") if isinstance(ev, dict) else None
+        if eid is None or any(e["event_id"] == eid for e in events):
+            continue
+        name = as_text(ev.get("name") or ev.get("event_name"))
+        named += bool(name)
+        events.append({"event_id": eid, "name": name or str(eid)})
+    if not events:
+        return race, None
+    rid = race_id if race_id is not None else race.get("race_id")
+    names = "their names too" if named == len(events) else (
+        "no names, so event columns show the ids" if not named else "names where given, else the ids")
+    return dict(race, events=events), (
+        f"RaceEntry's races answer lists no events for race {rid}: event ids {', '.join(str(e['event_id']) for e in events)} "
+        f"are taken from its participants answer ({names})")
+
+
 def race_event_order(race: Any) -> list[int]:
     return list(race_events(race))
 

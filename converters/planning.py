@@ -38,13 +38,18 @@ class RaceState:
     team_types: list[TeamType]
     current: list[Participant]
     removed: set[str] | None = None  # None offline: the removed feed was not read
+    notes: list[str] = field(default_factory=list)  # what the read had to make up for (no events listed)
 
 
 def race_state(client: Any, race_id: int, removed: bool = True) -> RaceState:
     """Read the race, its participants (and removed participants), teams and team types from RaceEntry."""
+    from .convert import with_events
+
     race = client.race(race_id)
+    answer = client.participants(race_id, 0)
+    race, note = with_events(race, answer, race_id)
     with gc_paused():
-        current = parse_participants(client.participants(race_id, 0), f"participants of race {race_id}")
+        current = parse_participants(answer, f"participants of race {race_id}")
     gone = None
     if removed:
         gone = {str(p.registration_id) for p in parse_participants(
@@ -52,7 +57,7 @@ def race_state(client: Any, race_id: int, removed: bool = True) -> RaceState:
             if p.registration_id}
     teams = parse_teams(client.teams(race_id))
     types = parse_team_types(client.team_types(race_id))
-    return RaceState(race_id, race, event_ids(race), teams, types, current, gone)
+    return RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [])
 
 
 def event_ids(race: Any) -> list[int] | None:
@@ -234,6 +239,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                      renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None,
                      pushed=None if offline else pushed)
     plan.bound = filled
+    plan.notes[:0] = rs.notes
     return Planned(plan, data, rs, base, tgt, filled)
 
 

@@ -35,6 +35,7 @@ class Fetched:
     data: Any  # the participants response, exactly as RaceEntry returned it
     teams_raw: Any
     team_types: Any
+    notes: list[str] = field(default_factory=list)  # what the read had to make up for (no events listed)
 
     @property
     def participants(self) -> list[Any]:
@@ -43,9 +44,13 @@ class Fetched:
 
 def fetch(client: RaceEntryClient, race_id: int, progress: Callable[[int], None] | None = None) -> Fetched:
     """Read race ``race_id``: the race (with its events), every participant, teams and team types."""
+    from .convert import with_events
+
     race = client.race(race_id)
     data = client.participants(race_id, 0, progress=progress)
-    return Fetched(race_id, race, data, client.teams(race_id), client.team_types(race_id))
+    race, note = with_events(race, data, race_id)
+    return Fetched(race_id, race, data, client.teams(race_id), client.team_types(race_id),
+                   [note] if note else [])
 
 
 def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path,
@@ -89,4 +94,4 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     if snapshot:
         save_file(snapshot, got.data, pretty=False)
     LOG.info("pulled race %s: %d participants, %d teams -> %s", race_id, len(participants), len(teams), output)
-    return PullResult(output, b.folder, len(participants), len(teams), list(warnings or []), backup)
+    return PullResult(output, b.folder, len(participants), len(teams), got.notes + list(warnings or []), backup)

@@ -30,7 +30,8 @@ from typing import Any, Callable, Sequence
 from . import binding as binding_mod
 from . import locks, state
 from .diff import MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, modify_payload, norm, same_person
-from .errors import AnsweredError, ApiError, PlanError, ResponseLost, ShapeError, TimersyncError
+from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
+                     TimersyncError)
 from .jsonio import load_file, save_file
 from .model import (Participant, Team, delete_request, parse_participants, participants_request, result_ids,
                     switch_request, teams_request)
@@ -184,44 +185,54 @@ def _holds(p: Participant, name: str, value: Any) -> bool:
     return norm(name, getattr(p, name)) == norm(name, value)
 
 
+def read_back(kind: str, items: Sequence[dict[str, Any]], rs: RaceState) -> list[tuple[bool, str | None]]:
+    """Per journaled item, whether it is in RaceEntry (``rs``, freshly read) and under which id: a team by
+    its name; an add as the same person under an id that did not exist when it was journaled; a modify
+    when the fields hold the intended values; a switch when the registration (or, with a new id, the same
+    user) is in the new event; a delete when the id is gone."""
+    by_id = {str(p.registration_id): p for p in rs.current}
+    team_names = {norm("team_name", t.team_name): str(t.team_id) for t in rs.teams}
+    out: list[tuple[bool, str | None]] = []
+    for item in items:
+        ok, new = False, None
+        if kind == "teams":
+            new = team_names.get(norm("team_name", item["name"]))
+            ok = new is not None
+        elif kind == "participants" and item["op"] == "add":
+            row = _person(item["identity"])
+            before = set(item.get("preexisting") or [])
+            found = next((p for p in rs.current if str(p.registration_id) not in before and same_person(row, p)),
+                         None)
+            ok, new = found is not None, str(found.registration_id) if found else None
+        elif kind == "participants":
+            cur = by_id.get(str(item["registration_id"]))
+            ok = cur is not None and all(_holds(cur, f, v) for f, v in item["fields"].items())
+        elif kind == "switch":
+            cur = by_id.get(str(item["registration_id"]))
+            if cur is not None:
+                ok, new = cur.event_id == item["new_event_id"], str(cur.registration_id)
+            else:
+                found = next((p for p in rs.current if item.get("user_id") and str(p.user_id) == str(
+                    item["user_id"]) and p.event_id == item["new_event_id"]), None)
+                ok, new = found is not None, str(found.registration_id) if found else None
+        elif kind == "delete":
+            ok = str(item["registration_id"]) not in by_id
+        out.append((ok, new))
+    return out
+
+
 def reconcile(journal: Journal, rs: RaceState) -> list[str]:
     """Read back what the interrupted batches left in RaceEntry (``rs``, freshly read) and record it, in
     the journal and in the ledger of the file each batch came from (so its landed adds are that file's
     rows from now on). Returns one message per interrupted batch. Nothing is sent."""
     messages = []
-    by_id = {str(p.registration_id): p for p in rs.current}
-    team_names = {norm("team_name", t.team_name): str(t.team_id) for t in rs.teams}
     ledgers: dict[str, list[dict[str, Any]]] = {}
     for path, entry in journal.pending():
         kind, items = entry.get("kind"), entry.get("items") or []
-        landed: list[bool] = []
-        new_ids: list[str | None] = []
-        for item in items:
-            ok, new = False, None
-            if kind == "teams":
-                new = team_names.get(norm("team_name", item["name"]))
-                ok = new is not None
-            elif kind == "participants" and item["op"] == "add":
-                row = _person(item["identity"])
-                before = set(item.get("preexisting") or [])
-                found = next((p for p in rs.current if str(p.registration_id) not in before and same_person(row, p)),
-                             None)
-                ok, new = found is not None, str(found.registration_id) if found else None
-            elif kind == "participants":
-                cur = by_id.get(str(item["registration_id"]))
-                ok = cur is not None and all(_holds(cur, f, v) for f, v in item["fields"].items())
-            elif kind == "switch":
-                cur = by_id.get(str(item["registration_id"]))
-                if cur is not None:
-                    ok, new = cur.event_id == item["new_event_id"], str(cur.registration_id)
-                else:
-                    found = next((p for p in rs.current if item.get("user_id") and str(p.user_id) == str(
-                        item["user_id"]) and p.event_id == item["new_event_id"]), None)
-                    ok, new = found is not None, str(found.registration_id) if found else None
-            elif kind == "delete":
-                ok = str(item["registration_id"]) not in by_id
-            landed.append(ok)
-            new_ids.append(new)
+        found = read_back(kind, items, rs)
+        landed = [ok for ok, _ in found]
+        new_ids = [new for _, new in found]
+        for item, (ok, new) in zip(items, found):
             if ok and item.get("file") and item.get("ledger"):
                 done = dict(item["ledger"], registration_id=new or item["ledger"]["registration_id"], at=time.time())
                 if done["registration_id"]:
@@ -353,36 +364,96 @@ def _confirmed(answer: Any, n: int, key: str = "participants", id_key: str = "re
     return res + [None] * (n - len(res))
 
 
+class _Sender:
+    """Sends one kind of batch: journaled, every row confirmed, and a batch refused as a whole split to
+    find the rows at fault (each part sent only after a read-back shows nothing of it landed)."""
+
+    def __init__(self, client: Any, race_id: int, journal: Journal, say: Callable[[str], None]):
+        self.client, self.race_id, self.journal, self.say = client, race_id, journal, say
+        self.unconfirmed: list[str] = []
+
+    def send(self, kind: str, units: Sequence[tuple[dict[str, Any], Any]], body_of: Callable[[list[Any]], Any],
+             call: Callable[[Any], Any], key: str = "participants", id_key: str = "registration_id") -> list[Any]:
+        """Per unit (journal item, request part): its id, ``{"error": msg}`` or None (not confirmed)."""
+        try:
+            return self._attempt(kind, units, body_of, call, key, id_key)
+        except Refused as exc:
+            return self._split(kind, units, body_of, call, key, id_key, exc)
+
+    def _attempt(self, kind: str, units: Sequence[tuple[dict[str, Any], Any]], body_of: Callable[[list[Any]], Any],
+                 call: Callable[[Any], Any], key: str, id_key: str) -> list[Any]:
+        path, answer = _send(self.journal, kind, [u[0] for u in units], body_of([u[1] for u in units]), call)
+        res = _confirmed(answer, len(units), key, id_key)
+        missing = sum(r is None for r in res)
+        if missing:
+            self.journal.finish(path, "lost", answer=answer, unconfirmed=missing)
+            self.unconfirmed.append(f"{missing} of {len(units)} {kind} rows sent in batch {path.stem} were not "
+                                    f"confirmed by RaceEntry's answer")
+        return res
+
+    def _split(self, kind: str, units: Sequence[tuple[dict[str, Any], Any]], body_of: Callable[[list[Any]], Any],
+               call: Callable[[Any], Any], key: str, id_key: str, exc: "Refused") -> list[Any]:
+        if len(units) == 1:
+            return [{"error": exc.reason}]
+        from .planning import race_state
+
+        # The strictest reading: a refusal promises nothing; read back before sending any part again.
+        found = read_back(kind, [u[0] for u in units], race_state(self.client, self.race_id, removed=False))
+        out: list[Any] = [(new or u[0].get("registration_id") or "landed") if ok else None
+                          for u, (ok, new) in zip(units, found)]
+        todo = [i for i, (ok, _) in enumerate(found) if not ok]
+        self.say(f"{kind}: RaceEntry refused a batch of {len(units)} ({exc.reason}); sending it in parts to find "
+                 f"the rows at fault")
+        half = (len(todo) + 1) // 2
+        parts = [p for p in (todo[:half], todo[half:]) if p]
+        tried: list[tuple[list[int], Any]] = []
+        for part in parts:
+            try:
+                tried.append((part, self._attempt(kind, [units[i] for i in part], body_of, call, key, id_key)))
+            except Refused as sub:
+                tried.append((part, sub))
+        refusals = {t.reason for _, t in tried if isinstance(t, Refused)}
+        if len(parts) == 2 and len(refusals) == 1 and all(isinstance(t, Refused) for _, t in tried):
+            # Both halves refused for the same reason: the request is at fault, not a row; stop here.
+            raise exc.error
+        for part, got in tried:
+            if isinstance(got, Refused):
+                got = self._split(kind, [units[i] for i in part], body_of, call, key, id_key, got)
+            for i, r in zip(part, got):
+                out[i] = r
+        return out
+
+
+class Refused(TimersyncError):
+    """RaceEntry refused a whole batch (an error answer, nothing of it applied by its word)."""
+
+    def __init__(self, error: ApiError):
+        super().__init__(str(error))
+        self.error = error
+        self.reason = str(error).split("RaceEntry says: ", 1)[-1]
+
+
 def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: PushResult, batch_size: int,
                say: Callable[[str], None]) -> None:
     plan, rs, race_id = planned.plan, planned.rs, planned.target.race_id
     file_key = str(planned.target.bind_as)
-    unconfirmed: list[str] = []
+    sender = _Sender(client, race_id, journal, say)
 
     def record(entries: list[dict[str, Any]]) -> None:
         if entries:
             b.ledger.extend(entries)
             b.save(base=False, context=False)  # the ledger, after every confirmed batch
-
-    def send(kind: str, items: list[dict[str, Any]], body: Any, call: Callable[[Any], Any], n: int,
-             key: str = "participants", id_key: str = "registration_id") -> list[Any]:
-        path, answer = _send(journal, kind, items, body, call)
-        res = _confirmed(answer, n, key, id_key)
-        missing = sum(r is None for r in res)
-        if missing:
-            journal.finish(path, "lost", answer=answer, unconfirmed=missing)
-            unconfirmed.append(f"{missing} of {n} {kind} rows sent in batch {path.stem} were not confirmed by "
-                               f"RaceEntry's answer")
-        return res
+        if sender.unconfirmed:
+            _not_confirmed(sender.unconfirmed)
 
     # Teams first: participants joining a new team need its id.
     team_ids: dict[str, str] = {norm("team_name", t.team_name): str(t.team_id) for t in rs.teams}
     failed_teams: set[str] = set()
     for chunk in _chunks(plan.teams, batch_size):
-        items = [{"name": t.name, "team_type_id": t.team_type_id, "rows": t.rows} for t in chunk]
-        body = teams_request(Team(team_type_id=t.team_type_id, team_name=t.name) for t in chunk)
-        res_list = send("teams", items, body, lambda bd: client.post_teams(race_id, bd), len(chunk),
-                        "race_teams", "team_id")
+        units = [({"name": t.name, "team_type_id": t.team_type_id, "rows": t.rows},
+                  Team(team_type_id=t.team_type_id, team_name=t.name)) for t in chunk]
+        res_list = sender.send("teams", units, teams_request, lambda bd: client.post_teams(race_id, bd),
+                               "race_teams", "team_id")
         for t, res in zip(chunk, res_list):
             if res is None or isinstance(res, dict):
                 failed_teams.add(norm("team_name", t.name))
@@ -394,8 +465,7 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
                 team_ids[norm("team_name", t.name)] = str(res)
                 result.teams_created[t.name] = str(res)
         say(f"teams: {len(result.teams_created)} of {len(plan.teams)} created")
-    if unconfirmed:
-        _not_confirmed(unconfirmed)
+        record([])
 
     # Adds and modifies.
     ident_index: dict[tuple, list[Participant]] = {}
@@ -436,9 +506,8 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
                                   "fields": fields, "file": file_key,
                                   "ledger": binding_mod.ledger_entry("modify", m.row, m.registration_id, values)}))
     for chunk in _chunks(work, batch_size):
-        body = participants_request([w[1] for w in chunk])
-        res_list = send("participants", [w[2] for w in chunk], body,
-                        lambda bd: client.post_participants(race_id, bd), len(chunk))
+        res_list = sender.send("participants", [(w[2], w[1]) for w in chunk], participants_request,
+                               lambda bd: client.post_participants(race_id, bd))
         entries = []
         for (op, _, item), res in zip(chunk, res_list):
             if res is None:
@@ -446,28 +515,24 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
             if isinstance(res, dict):
                 what = "add" if item["op"] == "add" else "modify"
                 result.errors.append(RowError(op.row, item["registration_id"], what, res["error"]))
-                continue
-            if item["op"] == "add":
+            elif item["op"] == "add":
                 result.added.append((op.row, str(res)))
                 entries.append(dict(item["ledger"], registration_id=str(res)))
             else:
                 result.modified += 1
                 entries.append(item["ledger"])
-        record(entries)
         say(f"participants: {len(result.added)} added, {result.modified} modified")
-        if unconfirmed:
-            _not_confirmed(unconfirmed)
+        record(entries)
 
     # Switches: RaceEntry may answer with new registration ids; they are journaled for later pushes.
     for chunk in _chunks(plan.switches, batch_size):
-        items = [{"row": s.row, "registration_id": s.registration_id, "old_event_id": s.old_event_id,
-                  "new_event_id": s.new_event_id, "user_id": s.current.user_id, "file": file_key,
-                  "ledger": binding_mod.ledger_entry("switch", s.row, s.registration_id,
-                                                     {"event_id": s.new_event_id})} for s in chunk]
-        body = switch_request((s.registration_id, s.new_event_id) for s in chunk)
-        res_list = send("switch", items, body, lambda bd: client.switch_events(race_id, bd), len(chunk))
+        units = [({"row": s.row, "registration_id": s.registration_id, "old_event_id": s.old_event_id,
+                   "new_event_id": s.new_event_id, "user_id": s.current.user_id, "file": file_key,
+                   "ledger": binding_mod.ledger_entry("switch", s.row, s.registration_id, {"event_id": s.new_event_id})},
+                  (s.registration_id, s.new_event_id)) for s in chunk]
+        res_list = sender.send("switch", units, switch_request, lambda bd: client.switch_events(race_id, bd))
         entries = []
-        for s, item, res in zip(chunk, items, res_list):
+        for s, (item, _), res in zip(chunk, units, res_list):
             if res is None:
                 continue
             if isinstance(res, dict):
@@ -475,18 +540,16 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
             else:
                 result.switched.append((s.registration_id, str(res)))
                 entries.append(item["ledger"])
-        record(entries)
         say(f"switches: {len(result.switched)} of {len(plan.switches)}")
-        if unconfirmed:
-            _not_confirmed(unconfirmed)
+        record(entries)
 
     for chunk in _chunks(plan.deletes, min(batch_size, MAX_DELETE_PER_REQUEST)):
-        items = [{"registration_id": d.registration_id, "file": file_key,
-                  "ledger": binding_mod.ledger_entry("delete", 0, d.registration_id, {})} for d in chunk]
-        body = delete_request(d.registration_id for d in chunk)
-        res_list = send("delete", items, body, lambda bd: client.delete_participants(race_id, bd), len(chunk))
+        units = [({"registration_id": d.registration_id, "file": file_key,
+                   "ledger": binding_mod.ledger_entry("delete", 0, d.registration_id, {})}, d.registration_id)
+                 for d in chunk]
+        res_list = sender.send("delete", units, delete_request, lambda bd: client.delete_participants(race_id, bd))
         entries = []
-        for d, item, res in zip(chunk, items, res_list):
+        for d, (item, _), res in zip(chunk, units, res_list):
             if res is None:
                 continue
             if isinstance(res, dict):
@@ -494,10 +557,8 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
             else:
                 result.deleted.append(d.registration_id)
                 entries.append(item["ledger"])
-        record(entries)
         say(f"deletes: {len(result.deleted)} of {len(plan.deletes)}")
-        if unconfirmed:
-            _not_confirmed(unconfirmed)
+        record(entries)
 
 
 def _not_confirmed(problems: list[str]) -> None:
@@ -545,9 +606,12 @@ def _send(journal: Journal, kind: str, items: list[dict[str, Any]], body: Any,
         journal.finish(path, "lost", error=str(exc))
         raise PushInterrupted(f"{exc}. Push stopped; run the same push again: it reads back what landed "
                               f"before sending anything else (journal {path})") from None
-    except ApiError as exc:
-        # Refused as a whole (or never sent): nothing of it applied.
-        journal.finish(path, "failed", error=str(exc))
+    except (AuthError, ConnectionFailed) as exc:
+        journal.finish(path, "failed", error=str(exc))  # never sent, or the login itself: nothing applied
         raise
+    except ApiError as exc:
+        # Refused as a whole: by RaceEntry's word nothing of it applied; the caller splits it.
+        journal.finish(path, "refused", error=str(exc))
+        raise Refused(exc) from None
     journal.finish(path, "done", answer=answer)
     return path, answer

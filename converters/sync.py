@@ -329,7 +329,11 @@ class Syncer:
         out = {"rows": rows, "removed": removed, "since": since, "rsince": rsince,
                "event_ids": [(g.get("event") or {}).get("event_id") for g in data or ()]}
         if full:
-            out["race"] = self.client.race(self.race_id)
+            from .convert import with_events
+
+            out["race"], note = with_events(self.client.race(self.race_id), data, self.race_id)
+            if note:
+                LOG.warning("%s", note)
             out["teams"] = self.client.teams(self.race_id)
             try:
                 out["team_types"] = self.client.team_types(self.race_id)

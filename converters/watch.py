@@ -567,7 +567,12 @@ class Watcher:
             context = self.context()
         except ConnectionFailed:
             context = {}  # convert offline: event names stay blank (reported as a warning by write_file)
-        race, teams_raw = context.get("race"), context.get("teams")
+        from .convert import with_events
+
+        race, note = with_events(context.get("race"), data, self.config.race_id)
+        if note:
+            self.report(f"{path.name}: warning: {note}")
+        teams_raw = context.get("teams")
         teams = parse_teams(teams_raw) if teams_raw is not None else None
         written = []
         for spec in self.config.outputs:

@@ -316,8 +316,8 @@ def test_killed_push_resumes(client, server, tmp_path, state_home):
     assert_intended(client, server, before, info)
 
 
-def test_cli_partial_exit_2(client, server, tmp_path):
-    """A row RaceEntry rejects is reported by file row; the rest still goes; exit status 2."""
+def test_cli_partial_exit_4(client, server, tmp_path):
+    """A row RaceEntry rejects is reported by file row; the rest still goes; exit status 4."""
     import threading
 
     out = pulled(client, server, tmp_path)
@@ -340,7 +340,7 @@ def test_cli_partial_exit_2(client, server, tmp_path):
     thread.start()
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
     thread.join()
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 4, result.output
     assert f"Failed: row 2 (modify): row 1: unknown registration_id {victim}" in result.output
     assert result.output.endswith("1 row failed; the rest was sent.\n")
     assert [p.city for p in people(client, server)].count("Elsewhere") == 1
