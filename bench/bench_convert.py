@@ -20,9 +20,9 @@ from converters.convert import convert_path  # noqa: E402
 
 def make_data(n: int) -> tuple[list, dict]:
     try:
-        from converters.seed import generate_race
+        from converters.server.seed import generate_race
     except ImportError:  # pragma: no cover - seed generator not present
-        raise SystemExit("converters.seed.generate_race is needed to build the benchmark race")
+        raise SystemExit("converters.server.seed.generate_race is needed to build the benchmark race")
     data = generate_race(participants=n, seed=7)
     main_id = data["main_race_id"]
     race = next(r for r in data["races"] if r["race_id"] == main_id)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from converters.seed import PARTICIPANT_KEYS, USER_KEYS, generate_race
+from converters.server.seed import PARTICIPANT_KEYS, USER_KEYS, generate_race
 from converters.server import DEFAULT_EMAIL, DEFAULT_PASSWORD, redact, start_background
 
 RACE = 2026

@@ -2,9 +2,9 @@
 
 Real RaceEntry is not reachable from tests or demos, so this server answers the documented Timer API
 (base path ``/rest``) with the documented JSON shapes and quirks, backed by a SQLite file seeded by
-``converters.seed.generate_race``.
+``seed.generate_race``.
 
-Choices where the document is silent (see /work/shared/reference/raceentry-api.md, "likely" points):
+Choices where RaceEntry's Timer API document is silent:
 
 * Login takes form fields ``email``/``password`` (a JSON body is accepted too).  One account; a new login
   invalidates the previous pair; pairs expire 24 h after issue by the *server* clock.
@@ -1140,13 +1140,3 @@ def serve_forever(host: str = "127.0.0.1", port: int = 8765, db: str | None = No
         handle._server = None
         if cleanup:
             cleanup()
-
-
-if __name__ == "__main__":  # pragma: no cover - manual use: python -m converters.server [port] [db]
-    _port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765
-    _db = sys.argv[2] if len(sys.argv) > 2 else None
-
-    def _ready(h: ServerHandle) -> None:
-        print(f"RaceEntry rehearsal server at {h.url}  (email {h.email}, password {h.password}, "
-              f"race {h.race_id}); Ctrl-C stops", flush=True)
-    serve_forever(port=_port, db=_db, on_ready=_ready, verbose=True)

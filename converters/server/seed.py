@@ -1,4 +1,4 @@
-"""Deterministic seed data for the rehearsal RaceEntry server (converters/server.py).
+"""Deterministic seed data for the rehearsal RaceEntry server (converters/server/app.py).
 
 ``generate_race(participants, seed)`` returns plain JSON-able data in the API's own shapes:
 
@@ -15,7 +15,7 @@
 Each participant's race follows from its ``event_id`` (see the races' ``events``).
 Stdlib only (the server must run with stdlib + orjson).
 
-``python -m converters.seed --write-samples samples/race`` writes the realistic sample race
+``python -m converters.server.seed --write-samples samples/race`` writes the realistic sample race
 (seed 1, 300 participants) exactly as the server answers it.
 """
 
@@ -29,7 +29,7 @@ import random
 import time
 import unicodedata
 
-from .model import ADDRESS_KEYS, PARTICIPANT_KEYS, USER_KEYS  # the documented key order, one definition
+from ..model import ADDRESS_KEYS, PARTICIPANT_KEYS, USER_KEYS  # the documented key order, one definition
 
 MAIN_RACE_ID = 2026
 SECOND_RACE_ID = 2027
@@ -400,7 +400,7 @@ def write_samples(outdir: str, participants: int = 300, seed: int = 1) -> list[s
     import urllib.parse
     import urllib.request
 
-    from .server import start_background
+    from .app import start_background
 
     os.makedirs(outdir, exist_ok=True)
     h = start_background(None, participants=participants, seed=seed)
@@ -423,7 +423,7 @@ def write_samples(outdir: str, participants: int = 300, seed: int = 1) -> list[s
             with urllib.request.urlopen(f"{h.url}{path}?{qs}") as resp:
                 data = json.loads(resp.read())
             dest = os.path.join(outdir, name)
-            from .atomic import write_text
+            from ..atomic import write_text
 
             write_text(dest, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
             written.append(dest)
@@ -437,7 +437,7 @@ def _main(argv: list[str] | None = None) -> int:
     import json
     import sys
 
-    ap = argparse.ArgumentParser(prog="python -m converters.seed", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m converters.server.seed", description=__doc__.splitlines()[0])
     ap.add_argument("--participants", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--write-samples", metavar="DIR", help="write the sample race JSON files into DIR")
