@@ -160,11 +160,13 @@ def _load_profile(name: str) -> Any:
               help="File to write: .csv, .txt or .xlsx.")
 @click.option("--snapshot", type=click.Path(dir_okay=False),
               help="Also keep the fetched JSON here (the file's binding in .timersync/ beside it holds it anyway).")
-def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace the file even when it holds edits not pushed yet (kept as .bak).")
+def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: str | None, force: bool) -> None:
     """Fetch a race's participants and teams and write them as PROFILE's file.
 
     The file is bound (in .timersync/ beside it): its server, race, profile and the fetched JSON as the
-    base for a later `diff FILE`/`push FILE`, which then need nothing else.
+    base for a later `diff FILE`/`push FILE`, which then need nothing else. A file holding edits that no
+    push has sent yet is not replaced unless --force (the replaced file is kept as <file>.bak).
 
     Example:
 
@@ -174,7 +176,7 @@ def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: 
     from .pull import pull as do_pull
 
     prof = _load_profile(profile_name)
-    result = do_pull(make_client(base_url), race_id, prof, output, snapshot)
+    result = do_pull(make_client(base_url), race_id, prof, output, snapshot, force=force)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"Wrote {result.output} ({result.participants} participants, {result.teams} teams)")

@@ -253,6 +253,45 @@ def _bases(b: Binding | None, base_path: str | Path | None
     return got if got is not None else (None, None)
 
 
+def edits_of(plan: Plan) -> list[tuple[str | None, str]]:
+    """A plan of a file against its own base, as the timer's edits: (registration id, message) per row."""
+    def who(p: Participant) -> str:
+        return " ".join(x for x in (p.first_name, p.last_name) if x) or f"registration {p.registration_id}"
+
+    edits: list[tuple[str | None, str]] = []
+    fields: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for m in plan.modifies:
+        fields.setdefault(m.registration_id, []).extend(c.field for c in m.changes)
+        names[m.registration_id] = who(m.current)
+    for s in plan.switches:
+        fields.setdefault(s.registration_id, []).append("event_id")
+        names[s.registration_id] = who(s.current)
+    for u in plan.unpushable:
+        if u.registration_id:
+            fields.setdefault(u.registration_id, []).append(u.field)
+            names.setdefault(u.registration_id, u.registration_id)
+    for rid, changed in fields.items():
+        edits.append((rid, f"{names[rid]}: {', '.join(dict.fromkeys(changed))} changed"))
+    for a in plan.adds:
+        edits.append((None, f"{who(a.participant)}: added in the file"))
+    for i in plan.invalid:
+        edits.append((i.registration_id, f"row {i.row}: {i.message}"))
+    for rid in plan.not_in_file:
+        edits.append((rid, f"registration {rid}: deleted from the file"))
+    return edits
+
+
+def unpushed_edits(file: str | Path) -> list[tuple[str | None, str]] | None:
+    """The edits in a bound file that no push has sent yet (the file against its base, advanced by its
+    ledger; offline), or None when the file has no binding with a base to tell. Raises what reading the
+    file raises."""
+    b = binding_mod.load(file)
+    if b is None or not b.has_base:
+        return None
+    return edits_of(make(file, offline=True, race_id=b.race_id, profile=b.profile or None).plan)
+
+
 def bind_after_push(planned: Planned, server: str | None) -> Binding:
     """The binding a push records into: the file's own, or, for a file timersync did not pull, a new one
     whose base is RaceEntry as read before the push (so the next diff is three-way from there)."""

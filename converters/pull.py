@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from .atomic import write_bytes
 from .client import RaceEntryClient
-from .errors import TimersyncError
+from .errors import InputError, PlanError, TimersyncError
 from .model import parse_participants, parse_teams
 
 LOG = logging.getLogger("timersync.pull")
@@ -55,13 +55,16 @@ def fetch(client: RaceEntryClient, race_id: int, progress: Callable[[int], None]
 
 def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path,
          snapshot: str | Path | None = None, progress: Callable[[int], None] | None = None,
-         fetched: Fetched | None = None) -> PullResult:
+         fetched: Fetched | None = None, force: bool = False) -> PullResult:
     """Fetch race ``race_id`` and write ``output`` (kind from its extension) with ``profile``.
 
     Then binds the file (:mod:`converters.binding`: server, race, profile, the answer as its base, the race
     context), after the file: a base newer than its file would make RaceEntry's own later changes look
     like edits in the file, and a later push would revert them. ``snapshot``: also keep the answer there
     as plain JSON. ``fetched``: a read already made (the demo writes every profile from one read).
+
+    A bound file holding edits no push has sent yet is not replaced (PlanError) unless ``force``; the
+    replaced version is kept as ``<file>.bak`` either way.
     """
     from .convert import kind_of, write_file
     from .errors import ProfileError
@@ -76,6 +79,19 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
         raise ProfileError(f"profile {profile.name} writes {', '.join(profile.kinds)}, not {kind}")
     if not output.parent.is_dir():
         raise TimersyncError(f"{output}: folder {output.parent} does not exist; create it or choose another output")
+    if output.is_file() and not force:
+        from .planning import unpushed_edits
+
+        try:
+            edits = unpushed_edits(output)
+        except (InputError, PlanError) as exc:
+            raise PlanError(f"{output.name} cannot be read back to look for edits not pushed yet ({exc}); fix it, "
+                            f"or pull with --force (the file is kept as {output.name}.bak)") from None
+        if edits:
+            shown = "; ".join(msg for _, msg in edits[:3]) + (f"; and {len(edits) - 3} more" if len(edits) > 3 else "")
+            raise PlanError(f"{output.name} has {len(edits)} edit{'s' if len(edits) != 1 else ''} not pushed yet "
+                            f"({shown}): push them first (timersync push {output.name}), or pull with --force "
+                            f"(the file is kept as {output.name}.bak)")
     got = fetched or fetch(client, race_id, progress)
     participants = got.participants
     teams = parse_teams(got.teams_raw)

@@ -584,38 +584,9 @@ class Syncer:
             except (InputError, PlanError) as exc:
                 edits = [(None, f"{out.path.name} cannot be read back ({exc})")]
             else:
-                edits = plan_edits(planned.plan)
+                edits = planning.edits_of(planned.plan)
         self._edit_cache[cache_key] = edits
         return edits
-
-
-def plan_edits(plan: Any) -> list[tuple[str | None, str]]:
-    """A plan of a file against its own base, as the timer's edits: (registration id, message) per row."""
-    def who(p: Participant) -> str:
-        return _name(p)
-
-    edits: list[tuple[str | None, str]] = []
-    fields: dict[str, list[str]] = {}
-    names: dict[str, str] = {}
-    for m in plan.modifies:
-        fields.setdefault(m.registration_id, []).extend(c.field for c in m.changes)
-        names[m.registration_id] = who(m.current)
-    for s in plan.switches:
-        fields.setdefault(s.registration_id, []).append("event_id")
-        names[s.registration_id] = who(s.current)
-    for u in plan.unpushable:
-        if u.registration_id:
-            fields.setdefault(u.registration_id, []).append(u.field)
-            names.setdefault(u.registration_id, u.registration_id)
-    for rid, changed in fields.items():
-        edits.append((rid, f"{names[rid]}: {', '.join(dict.fromkeys(changed))} changed"))
-    for a in plan.adds:
-        edits.append((None, f"{who(a.participant)}: added in the file"))
-    for i in plan.invalid:
-        edits.append((i.registration_id, f"row {i.row}: {i.message}"))
-    for rid in plan.not_in_file:
-        edits.append((rid, f"registration {rid}: deleted from the file"))
-    return edits
 
 
 def _rid_key(rid: str | None) -> tuple:

@@ -90,11 +90,20 @@ def test_pull_keeps_the_replaced_file(server, client, tmp_path):
     out = tmp_path / "runscore.csv"
     args = ["pull", str(server.race_id), "-p", "runscore", "-o", str(out), "--api-url", server.url]
     assert CliRunner().invoke(main, args).exit_code == 0
-    out.write_bytes(out.read_bytes().replace(b"\r\n", b"\r\n", 1) + b"edited,by,hand\r\n")
+    width = out.read_bytes().split(b"\r\n", 1)[0].count(b",") + 1
+    out.write_bytes(out.read_bytes() + b"edited,by,hand" + b"," * (width - 3) + b"\r\n")
     edited = out.read_bytes()
-    r = CliRunner().invoke(main, args)
+    r = CliRunner().invoke(main, args)  # the hand-added row is an edit no push has sent
+    assert r.exit_code == 1 and "runscore.csv has 1 edit not pushed yet (row " in r.output, r.output
+    assert "pull with --force (the file is kept as runscore.csv.bak)" in r.output and out.read_bytes() == edited
+    r = CliRunner().invoke(main, args + ["--force"])
     assert r.exit_code == 0 and "kept as runscore.csv.bak" in r.output
     assert (tmp_path / "runscore.csv.bak").read_bytes() == edited
+    out.write_bytes(out.read_bytes())  # touched, not edited: pulled again without --force
+    assert CliRunner().invoke(main, args).exit_code == 0
+    out.write_bytes(out.read_bytes()[:-20])  # cut short: cannot be checked, so not replaced without --force
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1 and "cannot be read back to look for edits not pushed yet" in r.output
 
 
 def test_each_pulled_file_keeps_its_own_snapshot(server, client, tmp_path):
