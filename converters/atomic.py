@@ -22,10 +22,11 @@ RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike, mode: str = "wb", backup: bool = False,
-                  encoding: str | None = None, newline: str | None = None) -> Iterator[IO]:
+                  encoding: str | None = None, newline: str | None = None, private: bool = False) -> Iterator[IO]:
     """Open a temp file beside ``path``; on clean exit it replaces ``path``, on error it is removed.
 
-    ``backup=True`` keeps the previous version as ``path + ".bak"``.
+    ``backup=True`` keeps the previous version as ``path + ".bak"``. The file gets the usual permissions
+    (0666 less the umask), or 0600 from the start with ``private=True`` (credentials).
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
@@ -37,6 +38,10 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb", backup: bool = Fals
         raise TimersyncError(f"{target}: cannot write in {folder} ({exc.strerror}); check the folder's permissions")
     ok = False
     try:
+        if os.name != "nt":
+            # mkstemp makes 0600 files; a timing file must be as readable as any file the user saves
+            # (another account, a file share). Only credentials are private (state.save_credentials).
+            os.fchmod(fd, 0o600 if private else 0o666 & ~_umask())
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
             yield fh
             fh.flush()
@@ -51,6 +56,12 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb", backup: bool = Fals
                 os.unlink(tmp)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _replace(tmp: str, target: Path, sleep: Callable[[float], None] = time.sleep) -> None:
     for delay in RETRY_DELAYS + (None,):
         try:
@@ -63,8 +74,8 @@ def _replace(tmp: str, target: Path, sleep: Callable[[float], None] = time.sleep
             sleep(delay)
 
 
-def write_bytes(path: str | os.PathLike, data: bytes, backup: bool = False) -> None:
-    with atomic_writer(path, "wb", backup=backup) as fh:
+def write_bytes(path: str | os.PathLike, data: bytes, backup: bool = False, private: bool = False) -> None:
+    with atomic_writer(path, "wb", backup=backup, private=private) as fh:
         fh.write(data)
 
 

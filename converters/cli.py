@@ -3,7 +3,9 @@ and turns TimersyncError into one line on stderr and a non-zero exit (a tracebac
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import sys
 from typing import Any, Callable
 
@@ -30,6 +32,12 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # `timersync participants 2026 | head`: the reader has what it wanted; end quietly (and keep
+            # the interpreter from complaining when it flushes stdout at exit).
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except OSError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -55,6 +63,12 @@ def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
         timersync demo
     """
     ctx.ensure_object(dict)
+    for stream in (sys.stdout, sys.stderr):
+        # A Windows-1252 console (or a redirect to a file on Windows) cannot show "Dvořák": show "Dvo?ák"
+        # rather than end the command with a traceback.
+        if hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="replace")
     ctx.obj["debug"] = debug
     ctx.obj["verbose"] = verbose
     from .logs import setup_logging

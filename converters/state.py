@@ -73,13 +73,11 @@ def save_credentials(base_url: str, tmp_key: str, tmp_secret: str, email: str | 
     data = _read_all()
     data[base_url] = {"tmp_key": tmp_key, "tmp_secret": tmp_secret, "email": email, "obtained_at": time.time()}
     path = _credentials_file()
-    write_bytes(path, orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    os.chmod(path, 0o600)
+    write_bytes(path, orjson.dumps(data, option=orjson.OPT_INDENT_2), private=True)
 
 
 def forget_credentials(base_url: str) -> None:
     data = _read_all()
     if data.pop(base_url, None) is not None:
         path = _credentials_file()
-        write_bytes(path, orjson.dumps(data, option=orjson.OPT_INDENT_2))
-        os.chmod(path, 0o600)
+        write_bytes(path, orjson.dumps(data, option=orjson.OPT_INDENT_2), private=True)

@@ -1,0 +1,49 @@
+"""timersync at a race-day keyboard: a Windows-1252 console, a closed pipe, files others can read."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+
+from converters import model
+from tests.conftest import ROOT
+
+
+def cli(args, state_home, **env):
+    full = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT), **env)
+    return subprocess.run([sys.executable, "-m", "converters", *map(str, args)], env=full, capture_output=True,
+                          timeout=60)
+
+
+def test_a_windows_1252_console_shows_what_it_can(client, server, tmp_path, state_home):
+    target = model.parse_participants(client.participants(server.race_id, 0))[0]
+    client.post_participants(server.race_id, model.participants_request(
+        [model.participant_payload(target.copy(last_name="Dvořák 山田"), ["last_name"])]))
+    r = cli(["participants", server.race_id, "--api-url", server.url], state_home, PYTHONIOENCODING="cp1252")
+    assert r.returncode == 0, r.stderr.decode("cp1252", "replace")
+    assert "Dvo?ák ??" in r.stdout.decode("cp1252")  # what the code page has, "?" for the rest
+    assert b"Traceback" not in r.stderr
+
+
+def test_a_closed_pipe_ends_quietly(client, server, tmp_path, state_home):
+    env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(f'"{sys.executable}" -m converters participants {server.race_id} --api-url {server.url} '
+                            f'| head -n 1', shell=True, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=60)
+    assert len(out.splitlines()) == 1
+    assert b"Broken pipe" not in err and b"Traceback" not in err and b"Exception ignored" not in err, err
+
+
+def test_files_get_normal_permissions_and_credentials_stay_private(client, server, tmp_path, state_home):
+    from converters.pull import pull
+
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "race.csv"
+        pull(client, server.race_id, "runscore", out)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644  # another account or a file share can read it
+    assert stat.S_IMODE((state_home / "credentials.json").stat().st_mode) == 0o600
