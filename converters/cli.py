@@ -21,6 +21,17 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 class Group(click.Group):
     """Runs commands so that library errors become one clean line."""
 
+    GLOBAL_FLAGS = ("--debug", "--verbose")
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # `timersync push race.csv --debug` means what `timersync --debug push race.csv` means (click
+        # would otherwise suggest "--demo", a flag that switches servers).
+        if args and any(a in self.GLOBAL_FLAGS for a in args[1:]):
+            cut = args.index("--") if "--" in args else len(args)
+            front = [a for a in args[:cut] if a in self.GLOBAL_FLAGS]
+            args = front + [a for a in args[:cut] if a not in self.GLOBAL_FLAGS] + args[cut:]
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from .cli import api_options, echo_json, main, make_client, table
+from .server.app import BEHAVIOURS, DEFAULT_PASSWORD
 
 
 @main.command()
@@ -18,6 +19,8 @@ def login(base_url: str, email: str | None, password: str | None) -> None:
     """Log in to RaceEntry and keep the key/secret (valid 24 h) in the state folder.
 
     The password is never stored. Logging in again elsewhere with the same account ends this login.
+    The server becomes the default for every command (until the next login to another server);
+    --api-url, --demo, --production or TIMERSYNC_API_URL still choose another.
 
     Example:
 
@@ -32,7 +35,11 @@ def login(base_url: str, email: str | None, password: str | None) -> None:
     body = client.login(email, password)
     user = (body.get("user") or {}).get("user") or {}
     name = " ".join(x for x in (user.get("first_name"), user.get("last_name")) if x)
+    from .state import save_default_server
+
+    save_default_server(base_url)
     click.echo(f"Logged in to {base_url} as {email}{f' ({name})' if name else ''}; valid for 24 hours.")
+    click.echo(f"Commands use {base_url} from now on, until you log in to another server.")
 
 
 @main.command()
@@ -118,14 +125,26 @@ def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback (127.0.0.x, ::1, localhost) is reachable from "
+                   "the network and needs --password (without it, one is made up and printed).")
 @click.option("--port", default=8765, show_default=True, type=int, help="Port (0 = any free port).")
+@click.option("--password", default=None,
+              help=f"Password of the server's account. Default on loopback: {DEFAULT_PASSWORD}.")
 @click.option("--db", type=click.Path(dir_okay=False), default=None,
               help="SQLite file to keep the data in (reused if it exists). Default: a temporary file.")
 @click.option("--participants", "count", default=500, show_default=True, type=int,
               help="How many participants to generate in the main race.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed for the generated race.")
-def serve(host: str, port: int, db: str | None, count: int, seed: int) -> None:
+@click.option("--behave", type=click.Choice(BEHAVIOURS), default="documented", show_default=True,
+              help="documented: what RaceEntry's Timer API document shows. strict: the least forgiving reading "
+                   "(a bad row refuses the whole request, HTTP 400/401 errors, new ids on switch, no events "
+                   "in the races answer).")
+@click.option("--test-controls", is_flag=True,
+              help="Also answer the test controls under /_control (faults, clock, options), which need no "
+                   "password. Off by default.")
+def serve(host: str, port: int, password: str | None, db: str | None, count: int, seed: int, behave: str,
+          test_controls: bool) -> None:
     """Run the bundled RaceEntry-compatible server, to rehearse against before race day.
 
     It implements login and every documented endpoint on SQLite, seeded with a realistic race.
@@ -134,15 +153,32 @@ def serve(host: str, port: int, db: str | None, count: int, seed: int) -> None:
 
     \b
         timersync serve --port 8765 --participants 2000
+        timersync serve --behave strict --test-controls
     """
-    from .server import DEFAULT_EMAIL, DEFAULT_PASSWORD, serve_forever
+    from .server import DEFAULT_EMAIL, is_loopback, serve_forever, serve_password
+
+    given = password
+    password, generated = serve_password(host, password)
 
     def ready(handle: Any) -> None:
-        click.echo(f"RaceEntry-compatible server on {handle.url} (race {handle.race_id}, {count} participants)")
-        click.echo(f"  timersync login --api-url {handle.url} --email {handle.email} --password {handle.password}")
+        strict = "; strict" if behave == "strict" else ""
+        click.echo(f"RaceEntry-compatible server on {handle.url} (race {handle.race_id}, {count} participants{strict})")
+        shown = "" if given else f" --password {handle.password}"
+        made_up = "   # a password made up for this run" if generated else ""
+        click.echo(f"  timersync login --api-url {handle.url} --email {handle.email}{shown}{made_up}")
+        if not is_loopback(host):
+            click.echo(f"warning: listening on {host or 'every address'}: the server is reachable from the "
+                       "network; anyone who can reach it and knows the password can log in", err=True)
+        if test_controls:
+            click.echo(f"warning: test controls are on: {handle.root}/_control/ changes the server without a "
+                       "password", err=True)
         click.echo("Ctrl-C stops it.")
 
-    serve_forever(host, port, db, count, seed, DEFAULT_EMAIL, DEFAULT_PASSWORD, on_ready=ready)
+    try:
+        serve_forever(host, port, db, count, seed, DEFAULT_EMAIL, password, on_ready=ready, behave=behave,
+                      test_controls=test_controls)
+    except (ValueError, OSError) as e:
+        raise click.ClickException(f"cannot serve on {host}:{port}: {e}") from None
 
 
 def _load_profile(name: str) -> Any:

@@ -153,13 +153,19 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     url = _server(tgt)
     client = make_client(url)
 
+    from .client import PRODUCTION_URL
+
+    where = f"RaceEntry race {tgt.race_id} on {url}" + (
+        " (PRODUCTION: the live registrations)" if url.rstrip("/") == PRODUCTION_URL else "")
+
     def confirm(plan: Any) -> bool:
         click.echo(summary_text(plan))
+        click.echo(f"Target: {where}")
         if yes:
             return True
         if not sys.stdin.isatty():
             raise PlanError("nothing was sent: there is no terminal to confirm on; add --yes to push from a script")
-        return click.confirm(f"Push these changes to RaceEntry race {tgt.race_id} on {url}?", default=False)
+        return click.confirm("Push these changes?", default=False)
 
     result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
                       race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
@@ -183,3 +189,67 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         click.echo(f"{len(result.errors)} row{'s' if len(result.errors) != 1 else ''} failed; the rest was sent.",
                    err=True)
         click.get_current_context().exit(4)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(file: str, as_json: bool) -> None:
+    """What timersync remembers about FILE: server, race, profile, when it was pulled, the edits no push
+    has sent yet, and what the pushes of it confirmed. Reads only local files; nothing is asked of
+    RaceEntry.
+
+    Example:
+
+    \b
+        timersync status runscore.csv
+    """
+    import time
+
+    from . import binding, planning
+    from .errors import InputError, PlanError
+
+    b = binding.load(file)
+    if b is None:
+        raise PlanError(f"{file}: no binding (.timersync/ beside it): the file was not pulled by timersync; "
+                        f"`timersync pull RACE_ID -p PROFILE -o {file}` makes one")
+    race = ((b.context or {}).get("race") or {}).get("name")
+    try:
+        edits: list[tuple[str | None, str]] | None = planning.unpushed_edits(file)
+        unreadable = None
+    except (InputError, PlanError) as exc:
+        edits, unreadable = None, str(exc)
+    pushes = [e for e in b.ledger if not e.get("carried")]
+    ops: dict[str, int] = {}
+    for e in pushes:
+        ops[e.get("op", "?")] = ops.get(e.get("op", "?"), 0) + 1
+    last = max((float(e.get("at") or 0) for e in pushes), default=None)
+
+    def when(ts: float | None) -> str | None:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else None
+
+    if as_json:
+        echo_json({"file": str(file), "server": b.server, "race_id": b.race_id, "race": race, "profile": b.profile,
+                   "pulled_at": when(b.pulled_at), "unpushed_edits": [m for _, m in edits or []],
+                   "unreadable": unreadable, "pushed_rows": ops, "last_push": when(last)})
+        return
+    done = {"add": "added", "modify": "modified", "switch": "switched", "delete": "deleted"}
+    click.echo(f"{file}")
+    click.echo(f"  server   {b.server or '(not recorded: pulled by an earlier version)'}")
+    click.echo(f"  race     {b.race_id}{f' ({race})' if race else ''}")
+    click.echo(f"  profile  {b.profile or '(not recorded)'}")
+    click.echo(f"  pulled   {when(b.pulled_at) or '(not recorded)'}")
+    if unreadable:
+        click.echo(f"  edits    cannot tell: {unreadable}")
+    else:
+        n = len(edits or [])
+        click.echo(f"  edits    {n} not pushed yet" if n else "  edits    none not pushed")
+        for _, msg in (edits or [])[:10]:
+            click.echo(f"           {msg}")
+        if n > 10:
+            click.echo(f"           ... and {n - 10} more (timersync diff {file})")
+    if pushes:
+        counts = ", ".join(f"{n} {done.get(op, op)}" for op, n in ops.items())
+        click.echo(f"  pushed   {counts} (last {when(last)})")
+    else:
+        click.echo("  pushed   nothing yet")

@@ -32,12 +32,13 @@ PAGE_SIZE = 2500  # RunSignup's maximum results_per_page; RaceEntry mirrors RunS
 
 
 def resolve_base_url(api_url: str | None = None, choice: str | None = None) -> str:
-    """--api-url / TIMERSYNC_API_URL, or --demo / --production; the demo base by default (safe)."""
+    """--api-url / TIMERSYNC_API_URL, or --demo / --production; else the server of the last login; else
+    the demo base (safe)."""
     if choice == "production":
         return PRODUCTION_URL
     if choice == "demo":
         return DEMO_URL
-    url = api_url or os.environ.get("TIMERSYNC_API_URL") or DEMO_URL
+    url = api_url or os.environ.get("TIMERSYNC_API_URL") or state.default_server() or DEMO_URL
     return url.rstrip("/")
 
 

@@ -81,3 +81,21 @@ def forget_credentials(base_url: str) -> None:
     if data.pop(base_url, None) is not None:
         path = _credentials_file()
         write_bytes(path, orjson.dumps(data, option=orjson.OPT_INDENT_2), private=True)
+
+
+def _settings_file() -> Path:
+    return home() / "settings.json"
+
+
+def save_default_server(base_url: str) -> None:
+    """The server a login went to: the default of every command until another login."""
+    write_bytes(_settings_file(), orjson.dumps({"default_server": base_url.rstrip("/")}, option=orjson.OPT_INDENT_2))
+
+
+def default_server() -> str | None:
+    try:
+        data = orjson.loads(_settings_file().read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return None
+    url = data.get("default_server") if isinstance(data, dict) else None
+    return url if isinstance(url, str) and url else None

@@ -47,3 +47,31 @@ def test_files_get_normal_permissions_and_credentials_stay_private(client, serve
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644  # another account or a file share can read it
     assert stat.S_IMODE((state_home / "credentials.json").stat().st_mode) == 0o600
+
+
+def test_status_and_the_remembered_server(client, server, tmp_path, state_home, monkeypatch):
+    from click.testing import CliRunner
+
+    from converters.cli import main
+
+    def run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    r = run("login", "--api-url", server.url, "--email", server.email, "--password", server.password)
+    assert r.exit_code == 0 and f"Commands use {server.url} from now on" in r.output
+    assert run("races").exit_code == 0  # no --api-url: the server of the last login
+    out = tmp_path / "s.csv"
+    assert run("pull", server.race_id, "-p", "runscore", "-o", out).exit_code == 0
+    subprocess.run([sys.executable, str(ROOT / "samples" / "race_day_edit.py"), str(out)], check=True)
+    r = run("status", out)
+    assert r.exit_code == 0, r.output
+    assert f"  server   {server.url}" in r.output and "  profile  runscore" in r.output
+    assert "  edits    4 not pushed yet" in r.output and "  pushed   nothing yet" in r.output
+    r = run("push", out, "--team-type", "69", "--yes", "--debug")  # --debug after the command is fine
+    assert r.exit_code == 0, r.output
+    assert f"Target: RaceEntry race {server.race_id} on {server.url}" in r.output
+    r = run("status", out)
+    assert "  edits    1 not pushed yet" in r.output and "bib (the API cannot take it) changed" in r.output
+    assert "  pushed   1 added, 1 modified, 1 switched (last " in r.output
+    r = run("status", tmp_path / "nowhere.csv")
+    assert r.exit_code == 2  # click: the file does not exist
