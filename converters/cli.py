@@ -119,17 +119,10 @@ def echo_json(data: Any) -> None:
 
 
 def table(rows: list[list[Any]], header: list[str]) -> str:
-    """A plain fixed-width table for the terminal."""
-    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
-    widths = [len(h) for h in header]
-    for row in cells:
-        for i, c in enumerate(row):
-            widths[i] = min(max(widths[i], len(c)), 40)
-    def fmt(row: list[str]) -> str:
-        return "  ".join((c if len(c) <= 40 else c[:39] + "…").ljust(widths[i]) for i, c in enumerate(row)).rstrip()
-    lines = [fmt(header), fmt(["-" * w for w in widths])]
-    lines.extend(fmt(r) for r in cells)
-    return "\n".join(lines)
+    """A table that fits the terminal (see :func:`converters.diff.table`)."""
+    from .diff import table as fitted
+
+    return fitted(rows, header)
 
 
 # Commands live in their own modules; importing them registers them on `main`.

@@ -40,10 +40,9 @@ def profiles(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is None:
         from .profiles import list_profiles
 
-        items = list_profiles()
-        width = max(len(n) for n, _ in items)
-        for name, description in items:
-            click.echo(f"{name.ljust(width)}  {description}")
+        from .cli import table
+
+        click.echo(table([list(item) for item in list_profiles()], ["profile", "description"]))
 
 
 @profiles.command("show")

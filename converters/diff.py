@@ -130,6 +130,11 @@ def push_value(name: str, value: Any) -> str | None:
     return text
 
 
+def who_of(p: Participant) -> str:
+    """A runner's name as people say it."""
+    return " ".join(clean_text(x) for x in (p.first_name, p.last_name) if clean_text(x))
+
+
 def identity(p: Participant) -> tuple[str, str, int | None]:
     """The part of a participant's identity always present: names (case-insensitive) and event."""
     return (norm("first_name", p.first_name).casefold(), norm("last_name", p.last_name).casefold(), p.event_id)
@@ -207,6 +212,7 @@ class Unpushable:
     raceentry: Any
     file: Any
     reason: str
+    who: str = ""  # the runner, for people
 
 
 @dataclass
@@ -218,6 +224,7 @@ class Conflict:
     file: Any
     raceentry: Any
     resolution: str  # "not pushed", "file wins", "RaceEntry wins"
+    who: str = ""  # the runner, for people
 
 
 @dataclass
@@ -565,10 +572,11 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                 if fv != cv and (bp is None or fv != norm(f, getattr(bp, f))):
                     plan.unpushable.append(Unpushable(row, rid, f, getattr(cp, f), getattr(p, f),
                                                       f"RaceEntry's API has no {f} field: change it in RaceEntry "
-                                                      f"by hand or keep it in the timing program"))
+                                                      f"by hand or keep it in the timing program", who_of(cp)))
         if "age" in present_set and p.age is not None and p.age != cp.age and (bp is None or p.age != bp.age):
             plan.unpushable.append(Unpushable(row, rid, "age", cp.age, p.age,
-                                              "RaceEntry computes age from the date of birth: change dob instead"))
+                                              "RaceEntry computes age from the date of birth: change dob instead",
+                                              who_of(cp)))
 
     # Rows whose registration is gone from RaceEntry: deleted there, or never issued (a mistyped id).
     gone = set(removed) if removed is not None else None
@@ -587,7 +595,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         what = "deleted in RaceEntry since the snapshot" if bp is not None else "not in RaceEntry (deleted?)"
         resolution = "file wins" if prefer == "file" else "not pushed"
         plan.conflicts.append(Conflict(row, rid, "(registration)", "present" if bp is not None else None,
-                                       "edited", what, resolution))
+                                       "edited", what, resolution, who_of(p)))
         if prefer == "file":
             if not live:
                 for c in current:
@@ -609,7 +617,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             if f in present_set and norm(f, getattr(p, f)):
                 plan.unpushable.append(Unpushable(row, None, f, None, getattr(p, f),
                                                   f"RaceEntry's API has no {f} field: the new registration "
-                                                  f"gets no {f}; set it in RaceEntry by hand"))
+                                                  f"gets no {f}; set it in RaceEntry by hand", who_of(p)))
 
     # RaceEntry participants missing from the file.
     for p in current:
@@ -625,7 +633,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                                or p.event_id != bp.event_id):
             resolution = "file wins" if prefer == "file" else "not pushed"
             plan.conflicts.append(Conflict(None, rid, "(registration)", "present", "deleted",
-                                           "edited in RaceEntry since the snapshot", resolution))
+                                           "edited in RaceEntry since the snapshot", resolution, who_of(p)))
             if prefer != "file":
                 continue
         if delete:
@@ -643,7 +651,7 @@ def _settle(plan: Plan, row: int, rid: str, name: str, bp: Participant | None, p
     attr = attr or name
     resolution = {"file": "file wins", "raceentry": "RaceEntry wins"}.get(prefer or "", "not pushed")
     plan.conflicts.append(Conflict(row, rid, name, getattr(bp, attr) if bp is not None else None,
-                                   getattr(p, attr), getattr(cp, attr), resolution))
+                                   getattr(p, attr), getattr(cp, attr), resolution, who_of(cp)))
     return prefer == "file"
 
 
@@ -802,10 +810,7 @@ def counter(participants: Iterable[Participant], present: Iterable[str] | None =
 # ------------------------------------------------------------------------------------------ summary
 
 def summary_rows(plan: Plan) -> list[list[Any]]:
-    """One line per planned item: kind, file row, registration id, name, details."""
-    def who(p: Participant) -> str:
-        return " ".join(clean_text(x) for x in (p.first_name, p.last_name) if clean_text(x))
-
+    """One line per planned item: kind, file row, registration id, the runner, details."""
     def show(v: Any) -> str:
         return "(blank)" if v in (None, "") else str(v)
 
@@ -813,73 +818,171 @@ def summary_rows(plan: Plan) -> list[list[Any]]:
     for t in plan.teams:
         rows.append(["new team", _rows_text(t.rows, 3), "", t.name, f"team type {t.team_type_id}"])
     for a in plan.adds:
-        rows.append(["add", a.row, "", who(a.participant), f"event {a.participant.event_id}"
+        rows.append(["add", a.row, "", who_of(a.participant), f"event {a.participant.event_id}"
                      + (f", new team {a.new_team}" if a.new_team else "")])
     for m in plan.modifies:
-        rows.append(["modify", m.row, m.registration_id, who(m.current),
+        rows.append(["modify", m.row, m.registration_id, who_of(m.current),
                      "; ".join(f"{c.field}: {show(c.old)} -> {show(c.new)}" for c in m.changes)])
     for s in plan.switches:
-        rows.append(["switch", s.row, s.registration_id, who(s.current), f"event {s.old_event_id} -> {s.new_event_id}"])
+        rows.append(["switch", s.row, s.registration_id, who_of(s.current), f"event {s.old_event_id} -> {s.new_event_id}"])
     for d in plan.deletes:
-        rows.append(["delete", "", d.registration_id, who(d.participant), f"event {d.participant.event_id}"])
+        rows.append(["delete", "", d.registration_id, who_of(d.participant), f"event {d.participant.event_id}"])
     for u in plan.unpushable:
-        rows.append(["not pushable", u.row, u.registration_id or "", u.field,
-                     f"{show(u.raceentry)} -> {show(u.file)}: {u.reason}"])
+        rows.append(["not pushable", u.row, u.registration_id or "", u.who,
+                     f"{u.field}: {show(u.raceentry)} -> {show(u.file)}: {u.reason}"])
     for c in plan.conflicts:
         if c.field == "(registration)":  # the runner is gone from RaceEntry (or was never there)
             hint = " (--prefer file adds them again)" if c.resolution == "not pushed" else ""
             detail = f"{c.file} in the file, {c.raceentry}: {c.resolution}{hint}"
         else:
-            detail = f"base {show(c.base)}, file {show(c.file)}, RaceEntry {show(c.raceentry)}: {c.resolution}"
-        rows.append(["CONFLICT", c.row or "", c.registration_id or "", c.field, detail])
+            detail = (f"{c.field}: base {show(c.base)}, file {show(c.file)}, RaceEntry {show(c.raceentry)}: "
+                      f"{c.resolution}")
+        rows.append(["CONFLICT", c.row or "", c.registration_id or "", c.who, detail])
     for i in plan.invalid:
         rows.append(["INVALID", i.row, i.registration_id or "", "", i.message])
     return rows
 
 
-def summary_text(plan: Plan) -> str:
-    """The plan for a person: a table of every item, then the totals and notes."""
-    lines = []
-    rows = summary_rows(plan)
-    if rows:
-        lines.append(_table(rows, ["kind", "row", "reg_id", "who", "details"]))
-        lines.append("")
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 add``, ``2 adds``, ``1 switch``, ``0 switches``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def summary_lines(plan: Plan) -> list[str]:
+    """The plan in a few lines: totals by kind, modifies by field, what cannot go, and the notes."""
     c = plan.counts()
-    lines.append(f"{'Three-way' if plan.three_way else 'Two-way'} diff of {plan.file_rows} file rows with "
-                 f"{plan.current_count} RaceEntry participants of race {plan.race_id}:")
-    lines.append(f"  {c['teams']} teams to create, {c['adds']} adds, {c['modifies']} modifies, {c['switches']} "
-                 f"switches, {c['deletes']} deletes")
+    lines = [f"{'Three-way' if plan.three_way else 'Two-way'} diff of {plural(plan.file_rows, 'file row')} with "
+             f"{plural(plan.current_count, 'RaceEntry participant')} of race {plan.race_id}:",
+             f"  {plural(c['teams'], 'team')} to create, {plural(c['adds'], 'add')}, "
+             f"{plural(c['modifies'], 'modify', 'modifies')}, {plural(c['switches'], 'switch', 'switches')}, "
+             f"{plural(c['deletes'], 'delete')}"]
+    if plan.modifies:
+        by_field: Counter = Counter()
+        case_only: Counter = Counter()
+        for m in plan.modifies:
+            for ch in m.changes:
+                by_field[ch.field] += 1
+                if isinstance(ch.old, str) and isinstance(ch.new, str) and ch.old != ch.new and (
+                        ch.old.casefold() == ch.new.casefold()):
+                    case_only[ch.field] += 1
+        parts = []
+        for f, n in by_field.most_common():
+            note = (" (all capitalisation only)" if case_only[f] == n else
+                    f" ({case_only[f]} capitalisation only)" if case_only[f] else "")
+            parts.append(f"{f} {n}{note}")
+        lines.append(f"  modifies by field: {', '.join(parts)}")
     if c["unpushable"] or c["conflicts"] or c["invalid"]:
-        lines.append(f"  {c['unpushable']} changes RaceEntry's API cannot take, {c['conflicts']} conflicts, "
-                     f"{c['invalid']} invalid rows")
+        lines.append(f"  {plural(c['unpushable'], 'change')} RaceEntry's API cannot take, "
+                     f"{plural(c['conflicts'], 'conflict')}, {plural(c['invalid'], 'invalid row')}")
+    if plan.bound:
+        lines.append(f"  {plural(len(plan.bound), 'row')} without a registration id "
+                     f"{'is a runner' if len(plan.bound) == 1 else 'are runners'} an earlier push added "
+                     f"(ids from the push records; not added again)")
     if plan.matched:
-        lines.append(f"  {len(plan.matched)} rows without a registration id are already in RaceEntry (matched "
-                     f"by name, event and dob/email; not added again)")
+        lines.append(f"  {plural(len(plan.matched), 'row')} without a registration id "
+                     f"{'is' if len(plan.matched) == 1 else 'are'} already in RaceEntry (matched by name, event "
+                     f"and dob/email; not added again)")
     if plan.not_in_file:
-        lines.append(f"  {len(plan.not_in_file)} RaceEntry participants are not in the file (use --delete to "
-                     f"delete them)")
+        lines.append(f"  {plural(len(plan.not_in_file), 'RaceEntry participant')} "
+                     f"{'is' if len(plan.not_in_file) == 1 else 'are'} not in the file (use --delete to delete "
+                     f"{'it' if len(plan.not_in_file) == 1 else 'them'})")
     if plan.stale:
-        lines.append(f"  {plan.stale} fields changed only in RaceEntry since the snapshot (not pushed; pull to "
-                     f"refresh the file)")
+        lines.append(f"  {plural(plan.stale, 'field')} changed only in RaceEntry since the file was pulled "
+                     f"(not pushed back; pull to refresh the file)")
     for note in plan.notes[:10]:
         lines.append(f"  note: {note}")
     if len(plan.notes) > 10:
         lines.append(f"  ... and {len(plan.notes) - 10} more notes")
-    if plan.is_empty():
-        lines.append("No changes to push.")
-    return "\n".join(lines)
+    return lines
 
 
-def _table(rows: list[list[Any]], header: list[str], width: int = 60) -> str:
+def summary_text(plan: Plan, width: int | None = None) -> str:
+    """The plan for a person: the summary first, then a table of every item (fitted to ``width``
+    columns, the terminal's by default), then whether anything is to be pushed."""
+    lines = summary_lines(plan)
+    rows = summary_rows(plan)
+    if rows:
+        lines += ["", table(rows, ["kind", "row", "reg_id", "who", "details"], width, caps=(12, 6, 8, 22))]
+    lines.append("No changes to push." if plan.is_empty() else "")
+    return "\n".join(lines).rstrip("\n")
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: East Asian wide and full-width characters take two."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
+               for ch in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns (with "…")."""
+    if text_width(text) <= width:
+        return text
+    out, used = "", 0
+    for ch in text:
+        w = text_width(ch)
+        if used + w > width - 1:
+            break
+        out, used = out + ch, used + w
+    return out + "…"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` terminal columns, broken at spaces where it can be."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        while text_width(word) > width:  # a word longer than the column: break it
+            room = width - text_width(line) - (1 if line else 0)
+            if room <= 0:
+                lines.append(line)
+                line, room = "", width
+            cut = _fit(word, room + 1)[:-1] if text_width(word) > room else word
+            cut = cut or word[:1]
+            line = f"{line} {cut}" if line else cut
+            word = word[len(cut):]
+        candidate = f"{line} {word}" if line else word
+        if text_width(candidate) <= width:
+            line = candidate
+        else:
+            lines.append(line)
+            line = word
+    lines.append(line)
+    return lines
+
+
+def table(rows: list[list[Any]], header: list[str], width: int | None = None,
+          caps: Sequence[int] = ()) -> str:
+    """A table fitted to ``width`` columns (the terminal's; 80 when unknown), East Asian wide characters
+    counted as two: a column is cut with "…" past its cap (``caps``, else 24), the last column wraps onto
+    following lines, never cut."""
+    import shutil
+
+    total = width or shutil.get_terminal_size((80, 24)).columns
     cells = [["" if c is None else str(c) for c in row] for row in rows]
-    widths = [len(h) for h in header]
-    for row in cells:
-        for i, c in enumerate(row):
-            widths[i] = min(max(widths[i], len(c)), width)
-
     last = len(header) - 1
+    widths = [text_width(h) for h in header]
+    for row in cells:
+        for i, c in enumerate(row[:last]):
+            widths[i] = max(widths[i], text_width(c))
+    longest = max([text_width(r[last]) for r in cells] + [text_width(header[last])])
+    if sum(widths[:last]) + 2 * last + min(longest, 30) > total:  # too wide: the columns give way first
+        widths = [min(w, caps[i] if i < len(caps) else 24) for i, w in enumerate(widths)]
+    detail = max(20, total - sum(widths[:last]) - 2 * last)
 
-    def fmt(row: list[str]) -> str:  # the last column (details) is never cut
-        return "  ".join(c if i == last else (c if len(c) <= width else c[:width - 1] + "…").ljust(widths[i])
-                         for i, c in enumerate(row)).rstrip()
-    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells])
+    def pad(text: str, w: int) -> str:
+        text = _fit(text, w)
+        return text + " " * (w - text_width(text))
+
+    def fmt(row: list[str]) -> list[str]:
+        lead = "  ".join(pad(c, widths[i]) for i, c in enumerate(row[:last]))
+        wrapped = _wrap(row[last], detail)
+        indent = " " * (sum(widths[:last]) + 2 * last)
+        return [f"{lead}  {wrapped[0]}".rstrip()] + [f"{indent}{more}".rstrip() for more in wrapped[1:]]
+
+    out = fmt(header) + fmt(["-" * w for w in widths[:last]] + ["-" * min(detail, 40)])
+    for row in cells:
+        out += fmt(row)
+    return "\n".join(out)

@@ -17,6 +17,7 @@ SAMPLES = ROOT / "samples"
 def state_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("TIMERSYNC_HOME", str(home))
+    monkeypatch.setenv("COLUMNS", "200")  # tables fit the terminal; tests read them unwrapped
     for var in ("TIMERSYNC_API_URL", "RACEENTRY_EMAIL", "RACEENTRY_PASSWORD"):
         monkeypatch.delenv(var, raising=False)
     from converters import redact
@@ -27,10 +28,20 @@ def state_home(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def server():
-    """A fresh server (60 participants) per test: tests change its data."""
+    """A fresh server (60 participants, as documented, test controls on) per test: tests change its data."""
     from converters.server import start_background
 
-    handle = start_background(participants=60, seed=3)
+    handle = start_background(participants=60, seed=3, test_controls=True)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def strict_server():
+    """A fresh server like ``server`` that behaves strictly (see converters.server.app)."""
+    from converters.server import start_background
+
+    handle = start_background(participants=60, seed=3, behave="strict", test_controls=True)
     yield handle
     handle.stop()
 

@@ -217,7 +217,7 @@ def test_push_true_sends_a_dropped_edit_once(client, server, tmp_path):
     assert now[target.registration_id].first_name == "Renamed"
     assert len(now) == len(people)
     summary_text = (folder / "out" / "runscore.plan" / "summary.txt").read_text()
-    assert "0 adds, 1 modifies, 0 switches, 0 deletes" in summary_text
+    assert "0 adds, 1 modify, 0 switches, 0 deletes" in summary_text
     assert "pushed: 0 added, 1 modified" in summary_text
     assert (folder / "out" / "runscore.plan" / "participants.json").exists()  # the exact request body
     # The same file dropped again: nothing left to send, nothing duplicated.
