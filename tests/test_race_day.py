@@ -84,6 +84,15 @@ def modify(client, server, p, **changes):
         [model.participant_payload(p.copy(**changes), list(changes))]))
 
 
+def team_for_event(client, server, event_id: int):
+    """A team a runner of ``event_id`` may join (its type allows the event and it has room)."""
+    types = {str(t.team_type_id): t for t in model.parse_team_types(client.team_types(server.race_id))}
+    members = Counter(p.team_id for p in people(client, server) if p.team_id)
+    return next(t for t in model.parse_teams(client.teams(server.race_id))
+                if event_id in types[str(t.team_type_id)].valid_event_ids
+                and members[t.team_id] + 2 <= int(types[str(t.team_type_id)].raw.get("max_members") or 99))
+
+
 @pytest.fixture
 def logged_in(server, monkeypatch):
     monkeypatch.setenv("RACEENTRY_EMAIL", server.email)
@@ -235,7 +244,7 @@ def test_7_a_team_raceentry_gives_a_new_runner_is_not_reverted(client, server, t
     rows = rows_of(out)
     rows[1][rows[0].index("City")] = "Second Push City"  # the timer keeps editing
     save(out, rows)
-    team = next(t for t in model.parse_teams(client.teams(server.race_id)) if t.team_name)
+    team = team_for_event(client, server, 68)
     late = [p for p in people(client, server) if p.first_name in ("Late000", "Late001")]
     for p in late:
         modify(client, server, p, team_id=team.team_id)
@@ -328,7 +337,7 @@ def test_race_morning(client, logged_in, tmp_path, state_home):
     #    pushes again (twice at once: a double start).
     now = {p.first_name: p for p in people(client, server)}
     modify(client, server, now["Dawn000"], last_name="Runner-Jones")
-    team = next(t for t in model.parse_teams(client.teams(server.race_id)) if t.team_name)
+    team = team_for_event(client, server, 68)
     modify(client, server, now["Dawn001"], team_id=team.team_id)
     add_runners(out, 30, "Noon")
     env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT))
