@@ -252,6 +252,8 @@ def generate_race(participants: int = 200, seed: int = 1) -> dict:
             "allow_all_female_team": "T", "allow_coed_team": "T", "require_age_range_selection": "F",
             "team_age_restrictions": []}})
     tt_name = {t[0]: t[1] for t in TEAM_TYPES}
+    tt_max_members = {t[0]: t[3] for t in TEAM_TYPES}
+    members = dict.fromkeys((t[0] for t in TEAMS), 0)
     teams = []
     for tid, ttid, name, gender, tbib in TEAMS:
         teams.append({"race_id": MAIN_RACE_ID, "team": {
@@ -356,9 +358,11 @@ def generate_race(participants: int = 200, seed: int = 1) -> dict:
             p["registration_date"] = fmt_mdy_hm(reg_ts)
             if eid in teams_for_event and rnd() < 0.15 / 0.72 * (1 if eid != 16 else 0.8):
                 t = pick(teams_for_event[eid])
-                p["team_id"], p["team_type_id"], p["team_name"] = t[0], t[1], t[2]
-                p["team_type"] = tt_name[t[1]]
-                p["team_gender"], p["team_bib_num"] = t[3], t[4]
+                if members[t[0]] < tt_max_members[t[1]]:   # a full team (its type's max_members) takes no one
+                    members[t[0]] += 1
+                    p["team_id"], p["team_type_id"], p["team_name"] = t[0], t[1], t[2]
+                    p["team_type"] = tt_name[t[1]]
+                    p["team_gender"], p["team_bib_num"] = t[3], t[4]
             p["giveaway"], p["giveaway_option_id"] = pick(GIVEAWAYS)
             p["last_modified"] = lm
             rows.append(p)
