@@ -8,20 +8,18 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-_FROM = {
-    "DEFAULT_EMAIL": "app", "DEFAULT_PASSWORD": "app", "ServerHandle": "app", "redact": "app",
-    "serve_forever": "app", "start_background": "app",
-    "generate_race": "seed",
-}
-__all__ = sorted(_FROM)
+__all__ = ["BEHAVIOURS", "DEFAULT_EMAIL", "DEFAULT_PASSWORD", "ServerHandle", "generate_race", "is_loopback",
+           "redact", "serve_forever", "serve_password", "start_background"]
+_FROM_SEED = {"generate_race"}
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app import DEFAULT_EMAIL, DEFAULT_PASSWORD, ServerHandle, redact, serve_forever, start_background
+    from .app import (BEHAVIOURS, DEFAULT_EMAIL, DEFAULT_PASSWORD, ServerHandle, is_loopback, redact,
+                      serve_forever, serve_password, start_background)
     from .seed import generate_race
 
 
 def __getattr__(name: str) -> Any:
-    module = _FROM.get(name)
-    if module is None:
+    if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+    module = importlib.import_module(".seed" if name in _FROM_SEED else ".app", __name__)
+    return getattr(module, name)

@@ -1,43 +1,63 @@
 """A RaceEntry-compatible rehearsal server (stdlib http.server + sqlite3 + orjson).
 
-Real RaceEntry is not reachable from tests or demos, so this server answers the documented Timer API
-(base path ``/rest``) with the documented JSON shapes and quirks, backed by a SQLite file seeded by
-``seed.generate_race``.
+Real RaceEntry is not reachable from tests or demos, so this server answers the endpoints of RaceEntry's
+Timer API document (base path ``/rest``) with the document's JSON shapes, backed by a SQLite file seeded by
+``seed.generate_race``. It behaves one of two ways (``behave``):
 
-Choices where RaceEntry's Timer API document is silent:
+``documented`` (the default): what the document shows, where it shows it.
 
-* Login takes form fields ``email``/``password`` (a JSON body is accepted too).  One account; a new login
-  invalidates the previous pair; pairs expire 24 h after issue by the *server* clock.
-  Error codes: 100 missing tmp_key/tmp_secret, 101 bad email/password, 102 expired or invalidated pair,
-  103 unknown pair, 104 race not found, 400 bad request, 404 unknown endpoint, 500 injected failure.
-* Errors use the RunSignup envelope ``{"error": {"error_code": N, "error_msg": "..."}}`` with HTTP 200 by
-  default (the hard case).  ``POST /_control/options {"error_style": "message"}`` switches to
-  ``{"message": "..."}`` (older RaceEntry API), ``error_status`` sets the HTTP status.
-* POST bodies: form field ``request`` holding JSON text (what the document's "Key: request, Type: JSON
-  string" suggests); a raw JSON body (the request object itself, or ``{"request": ...}``) is accepted too.
-* ``modified_after_timestamp`` is inclusive (``last_modified >= T``); absent means "now".
-* Paging: ``page`` (1-based) and ``results_per_page`` (<= 2500, else error 400) page through rows
-  ordered by registration_id; every event still gets its group.  No paging parameters: everything.
-* POST participants: unsent fields stay, fields sent as null are cleared; ``event_id`` is required on every
-  row and on an update must equal the registration's current event (moving events is
-  switch_participant_events' job).  ``last_modified`` is bumped only when a row really changes something.
-  Missing email on create: the logged-in account's email (as documented).
-* Per-row failures never fail the whole request: that row's response entry is
-  ``{"registration_id": null, "error": {"error_code": 400, "error_msg": "row N: ..."}}`` (teams:
-  ``{"team_id": null, "error": {...}}``); the other rows apply.
-* switch_participant_events gives a NEW registration_id by default (old id goes to the removed feed);
-  ``/_control/options {"switch_new_id": false}`` keeps the id.  Bib/chip/team follow the participant.
+* Login reads ``email``/``password`` from a form-urlencoded, multipart/form-data or JSON body, or the query.
+  One account; a new login invalidates the previous pair; pairs expire 24 h after issue (*server* clock).
+* POST bodies: the JSON text of the field ``request`` ("Key: request, Type: JSON string") from a
+  form-urlencoded or multipart body or the query string; a raw JSON body (the request object itself, or
+  ``{"request": ...}``) is accepted too.
+* ``modified_after_timestamp`` is strictly "after" (``last_modified > T``); absent means "now".
+* POST participants: ``event_id``, ``user.first_name`` and ``user.last_name`` are required on every row,
+  updates included (the field table marks them required). Unsent fields stay, fields sent as null are
+  cleared; ``last_modified`` moves only when a row really changes something; a create without email gets
+  the logged-in account's. An update whose ``event_id`` is not the runner's event is not refused (the
+  document is silent): the other fields apply and the event stays (moving is switch_participant_events').
+* switch_participant_events keeps the registration_id (the document answers the ids it was sent).
+* Team types are enforced: a runner joins a team only if the runner's event is in the type's
+  ``valid_event_ids`` and the team has fewer than ``max_members``; a race has at most ``max_num_teams``
+  teams of a type; a team member cannot be switched to an event its team's type does not allow.
+* A bad row does not fail the request: its answer entry is ``{"registration_id": null, "error":
+  {"error_code": 400, "error_msg": "row N (registration_id R): ..."}}`` (teams: ``team_id``); the other
+  rows apply.
+
+``strict``: the least forgiving reading a real RaceEntry could have.
+
+* Any bad row refuses the whole request (nothing applied): HTTP 400 ``{"error": "..."}`` naming the rows.
+  So a successful POST answers only ids.
+* Errors are ``{"error": "..."}`` with a real HTTP status: 401 for a missing, bad or expired key (and a
+  failed login), 404 for an unknown race or endpoint, 400 for a bad request.
+* An update whose ``event_id`` is not the runner's event is a bad row.
+* switch_participant_events gives a NEW registration_id (the old one goes to the removed feed).
+* The races answer lists ``"events": []`` for every race (as the document's example does).
+
+Both, where the document is silent:
+
+* Documented-mode errors use the RunSignup envelope ``{"error": {"error_code": N, "error_msg": "..."}}``
+  with HTTP 200 (the hard case). Codes: 100 missing tmp_key/tmp_secret, 101 bad email/password, 102
+  expired or invalidated pair, 103 unknown pair, 104 race not found, 400 bad request, 404 unknown
+  endpoint, 500 injected failure. Unknown paths answer 404 before any credential check.
+* Paging (RunSignup's): ``results_per_page`` (<= 2500) with ``page`` (1-based) or
+  ``after_registration_id`` (only larger ids; ``page`` is then ignored), rows ordered by registration_id;
+  every event still gets its group. No paging parameters: everything.
 * delete_participants is a soft delete (shows in removed_participants, last_modified = deletion time);
-  more than 250 registrations in one request is a whole-request error.
+  more than 250 registrations in one request is a whole-request error. Bib/chip/team follow a switch.
 * Renaming a team (POST teams) rewrites its members' documents and bumps their last_modified.
+* Request bodies over 10 MB are answered 413 unread.
 
-Control endpoints (no auth) live under ``/_control`` beside ``/rest``: clock, faults, options, requests,
-expire_credentials; see ``Handler._control``.
+Test controls (no auth), only when started with ``test_controls=True`` (else 404), live under
+``/_control`` beside ``/rest``: clock, faults, options (``switch_new_id``, ``error_style``,
+``error_status``, ``verbose``), requests, expire_credentials; see ``Handler._control``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import ipaddress
 import os
 import re
 import secrets
@@ -49,6 +69,8 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP as HTTP_POLICY
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
@@ -61,6 +83,8 @@ DEFAULT_PASSWORD = "rehearse-2026"
 CREDENTIAL_TTL = 24 * 3600
 MAX_RESULTS_PER_PAGE = 2500
 MAX_DELETE = 250
+MAX_BODY = 10 * 1024 * 1024
+BEHAVIOURS = ("documented", "strict")
 
 ERR_MISSING_AUTH = 100
 ERR_LOGIN = 101
@@ -70,6 +94,9 @@ ERR_RACE = 104
 ERR_BAD_REQUEST = 400
 ERR_NOT_FOUND = 404
 ERR_INJECTED = 500
+# strict: every error is {"error": msg} with a real HTTP status
+STRICT_STATUS = {ERR_MISSING_AUTH: 401, ERR_LOGIN: 401, ERR_EXPIRED: 401, ERR_BAD_AUTH: 401, ERR_RACE: 404,
+                 ERR_BAD_REQUEST: 400, ERR_NOT_FOUND: 404, ERR_INJECTED: 500}
 
 _SECRET_RE = re.compile(r"((?:^|[?&;])(?:tmp_key|tmp_secret|password)=)[^&;#]*", re.I)
 
@@ -120,7 +147,7 @@ class Clock:
 
 @dataclass
 class Options:
-    switch_new_id: bool = True
+    switch_new_id: bool = False      # strict starts with True
     error_style: str = "runsignup"   # or "message"
     error_status: int = 200
     verbose: bool = False
@@ -251,13 +278,18 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr, store: Store, email: str, password: str, verbose: bool = False):
+    def __init__(self, addr, store: Store, email: str, password: str, verbose: bool = False,
+                 behave: str = "documented", test_controls: bool = False):
+        if ":" in addr[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(addr, Handler)
         self.store = store
         self.email = email
         self.password = password
+        self.strict = behave == "strict"
+        self.test_controls = test_controls
         self.clock = Clock()
-        self.options = Options(verbose=verbose)
+        self.options = Options(switch_new_id=self.strict, verbose=verbose)
         self.faults: list[Fault] = []
         self.requests_log: list[dict] = []
         self.state_lock = threading.Lock()
@@ -335,26 +367,53 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _error_body(self, code: int, msg: str) -> bytes:
-        if self.server.options.error_style == "message":
-            return orjson.dumps({"message": msg})
-        return orjson.dumps({"error": {"error_code": code, "error_msg": msg}})
+    def _error(self, code: int, msg: str, status: int | None = None) -> tuple[int, bytes]:
+        """An error answer: strict's ``{"error": msg}`` with a real HTTP status, else the error_style
+        envelope (RunSignup's by default) with error_status (200 by default)."""
+        srv = self.server
+        if srv.strict:
+            return status or STRICT_STATUS.get(code, 400), orjson.dumps({"error": msg})
+        status = status or srv.options.error_status
+        if srv.options.error_style == "message":
+            return status, orjson.dumps({"message": msg})
+        return status, orjson.dumps({"error": {"error_code": code, "error_msg": msg}})
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None when it was refused unread (the connection then closes, since the
+        unread bytes would follow): chunked (411), a bad Content-Length (400), over MAX_BODY (413)."""
+        length_text = self.headers.get("Content-Length") or "0"
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            status, msg = 411, "Chunked request bodies are not accepted; send a Content-Length"
+        elif not length_text.strip().isdigit():
+            status, msg = 400, f"Invalid Content-Length {length_text!r}"
+        elif int(length_text) > MAX_BODY:
+            status, msg = 413, f"Request body of {int(length_text)} bytes is over the {MAX_BODY >> 20} MB limit"
+        else:
+            length = int(length_text)
+            return self.rfile.read(length) if length else b""
+        self.close_connection = True
+        status, body = self._error(ERR_BAD_REQUEST, msg, status)
+        self._send(status, body, headers={"Connection": "close"})
+        return None
 
     def _dispatch(self, method: str) -> None:
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
-        if path.startswith("/_control"):
+        raw = self._read_body()
+        if raw is None:
+            return
+        srv = self.server
+        if srv.test_controls and (path + "/").startswith("/_control/"):
             try:
                 status, body = self._control(method, path, raw)
-            except (ValueError, TypeError, KeyError) as e:
+            except KeyError as e:
+                status, body = 400, orjson.dumps({"error": f"bad control request: missing {e}"})
+            except (ValueError, TypeError) as e:
                 status, body = 400, orjson.dumps({"error": f"bad control request: {e}"})
             self._send(status, body)
             return
 
-        srv = self.server
         fault = srv.take_fault(method, path)
         entry = {"method": method, "path": path, "query": redact(parsed.query), "time": srv.clock.now(),
                  "fault": fault.kind if fault else None, "status": None}
@@ -382,7 +441,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if kind == "error200":
                 entry["status"] = 200
-                self._send(200, self._error_body(ERR_INJECTED, "Internal error, please try again"))
+                self._send(200, self._error(ERR_INJECTED, "Internal error, please try again")[1])
                 return
             if kind == "slow":
                 time.sleep(max(0.0, float(fault.delay or 0)))
@@ -391,11 +450,9 @@ class Handler(BaseHTTPRequestHandler):
             body = self._route(method, path, query, raw)
             status = 200
         except ApiError as e:
-            status = e.http_status or srv.options.error_status
-            body = self._error_body(e.code, e.msg)
+            status, body = self._error(e.code, e.msg, e.http_status)
         except Exception as e:  # pragma: no cover - a server bug; answer rather than hang
-            status = 500
-            body = self._error_body(ERR_INJECTED, f"Internal server error: {type(e).__name__}")
+            status, body = self._error(ERR_INJECTED, f"Internal server error: {type(e).__name__}", 500)
             if srv.options.verbose:
                 import traceback
                 traceback.print_exc()
@@ -406,8 +463,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault.kind == "102_after" and status == 200:
             # Applied, then answered "expired key": a server that checks the key late.
-            entry["status"] = 200
-            self._send(200, self._error_body(ERR_EXPIRED, "tmp_key expired"))
+            status, body = self._error(ERR_EXPIRED, "Expired credentials. Please log in again.")
+            entry["status"] = status
+            self._send(status, body)
             return
         if fault is not None and fault.kind == "short_after" and status == 200:
             # Applied, then answered for only the first half of the rows (an answer cut short).
@@ -482,56 +540,27 @@ class Handler(BaseHTTPRequestHandler):
 
     # -------------------------------------------------------------------------------------- API
     def _route(self, method: str, path: str, query: dict, raw: bytes) -> bytes:
-        if not path.startswith("/rest/") and path != "/rest":
-            raise ApiError(ERR_NOT_FOUND, "Not found", 404)
-        parts = path[len("/rest"):].strip("/").split("/")
-        if parts == ["login"] and method == "POST":
+        name, race = endpoint(method, path)   # an unknown path is a 404 before any credential check
+        if name == "login":
             return self._login(query, raw)
         self._check_auth(query)
         api = Api(self.server)
-        if parts == ["races"] and method == "GET":
+        if name == "races":
             return api.races(query)
-        if len(parts) >= 3 and parts[0] == "race":
-            try:
-                race_id = int(parts[1])
-            except ValueError:
-                raise ApiError(ERR_RACE, "Race not found") from None
-            api.require_race(race_id)
-            rest = parts[2:]
-            if rest == ["participants"] and method == "GET":
-                return api.participants(race_id, query, deleted=False)
-            if rest == ["removed_participants"] and method == "GET":
-                return api.participants(race_id, query, deleted=True)
-            if rest == ["teams"] and method == "GET":
-                return api.teams(race_id)
-            if rest == ["teams", "team_types"] and method == "GET":
-                return api.team_types(race_id)
-            if method == "POST":
-                req = parse_request_body(self.headers.get("Content-Type", ""), raw)
-                if rest == ["participants"]:
-                    return api.post_participants(race_id, req)
-                if rest == ["switch_participant_events"]:
-                    return api.switch(race_id, req)
-                if rest == ["delete_participants"]:
-                    return api.delete(race_id, req)
-                if rest == ["teams"]:
-                    return api.post_teams(race_id, req)
-        raise ApiError(ERR_NOT_FOUND, f"Unknown endpoint {method} {path}", 404)
+        try:
+            race_id = int(race)
+        except ValueError:
+            raise ApiError(ERR_RACE, "Race not found") from None
+        api.require_race(race_id)
+        if method == "POST":
+            return getattr(api, name)(race_id, request_object(self.headers.get("Content-Type", ""), raw, query))
+        return getattr(api, name)(race_id, query)
 
     def _login(self, query: dict, raw: bytes) -> bytes:
         srv = self.server
         fields = dict(query)
-        ctype = self.headers.get("Content-Type", "")
-        text = raw.decode("utf-8", "replace")
-        if "json" in ctype or text.lstrip().startswith("{"):
-            try:
-                obj = orjson.loads(raw)
-                if isinstance(obj, dict):
-                    fields.update({k: v for k, v in obj.items() if isinstance(v, str)})
-            except orjson.JSONDecodeError:
-                pass
-        else:
-            fields.update({k: v[-1] for k, v in urllib.parse.parse_qs(text, keep_blank_values=True).items()})
+        fields.update((k, v) for k, v in body_fields(self.headers.get("Content-Type", ""), raw).items()
+                      if isinstance(v, str))
         email = (fields.get("email") or "").strip()
         password = fields.get("password") or ""
         if email.lower() != srv.email.lower() or password != srv.password:
@@ -557,34 +586,83 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(ERR_EXPIRED, "Expired credentials. Please log in again.")
 
 
-def parse_request_body(ctype: str, raw: bytes) -> Any:
-    """The JSON request object from a form field ``request`` (documented) or a raw JSON body."""
-    text = raw.decode("utf-8", "replace")
-    candidate: Any = None
-    if "application/x-www-form-urlencoded" in ctype or (text and not text.lstrip().startswith(("{", "["))):
-        form = urllib.parse.parse_qs(text, keep_blank_values=True)
-        if "request" not in form:
-            raise ApiError(ERR_BAD_REQUEST, "Missing request parameter")
-        candidate = form["request"][-1]
-    elif "multipart/form-data" in ctype:
-        m = re.search(r'name="request"\r\n\r\n(.*?)\r\n--', text, re.S)
-        if not m:
-            raise ApiError(ERR_BAD_REQUEST, "Missing request parameter")
-        candidate = m.group(1)
-    else:
-        candidate = text
+# (method, path under /rest, "{race}" standing for the race id) -> the handler: Api's method of that name
+# (GETs take the query, POSTs the request object), or the login.
+ROUTES = {
+    ("POST", "login"): "login",
+    ("GET", "races"): "races",
+    ("GET", "race/{race}/participants"): "participants",
+    ("GET", "race/{race}/removed_participants"): "removed_participants",
+    ("GET", "race/{race}/teams"): "teams",
+    ("GET", "race/{race}/teams/team_types"): "team_types",
+    ("POST", "race/{race}/participants"): "post_participants",
+    ("POST", "race/{race}/switch_participant_events"): "switch",
+    ("POST", "race/{race}/delete_participants"): "delete",
+    ("POST", "race/{race}/teams"): "post_teams",
+}
+
+
+def endpoint(method: str, path: str) -> tuple[str, str]:
+    """The ROUTES handler for ``method path`` and the race id text in the path ("" if none); ApiError 404
+    for anything else."""
+    parts = path.split("/")
+    race = ""
+    if parts[:2] == ["", "rest"]:
+        if len(parts) > 4 and parts[2] == "race":
+            race, parts[3] = parts[3], "{race}"
+        name = ROUTES.get((method, "/".join(parts[2:])))
+        if name:
+            return name, race
+    raise ApiError(ERR_NOT_FOUND, f"Unknown endpoint {method} {path}", 404)
+
+
+def _looks_json(ctype: str, raw: bytes) -> bool:
+    return "json" in ctype.lower() or raw.lstrip().startswith((b"{", b"["))
+
+
+def _json_object(data: str | bytes, where: str) -> dict:
     try:
-        obj = orjson.loads(candidate) if isinstance(candidate, str) else candidate
+        obj = orjson.loads(data)
     except orjson.JSONDecodeError:
-        raise ApiError(ERR_BAD_REQUEST, "Invalid JSON in request") from None
-    if isinstance(obj, dict) and isinstance(obj.get("request"), str):
-        try:
-            obj = orjson.loads(obj["request"])
-        except orjson.JSONDecodeError:
-            raise ApiError(ERR_BAD_REQUEST, "Invalid JSON in request") from None
+        raise ApiError(ERR_BAD_REQUEST, f"Invalid JSON in {where}") from None
     if not isinstance(obj, dict):
         raise ApiError(ERR_BAD_REQUEST, "Request must be a JSON object")
     return obj
+
+
+def body_fields(ctype: str, raw: bytes) -> dict:
+    """The fields of a form-urlencoded, multipart/form-data or JSON-object body (last value wins)."""
+    if not raw.strip():
+        return {}
+    if "multipart/form-data" in ctype.lower():
+        msg = BytesParser(policy=HTTP_POLICY).parsebytes(
+            b"Content-Type: " + ctype.encode("latin-1", "replace") + b"\r\n\r\n" + raw)
+        return {part.get_param("name", header="content-disposition"):
+                (part.get_payload(decode=True) or b"").decode(part.get_content_charset() or "utf-8", "replace")
+                for part in msg.iter_parts() if part.get_param("name", header="content-disposition")}
+    if _looks_json(ctype, raw):
+        return _json_object(raw, "the request body")
+    text = raw.decode("utf-8", "replace")
+    return {k: v[-1] for k, v in urllib.parse.parse_qs(text, keep_blank_values=True).items()}
+
+
+def request_object(ctype: str, raw: bytes, query: dict) -> dict:
+    """The request's JSON object: the JSON text of the field ``request`` in the body (form-urlencoded,
+    multipart or JSON) or the query string (documented), else a raw JSON body itself."""
+    fields = body_fields(ctype, raw)
+    if "request" in fields:
+        value = fields["request"]
+    elif "request" in query:
+        value = query["request"]
+    elif fields and _looks_json(ctype, raw):
+        return fields
+    else:
+        raise ApiError(ERR_BAD_REQUEST, "Missing request parameter")
+    if isinstance(value, str):
+        return _json_object(value, "request")
+    if not isinstance(value, dict):
+        raise ApiError(ERR_BAD_REQUEST, "Request must be a JSON object")
+    return value
 
 
 _DOB_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -617,8 +695,33 @@ def _str_or_none(v: Any) -> str | None:
     return str(v)
 
 
-def _row_error(i: int, msg: str, key: str = "registration_id") -> dict:
-    return {key: None, "error": {"error_code": ERR_BAD_REQUEST, "error_msg": f"row {i}: {msg}"}}
+def _row_label(i: int, row: Any, key: str) -> str:
+    """``row N``, with the row's id when it has one (``row 2 (registration_id 1234)``)."""
+    rid = row.get(key) if isinstance(row, dict) else None
+    return f"row {i}" if _blank(rid) or isinstance(rid, (dict, list)) else f"row {i} ({key} {rid})"
+
+
+def _int_param(query: dict, name: str, convert: Callable[[str], int] = int) -> int | None:
+    v = query.get(name)
+    if v is None or v == "":
+        return None
+    try:
+        return convert(v)
+    except (ValueError, OverflowError):
+        raise ApiError(ERR_BAD_REQUEST, f"{name} must be an integer, got {v!r}") from None
+
+
+def _type_name(tt: dict) -> str:
+    return f"team type {tt['team_type_id']} ({tt.get('team_type')})"
+
+
+def _event_refused(tt: dict, event_id: int) -> str | None:
+    """Why a runner in ``event_id`` cannot be on a team of type ``tt`` (None: it can). No
+    valid_event_ids (missing or empty) means every event."""
+    valid = tt.get("valid_event_ids")
+    if not valid or event_id in valid:
+        return None
+    return f"{_type_name(tt)} takes events {', '.join(map(str, valid))} only, not event {event_id}"
 
 
 class Api:
@@ -665,33 +768,37 @@ class Api:
             args.append(end)
         with self.store.lock:
             docs = [r[0] for r in self.db.execute(sql + " ORDER BY race_id", args)]
+        if self.srv.strict:   # the document's example lists no events: clients must find them elsewhere
+            docs = [orjson.dumps({**orjson.loads(d), "events": []}) for d in docs]
         return b'{"races":[' + b",".join(b'{"race":' + d + b"}" for d in docs) + b"]}"
 
     # GET participants / removed_participants ------------------------------------------------------
-    def participants(self, race_id: int, query: dict, deleted: bool) -> bytes:
-        ts_raw = query.get("modified_after_timestamp")
-        if ts_raw is None or ts_raw == "":
+    def participants(self, race_id: int, query: dict) -> bytes:
+        return self._feed(race_id, query, deleted=False)
+
+    def removed_participants(self, race_id: int, query: dict) -> bytes:
+        return self._feed(race_id, query, deleted=True)
+
+    def _feed(self, race_id: int, query: dict, deleted: bool) -> bytes:
+        ts = _int_param(query, "modified_after_timestamp", lambda v: int(float(v)))
+        if ts is None:
             ts = self.now()   # documented: "If a timestamp is not provided, the current time will be used."
-        else:
-            try:
-                ts = int(float(ts_raw))
-            except ValueError:
-                raise ApiError(ERR_BAD_REQUEST, "modified_after_timestamp must be a Unix timestamp") from None
-        args: list = [race_id, 1 if deleted else 0, ts]
-        where = "WHERE race_id=? AND deleted=? AND last_modified>=? ORDER BY registration_id"
-        page_raw, rpp_raw = query.get("page"), query.get("results_per_page")
-        if page_raw or rpp_raw:
-            try:
-                page = int(page_raw) if page_raw else 1
-                rpp = int(rpp_raw) if rpp_raw else MAX_RESULTS_PER_PAGE
-            except ValueError:
-                raise ApiError(ERR_BAD_REQUEST, "page and results_per_page must be integers") from None
-            if page < 1 or rpp < 1 or rpp > MAX_RESULTS_PER_PAGE:
-                raise ApiError(ERR_BAD_REQUEST,
-                               f"page must be >= 1 and results_per_page between 1 and {MAX_RESULTS_PER_PAGE}")
-            where += " LIMIT ? OFFSET ?"
-            args += [rpp, (page - 1) * rpp]
-        key = (race_id, deleted, *args[2:])
+        after = _int_param(query, "after_registration_id")
+        page, rpp = _int_param(query, "page"), _int_param(query, "results_per_page")
+        if (page is not None and page < 1) or (rpp is not None and not 1 <= rpp <= MAX_RESULTS_PER_PAGE):
+            raise ApiError(ERR_BAD_REQUEST,
+                           f"page must be >= 1 and results_per_page between 1 and {MAX_RESULTS_PER_PAGE}")
+        # documented: modified *after* the timestamp
+        where, args = "race_id=? AND deleted=? AND last_modified>?", [race_id, 1 if deleted else 0, ts]
+        if after is not None:   # RunSignup's paging by id: only larger ids (page is then ignored)
+            where += " AND registration_id>?"
+            args.append(after)
+        limit: list = []
+        if rpp is not None or (page is not None and after is None):
+            rpp = rpp or MAX_RESULTS_PER_PAGE
+            limit = [rpp, 0 if after is not None else ((page or 1) - 1) * rpp]
+        order = " ORDER BY registration_id" + (" LIMIT ? OFFSET ?" if limit else "")
+        key = (where, *args, *limit)
         with self.store.lock:
             cached = self.store.cache.get(key)
             if cached is not None:
@@ -700,10 +807,11 @@ class Api:
             events = self.event_ids(race_id)
             # Small result (incremental pull): use the last_modified index and sort. Large result (full
             # pull): walk the table in registration_id (rowid) order instead of sorting blobs.
-            n = self.db.execute("SELECT count(*) FROM participants INDEXED BY ix_part_mod WHERE race_id=? "
-                                "AND deleted=? AND last_modified>=?", args[:3]).fetchone()[0]
+            n = self.db.execute(f"SELECT count(*) FROM participants INDEXED BY ix_part_mod WHERE {where}",
+                                args).fetchone()[0]
             src = "participants NOT INDEXED" if n > 5000 else "participants"
-            rows = self.db.execute(f"SELECT event_id, doc FROM {src} {where}", args).fetchall() if n else []
+            rows = self.db.execute(f"SELECT event_id, doc FROM {src} WHERE {where}{order}",
+                                   args + limit).fetchall() if n else []
         groups: dict[int, list[bytes]] = {e: [] for e in events}
         for eid, doc in rows:
             groups.setdefault(eid, []).append(doc)
@@ -723,36 +831,44 @@ class Api:
         return body
 
     # teams ---------------------------------------------------------------------------------------
-    def teams(self, race_id: int) -> bytes:
+    def teams(self, race_id: int, _query: dict) -> bytes:
         with self.store.lock:
             docs = [r[0] for r in self.db.execute(
                 "SELECT doc FROM teams WHERE race_id=? ORDER BY team_id", (race_id,))]
         return b"[" + b",".join(docs) + b"]"
 
-    def team_types(self, race_id: int) -> bytes:
+    def team_types(self, race_id: int, _query: dict) -> bytes:
         with self.store.lock:
             docs = [r[0] for r in self.db.execute(
                 "SELECT doc FROM team_types WHERE race_id=? ORDER BY team_type_id", (race_id,))]
         return b'{"race_team_types":[' + b",".join(docs) + b"]}"
+
+    def _types(self, race_id: int) -> dict[int, dict]:
+        return {r[0]: orjson.loads(r[1]) for r in self.db.execute(
+            "SELECT team_type_id, doc FROM team_types WHERE race_id=?", (race_id,))}
+
+    def _team_members(self, race_id: int, team_id: int) -> list[dict]:
+        """The live participants on a team (their documents)."""
+        docs = self.db.execute("SELECT doc FROM participants WHERE race_id=? AND deleted=0 AND instr(doc, ?) > 0",
+                               (race_id, b'"team_id":%d,' % team_id)).fetchall()
+        return [p for p in map(orjson.loads, (d[0] for d in docs)) if p.get("team_id") == team_id]
 
     def post_teams(self, race_id: int, req: dict) -> bytes:
         rows = req.get("race_teams")
         if not isinstance(rows, list):
             raise ApiError(ERR_BAD_REQUEST, "Request must contain a race_teams list")
         now = self.now()
-
-        def prepare() -> dict:
-            return {r[0]: orjson.loads(r[1]) for r in self.db.execute(
-                "SELECT team_type_id, doc FROM team_types WHERE race_id=?", (race_id,))}
-        out = self._apply_rows(rows, lambda row, types: self._one_team(race_id, row, types, now), prepare,
-                               key="team_id")
+        out = self._apply_rows(rows, lambda row, types: self._one_team(race_id, row, types, now),
+                               lambda: self._types(race_id), key="team_id")
         return orjson.dumps({"race_teams": out})
 
     def _apply_rows(self, rows: list, one: Any, prepare: Any = None, key: str = "registration_id") -> list:
         """Apply each row with ``one(row, ctx)`` in one transaction, answering one entry per row in order.
-        A RowError becomes that row's error entry and the other rows still apply (as RaceEntry reports
-        per-row errors); any other failure rolls the whole request back."""
+        A bad row (RowError) becomes that row's error entry and the other rows still apply; strict
+        refuses the whole request instead (ApiError naming every bad row, nothing applied). Any other
+        failure rolls the whole request back."""
         out: list = []
+        bad: list[str] = []
         with self.store.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -761,7 +877,10 @@ class Api:
                     try:
                         out.append({key: one(row, ctx)})
                     except RowError as e:
-                        out.append(_row_error(i, str(e), key))
+                        bad.append(f"{_row_label(i, row, key)}: {e}")
+                        out.append({key: None, "error": {"error_code": ERR_BAD_REQUEST, "error_msg": bad[-1]}})
+                if bad and self.srv.strict:
+                    raise ApiError(ERR_BAD_REQUEST, "Request refused, nothing applied: " + "; ".join(bad))
                 self.db.execute("COMMIT")
                 self.store.invalidate()
             except BaseException:
@@ -784,7 +903,7 @@ class Api:
             tid = _as_int(tid_raw, "team_id")
             r = self.db.execute("SELECT doc FROM teams WHERE team_id=? AND race_id=?", (tid, race_id)).fetchone()
             if r is None:
-                raise RowError(f"unknown team_id {tid}")
+                raise RowError(f"not a team of race {race_id}")
             doc = orjson.loads(r[0])
             if "team_name" in row and _blank(row.get("team_name")):
                 raise RowError("team_name must not be empty")
@@ -792,6 +911,8 @@ class Api:
             ttid = _as_int(row["team_type_id"], "team_type_id")
             if ttid not in types:
                 raise RowError(f"unknown team_type_id {ttid}")
+            if ttid != doc["team_type_id"]:
+                self._check_type_takes(race_id, types[ttid], doc)
             doc["team_type_id"] = ttid
         if "team_name" in row:
             doc["team_name"] = str(row["team_name"]).strip()
@@ -809,16 +930,42 @@ class Api:
             self.db.execute("UPDATE teams SET team_type_id=?, doc=? WHERE team_id=?",
                             (doc["team_type_id"], orjson.dumps(doc), doc["team_id"]))
             # members carry copies of the team fields: refresh them (and bump last_modified)
-            members = self.db.execute("SELECT registration_id, doc FROM participants WHERE race_id=? AND "
-                                      "deleted=0 AND instr(doc, ?) > 0",
-                                      (race_id, b'"team_id":%d,' % doc["team_id"])).fetchall()
-            for reg, pdoc in members:
-                p = orjson.loads(pdoc)
-                if p.get("team_id") == doc["team_id"]:
-                    self._apply_team(p, doc, types)
-                    self.db.execute("UPDATE participants SET doc=?, last_modified=? WHERE registration_id=?",
-                                    (orjson.dumps({**p, "last_modified": now}), now, reg))
+            for p in self._team_members(race_id, doc["team_id"]):
+                self._apply_team(p, doc, types)
+                p["last_modified"] = now
+                self.db.execute("UPDATE participants SET doc=?, last_modified=? WHERE registration_id=?",
+                                (orjson.dumps(p), now, p["registration_id"]))
         return doc["team_id"]
+
+    def _check_type_takes(self, race_id: int, tt: dict, team: dict) -> None:
+        """A team (new, or changing its type) may be of type ``tt``: the race has fewer than its
+        max_num_teams, and an existing team's members fit its max_members and valid_event_ids."""
+        cap = tt.get("max_num_teams")
+        n = self.db.execute("SELECT count(*) FROM teams WHERE race_id=? AND team_type_id=?",
+                            (race_id, tt["team_type_id"])).fetchone()[0]
+        if cap is not None and n >= cap:
+            raise RowError(f"race {race_id} already has {n} teams of {_type_name(tt)}, its max_num_teams")
+        if team["team_id"] is None:
+            return
+        members = self._team_members(race_id, team["team_id"])
+        if tt.get("max_members") is not None and len(members) > tt["max_members"]:
+            raise RowError(f"the team cannot change type: it has {len(members)} members and {_type_name(tt)} "
+                           f"allows {tt['max_members']}")
+        for p in members:
+            why = _event_refused(tt, p["event_id"])
+            if why:
+                raise RowError(f"the team cannot change type: {why} (member registration {p['registration_id']})")
+
+    def _check_can_join(self, race_id: int, team: dict, tt: dict, event_id: int) -> None:
+        """A runner in ``event_id`` may join ``team`` (of type ``tt``): the event is one the type takes,
+        and the team has fewer than max_members."""
+        name = f"team {team['team_id']} ({team['team_name']})"
+        why = _event_refused(tt, event_id)
+        if why:
+            raise RowError(f"cannot join {name}: {why}")
+        cap = tt.get("max_members")
+        if cap is not None and len(self._team_members(race_id, team["team_id"])) >= cap:
+            raise RowError(f"cannot join {name}: it is full ({_type_name(tt)} allows {cap} members)")
 
     @staticmethod
     def _apply_team(p: dict, team: dict | None, types: dict) -> None:
@@ -846,8 +993,7 @@ class Api:
                 "race_date": self.race_date(race_id),
                 "teams": {r[0]: orjson.loads(r[1]) for r in self.db.execute(
                     "SELECT team_id, doc FROM teams WHERE race_id=?", (race_id,))},
-                "types": {r[0]: orjson.loads(r[1]) for r in self.db.execute(
-                    "SELECT team_type_id, doc FROM team_types WHERE race_id=?", (race_id,))},
+                "types": self._types(race_id),
                 "tz": orjson.loads(self.db.execute("SELECT doc FROM races WHERE race_id=?",
                                                    (race_id,)).fetchone()[0]).get("timezone")
                       or "America/Denver",
@@ -876,15 +1022,12 @@ class Api:
             p = _seed.blank_participant()
             old = None
         else:
-            reg = _as_int(reg_raw, "registration_id")
-            r = self.db.execute("SELECT doc FROM participants WHERE registration_id=? AND race_id=? AND deleted=0",
-                                (reg, race_id)).fetchone()
-            if r is None:
-                raise RowError(f"unknown registration_id {reg}")
-            p = orjson.loads(r[0])
+            p = self._live_participant(race_id, _as_int(reg_raw, "registration_id"))
             old = orjson.dumps(p)
-            if p["event_id"] != event_id:
-                raise RowError(f"registration {reg} is in event {p['event_id']}, not {event_id}; "
+            # The document is silent on an update naming another event: documented applies the other fields
+            # and leaves the event (moving is switch_participant_events' job); strict refuses the row.
+            if p["event_id"] != event_id and self.srv.strict:
+                raise RowError(f"the registration is in event {p['event_id']}, not {event_id}; "
                                "use switch_participant_events to move it")
         u = p["user"]
 
@@ -896,14 +1039,10 @@ class Api:
                 return row[name]
             return _ABSENT
 
-        for name in ("first_name", "last_name"):
+        for name in ("first_name", "last_name"):   # required on every row, updates included (field table)
             v = pick(name)
-            if v is _ABSENT:
-                if creating:
-                    raise RowError(f"user.{name} is required")
-                continue
-            if _blank(v):
-                raise RowError(f"user.{name} must not be empty")
+            if v is _ABSENT or _blank(v):
+                raise RowError(f"user.{name} is required")
             u[name] = str(v).strip()
         v = pick("middle_name")
         if v is not _ABSENT:
@@ -952,9 +1091,13 @@ class Api:
                 self._apply_team(p, None, ctx["types"])
             else:
                 tid = _as_int(v, "team_id")
-                if tid not in ctx["teams"]:
+                team = ctx["teams"].get(tid)
+                if team is None:
                     raise RowError(f"unknown team_id {tid}")
-                self._apply_team(p, ctx["teams"][tid], ctx["types"])
+                if p["team_id"] != tid:
+                    self._check_can_join(race_id, team, ctx["types"].get(team["team_type_id"], {}),
+                                         event_id if creating else p["event_id"])
+                self._apply_team(p, team, ctx["types"])
         p["age"] = _seed.age_on(u["dob"], ctx["race_date"])
 
         if creating:
@@ -982,12 +1125,13 @@ class Api:
         rows = self._registrations(req)
         now = self.now()
         new_id = self.srv.options.switch_new_id
-        out = self._apply_rows(rows, lambda row, events: self._switch_one(race_id, row, events, now, new_id),
-                               lambda: set(self.event_ids(race_id)))
+        out = self._apply_rows(rows, lambda row, ctx: self._switch_one(race_id, row, ctx, now, new_id),
+                               lambda: {"events": set(self.event_ids(race_id)), "types": self._types(race_id)})
         return orjson.dumps({"participants": out})
 
-    def _switch_one(self, race_id: int, row: Any, events: set, now: int, new_id: bool) -> int:
-        """Switch one registration; its (possibly new) id, or RowError."""
+    def _switch_one(self, race_id: int, row: Any, ctx: dict, now: int, new_id: bool) -> int:
+        """Switch one registration; its (possibly new) id, or RowError. A team member moves only to an
+        event its team's type takes."""
         if not isinstance(row, dict):
             raise RowError("registration must be an object")
         if _blank(row.get("registration_id")):
@@ -996,11 +1140,14 @@ class Api:
             raise RowError("new_event_id is required")
         reg = _as_int(row["registration_id"], "registration_id")
         ev = _as_int(row["new_event_id"], "new_event_id")
-        if ev not in events:
+        if ev not in ctx["events"]:
             raise RowError(f"new_event_id {ev} is not an event of race {race_id}")
         p = self._live_participant(race_id, reg)
         if p["event_id"] == ev:
             return reg
+        why = p["team_id"] and _event_refused(ctx["types"].get(p["team_type_id"], {}), ev)
+        if why:
+            raise RowError(f"it is on team {p['team_id']} ({p['team_name']}): {why}; take it off the team first")
         if new_id:
             # old registration -> removed feed; a new registration in the new event
             old = dict(p, last_modified=now)
@@ -1022,7 +1169,7 @@ class Api:
         r = self.db.execute("SELECT doc FROM participants WHERE registration_id=? AND "
                             "race_id=? AND deleted=0", (reg, race_id)).fetchone()
         if r is None:
-            raise RowError(f"unknown registration_id {reg}")
+            raise RowError(f"not a registration of race {race_id} (unknown or deleted)")
         return orjson.loads(r[0])
 
     def delete(self, race_id: int, req: dict) -> bytes:
@@ -1052,6 +1199,8 @@ class ServerHandle:
     email: str
     password: str
     race_id: int
+    behave: str = "documented"
+    test_controls: bool = False
     _server: Server | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _cleanup: Callable[[], None] | None = field(default=None, repr=False)
@@ -1075,8 +1224,35 @@ class ServerHandle:
         self.stop()
 
 
+def is_loopback(host: str) -> bool:
+    """Whether a server listening on ``host`` is reachable from this machine only: 127.0.0.0/8, ::1 or
+    localhost. Anything else ("", 0.0.0.0, a name, a LAN address) counts as reachable from the network."""
+    h = host.strip().strip("[]").lower()
+    if h == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_password(host: str, password: str | None) -> tuple[str, bool]:
+    """The password for a server on ``host`` and whether it was generated: the one given, else the
+    well-known DEFAULT_PASSWORD on loopback, else (reachable from the network) a random one."""
+    if password:
+        return password, False
+    if is_loopback(host):
+        return DEFAULT_PASSWORD, False
+    return secrets.token_urlsafe(12), True
+
+
 def _make(host: str, port: int, db: str | None, participants: int, seed: int, email: str, password: str,
-          verbose: bool = False) -> tuple[Server, Callable[[], None] | None]:
+          verbose: bool, behave: str, test_controls: bool) -> tuple[Server, Callable[[], None] | None]:
+    if behave not in BEHAVIOURS:
+        raise ValueError(f"behave must be one of {', '.join(BEHAVIOURS)}, not {behave!r}")
+    if password == DEFAULT_PASSWORD and not is_loopback(host):
+        raise ValueError(f"{host or 'every address'} is reachable from the network: give a password other than "
+                         "the public default")
     cleanup = None
     if db is None:
         tmpdir = tempfile.mkdtemp(prefix="timersync-serve-")
@@ -1087,7 +1263,8 @@ def _make(host: str, port: int, db: str | None, participants: int, seed: int, em
             shutil.rmtree(tmpdir, ignore_errors=True)
     store = Store(db, participants, seed)
     try:
-        srv = Server((host, port), store, email, password, verbose=verbose)
+        srv = Server((host, port), store, email, password, verbose=verbose, behave=behave,
+                     test_controls=test_controls)
     except BaseException:
         store.close()
         if cleanup:
@@ -1103,15 +1280,17 @@ def _handle(srv: Server, host: str) -> ServerHandle:
         shown = f"[{shown}]"
     root = f"http://{shown}:{p}"
     return ServerHandle(url=root + "/rest", root=root, email=srv.email, password=srv.password,
-                        race_id=srv.store.main_race_id, _server=srv)
+                        race_id=srv.store.main_race_id, behave="strict" if srv.strict else "documented",
+                        test_controls=srv.test_controls, _server=srv)
 
 
 def start_background(db: str | None = None, participants: int = 200, seed: int = 1, host: str = "127.0.0.1",
                      port: int = 0, email: str = DEFAULT_EMAIL, password: str = DEFAULT_PASSWORD,
-                     verbose: bool = False) -> ServerHandle:
+                     verbose: bool = False, behave: str = "documented", test_controls: bool = False) -> ServerHandle:
     """Start the server in a daemon thread; port 0 picks a free port; db None uses a temp file (deleted
-    on stop). An existing, already-seeded db is reused as is (participants/seed are then ignored)."""
-    srv, cleanup = _make(host, port, db, participants, seed, email, password, verbose)
+    on stop). An existing, already-seeded db is reused as is (participants/seed are then ignored).
+    ``behave``: "documented" or "strict" (see the module docstring); ``test_controls`` opens /_control."""
+    srv, cleanup = _make(host, port, db, participants, seed, email, password, verbose, behave, test_controls)
     handle = _handle(srv, host)
     t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
                          name="raceentry-server")
@@ -1123,9 +1302,10 @@ def start_background(db: str | None = None, participants: int = 200, seed: int =
 
 def serve_forever(host: str = "127.0.0.1", port: int = 8765, db: str | None = None, participants: int = 200,
                   seed: int = 1, email: str = DEFAULT_EMAIL, password: str = DEFAULT_PASSWORD,
-                  on_ready: Callable[[ServerHandle], None] | None = None, verbose: bool = False) -> None:
+                  on_ready: Callable[[ServerHandle], None] | None = None, verbose: bool = False,
+                  behave: str = "documented", test_controls: bool = False) -> None:
     """Serve in the foreground until Ctrl-C (KeyboardInterrupt), then close cleanly."""
-    srv, cleanup = _make(host, port, db, participants, seed, email, password, verbose)
+    srv, cleanup = _make(host, port, db, participants, seed, email, password, verbose, behave, test_controls)
     handle = _handle(srv, host)
     handle._cleanup = cleanup
     try:
