@@ -36,7 +36,7 @@ def main() -> None:
     from converters.sync import SyncOutput, Syncer
 
     t = time.perf_counter()
-    server = start_background(participants=args.participants, seed=1)
+    server = start_background(participants=args.participants, seed=1, test_controls=True)
     print(f"server with {args.participants} participants ready in {time.perf_counter() - t:.1f} s")
     client = RaceEntryClient(server.url)
     client.login(server.email, server.password)

@@ -19,7 +19,7 @@ DOC_SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "doc"
 
 @pytest.fixture(scope="module")
 def server():
-    h = start_background(participants=200, seed=1)
+    h = start_background(participants=200, seed=1, test_controls=True)
     yield h
     h.stop()
 
@@ -30,7 +30,7 @@ def srv(server):
     def reset():
         requests.delete(server.root + "/_control/faults", timeout=5)
         requests.post(server.root + "/_control/options", timeout=5,
-                      json={"switch_new_id": True, "error_style": "runsignup", "error_status": 200})
+                      json={"switch_new_id": False, "error_style": "runsignup", "error_status": 200})
         requests.post(server.root + "/_control/clock", json={"now": None}, timeout=5)
     reset()
     yield server
@@ -179,18 +179,24 @@ def test_no_timestamp_means_now(srv, auth):
     assert rows(get(srv, f"/race/{RACE}/participants", auth)) == []
 
 
-def test_incremental_inclusive_same_second(srv, auth):
-    ids = sorted(by_id(full(srv, auth)))[:3]
+def named(p, **user):
+    """An update row for participant ``p`` carrying its names (required on updates too) and ``user``."""
+    return {"registration_id": p["registration_id"], "event_id": p["event_id"],
+            "user": {"first_name": p["user"]["first_name"], "last_name": p["user"]["last_name"], **user}}
+
+
+def test_incremental_is_strictly_after(srv, auth):
+    live = by_id(full(srv, auth))
+    ids = sorted(live)[:3]
     t = freeze(srv)
     resp = post(srv, f"/race/{RACE}/participants", auth, {"participants": [
-        {"registration_id": str(ids[0]), "event_id": by_id(full(srv, auth))[ids[0]]["event_id"],
-         "user": {"middle_name": "Same"}},
-        {"registration_id": ids[1], "event_id": by_id(full(srv, auth))[ids[1]]["event_id"],
-         "user": {"middle_name": "Second"}}]}).json()
+        dict(named(live[ids[0]], middle_name="Same"), registration_id=str(ids[0])),
+        named(live[ids[1]], middle_name="Second")]}).json()
     assert [r["registration_id"] for r in resp["participants"]] == [str(ids[0]), str(ids[1])]
-    got = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t))
+    got = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t - 1))
     assert set(got) == {ids[0], ids[1]} and all(p["last_modified"] == t for p in got.values())
-    assert rows(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t + 1)) == []
+    # "modified after this timestamp": a row modified at T is not after T
+    assert rows(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t)) == []
 
 
 def test_paging(srv, auth):
@@ -240,7 +246,7 @@ def test_create_update_partial_and_null(srv, auth):
     ]}).json()["participants"]
     a, b = (int(r["registration_id"]) for r in created)
     assert all(isinstance(r["registration_id"], str) for r in created)
-    cur = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t))
+    cur = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t - 1))
     pa, pb = cur[a], cur[b]
     assert pa["user"]["first_name"] == "Zoë" and pa["user"]["address"]["zipcode"] == "02134"
     assert pa["event_id"] == 68 and pa["bib_num"] is None and pa["chip_num"] is None
@@ -253,17 +259,17 @@ def test_create_update_partial_and_null(srv, auth):
 
     t2 = clock(srv, advance=10)
     up = post(srv, f"/race/{RACE}/participants", auth, {"participants": [
-        {"registration_id": str(a), "event_id": 68, "user": {"middle_name": None, "dob": None, "phone": "1"}},
+        {"registration_id": str(a), "event_id": 68, "user": {"first_name": "Zoë", "last_name": "O'Neil",
+                                                           "middle_name": None, "dob": None, "phone": "1"}},
     ]}).json()["participants"]
     assert up == [{"registration_id": str(a)}]
-    pa2 = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t2))[a]
+    pa2 = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t2 - 1))[a]
     assert pa2["user"]["middle_name"] is None and pa2["user"]["dob"] is None and pa2["age"] is None
     assert pa2["user"]["first_name"] == "Zoë" and pa2["user"]["email"] == "z@example.com"
     assert pa2["user"]["address"] == pa["user"]["address"] and pa2["last_modified"] == t2
     # a no-op update does not bump last_modified
     clock(srv, advance=10)
-    post(srv, f"/race/{RACE}/participants", auth,
-         {"participants": [{"registration_id": a, "event_id": 68, "user": {"phone": "1"}}]})
+    post(srv, f"/race/{RACE}/participants", auth, {"participants": [named(pa2, phone="1")]})
     assert by_id(full(srv, auth))[a]["last_modified"] == t2
 
 
@@ -278,12 +284,14 @@ def test_post_per_row_errors(srv, auth):
         {"registration_id": "", "event_id": 69, "user": {"first_name": "A", "last_name": "B", "dob": "05/05/1990"}},
         {"registration_id": "", "event_id": 69, "user": {"first_name": "A", "last_name": "B"}, "team_id": 777},
         {"registration_id": "", "user": {"first_name": "A", "last_name": "B"}},
-        {"registration_id": rid, "event_id": ev, "user": {"last_name": "Fine"}},
+        {"registration_id": rid, "event_id": ev, "user": {"first_name": "Still", "last_name": "Fine"}},
     ]}).json()["participants"]
     assert len(resp) == 7
     for i, r in enumerate(resp[:6], 1):
         assert r["registration_id"] is None
-        assert r["error"]["error_code"] == 400 and r["error"]["error_msg"].startswith(f"row {i}: ")
+        assert r["error"]["error_code"] == 400 and r["error"]["error_msg"].startswith(f"row {i}")
+    assert resp[1]["error"]["error_msg"] == ("row 2 (registration_id 999999): not a registration of race 2026 "
+                                             "(unknown or deleted)")
     assert resp[6] == {"registration_id": str(rid)}
     assert by_id(full(srv, auth))[rid]["user"]["last_name"] == "Fine"
 
@@ -300,22 +308,32 @@ def test_post_malformed_request(srv, auth):
 
 
 # ------------------------------------------------------------------------------------ switch / delete
-def test_switch_new_id_and_same_id(srv, auth):
+def test_switch_keeps_id_by_default_and_new_id_as_option(srv, auth):
     live = by_id(full(srv, auth))
-    old = next(p for p in sorted(live.values(), key=lambda p: p["registration_id"]) if p["event_id"] == 69)
+    mover = next(p for p in sorted(live.values(), key=lambda p: p["registration_id"])
+                 if p["event_id"] == 69 and not p["team_id"])
+    resp = post(srv, f"/race/{RACE}/switch_participant_events", auth,
+                {"registrations": [{"registration_id": mover["registration_id"], "new_event_id": 70}]}).json()
+    assert resp == {"participants": [{"registration_id": mover["registration_id"]}]}
+    assert by_id(full(srv, auth))[mover["registration_id"]]["event_id"] == 70
+
+    requests.post(srv.root + "/_control/options", json={"switch_new_id": True})
+    old = next(p for p in sorted(live.values(), key=lambda p: p["registration_id"])
+               if p["event_id"] == 69 and not p["team_id"] and p is not mover)
     t = freeze(srv)
     resp = post(srv, f"/race/{RACE}/switch_participant_events", auth,
                 {"registrations": [{"registration_id": old["registration_id"], "new_event_id": 16},
                                    {"registration_id": 1, "new_event_id": 16}]}).json()["participants"]
     new_id = resp[0]["registration_id"]
     assert isinstance(new_id, int) and new_id != old["registration_id"]
-    assert resp[1]["registration_id"] is None and resp[1]["error"]["error_msg"].startswith("row 2: ")
-    changed = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t))
+    assert resp[1]["registration_id"] is None
+    assert resp[1]["error"]["error_msg"].startswith("row 2 (registration_id 1): ")
+    changed = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t - 1))
     assert set(changed) == {new_id}
     new = changed[new_id]
     assert new["event_id"] == 16 and new["bib_num"] == old["bib_num"] and new["chip_num"] == old["chip_num"]
     assert new["user"]["user_id"] == old["user"]["user_id"]
-    removed = by_id(get(srv, f"/race/{RACE}/removed_participants", auth, modified_after_timestamp=t))
+    removed = by_id(get(srv, f"/race/{RACE}/removed_participants", auth, modified_after_timestamp=t - 1))
     assert set(removed) == {old["registration_id"]} and removed[old["registration_id"]]["last_modified"] == t
 
     requests.post(srv.root + "/_control/options", json={"switch_new_id": False})
@@ -335,7 +353,7 @@ def test_delete(srv, auth):
     assert resp[0] == {"registration_id": victims[0]} and resp[2] == {"registration_id": victims[1]}
     assert resp[1]["registration_id"] is None and resp[1]["error"]["error_code"] == 400
     assert not set(victims) & set(by_id(full(srv, auth)))
-    removed = by_id(get(srv, f"/race/{RACE}/removed_participants", auth, modified_after_timestamp=t))
+    removed = by_id(get(srv, f"/race/{RACE}/removed_participants", auth, modified_after_timestamp=t - 1))
     assert set(victims) <= set(removed)
     too_many = post(srv, f"/race/{RACE}/delete_participants", auth,
                     {"registrations": [{"registration_id": i} for i in range(251)]}).json()
@@ -472,7 +490,7 @@ def test_team_rename_updates_members(srv, auth):
     resp = post(srv, f"/race/{RACE}/teams", auth, {"race_teams": [
         {"team_id": str(member["team_id"]), "team_name": "Renamed Runners"}]}).json()
     assert resp == {"race_teams": [{"team_id": member["team_id"]}]}
-    changed = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t))
+    changed = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t - 1))
     assert member["registration_id"] in changed
     assert all(p["team_name"] == "Renamed Runners" for p in changed.values())
     assert all(p["team_id"] == member["team_id"] for p in changed.values())
@@ -488,3 +506,333 @@ def test_verbose_log_redacts(srv, capfd):
     err = capfd.readouterr().err
     assert "/rest/races" in err and "tmp_key=***" in err
     assert a["tmp_key"] not in err and a["tmp_secret"] not in err and DEFAULT_PASSWORD not in err
+
+
+# -------------------------------------------------------------------- documented: bodies, login, paging
+def test_login_from_form_multipart_json_or_query(srv):
+    creds = {"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD}
+    answers = [
+        requests.post(srv.url + "/login", data=creds, timeout=5),                                   # form
+        requests.post(srv.url + "/login", files={k: (None, v) for k, v in creds.items()}, timeout=5),  # multipart
+        requests.post(srv.url + "/login", json=creds, timeout=5),                                   # JSON
+        requests.post(srv.url + "/login", params=creds, timeout=5),                                 # query
+    ]
+    assert "multipart/form-data" in answers[1].request.headers["Content-Type"]
+    assert all(r.status_code == 200 and r.json()["tmp_key"] for r in answers)
+    bad = requests.post(srv.url + "/login", files={"email": (None, DEFAULT_EMAIL), "password": (None, "nope")})
+    assert bad.json()["error"]["error_code"] == 101
+
+
+def test_request_from_form_multipart_or_query(srv, auth):
+    def payload(name):
+        return json.dumps({"participants": [{"registration_id": "", "event_id": 70,
+                                             "user": {"first_name": name, "last_name": "Carrier"}}]})
+    url = srv.url + f"/race/{RACE}/participants"
+    sent = [requests.post(url, params=auth, data={"request": payload("Form")}, timeout=5),
+            requests.post(url, params=auth, files={"request": (None, payload("Multipart"))}, timeout=5),
+            requests.post(url, params={**auth, "request": payload("Query")}, timeout=5)]
+    assert all(r.status_code == 200 and r.json()["participants"][0]["registration_id"] for r in sent)
+    assert {"Form", "Multipart", "Query"} <= set(names(srv, auth))
+    missing = requests.post(url, params=auth, files={"other": (None, "x")}, timeout=5).json()
+    assert missing["error"]["error_msg"] == "Missing request parameter"
+
+
+@pytest.mark.parametrize("feed", ["participants", "removed_participants"])
+def test_after_registration_id(srv, auth, feed):
+    everything = sorted(by_id(get(srv, f"/race/{RACE}/{feed}", auth, modified_after_timestamp=0)))
+    pivot = everything[len(everything) // 3]
+    after = rows(get(srv, f"/race/{RACE}/{feed}", auth, modified_after_timestamp=0, after_registration_id=pivot))
+    assert sorted(p["registration_id"] for p in after) == [i for i in everything if i > pivot]
+    # ordered by id, then limited; page is ignored beside after_registration_id
+    limited = rows(get(srv, f"/race/{RACE}/{feed}", auth, modified_after_timestamp=0, after_registration_id=pivot,
+                       results_per_page=2, page=5))
+    assert sorted(p["registration_id"] for p in limited) == [i for i in everything if i > pivot][:2]
+    assert rows(get(srv, f"/race/{RACE}/{feed}", auth, modified_after_timestamp=0,
+                    after_registration_id=everything[-1])) == []
+    paged = rows(get(srv, f"/race/{RACE}/{feed}", auth, modified_after_timestamp=0, page=2, results_per_page=2))
+    assert sorted(p["registration_id"] for p in paged) == everything[2:4]
+    bad = requests.get(srv.url + f"/race/{RACE}/{feed}", params={**auth, "after_registration_id": "x"}).json()
+    assert bad["error"]["error_msg"] == "after_registration_id must be an integer, got 'x'"
+
+
+def test_names_required_on_updates(srv, auth):
+    p = min(by_id(full(srv, auth)).values(), key=lambda p: p["registration_id"])
+    rid = p["registration_id"]
+    resp = post(srv, f"/race/{RACE}/participants", auth, {"participants": [
+        {"registration_id": rid, "event_id": p["event_id"], "user": {"middle_name": "NoNames"}},
+        {"registration_id": rid, "event_id": p["event_id"], "user": {"first_name": "Only", "last_name": " "}},
+        named(p, middle_name="Named")]}).json()["participants"]
+    assert resp[0] == {"registration_id": None, "error": {
+        "error_code": 400, "error_msg": f"row 1 (registration_id {rid}): user.first_name is required"}}
+    assert resp[1]["error"]["error_msg"] == f"row 2 (registration_id {rid}): user.last_name is required"
+    assert resp[2] == {"registration_id": str(rid)}
+    assert by_id(full(srv, auth))[rid]["user"]["middle_name"] == "Named"
+
+
+def test_update_naming_another_event_keeps_the_event(srv, auth):
+    p = next(p for p in rows(full(srv, auth)) if p["event_id"] == 69 and not p["team_id"])
+    resp = post(srv, f"/race/{RACE}/participants", auth,
+                {"participants": [dict(named(p, middle_name="Moved?"), event_id=16)]}).json()
+    assert resp == {"participants": [{"registration_id": str(p["registration_id"])}]}
+    now = by_id(full(srv, auth))[p["registration_id"]]
+    assert now["event_id"] == 69 and now["user"]["middle_name"] == "Moved?"
+
+
+# ------------------------------------------------------------------------------------ team type limits
+@pytest.fixture()
+def fresh():
+    """A server of its own (60 participants) for tests that fill teams up."""
+    h = start_background(participants=60, seed=3, test_controls=True)
+    yield h
+    h.stop()
+
+
+def new_runner(h, auth, event_id, team_id="", name="Runner"):
+    return post(h, f"/race/{RACE}/participants", auth, {"participants": [
+        {"registration_id": "", "event_id": event_id, "team_id": team_id,
+         "user": {"first_name": name, "last_name": "Teamed"}}]}).json()["participants"][0]
+
+
+def new_team(h, auth, team_type_id, name):
+    return post(h, f"/race/{RACE}/teams", auth, {"race_teams": [
+        {"team_id": "", "team_type_id": team_type_id, "team_name": name}]}).json()["race_teams"][0]
+
+
+def test_team_takes_only_its_types_events(fresh):
+    a = login(fresh)
+    types = {t["team_type_id"]: t for t in get(fresh, f"/race/{RACE}/teams/team_types", a)["race_team_types"]}
+    assert types[68]["valid_event_ids"] == [16]
+    refused = new_runner(fresh, a, 69, team_id=1)
+    assert refused["registration_id"] is None
+    assert refused["error"]["error_msg"] == ("row 1: cannot join team 1 (Sole Survivors): team type 68 "
+                                             "(Team Marathon) takes events 16 only, not event 69")
+    assert new_runner(fresh, a, 16, team_id=1)["registration_id"]
+    # an update joining the team is held to the same rule (the runner's own event counts)
+    p = next(p for p in rows(full(fresh, a)) if p["event_id"] == 67 and not p["team_id"])
+    resp = post(fresh, f"/race/{RACE}/participants", a, {"participants": [dict(named(p), team_id=2)]}).json()
+    assert "takes events 16 only, not event 67" in resp["participants"][0]["error"]["error_msg"]
+    # a team member cannot be switched to an event its team's type does not take
+    member = next(p for p in rows(full(fresh, a)) if p["team_type_id"] == 68)
+    resp = post(fresh, f"/race/{RACE}/switch_participant_events", a, {"registrations": [
+        {"registration_id": member["registration_id"], "new_event_id": 69}]}).json()["participants"][0]
+    assert resp["registration_id"] is None and "take it off the team first" in resp["error"]["error_msg"]
+    assert by_id(full(fresh, a))[member["registration_id"]]["event_id"] == 16
+
+
+def test_team_holds_at_most_max_members(fresh):
+    a = login(fresh)
+    team = new_team(fresh, a, 68, "Five Alive")["team_id"]
+    joined = [new_runner(fresh, a, 16, team, f"R{i}") for i in range(5)]
+    assert all(j["registration_id"] for j in joined)
+    sixth = new_runner(fresh, a, 16, team, "R6")
+    assert sixth["error"]["error_msg"] == (f"row 1: cannot join team {team} (Five Alive): it is full (team type 68 "
+                                           "(Team Marathon) allows 5 members)")
+    assert sum(p["team_id"] == team for p in rows(full(fresh, a))) == 5
+    # a member leaving makes room
+    leaver = by_id(full(fresh, a))[int(joined[0]["registration_id"])]
+    post(fresh, f"/race/{RACE}/participants", a, {"participants": [dict(named(leaver), team_id="")]})
+    assert new_runner(fresh, a, 16, team, "R7")["registration_id"]
+
+
+def test_race_holds_at_most_max_num_teams_of_a_type(fresh):
+    a = login(fresh)
+    # changing a team's type is held to the new type's limits (its members must fit)
+    corporate = next(p["team_id"] for p in rows(full(fresh, a)) if p["team_type_id"] == 69)
+    moved = post(fresh, f"/race/{RACE}/teams", a, {"race_teams": [{"team_id": corporate, "team_type_id": 68}]})
+    assert moved.json()["race_teams"][0]["team_id"] is None
+    assert "the team cannot change type: team type 68 (Team Marathon) takes events 16 only" in moved.text
+    have = sum(t["team_type_id"] == 68 for t in get(fresh, f"/race/{RACE}/teams", a))
+    resp = post(fresh, f"/race/{RACE}/teams", a, {"race_teams": [
+        {"team_id": "", "team_type_id": 68, "team_name": f"Team {i}"} for i in range(13 - have + 1)]}).json()
+    answers = resp["race_teams"]
+    assert all(r["team_id"] for r in answers[:-1])
+    assert answers[-1]["error"]["error_msg"] == (f"row {len(answers)}: race 2026 already has 13 teams of team "
+                                                 "type 68 (Team Marathon), its max_num_teams")
+
+
+def test_seeded_teams_fit_their_types():
+    from converters.server.seed import TEAM_TYPES
+
+    data = generate_race(2000, 1)
+    limit = {ttid: (set(valid), max_members) for ttid, _n, valid, max_members, _t in TEAM_TYPES}
+    counts: dict = {}
+    for p in data["participants"]:
+        if p["team_id"]:
+            counts[p["team_id"]] = counts.get(p["team_id"], 0) + 1
+            assert p["event_id"] in limit[p["team_type_id"]][0]
+    types_of = {t["team"]["team_id"]: t["team"]["team_type_id"] for t in data["teams"]}
+    assert all(n <= limit[types_of[tid]][1] for tid, n in counts.items())
+
+
+# ------------------------------------------------------------------------------------------- strict
+def test_strict_bad_row_refuses_the_whole_request(strict_server):
+    h = strict_server
+    a = login(h)
+    before = full(h, a)
+    p = min(by_id(before).values(), key=lambda p: p["registration_id"])
+    r = post(h, f"/race/{RACE}/participants", a, {"participants": [
+        {"registration_id": "", "event_id": 70, "user": {"first_name": "Never", "last_name": "Applied"}},
+        named(p, middle_name="NotEither"),
+        {"registration_id": p["registration_id"], "event_id": p["event_id"], "user": {"middle_name": "x"}},
+        {"registration_id": "", "event_id": 999, "user": {"first_name": "A", "last_name": "B"}}]})
+    assert r.status_code == 400
+    assert r.json() == {"error": f"Request refused, nothing applied: row 3 (registration_id {p['registration_id']}): "
+                                 "user.first_name is required; row 4: event_id 999 is not an event of race 2026"}
+    assert full(h, a) == before
+    for path, body in [
+        ("switch_participant_events", {"registrations": [{"registration_id": p["registration_id"],
+                                                          "new_event_id": 70},
+                                                         {"registration_id": 1, "new_event_id": 70}]}),
+        ("delete_participants", {"registrations": [{"registration_id": p["registration_id"]},
+                                                   {"registration_id": 1}]}),
+        ("teams", {"race_teams": [{"team_id": "", "team_type_id": 69, "team_name": "Never"},
+                                  {"team_id": "", "team_type_id": 999, "team_name": "Bad"}]}),
+    ]:
+        r = post(h, f"/race/{RACE}/{path}", a, body)
+        assert r.status_code == 400 and "row 2" in r.json()["error"] and "\n" not in r.json()["error"], path
+    assert full(h, a) == before
+    assert not any(t["team_name"] == "Never" for t in get(h, f"/race/{RACE}/teams", a))
+
+
+def test_strict_success_answers_only_ids_and_switch_gives_new_ids(strict_server):
+    h = strict_server
+    a = login(h)
+    p = next(p for p in rows(full(h, a)) if p["event_id"] == 69 and not p["team_id"])
+    r = post(h, f"/race/{RACE}/participants", a, {"participants": [
+        named(p, middle_name="Ok"),
+        {"registration_id": "", "event_id": 70, "user": {"first_name": "New", "last_name": "One"}}]})
+    assert r.status_code == 200
+    answer = r.json()["participants"]
+    assert answer[0] == {"registration_id": str(p["registration_id"])} and set(answer[1]) == {"registration_id"}
+    t = freeze(h)
+    moved = post(h, f"/race/{RACE}/switch_participant_events", a, {"registrations": [
+        {"registration_id": p["registration_id"], "new_event_id": 70}]}).json()["participants"]
+    new_id = moved[0]["registration_id"]
+    assert new_id != p["registration_id"] and set(moved[0]) == {"registration_id"}
+    assert by_id(get(h, f"/race/{RACE}/participants", a, modified_after_timestamp=t - 1))[new_id]["event_id"] == 70
+    assert p["registration_id"] in by_id(get(h, f"/race/{RACE}/removed_participants", a,
+                                             modified_after_timestamp=t - 1))
+
+
+def test_strict_update_naming_another_event_is_refused(strict_server):
+    h = strict_server
+    a = login(h)
+    p = next(p for p in rows(full(h, a)) if p["event_id"] == 69 and not p["team_id"])
+    r = post(h, f"/race/{RACE}/participants", a, {"participants": [dict(named(p), event_id=16)]})
+    assert r.status_code == 400
+    assert r.json()["error"] == (f"Request refused, nothing applied: row 1 (registration_id {p['registration_id']}): "
+                                 "the registration is in event 69, not 16; use switch_participant_events to move it")
+
+
+def test_strict_401_for_missing_bad_or_expired_key(strict_server):
+    h = strict_server
+    missing = requests.get(h.url + "/races", timeout=5)
+    bad = requests.get(h.url + "/races", params={"tmp_key": "x", "tmp_secret": "y"}, timeout=5)
+    a = login(h)
+    requests.post(h.root + "/_control/expire_credentials", timeout=5)
+    expired = requests.get(h.url + "/races", params=a, timeout=5)
+    wrong_login = requests.post(h.url + "/login", data={"email": DEFAULT_EMAIL, "password": "nope"}, timeout=5)
+    for r, msg in [(missing, "Missing tmp_key or tmp_secret"), (bad, "Invalid tmp_key or tmp_secret"),
+                   (expired, "Expired credentials. Please log in again."), (wrong_login, "Invalid email or password")]:
+        assert r.status_code == 401 and r.json() == {"error": msg}
+    unknown_race = requests.get(h.url + "/race/999/teams", params=login(h), timeout=5)
+    assert unknown_race.status_code == 404 and unknown_race.json() == {"error": "Race not found"}
+
+
+def test_strict_races_list_no_events_and_timestamps_are_strictly_after(strict_server):
+    h = strict_server
+    a = login(h)
+    races = get(h, "/races", a)["races"]
+    assert len(races) == 2 and all(r["race"]["events"] == [] for r in races)
+    assert all(r["race"]["race_event_days"] for r in races)
+    p = next(p for p in rows(full(h, a)) if not p["team_id"])
+    t = freeze(h)
+    post(h, f"/race/{RACE}/participants", a, {"participants": [named(p, middle_name="Later")]})
+    assert p["registration_id"] in by_id(get(h, f"/race/{RACE}/participants", a, modified_after_timestamp=t - 1))
+    assert rows(get(h, f"/race/{RACE}/participants", a, modified_after_timestamp=t)) == []
+
+
+# ------------------------------------------------------------------------------------ safe to leave running
+def test_control_endpoints_only_with_test_controls():
+    h = start_background(participants=20, seed=2)
+    try:
+        for method, what in [("GET", "options"), ("POST", "faults"), ("POST", "clock"), ("GET", "requests"),
+                             ("POST", "expire_credentials")]:
+            r = requests.request(method, f"{h.root}/_control/{what}", json={}, timeout=5)
+            assert r.status_code == 404, what
+        assert "races" in get(h, "/races", login(h))
+    finally:
+        h.stop()
+
+
+def raw_exchange(h, request: bytes) -> bytes:
+    import socket
+
+    host, port = h.root.rsplit("/", 1)[-1].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):   # the server closes the connection after answering
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_body_over_10_mb_is_413_unread(srv, auth):
+    answer = raw_exchange(srv, (f"POST /rest/race/{RACE}/participants HTTP/1.1\r\nHost: x\r\n"
+                                "Content-Type: application/x-www-form-urlencoded\r\n"
+                                f"Content-Length: {10 * 1024 * 1024 + 1}\r\n\r\n").encode() + b"request=")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413") and b"Connection: close" in head
+    assert json.loads(body)["error"]["error_msg"] == "Request body of 10485761 bytes is over the 10 MB limit"
+    assert "races" in get(srv, "/races", auth)   # still serving
+
+
+def test_unknown_paths_are_404_before_any_credential_check(srv, strict_server):
+    for h in (srv, strict_server):
+        for method, path in [("GET", "/rest/nope"), ("POST", "/rest/races"), ("GET", "/rest/login"),
+                             ("GET", f"/rest/race/{RACE}/nope"), ("GET", "/"), ("GET", "/rest")]:
+            r = requests.request(method, h.root + path, timeout=5)
+            assert r.status_code == 404, (h.behave, method, path)
+        known = requests.get(h.url + "/races", timeout=5)   # a known path without a key: an auth error
+        assert known.status_code == (401 if h.behave == "strict" else 200) and "Missing tmp_key" in known.text
+    assert requests.get(srv.url + "/nope").json() == {
+        "error": {"error_code": 404, "error_msg": "Unknown endpoint GET /rest/nope"}}
+    assert requests.get(strict_server.url + "/nope").json() == {"error": "Unknown endpoint GET /rest/nope"}
+
+
+def test_network_reachable_host_needs_a_password():
+    from converters.server import DEFAULT_PASSWORD as DEFAULT, is_loopback, serve_password
+
+    for host in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"):
+        assert is_loopback(host), host
+        assert serve_password(host, None) == (DEFAULT, False)
+    for host in ("0.0.0.0", "", "::", "192.168.1.20", "10.0.0.1", "myhost.local", "example.com"):
+        assert not is_loopback(host), host
+        password, generated = serve_password(host, None)
+        assert generated and password != DEFAULT and len(password) >= 16
+        assert serve_password(host, "s3cret-pass") == ("s3cret-pass", False)
+    assert serve_password("0.0.0.0", None)[0] != serve_password("0.0.0.0", None)[0]
+    # the well-known default password is refused before anything binds to a network-reachable address
+    with pytest.raises(ValueError, match="reachable from the network"):
+        start_background(host="0.0.0.0", participants=5)
+
+
+def test_serve_command_strict_with_test_controls(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "converters", "serve", "--port", "0", "--participants", "30",
+                             "--behave", "strict", "--test-controls"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        banner = proc.stdout.readline()
+        assert "RaceEntry-compatible server on http://127.0.0.1:" in banner and "strict" in banner
+        url = banner.split(" on ", 1)[1].split()[0]
+        assert requests.get(url.rsplit("/rest", 1)[0] + "/_control/options", timeout=5).status_code == 200
+        assert requests.get(url + "/races", timeout=5).status_code == 401
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "warning: test controls are on" in err

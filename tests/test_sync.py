@@ -68,6 +68,7 @@ def test_changes_add_edit_switch_remove_in_the_watermark_second(client, server, 
     syncer.run()
     now = int(time.time())
     control(server, "clock", {"now": now})  # every change below lands in the same second
+    control(server, "options", {"switch_new_id": True})  # a RaceEntry whose switch gives a new registration
     people = server_participants(client, race)
     a, b, c, d = people[0], people[1], people[2], people[3]
     edit(client, race, a, first_name="Zelda")
