@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 import sys
 from typing import Any, Callable
 
@@ -72,9 +73,13 @@ def _server(tgt: Any) -> str:
               help="Write the request bodies (teams.json, participants.json, switch_participant_events.json, "
                    "delete_participants.json) and summary.json/summary.txt here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--open", "open_page", is_flag=True,
+              help="Open the plan's preview.html in the browser (written to -o, else .timersync/<file>/plan/).")
+@click.option("--exit-code", "exit_code", is_flag=True, help="Exit with status 5 when there are changes to push.")
 def diff(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
          race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
-         encoding: str | None, offline: bool, plan_dir: str | None, as_json: bool) -> None:
+         encoding: str | None, offline: bool, plan_dir: str | None, as_json: bool, open_page: bool,
+         exit_code: bool) -> None:
     """Show what pushing FILE would change in RaceEntry.
 
     A file timersync pulled remembers its race, profile and server (its binding, in .timersync/ beside
@@ -99,16 +104,25 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
     summary = plan.summary()
     summary["warnings"] = planned.warnings
     text = summary_text(plan)
+    if open_page and not plan_dir:
+        from .binding import binding_dir
+
+        plan_dir = str(binding_dir(planned.target.bind_as) / "plan")
+    title = f"{Path(file).name}: plan for RaceEntry race {planned.target.race_id}"
     if plan_dir:
-        planning.write_plan(plan, plan_dir, summary, text)
+        planning.write_plan(plan, plan_dir, summary, text, title)
     if as_json:
         echo_json(summary)
-        return
-    for warning in summary["warnings"]:
-        click.echo(f"Warning: {warning}", err=True)
-    click.echo(text)
-    if plan_dir:
-        click.echo(f"Plan written to {plan_dir}")
+    else:
+        for warning in summary["warnings"]:
+            click.echo(f"Warning: {warning}", err=True)
+        click.echo(text)
+        if plan_dir:
+            click.echo(f"Plan written to {plan_dir} (open preview.html to look at it)")
+    if open_page:
+        click.launch(str(Path(plan_dir) / "preview.html"))
+    if exit_code and not plan.is_empty():
+        click.get_current_context().exit(5)
 
 
 @main.command()
@@ -175,11 +189,20 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     if not result.sent:
         click.echo(summary_text(plan))
         return
+    import time as _time
+
+    from .binding import binding_dir
+
+    folder = binding_dir(tgt.bind_as) / "pushes" / _time.strftime("%Y%m%d-%H%M%S")
+    planning.write_plan(plan, folder, plan.summary(), summary_text(plan),
+                        f"{Path(file).name}: pushed to RaceEntry race {tgt.race_id}")
+    planning.write_receipt(folder, result)
     click.echo(f"Pushed to race {tgt.race_id}: {len(result.teams_created)} teams created, {len(result.added)} "
                f"added, {result.modified} modified, {len(result.switched)} switched, {len(result.deleted)} deleted.")
     if result.added:
         click.echo("The added runners' registration ids are kept in the file's binding (.timersync/):\n"
                    "pushing this file again never adds them twice. Pull to get the ids into the file.")
+    click.echo(f"Receipt (file row, runner, registration id): {folder / 'receipt.csv'}")
     for problem in result.verified:
         click.echo(f"Warning: {problem}", err=True)
     if result.errors:

@@ -315,8 +315,10 @@ def bind_after_push(planned: Planned, server: str | None) -> Binding:
 
 # ---------------------------------------------------------------------------------------- plan folders
 
-def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: str) -> list[Path]:
-    """Write the plan's exact request bodies (each validated against its schema) and the summary.
+def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: str,
+               title: str = "timersync plan") -> list[Path]:
+    """Write the plan's exact request bodies (each validated against its schema), the summary and
+    ``preview.html`` (the plan as a page to open; see converters.preview).
 
     Participants joining a team the plan creates carry ``"team_id": "new team: NAME"``: the id exists only
     once the team is created; push puts it in. More than 250 deletes are split into
@@ -344,4 +346,43 @@ def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: st
         written.append(path)
     save_file(folder / "summary.json", summary)
     write_text(folder / "summary.txt", text + "\n")
-    return written + [folder / "summary.json", folder / "summary.txt"]
+    from .preview import render
+
+    write_text(folder / "preview.html", render(plan, title))
+    return written + [folder / "summary.json", folder / "summary.txt", folder / "preview.html"]
+
+
+def write_receipt(folder: str | Path, result: Any) -> Path:
+    """``receipt.csv`` after a push: per file row, the runner, what was done and the registration id
+    RaceEntry gave (or the reason it refused)."""
+    import csv
+    import io
+
+    from .atomic import write_text
+
+    plan = result.plan
+    names: dict[Any, str] = {}
+    for a in plan.adds:
+        names[a.row] = " ".join(x for x in (a.participant.first_name, a.participant.last_name) if x)
+    for m in plan.modifies:
+        names.setdefault(m.row, " ".join(x for x in (m.current.first_name, m.current.last_name) if x))
+    for s in plan.switches:
+        names.setdefault(s.row, " ".join(x for x in (s.current.first_name, s.current.last_name) if x))
+    modified = {m.row: m.registration_id for m in plan.modifies}
+    rows: list[list[Any]] = [[row, names.get(row, ""), "added", rid, ""] for row, rid in result.added]
+    failed = {(e.row, e.what) for e in result.errors}
+    rows += [[row, names.get(row, ""), "modified", rid, ""] for row, rid in modified.items()
+             if (row, "modify") not in failed]
+    by_old = {s.registration_id: s for s in plan.switches}
+    rows += [[by_old[old].row if old in by_old else "", names.get(by_old[old].row, "") if old in by_old else "",
+              "switched", new, f"was {old}" if new != old else ""] for old, new in result.switched]
+    rows += [["", "", "deleted", rid, ""] for rid in result.deleted]
+    rows += [[e.row if e.row is not None else "", names.get(e.row, ""), f"refused ({e.what})",
+              e.registration_id or "", e.message] for e in result.errors]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(["file row", "runner", "what", "registration id", "note"])
+    writer.writerows(sorted(rows, key=lambda r: (r[0] == "", r[0] if isinstance(r[0], int) else 0)))
+    path = Path(folder) / "receipt.csv"
+    write_text(path, buf.getvalue(), encoding="utf-8-sig")  # a BOM: Excel opens it as UTF-8
+    return path

@@ -634,19 +634,23 @@ class Watcher:
         planning.write_plan(plan, folder, summary, text)
         written = [f"out/{folder.name}/"]
         if cfg.push and not plan.is_empty():
-            outcome = self._push(path, profile, bind_as)
+            outcome = self._push(path, profile, bind_as, folder)
             write_text(folder / "summary.txt", f"{text}\n{outcome}\n")
             written.append(outcome)
         return written
 
-    def _push(self, path: Path, profile: Any, bind_as: Path) -> str:
+    def _push(self, path: Path, profile: Any, bind_as: Path, folder: Path) -> str:
         """Push with push's own guards and lock: it plans again inside the race's push lock, reconciles
         interrupted batches first, reports and skips conflicts, and refuses invalid rows and oversized
         deletes with a PlanError."""
         from . import push
 
+        from .planning import write_receipt
+
         result = push.push(self.client, path, race_id=self.config.race_id, profile=profile_name(profile),
                            bind_as=bind_as, lock_wait=self.config.lock_wait)
+        if result.sent:
+            write_receipt(folder, result)
         errors = f", {len(result.errors)} row errors" if result.errors else ""
         return (f"pushed: {len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
                 f"{len(result.deleted)} deleted{errors}")
