@@ -75,3 +75,29 @@ def test_status_and_the_remembered_server(client, server, tmp_path, state_home, 
     assert "  pushed   1 added, 1 modified, 1 switched (last " in r.output
     r = run("status", tmp_path / "nowhere.csv")
     assert r.exit_code == 2  # click: the file does not exist
+
+
+def test_push_leaves_its_plan_and_a_receipt(client, server, tmp_path):
+    import csv
+
+    from click.testing import CliRunner
+
+    from converters.binding import binding_dir
+    from converters.cli import main
+    from converters.pull import pull
+
+    out = tmp_path / "runscore.csv"
+    pull(client, server.race_id, "runscore", out)
+    subprocess.run([sys.executable, str(ROOT / "samples" / "race_day_edit.py"), str(out)], check=True)
+    r = CliRunner().invoke(main, ["push", str(out), "--team-type", "69", "--yes"])
+    assert r.exit_code == 0, r.output
+    (folder,) = (binding_dir(out) / "pushes").iterdir()
+    assert f"Receipt (file row, runner, registration id): {folder / 'receipt.csv'}" in r.output
+    assert {"participants.json", "preview.html", "receipt.csv", "summary.txt"} <= {p.name for p in folder.iterdir()}
+    with open(folder / "receipt.csv", encoding="utf-8-sig", newline="") as fh:
+        receipt = list(csv.DictReader(fh))
+    added = [x for x in receipt if x["what"] == "added"]
+    late = next(p for p in model.parse_participants(client.participants(server.race_id, 0))
+                if p.last_name == "O'Registrant")
+    assert [(x["runner"], x["registration id"]) for x in added] == [("Late O'Registrant", late.registration_id)]
+    assert {x["what"] for x in receipt} == {"added", "modified", "switched"}
