@@ -367,7 +367,8 @@ def test_cli_diff_plan_files(client, server, tmp_path):
     summary = json.loads(result.output)
     assert summary["counts"]["adds"] == 1 and summary["counts"]["modifies"] == 1
     assert summary["counts"]["unpushable"] == 1 and summary["unpushable"][0]["field"] == "bib"
-    assert sorted(p.name for p in plan_dir.iterdir()) == ["participants.json", "summary.json", "summary.txt"]
+    assert sorted(p.name for p in plan_dir.iterdir()) == ["participants.json", "preview.html", "summary.json",
+                                                          "summary.txt"]
     body = json.loads((plan_dir / "participants.json").read_text())
     schemas.validate("participants.request", body)
     assert body["participants"][1]["user"] == {"first_name": body["participants"][1]["user"]["first_name"],
