@@ -836,3 +836,17 @@ def test_serve_command_strict_with_test_controls(tmp_path):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "warning: test controls are on" in err
+
+
+def test_left_running_it_keeps_no_request_log_and_few_old_keys():
+    h = start_background(participants=5, seed=2)
+    try:
+        first = login(h)
+        for _ in range(120):
+            last = login(h)
+        srv = h._server
+        assert srv.requests_log == [] and len(srv.creds) == 100
+        assert "races" in get(h, "/races", last)
+        assert get(h, "/races", first)["error"]["error_code"] == 103   # forgotten: unknown, not expired
+    finally:
+        h.stop()

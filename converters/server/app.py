@@ -47,7 +47,8 @@ Both, where the document is silent:
 * delete_participants is a soft delete (shows in removed_participants, last_modified = deletion time);
   more than 250 registrations in one request is a whole-request error. Bib/chip/team follow a switch.
 * Renaming a team (POST teams) rewrites its members' documents and bumps their last_modified.
-* Request bodies over 10 MB are answered 413 unread.
+* Request bodies over 10 MB are answered 413 unread. Memory stays bounded when left running: no request
+  log without test controls, the last 100 key pairs remembered.
 
 Test controls (no auth), only when started with ``test_controls=True`` (else 404), live under
 ``/_control`` beside ``/rest``: clock, faults, options (``switch_new_id``, ``error_style``,
@@ -84,6 +85,7 @@ CREDENTIAL_TTL = 24 * 3600
 MAX_RESULTS_PER_PAGE = 2500
 MAX_DELETE = 250
 MAX_BODY = 10 * 1024 * 1024
+MAX_KEPT_KEYS = 100   # invalidated key pairs remembered (to answer 102 rather than 103)
 BEHAVIOURS = ("documented", "strict")
 
 ERR_MISSING_AUTH = 100
@@ -417,8 +419,9 @@ class Handler(BaseHTTPRequestHandler):
         fault = srv.take_fault(method, path)
         entry = {"method": method, "path": path, "query": redact(parsed.query), "time": srv.clock.now(),
                  "fault": fault.kind if fault else None, "status": None}
-        with srv.state_lock:
-            srv.requests_log.append(entry)
+        if srv.test_controls:   # the log is for /_control/requests; a server left running keeps none
+            with srv.state_lock:
+                srv.requests_log.append(entry)
 
         if fault is not None:
             kind = fault.kind
@@ -570,6 +573,8 @@ class Handler(BaseHTTPRequestHandler):
             for c in srv.creds.values():   # a later login invalidates the earlier pair
                 c[2] = False
             srv.creds[key] = [secret, srv.clock.now(), True]
+            while len(srv.creds) > MAX_KEPT_KEYS:   # the oldest invalidated pairs are forgotten (then 103)
+                del srv.creds[next(iter(srv.creds))]
         return orjson.dumps({"tmp_key": key, "tmp_secret": secret, "user": {"user": {
             "user_id": 1, "first_name": "Tina", "last_name": "Timer", "email": srv.email}}})
 
