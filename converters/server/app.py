@@ -322,6 +322,7 @@ class _Drop(Exception):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "RaceEntryRehearsal/1.0"
+    timeout = 120   # seconds a connection may sit idle or half-sent before it is closed (frees its thread)
     server: Server
 
     # logging: never the raw request line (it carries tmp_key/tmp_secret)
