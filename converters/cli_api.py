@@ -126,7 +126,7 @@ def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but loopback (127.0.0.x, ::1, localhost) is reachable from "
+              help="Address to listen on. Anything but loopback (127.0.0.0/8, ::1, localhost) is reachable from "
                    "the network and needs --password (without it, one is made up and printed).")
 @click.option("--port", default=8765, show_default=True, type=int, help="Port (0 = any free port).")
 @click.option("--password", default=None,
