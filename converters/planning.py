@@ -213,7 +213,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
             written, base = _bases(b, base_path)
     from .push import Journal
 
-    journal = Journal(tgt.race_id)
+    journal = Journal(tgt.race_id, server=None if offline else (client.base_url if client is not None
+                                                                   else tgt.server))
     if renamed is None and not offline:
         renamed = journal.renamed
     if callable(renamed):

@@ -2,7 +2,7 @@
 the push, and the next push reads back what landed before planning again, so no runner is added twice
 and no change is lost.
 
-The journal lives in ``<state>/journal/race-<id>/``: one JSON file per batch (``000001-participants.json``),
+The journal lives in ``<state>/journal/<server>-race-<id>/``: one JSON file per batch (``000001-participants.json``),
 written atomically (fsynced) with ``"status": "sending"`` before the request leaves, rewritten with the
 outcome (``done``, ``lost``, ``failed``) after, and ``reconciled`` once a later push has read back an
 interrupted batch. A batch still ``sending`` or ``lost`` is what a killed or cut-off push left behind.
@@ -90,9 +90,11 @@ def check_plan(plan: Plan, max_delete: str | int | None = None, skip_invalid: bo
 class Journal:
     """One file per batch in ``<state>/journal/race-<id>/``, written atomically."""
 
-    def __init__(self, race_id: int, folder: Path | None = None):
+    def __init__(self, race_id: int, folder: Path | None = None, server: str | None = None):
         self.race_id = race_id
-        self.folder = folder or state.subdir("journal") / f"race-{race_id}"
+        # Per server and race: a rehearsal server's race 2026 is not RaceEntry's race 2026.
+        name = f"{state.slug(server)}-race-{race_id}" if server else f"race-{race_id}"
+        self.folder = folder or state.subdir("journal") / name
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def entries(self) -> list[tuple[Path, dict[str, Any]]]:
@@ -309,7 +311,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
     if profile is not None and not isinstance(profile, str):
         profile = binding_mod.profile_ref(profile)
     tgt = planning.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
-    journal = journal or Journal(tgt.race_id)
+    journal = journal or Journal(tgt.race_id, server=client.base_url)
     result = PushResult()
 
     def before_plan(rs: RaceState, _tgt: Any) -> None:

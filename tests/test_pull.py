@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from converters import model
@@ -70,6 +71,7 @@ def test_demo_writes_every_profile_kind(tmp_path, monkeypatch):
         assert name in files and f"timersync-demo/{name}" in r.output
 
 
+@pytest.mark.documented_only  # event names come from the races answer, which strict leaves without events
 def test_event_switch_typed_as_a_name_is_planned(server, client, tmp_path):
     """RunScore files carry the event name and the event id; a timer retypes the name only."""
     out, rows = pull_runscore_csv(server, tmp_path)

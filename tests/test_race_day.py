@@ -476,3 +476,29 @@ def test_the_readme_rehearsal_settles_after_one_push(client, server, tmp_path):
         assert "switch " not in r.output and "0 adds, 0 modifies, 0 switches" in r.output, r.output
         assert "not pushable" in r.output  # the bib swap stays listed: the API has no bib field
         assert run("push", out, "--yes").exit_code == 0
+
+
+@pytest.mark.documented_only
+def test_a_strict_rehearsal_ends_with_the_same_runners(tmp_path):
+    """The README's rehearsal (pull, race-day edits, push, push again) against both behaviours of the
+    rehearsal server ends with the same runners: what the timer sees does not depend on which RaceEntry."""
+    from converters.client import RaceEntryClient
+    from converters.server import start_background
+
+    outcome = {}
+    for behave in ("documented", "strict"):
+        handle = start_background(participants=60, seed=3, behave=behave)
+        try:
+            c = RaceEntryClient(handle.url, sleep=lambda s: None)
+            c.login(handle.email, handle.password)
+            (tmp_path / behave).mkdir()
+            out = pull(c, handle, tmp_path / behave / "runscore.csv")
+            subprocess.run([sys.executable, str(ROOT / "samples" / "race_day_edit.py"), str(out)], check=True)
+            for _ in range(2):
+                r = run("push", out, "--team-type", "69", "--yes")
+                assert r.exit_code == 0, r.output
+            outcome[behave] = Counter((p.first_name, p.last_name, p.event_id, p.team_name, p.email)
+                                      for p in model.parse_participants(c.participants(handle.race_id, 0)))
+        finally:
+            handle.stop()
+    assert outcome["documented"] == outcome["strict"]

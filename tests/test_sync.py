@@ -87,7 +87,10 @@ def test_changes_add_edit_switch_remove_in_the_watermark_second(client, server, 
     assert result.removed == 2  # the deleted one, and the switched one's old registration
     assert_file_matches_server(client, race, tmp_path / "out.csv")
     # Rows rendered incrementally give the very bytes a fresh write_file gives.
-    write_file(tmp_path / "fresh.csv", syncer.participants(), PROFILE, race=client.race(race))
+    from converters.convert import with_events
+
+    race_obj = with_events(client.race(race), client.participants(race, 0))[0]  # events as sync found them
+    write_file(tmp_path / "fresh.csv", syncer.participants(), PROFILE, race=race_obj)
     assert (tmp_path / "fresh.csv").read_bytes() == (tmp_path / "out.csv").read_bytes()
     ids = [p.registration_id for p in read_file(tmp_path / "out.csv", PROFILE).participants]
     assert c.registration_id not in ids and d.registration_id not in ids
