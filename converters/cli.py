@@ -21,7 +21,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 class Group(click.Group):
     """Runs commands so that library errors become one clean line."""
 
-    GLOBAL_FLAGS = ("--debug", "--verbose")
+    GLOBAL_FLAGS = ("--debug", "--verbose", "-q", "--quiet")
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # `timersync push race.csv --debug` means what `timersync --debug push race.csv` means (click
@@ -33,11 +33,14 @@ class Group(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from . import progress
+
         try:
             return super().invoke(ctx)
         except TimersyncError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
+            progress.clear()
             click.echo(f"Error: {redact(str(exc))}", err=True)
             ctx.exit(getattr(exc, "exit_code", 1))
         except KeyboardInterrupt:
@@ -55,14 +58,17 @@ class Group(click.Group):
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             click.echo(f"Error: {where}{redact(exc.strerror or str(exc))}", err=True)
             ctx.exit(1)
+        finally:
+            progress.clear()
 
 
 @click.group(cls=Group, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="timersync")
 @click.option("--debug", is_flag=True, help="Show the traceback on errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request (secrets redacted) to stderr and the log file.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line on the terminal during long work.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
+def main(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     """timersync keeps RaceEntry registrations and race-timing software in step.
 
     Pull participants into RunScore, Race Result, RaceDay Scoring or The Race Director files, read the
@@ -82,6 +88,9 @@ def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
                 stream.reconfigure(errors="replace")
     ctx.obj["debug"] = debug
     ctx.obj["verbose"] = verbose
+    from . import progress
+
+    progress.enable(progress.for_terminal(quiet or verbose))
     from .logs import setup_logging
 
     setup_logging(verbose)

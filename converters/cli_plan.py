@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import click
 
+from . import progress
 from .cli import echo_json, main, make_client
 
 
@@ -53,6 +54,12 @@ def plan_options(func: Callable) -> Callable:
         return func(*a, **kwargs)
 
     return wrapper
+
+
+def _tell(message: str) -> None:
+    """A line for the timer on stderr (the progress line, if any, gives way first)."""
+    progress.clear()
+    click.echo(message, err=True)
 
 
 def _default_server() -> str:
@@ -114,6 +121,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
     if as_json:
         echo_json(summary)
     else:
+        progress.clear()
         for warning in summary["warnings"]:
             click.echo(f"Warning: {warning}", err=True)
         click.echo(text)
@@ -173,6 +181,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         " (PRODUCTION: the live registrations)" if url.rstrip("/") == PRODUCTION_URL else "")
 
     def confirm(plan: Any) -> bool:
+        progress.clear()
         click.echo(summary_text(plan))
         click.echo(f"Target: {where}")
         if yes:
@@ -184,7 +193,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
                       race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
                       skip_invalid=skip_invalid, prefer=prefer, team_type=team_type, batch_size=batch_size,
-                      confirm=confirm, progress=lambda msg: click.echo(msg, err=True), lock_wait=lock_wait)
+                      confirm=confirm, progress=_tell, lock_wait=lock_wait)
     plan = result.plan
     if not result.sent:
         click.echo(summary_text(plan))

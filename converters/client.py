@@ -17,6 +17,7 @@ from typing import Any, Callable
 import orjson
 import requests
 
+from . import progress as _progress
 from . import schemas, state
 from .model import gc_paused
 from .errors import AnsweredError, ApiError, AuthError, ConnectionFailed, ResponseLost
@@ -209,7 +210,10 @@ class RaceEntryClient:
                     if schema:
                         schemas.validate(schema, body, what)
                     return body
-            self.sleep(self._backoff(attempt, resp))
+            delay = self._backoff(attempt, resp)
+            _progress.say(f"{what}: no answer yet; trying again in {delay:.0f} s (attempt {attempt + 2} of "
+                          f"{self.max_attempts})", force=True)
+            self.sleep(delay)
             attempt += 1
 
     def post(self, path: str, body: dict[str, Any], request_schema: str, response_schema: str,
@@ -322,6 +326,7 @@ class RaceEntryClient:
                     event_of[rid] = eid
             if progress:
                 progress(len(event_of))
+            _progress.say(f"{what}: {len(event_of):,} read")
             if count != self.page_size:
                 break  # a last page, or everything at once from a server that does not page
             if new == 0:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import binding as binding_mod
+from . import progress
 from .binding import Binding
 from .diff import Plan, make_plan
 from .errors import PlanError
@@ -206,6 +207,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
             if client_for is None:
                 raise PlanError("no RaceEntry client")
             client = client_for(tgt.server)
+        progress.say(f"reading race {tgt.race_id} from RaceEntry", force=True)
         rs = race_state(client, tgt.race_id)
         if before_plan is not None:
             before_plan(rs, tgt)
@@ -221,7 +223,9 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         renamed = renamed()  # after before_plan: reconciling records the new ids of switches
     # Event columns that disagree are settled against the events the file was written with: after a push
     # switched a runner by event name, the untouched event id column is still the stale one.
+    progress.say(f"reading {Path(file).name}", force=True)
     data = read_input(file, tgt.profile, rs.race, encoding, written or rs.current, prefetched)
+    progress.say(f"comparing {len(data.participants):,} rows with {len(rs.current):,} participants", force=True)
     # Rows without an id that a push added: this file's ledger first, then any push of the race (a copy).
     ledger = list(b.ledger) if b is not None else []
     own = {str(e.get("registration_id")) for e in ledger}

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from . import progress as _progress
 from .atomic import write_bytes
 from .client import RaceEntryClient
 from .errors import InputError, PlanError, TimersyncError
@@ -101,6 +102,7 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
         # take, unpushed rows) would be gone. Keep the previous version beside it.
         backup = output.with_name(output.name + ".bak")
         write_bytes(backup, output.read_bytes())
+    _progress.say(f"writing {output.name} ({len(participants):,} participants)", force=True)
     warnings = write_file(output, participants, profile, race=got.race, teams=teams)
     from . import binding
     from .jsonio import save_file

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
-from . import locks, state
+from . import locks, progress, state
 from .diff import MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, modify_payload, norm, same_person
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
@@ -599,6 +599,7 @@ def _send(journal: Journal, kind: str, items: list[dict[str, Any]], body: Any,
     """Journal the batch, send it, record the outcome. A lost answer stops the push; an error answer that
     may hide applied rows (102) asks for a read-back."""
     path = journal.begin(kind, items, body)
+    progress.say(f"sending {kind} batch {path.stem.split('-')[0].lstrip('0')} ({len(items)} rows)", force=True)
     try:
         answer = call(body)
     except AnsweredError as exc:
