@@ -101,3 +101,16 @@ def test_push_leaves_its_plan_and_a_receipt(client, server, tmp_path):
                 if p.last_name == "O'Registrant")
     assert [(x["runner"], x["registration id"]) for x in added] == [("Late O'Registrant", late.registration_id)]
     assert {x["what"] for x in receipt} == {"added", "modified", "switched"}
+
+
+def test_frames_of_a_race_and_of_a_file(client, server, tmp_path):
+    from converters.frames import file_frame, race_frame
+    from converters.pull import pull
+
+    out = tmp_path / "runscore.csv"
+    pull(client, server.race_id, "runscore", out)
+    race = race_frame(client, server.race_id)
+    edited = file_frame(out)
+    assert len(race) == len(edited) == len(model.parse_participants(client.participants(server.race_id, 0)))
+    assert set(race["registration_id"]) == set(edited["registration_id"])
+    assert str(race["registration_id"].dtype) == "Int64"
