@@ -99,7 +99,8 @@ def main() -> None:
     good = orjson.dumps(small)
     bad_every = 10
     for i in range(args.files):
-        body = b'{"broken": ' if i % bad_every == 0 else good
+        # A bad file is whole but wrong (a cut-short one would be waited for: incomplete_timeout).
+        body = b'{"broken": true}' if i % bad_every == 0 else good
         (folder / "in" / f"drop-{i:04d}.json").write_bytes(body)
     t = time.perf_counter()
     summary = watcher.run_once()
