@@ -168,7 +168,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     """
     from . import planning
     from . import push as lib
-    from .diff import summary_text
+    from .diff import plural, summary_text
     from .errors import PlanError
 
     tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
@@ -206,8 +206,9 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     planning.write_plan(plan, folder, plan.summary(), summary_text(plan),
                         f"{Path(file).name}: pushed to RaceEntry race {tgt.race_id}")
     planning.write_receipt(folder, result)
-    click.echo(f"Pushed to race {tgt.race_id}: {len(result.teams_created)} teams created, {len(result.added)} "
-               f"added, {result.modified} modified, {len(result.switched)} switched, {len(result.deleted)} deleted.")
+    click.echo(f"Pushed to race {tgt.race_id}: {plural(len(result.teams_created), 'team')} created, "
+               f"{len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
+               f"{len(result.deleted)} deleted.")
     if result.added:
         click.echo("The added runners' registration ids are kept in the file's binding (.timersync/):\n"
                    "pushing this file again never adds them twice. Pull to get the ids into the file.")

@@ -875,13 +875,11 @@ def summary_lines(plan: Plan) -> list[str]:
         lines.append(f"  {plural(c['unpushable'], 'change')} RaceEntry's API cannot take, "
                      f"{plural(c['conflicts'], 'conflict')}, {plural(c['invalid'], 'invalid row')}")
     if plan.bound:
-        lines.append(f"  {plural(len(plan.bound), 'row')} without a registration id "
-                     f"{'is a runner' if len(plan.bound) == 1 else 'are runners'} an earlier push added "
-                     f"(ids from the push records; not added again)")
+        lines.append(f"  {plural(len(plan.bound), 'row')} without an id "
+                     f"{'is a runner' if len(plan.bound) == 1 else 'are runners'} a push added (not added again)")
     if plan.matched:
-        lines.append(f"  {plural(len(plan.matched), 'row')} without a registration id "
-                     f"{'is' if len(plan.matched) == 1 else 'are'} already in RaceEntry (matched by name, event "
-                     f"and dob/email; not added again)")
+        lines.append(f"  {plural(len(plan.matched), 'row')} without an id {'is' if len(plan.matched) == 1 else 'are'} "
+                     f"in RaceEntry already (same name, event, dob/email)")
     if plan.not_in_file:
         lines.append(f"  {plural(len(plan.not_in_file), 'RaceEntry participant')} "
                      f"{'is' if len(plan.not_in_file) == 1 else 'are'} not in the file (use --delete to delete "

@@ -274,8 +274,8 @@ def edits_of(plan: Plan) -> list[tuple[str | None, str]]:
         names[s.registration_id] = who(s.current)
     for u in plan.unpushable:
         if u.registration_id:
-            fields.setdefault(u.registration_id, []).append(f"{u.field} (the API cannot take it)")
-            names.setdefault(u.registration_id, f"registration {u.registration_id}")
+            fields.setdefault(u.registration_id, []).append(f"{u.field} (not pushable)")
+            names.setdefault(u.registration_id, u.who or f"registration {u.registration_id}")
     for rid, changed in fields.items():
         edits.append((rid, f"{names[rid]}: {', '.join(dict.fromkeys(changed))} changed"))
     for a in plan.adds:

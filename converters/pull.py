@@ -90,9 +90,11 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
                             f"or pull with --force (the file is kept as {output.name}.bak)") from None
         if edits:
             shown = "; ".join(msg for _, msg in edits[:3]) + (f"; and {len(edits) - 3} more" if len(edits) > 3 else "")
+            first = ("push them first (timersync push {name}), or " if any("(not pushable)" not in m for _, m in edits)
+                     else "RaceEntry's API cannot take them, so a pull would lose them: keep them in the timing "
+                          "program, or ").format(name=output.name)
             raise PlanError(f"{output.name} has {len(edits)} edit{'s' if len(edits) != 1 else ''} not pushed yet "
-                            f"({shown}): push them first (timersync push {output.name}), or pull with --force "
-                            f"(the file is kept as {output.name}.bak)")
+                            f"({shown}): {first}pull with --force (the file is kept as {output.name}.bak)")
     got = fetched or fetch(client, race_id, progress)
     participants = got.participants
     teams = parse_teams(got.teams_raw)

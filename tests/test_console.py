@@ -71,7 +71,7 @@ def test_status_and_the_remembered_server(client, server, tmp_path, state_home, 
     assert r.exit_code == 0, r.output
     assert f"Target: RaceEntry race {server.race_id} on {server.url}" in r.output
     r = run("status", out)
-    assert "  edits    1 not pushed yet" in r.output and "bib (the API cannot take it) changed" in r.output
+    assert "  edits    1 not pushed yet" in r.output and "bib (not pushable) changed" in r.output
     assert "  pushed   1 added, 1 modified, 1 switched (last " in r.output
     r = run("status", tmp_path / "nowhere.csv")
     assert r.exit_code == 2  # click: the file does not exist

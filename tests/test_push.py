@@ -119,7 +119,7 @@ def test_push_every_kind_then_nothing_left(client, server, tmp_path):
     info = edit_everything(out)
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
     assert result.exit_code == 0, result.output
-    assert ("Pushed to race 2026: 1 teams created, 2 added, 2 modified, 1 switched, 1 deleted."
+    assert ("Pushed to race 2026: 1 team created, 2 added, 2 modified, 1 switched, 1 deleted."
             in result.output), result.output
     assert "tmp_key" not in result.output and "tmp_secret" not in result.output
     assert_intended(client, server, before, info)
