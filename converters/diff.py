@@ -980,7 +980,7 @@ def table(rows: list[list[Any]], header: list[str], width: int | None = None,
         indent = " " * (sum(widths[:last]) + 2 * last)
         return [f"{lead}  {wrapped[0]}".rstrip()] + [f"{indent}{more}".rstrip() for more in wrapped[1:]]
 
-    out = fmt(header) + fmt(["-" * w for w in widths[:last]] + ["-" * min(detail, 40)])
+    out = fmt(header) + fmt(["-" * w for w in widths[:last]] + ["-" * min(detail, longest)])
     for row in cells:
         out += fmt(row)
     return "\n".join(out)
