@@ -174,6 +174,9 @@ def serve(host: str, port: int, password: str | None, db: str | None, count: int
                        "password", err=True)
         click.echo("Ctrl-C stops it.")
 
+    from . import progress
+
+    progress.say(f"preparing the race ({count:,} participants)", force=True)
     try:
         serve_forever(host, port, db, count, seed, DEFAULT_EMAIL, password, on_ready=ready, behave=behave,
                       test_controls=test_controls)

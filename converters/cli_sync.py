@@ -6,45 +6,65 @@ from pathlib import Path
 
 import click
 
-from .cli import api_options, main, make_client
+from .cli import main, make_client
 
 
 @main.command()
-@api_options
-@click.argument("race_id", type=int)
-@click.option("-p", "--profile", required=True, metavar="PROFILE",
-              help="Profile name (raceresult, runscore, ...) or the path of your own .toml.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The timing file to keep current (.csv, .txt or .xlsx).")
+@click.argument("args", nargs=-1, metavar="[RACE_ID] [FILE]")
+@click.option("--api-url", envvar="TIMERSYNC_API_URL", metavar="URL",
+              help="RaceEntry API base URL (env TIMERSYNC_API_URL). Default: the file's server, else the last "
+                   "login's.")
+@click.option("--demo", "base_choice", flag_value="demo", help="Use https://demo.raceentry.com/rest.")
+@click.option("--production", "base_choice", flag_value="production", help="Use https://www.raceentry.com/rest.")
+@click.option("-p", "--profile", metavar="PROFILE",
+              help="Profile name (raceresult, runscore, ...) or the path of your own .toml (default: the file's).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The timing file to keep current (.csv, .txt or .xlsx); or give it as FILE.")
 @click.option("--every", type=click.FloatRange(min=1), metavar="SECONDS",
-              help="Repeat every SECONDS until Ctrl-C, one status line per run.")
+              help="Repeat every SECONDS until Ctrl-C (on a terminal: one live status line).")
 @click.option("--full", is_flag=True, help="Start with a full reconcile (re-read every participant).")
 @click.option("--full-every", type=click.IntRange(min=1), default=30, show_default=True, metavar="N",
               help="With --every: a full reconcile every N runs, catching anything an incremental read missed.")
 @click.option("--overwrite-edits", is_flag=True,
               help="Replace the file even if it was edited since the last sync (the edited copy is kept as .bak).")
-def sync(base_url: str, race_id: int, profile: str, output: Path, every: float | None, full: bool,
-         full_every: int, overwrite_edits: bool) -> None:
-    """Keep OUTPUT current with RaceEntry, fetching only what changed since the last run.
+def sync(args: tuple[str, ...], api_url: str | None, base_choice: str | None, profile: str | None,
+         output: Path | None, every: float | None, full: bool, full_every: int, overwrite_edits: bool) -> None:
+    """Keep a timing file current with RaceEntry, fetching only what changed since the last run.
 
     The local roster (state folder, sync/) remembers the last full read and every change since. The file
-    is rewritten (atomically) only when something it shows changed, and bound (.timersync/ beside it) so
-    `diff FILE` and `push FILE` need nothing else. If the file was edited since the last sync, it is kept and the fresh
-    data goes to <stem>.incoming.<ext> (unless --overwrite-edits). When RaceEntry cannot be reached the
-    last good file stays; a repeated sync catches up when it returns.
+    is rewritten (atomically) only when something it shows changed, and bound (.timersync/ beside it), so
+    a file timersync pulled or synced needs nothing else: `timersync sync FILE`. If the file was edited
+    since the last sync, it is kept and the fresh data goes to <stem>.incoming.<ext> (unless
+    --overwrite-edits). When RaceEntry cannot be reached the last good file stays; a repeated sync catches
+    up when it returns.
 
     Example:
 
     \b
-        timersync sync 2026 -p raceresult -o raceresult.xlsx --every 60
+        timersync sync raceresult.xlsx --every 60
+        timersync sync 2026 -p raceresult -o raceresult.xlsx
     """
+    from . import planning, progress
+    from .client import resolve_base_url
+
+    race_id, file = _race_and_file(args, output)
+    explicit = resolve_base_url(api_url, base_choice) if (api_url or base_choice) else None
+    tgt = planning.target(file, race_id=race_id, profile=profile, server=explicit)
+    base_url = tgt.server or resolve_base_url(None, None)
+    race_id, profile, output = tgt.race_id, tgt.profile, Path(file)
     from .errors import ApiError
     from .sync import SyncOutput, Syncer, sync_loop
 
     syncer = Syncer(make_client(base_url), race_id, [SyncOutput(profile, output)], full_every=full_every,
                     overwrite_edits=overwrite_edits)
 
+    live = every is not None and progress.enabled()
+
     def report(result) -> None:  # type: ignore[no-untyped-def]
+        quiet_round = not result.error and not any(o.wrote or o.error or o.warnings for o in result.outputs)
+        if live and quiet_round:  # on a terminal, a round that changed nothing only updates the live line
+            progress.say(f"{result.status_line()}; next round in {every:.0f} s (Ctrl-C stops)", force=True)
+            return
         click.echo(result.status_line())
         for o in result.outputs:
             for w in o.warnings:
@@ -71,6 +91,22 @@ def sync(base_url: str, race_id: int, profile: str, output: Path, every: float |
         from .errors import TimersyncError
 
         raise TimersyncError(f"{failed[0].path}: {failed[0].error}")
+
+
+def _race_and_file(args: tuple[str, ...], output: Path | None) -> tuple[int | None, str]:
+    """[RACE_ID] [FILE] and -o: the race id (None: from the binding) and the file."""
+    values = list(args)
+    race_id = None
+    if values and values[0].isdigit() and (len(values) == 2 or output is not None):
+        race_id = int(values.pop(0))
+    if output is not None:
+        if values:
+            raise click.UsageError(f"give the file once: -o {output} or FILE, not both")
+        return race_id, str(output)
+    if len(values) != 1:
+        raise click.UsageError("which file? `timersync sync FILE` (a file timersync pulled), or "
+                               "`timersync sync RACE_ID -p PROFILE -o FILE`")
+    return race_id, values[0]
 
 
 @main.command()

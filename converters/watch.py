@@ -46,6 +46,7 @@ from typing import Any, Callable
 
 import orjson
 
+from . import progress
 from .atomic import write_bytes, write_text
 from .errors import ConnectionFailed, InputError, ProfileError, ShapeError, TimersyncError
 
@@ -298,6 +299,8 @@ class Watcher:
         self._seen: dict[str, tuple[int, int, float]] = {}
         self._deferred: dict[str, float] = {}
         self._incomplete: dict[str, float] = {}  # name -> when it was first found incomplete
+        self._tally: dict[str, int] = {}  # outcome status -> files, for the live status line
+        self._last = ""
         self._context: dict[str, Any] | None = None
         self._syncer: Any = None
         self._next_sync = 0.0
@@ -423,6 +426,7 @@ class Watcher:
         try:
             while not self._stopping:
                 self.step()
+                progress.say(self.status_line())
                 if self.config.sync_every and self.clock() >= self._next_sync:
                     self._sync()
                 # Files seen but not settled need another look soon; otherwise wait for an event.
@@ -432,6 +436,13 @@ class Watcher:
                 self._wake.clear()
         finally:
             self.stop()
+
+    def status_line(self) -> str:
+        """The live line: what was processed, what failed, and the last file."""
+        waiting = len(self._seen) + len(self._incomplete)
+        return (f"watching {self.config.inbox.name}/: {self._tally.get('done', 0)} done, "
+                f"{self._tally.get('failed', 0)} failed" + (f", {waiting} arriving" if waiting else "")
+                + f"; last: {self._last or 'nothing yet'} (Ctrl-C stops)")
 
     def request_stop(self) -> None:
         """Make ``run_forever`` return after the current step (from another thread or a signal handler)."""
@@ -523,6 +534,8 @@ class Watcher:
                           "outputs": outputs, "time": time.strftime("%Y-%m-%d %H:%M:%S")})
         outcome = Outcome(name, status, message, outputs)
         outcome.moved_to = self._move(path, status == "done", message, details)
+        self._tally[status] = self._tally.get(status, 0) + 1
+        self._last = f"{time.strftime('%H:%M:%S')} {name} {'ok' if status == 'done' else 'FAILED'}"
         LOG.info("%s: %s: %s", name, status, message)
         self.report(f"{name}: {'ok' if status == 'done' else 'FAILED'}: {message}")
         return outcome

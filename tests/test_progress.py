@@ -54,3 +54,59 @@ def test_pull_shows_progress_on_a_terminal_and_not_with_q(tmp_path, state_home):
         assert r.returncode == 0 and r.stderr == b""  # not a terminal: no progress at all
     finally:
         big.stop()
+
+
+def test_sync_every_keeps_one_live_line_on_a_terminal(tmp_path, state_home):
+    import signal
+    import time
+
+    from converters.client import RaceEntryClient
+    from converters.pull import pull
+    from converters.server import start_background
+
+    srv = start_background(participants=60, seed=3)
+    try:
+        client = RaceEntryClient(srv.url)
+        client.login(srv.email, srv.password)
+        out = tmp_path / "r.csv"
+        pull(client, srv.race_id, "runscore", out)
+        main, child = pty.openpty()
+        env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT), COLUMNS="100")
+        proc = subprocess.Popen([sys.executable, "-m", "converters", "sync", str(out), "--every", "1"],
+                                stdin=subprocess.DEVNULL, stdout=child, stderr=child, env=env)
+        os.close(child)
+        time.sleep(4.5)  # a few rounds, none of which changes anything
+        proc.send_signal(signal.SIGINT)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk
+        proc.wait(timeout=20)
+        os.close(main)
+        text = screen.decode("utf-8", "replace")
+        assert text.count("next round in 1 s") >= 2 and "\r" in text  # one line, updated in place
+        assert text.count("\n") <= 3, text  # no line per round
+        assert "Stopped." in text
+    finally:
+        srv.stop()
+
+
+def test_the_watch_status_line(client, server, tmp_path):
+    from converters.watch import Watcher, load_config
+
+    folder = tmp_path / "drop"
+    (folder / "in").mkdir(parents=True)
+    (folder / "timersync.toml").write_text(
+        f'race_id = {server.race_id}\napi_url = "{server.url}"\nsettle_seconds = 0.2\n'
+        '[[outputs]]\nprofile = "runscore"\nfile = "runscore.csv"\n')
+    w = Watcher(load_config(folder), client=client)
+    assert w.status_line() == "watching in/: 0 done, 0 failed; last: nothing yet (Ctrl-C stops)"
+    (folder / "in" / "notes.pdf").write_bytes(b"%PDF")
+    w.run_once(max_wait=10)
+    assert w.status_line().startswith("watching in/: 0 done, 1 failed; last: ")
+    assert "notes.pdf FAILED" in w.status_line()

@@ -261,3 +261,20 @@ def test_cli_unknown_profile(server, tmp_path):
                                     "--api-url", server.url])
     assert res.exit_code == 1
     assert "unknown profile 'nope'" in res.output
+
+
+def test_sync_needs_nothing_but_a_pulled_file(client, server, tmp_path):
+    from click.testing import CliRunner
+
+    from converters.cli import main
+    from converters.pull import pull
+
+    out = tmp_path / "runscore.csv"
+    pull(client, server.race_id, PROFILE, out)
+    res = CliRunner().invoke(main, ["sync", str(out)])  # race, profile and server from the binding
+    assert res.exit_code == 0, res.output
+    assert "wrote runscore.csv" in res.output or "no change" in res.output
+    res = CliRunner().invoke(main, ["sync", str(out), "-p", "raceresult"])
+    assert res.exit_code == 1 and "was written with profile runscore, not raceresult" in res.output
+    res = CliRunner().invoke(main, ["sync", str(tmp_path / "never.csv")])
+    assert res.exit_code == 1 and "which race?" in res.output
