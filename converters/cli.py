@@ -120,6 +120,11 @@ def make_client(base_url: str) -> Any:
     return RaceEntryClient(base_url)
 
 
+def json_option(func: Callable) -> Callable:
+    """--json: print the result as JSON (ids as integers) instead of text."""
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+
+
 def echo_json(data: Any) -> None:
     from .jsonio import dumps
 

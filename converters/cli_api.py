@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from .cli import api_options, echo_json, main, make_client, table
+from .cli import api_options, echo_json, json_option, main, make_client, table
 from .server.app import BEHAVIOURS, DEFAULT_PASSWORD
 
 
@@ -15,7 +15,8 @@ from .server.app import BEHAVIOURS, DEFAULT_PASSWORD
 @click.option("--email", envvar="RACEENTRY_EMAIL", help="Account email (env RACEENTRY_EMAIL); prompted if missing.")
 @click.option("--password", envvar="RACEENTRY_PASSWORD",
               help="Password (env RACEENTRY_PASSWORD); prompted, hidden, if missing. Never stored.")
-def login(base_url: str, email: str | None, password: str | None) -> None:
+@json_option
+def login(base_url: str, email: str | None, password: str | None, as_json: bool) -> None:
     """Log in to RaceEntry and keep the key/secret (valid 24 h) in the state folder.
 
     The password is never stored. Logging in again elsewhere with the same account ends this login.
@@ -38,6 +39,9 @@ def login(base_url: str, email: str | None, password: str | None) -> None:
     from .state import save_default_server
 
     save_default_server(base_url)
+    if as_json:
+        echo_json({"server": base_url, "email": email, "name": name or None, "valid_hours": 24, "default": True})
+        return
     click.echo(f"Logged in to {base_url} as {email}{f' ({name})' if name else ''}; valid for 24 hours.")
     click.echo(f"Commands use {base_url} from now on, until you log in to another server.")
 
@@ -200,7 +204,9 @@ def _load_profile(name: str) -> Any:
 @click.option("--snapshot", type=click.Path(dir_okay=False),
               help="Also keep the fetched JSON here (the file's binding in .timersync/ beside it holds it anyway).")
 @click.option("--force", is_flag=True, help="Replace the file even when it holds edits not pushed yet (kept as .bak).")
-def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: str | None, force: bool) -> None:
+@json_option
+def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: str | None, force: bool,
+         as_json: bool) -> None:
     """Fetch a race's participants and teams and write them as PROFILE's file.
 
     The file is bound (in .timersync/ beside it): its server, race, profile and the fetched JSON as the
@@ -216,6 +222,11 @@ def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: 
 
     prof = _load_profile(profile_name)
     result = do_pull(make_client(base_url), race_id, prof, output, snapshot, force=force)
+    if as_json:
+        echo_json({"file": str(result.output), "race_id": race_id, "participants": result.participants,
+                   "teams": result.teams, "warnings": result.warnings, "binding": str(result.binding),
+                   "backup": str(result.backup) if result.backup else None})
+        return
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"Wrote {result.output} ({result.participants} participants, {result.teams} teams)")
@@ -228,7 +239,8 @@ def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: 
               help="Folder to write the demo files into.")
 @click.option("--participants", "count", default=300, show_default=True, type=int,
               help="How many participants the demo race has.")
-def demo(output_dir: str, count: int) -> None:
+@json_option
+def demo(output_dir: str, count: int, as_json: bool) -> None:
     """Start the bundled RaceEntry-compatible server in-process, pull its race into every profile's
     files (every kind each profile declares) and print what was written.
 
@@ -251,7 +263,8 @@ def demo(output_dir: str, count: int) -> None:
     with tempfile.TemporaryDirectory(prefix="timersync-demo-") as tmp:
         handle = start_background(db=str(Path(tmp) / "raceentry.sqlite"), participants=count, seed=1)
         try:
-            click.echo(f"Bundled RaceEntry server on {handle.url} (race {handle.race_id}, {count} participants)")
+            if not as_json:
+                click.echo(f"Bundled RaceEntry server on {handle.url} (race {handle.race_id}, {count} participants)")
             client = RaceEntryClient(handle.url)
             client.login(handle.email, handle.password)
             fetched = fetch(client, handle.race_id)  # one read of the race serves every file
@@ -262,6 +275,10 @@ def demo(output_dir: str, count: int) -> None:
                     target = out / f"{name}.{kind}"
                     result = do_pull(client, handle.race_id, prof, target, fetched=fetched)
                     rows.append([str(target), result.participants, result.teams, len(result.warnings)])
+            if as_json:
+                echo_json({"server": handle.url, "race_id": handle.race_id, "files": [
+                    {"file": f, "participants": n, "teams": t, "warnings": w} for f, n, t, w in rows]})
+                return
             from .cli import table
 
             click.echo(table(rows, ["file", "participants", "teams", "warnings"]))

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import click
 
-from .cli import main
+from .cli import echo_json, json_option, main
 
 
 def profile_option(func: Callable) -> Callable:
@@ -27,8 +27,9 @@ def profile_option(func: Callable) -> Callable:
 
 
 @main.group(invoke_without_command=True)
+@json_option
 @click.pass_context
-def profiles(ctx: click.Context) -> None:
+def profiles(ctx: click.Context, as_json: bool) -> None:
     """List the built-in mapping profiles (one per timing program).
 
     Example:
@@ -42,6 +43,9 @@ def profiles(ctx: click.Context) -> None:
 
         from .cli import table
 
+        if as_json:
+            echo_json([{"profile": name, "description": text} for name, text in list_profiles()])
+            return
         click.echo(table([list(item) for item in list_profiles()], ["profile", "description"]))
 
 
@@ -71,8 +75,9 @@ def profiles_show(name: str) -> None:
 @click.option("--race", "race_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="The race (a races response or one race object): event names and event order.")
 @click.option("--encoding", metavar="ENC", help="Encoding of a CSV/TXT input (default: BOM, UTF-8, then Windows-1252).")
+@json_option
 def convert(input_path: str, output_path: str, profile: Any, teams_file: str | None, race_file: str | None,
-            encoding: str | None) -> None:
+            encoding: str | None, as_json: bool) -> None:
     """Convert between RaceEntry JSON and a timing program's file; the direction follows the extensions.
 
     INPUT .json (a participants response as RaceEntry returns it) -> OUTPUT .csv/.txt/.xlsx, or
@@ -87,6 +92,10 @@ def convert(input_path: str, output_path: str, profile: Any, teams_file: str | N
     from .convert import convert_path
 
     result = convert_path(input_path, output_path, profile, teams=teams_file, race=race_file, encoding=encoding)
+    if as_json:
+        echo_json({"written": [str(p) for p in result.written], "participants": result.participants,
+                   "teams": result.teams, "profile": profile.name, "warnings": list(result.warnings)})
+        return
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     teams = f" and {result.teams} teams" if result.teams else ""

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from . import progress
-from .cli import echo_json, main, make_client
+from .cli import echo_json, json_option, main, make_client
 
 
 def plan_options(func: Callable) -> Callable:
@@ -54,6 +54,23 @@ def plan_options(func: Callable) -> Callable:
         return func(*a, **kwargs)
 
     return wrapper
+
+
+def _push_json(result: Any, tgt: Any, url: str, folder: Path | None) -> None:
+    from .diff import json_ids
+
+    echo_json(json_ids({
+        "server": url, "race_id": tgt.race_id, "sent": result.sent,
+        "receipt": str(folder / "receipt.csv") if folder is not None else None,
+        "plan": result.plan.summary() if result.plan is not None else None,
+        "teams_created": [{"name": n, "team_id": t} for n, t in result.teams_created.items()],
+        "added": [{"row": r, "registration_id": rid} for r, rid in result.added],
+        "modified": result.modified,
+        "switched": [{"from_registration_id": a, "registration_id": b} for a, b in result.switched],
+        "deleted": [{"registration_id": rid} for rid in result.deleted],
+        "refused": [{"row": e.row, "registration_id": e.registration_id, "what": e.what, "message": e.message}
+                    for e in result.errors],
+        "warnings": result.verified}))
 
 
 def _tell(message: str) -> None:
@@ -143,9 +160,11 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
               help="Participants per request (deletes: at most 250).")
 @click.option("--wait", "lock_wait", type=click.FloatRange(0, 3600), default=60, show_default=True, metavar="SECONDS",
               help="How long to wait for another push of the same race to finish before refusing.")
+@json_option
 def push(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
          race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
-         encoding: str | None, yes: bool, max_delete: str | None, batch_size: int, lock_wait: float) -> None:
+         encoding: str | None, yes: bool, max_delete: str | None, batch_size: int, lock_wait: float,
+         as_json: bool) -> None:
     """Send the changes in FILE to RaceEntry: new teams, then adds and modifies, then event switches, then
     (with --delete) deletions.
 
@@ -182,8 +201,9 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
 
     def confirm(plan: Any) -> bool:
         progress.clear()
-        click.echo(summary_text(plan))
-        click.echo(f"Target: {where}")
+        if not as_json:
+            click.echo(summary_text(plan))
+            click.echo(f"Target: {where}")
         if yes:
             return True
         if not sys.stdin.isatty():
@@ -196,7 +216,10 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
                       confirm=confirm, progress=_tell, lock_wait=lock_wait)
     plan = result.plan
     if not result.sent:
-        click.echo(summary_text(plan))
+        if as_json:
+            _push_json(result, tgt, url, None)
+        else:
+            click.echo(summary_text(plan))
         return
     import time as _time
 
@@ -206,6 +229,11 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     planning.write_plan(plan, folder, plan.summary(), summary_text(plan),
                         f"{Path(file).name}: pushed to RaceEntry race {tgt.race_id}")
     planning.write_receipt(folder, result)
+    if as_json:
+        _push_json(result, tgt, url, folder)
+        if result.errors:
+            click.get_current_context().exit(4)
+        return
     click.echo(f"Pushed to race {tgt.race_id}: {plural(len(result.teams_created), 'team')} created, "
                f"{len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
                f"{len(result.deleted)} deleted.")

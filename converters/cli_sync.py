@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .cli import main, make_client
+from .cli import echo_json, json_option, main, make_client
 
 
 @main.command()
@@ -27,8 +27,10 @@ from .cli import main, make_client
               help="With --every: a full reconcile every N runs, catching anything an incremental read missed.")
 @click.option("--overwrite-edits", is_flag=True,
               help="Replace the file even if it was edited since the last sync (the edited copy is kept as .bak).")
+@json_option
 def sync(args: tuple[str, ...], api_url: str | None, base_choice: str | None, profile: str | None,
-         output: Path | None, every: float | None, full: bool, full_every: int, overwrite_edits: bool) -> None:
+         output: Path | None, every: float | None, full: bool, full_every: int, overwrite_edits: bool,
+         as_json: bool) -> None:
     """Keep a timing file current with RaceEntry, fetching only what changed since the last run.
 
     The local roster (state folder, sync/) remembers the last full read and every change since. The file
@@ -61,6 +63,9 @@ def sync(args: tuple[str, ...], api_url: str | None, base_choice: str | None, pr
     live = every is not None and progress.enabled()
 
     def report(result) -> None:  # type: ignore[no-untyped-def]
+        if as_json:  # one JSON object per round
+            echo_json(_sync_json(result))
+            return
         quiet_round = not result.error and not any(o.wrote or o.error or o.warnings for o in result.outputs)
         if live and quiet_round:  # on a terminal, a round that changed nothing only updates the live line
             progress.say(f"{result.status_line()}; next round in {every:.0f} s (Ctrl-C stops)", force=True)
@@ -93,6 +98,17 @@ def sync(args: tuple[str, ...], api_url: str | None, base_choice: str | None, pr
         raise TimersyncError(f"{failed[0].path}: {failed[0].error}")
 
 
+def _sync_json(result) -> dict:  # type: ignore[no-untyped-def]
+    from dataclasses import fields
+
+    out = {f.name: getattr(result, f.name) for f in fields(result) if f.name != "outputs"}
+    out["outputs"] = [{"file": str(o.path), "wrote": str(o.wrote) if o.wrote else None, "incoming": o.incoming,
+                       "edits": o.edits, "conflicts": o.conflicts, "warnings": o.warnings, "error": o.error}
+                      for o in result.outputs]
+    out["status"] = result.status_line()
+    return out
+
+
 def _race_and_file(args: tuple[str, ...], output: Path | None) -> tuple[int | None, str]:
     """[RACE_ID] [FILE] and -o: the race id (None: from the binding) and the file."""
     values = list(args)
@@ -115,7 +131,8 @@ def _race_and_file(args: tuple[str, ...], output: Path | None) -> tuple[int | No
               help="The TOML config (default FOLDER/timersync.toml).")
 @click.option("--poll", is_flag=True, help="Poll the folder instead of file-system events (network shares).")
 @click.option("--once", is_flag=True, help="Process what is in FOLDER/in now, then exit.")
-def watch(folder: Path, config_file: Path | None, poll: bool, once: bool) -> None:
+@json_option
+def watch(folder: Path, config_file: Path | None, poll: bool, once: bool, as_json: bool) -> None:
     """Watch a drop folder: files dropped in FOLDER/in are converted or diffed into FOLDER/out.
 
     A participants .json becomes each configured profile's file (out/<json stem>.<file>); a .csv/.txt/.xlsx
@@ -136,11 +153,17 @@ def watch(folder: Path, config_file: Path | None, poll: bool, once: bool) -> Non
 
     config = load_config(folder, config_file, poll=poll)
     with watch_lock(config.folder):
-        watcher = Watcher(config, report=click.echo)
+        # With --json, one JSON object per processed file (and the summary of --once) on stdout.
+        watcher = Watcher(config, report=(lambda line: click.echo(line, err=True)) if as_json else click.echo)
         watcher.start_checks()
         if once:
             summary = watcher.run_once()
-            click.echo(summary.line())
+            if as_json:
+                echo_json({"outcomes": [{"file": o.name, "status": o.status, "message": o.message,
+                                         "outputs": o.outputs} for o in summary.outcomes],
+                           "summary": summary.line()})
+            else:
+                click.echo(summary.line())
             return
         click.echo(f"Watching {config.inbox} ({'polling' if config.poll else 'file-system events'}); Ctrl-C stops.")
         try:

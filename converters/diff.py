@@ -130,6 +130,21 @@ def push_value(name: str, value: Any) -> str | None:
     return text
 
 
+_ID_KEYS = {"registration_id", "event_id", "team_id", "team_type_id", "user_id", "race_id", "from_event_id",
+            "to_event_id", "not_in_file"}
+
+
+def json_ids(obj: Any, key: str | None = None) -> Any:
+    """``obj`` with every id (under an id key) that is a whole number written as an integer."""
+    if isinstance(obj, dict):
+        return {k: json_ids(v, k) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [json_ids(v, key) for v in obj]
+    if key in _ID_KEYS and isinstance(obj, str) and _ID_RE.match(obj):
+        return int(obj)
+    return obj
+
+
 def who_of(p: Participant) -> str:
     """A runner's name as people say it."""
     return " ".join(clean_text(x) for x in (p.first_name, p.last_name) if clean_text(x))
@@ -265,11 +280,12 @@ class Plan:
                 "invalid": len(self.invalid), "not_in_file": len(self.not_in_file)}
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-able summary: counts and every item (no secrets: plans hold no credentials)."""
+        """A JSON-able summary: counts and every item (no secrets: plans hold no credentials). Ids are
+        integers, as everywhere timersync prints JSON."""
         def who(p: Participant) -> str:
             return " ".join(x for x in (p.first_name, p.last_name) if x)
 
-        return {
+        return json_ids({
             "race_id": self.race_id,
             "three_way": self.three_way,
             "file_rows": self.file_rows,
@@ -292,7 +308,7 @@ class Plan:
             "not_in_file": list(self.not_in_file),
             "stale_fields": self.stale,
             "notes": list(self.notes),
-        }
+        })
 
 
 # ------------------------------------------------------------------------------------------ planning

@@ -114,3 +114,34 @@ def test_frames_of_a_race_and_of_a_file(client, server, tmp_path):
     assert len(race) == len(edited) == len(model.parse_participants(client.participants(server.race_id, 0)))
     assert set(race["registration_id"]) == set(edited["registration_id"])
     assert str(race["registration_id"].dtype) == "Int64"
+
+
+def test_every_command_speaks_json_with_integer_ids(client, server, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from converters.cli import main
+
+    def js(*args):
+        r = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+        assert r.exit_code in (0, 4), r.output
+        return json.loads(r.stdout)
+
+    assert js("login", "--api-url", server.url, "--email", server.email, "--password", server.password,
+              "--json")["server"] == server.url
+    assert {p["profile"] for p in js("profiles", "--json")} >= {"runscore", "raceresult"}
+    out = tmp_path / "runscore.csv"
+    pulled = js("pull", server.race_id, "-p", "runscore", "-o", out, "--json")
+    assert pulled["race_id"] == server.race_id and pulled["participants"] > 0
+    subprocess.run([sys.executable, str(ROOT / "samples" / "race_day_edit.py"), str(out)], check=True)
+    plan = js("diff", out, "--team-type", "69", "--json")
+    assert all(isinstance(m["registration_id"], int) for m in plan["modifies"] + plan["switches"])
+    pushed = js("push", out, "--team-type", "69", "--yes", "--json")
+    assert pushed["sent"] and isinstance(pushed["added"][0]["registration_id"], int)
+    assert pushed["receipt"].endswith("receipt.csv")
+    assert js("status", out, "--json")["pushed_rows"] == {"add": 1, "modify": 1, "switch": 1}
+    synced = js("sync", out, "--json")
+    assert synced["outputs"][0]["file"] == str(out)
+    back = js("convert", out, tmp_path / "back.json", "-p", "runscore", "--json")
+    assert back["participants"] == pulled["participants"] + 1
