@@ -73,6 +73,38 @@ def _push_json(result: Any, tgt: Any, url: str, folder: Path | None) -> None:
         "warnings": result.verified}))
 
 
+KIND_COLOURS = {"new team": "cyan", "add": "green", "modify": "blue", "switch": "yellow", "delete": "red",
+                "CONFLICT": "bright_red", "INVALID": "magenta", "not pushable": "bright_black"}
+
+
+def show_plan(text: str) -> None:
+    """A plan for a person: on a terminal, the kinds coloured (not with NO_COLOR set) and, when longer than
+    the screen, the whole of it through a pager (the summary is its first lines); elsewhere plain text."""
+    import os
+    import shutil
+
+    if not sys.stdout.isatty():
+        click.echo(text)
+        return
+    if "NO_COLOR" not in os.environ:
+        text = colour_kinds(text)
+    if len(text.splitlines()) > shutil.get_terminal_size((80, 24)).lines - 2:
+        click.echo_via_pager(text + "\n")
+    else:
+        click.echo(text)
+
+
+def colour_kinds(text: str) -> str:
+    """Each table line's kind (add, modify, ..., CONFLICT) in its colour."""
+    out = []
+    for line in text.splitlines():
+        kind = next((k for k in KIND_COLOURS if line.startswith(k + " ")), None)
+        if kind:
+            line = click.style(kind, fg=KIND_COLOURS[kind], bold=kind.isupper()) + line[len(kind):]
+        out.append(line)
+    return "\n".join(out)
+
+
 def _tell(message: str) -> None:
     """A line for the timer on stderr (the progress line, if any, gives way first)."""
     progress.clear()
@@ -141,7 +173,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
         progress.clear()
         for warning in summary["warnings"]:
             click.echo(f"Warning: {warning}", err=True)
-        click.echo(text)
+        show_plan(text)
         if plan_dir:
             click.echo(f"Plan written to {plan_dir} (open preview.html to look at it)")
     if open_page:
@@ -202,7 +234,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     def confirm(plan: Any) -> bool:
         progress.clear()
         if not as_json:
-            click.echo(summary_text(plan))
+            show_plan(summary_text(plan))
             click.echo(f"Target: {where}")
         if yes:
             return True
@@ -219,7 +251,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         if as_json:
             _push_json(result, tgt, url, None)
         else:
-            click.echo(summary_text(plan))
+            show_plan(summary_text(plan))
         return
     import time as _time
 

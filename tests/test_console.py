@@ -145,3 +145,15 @@ def test_every_command_speaks_json_with_integer_ids(client, server, tmp_path):
     assert synced["outputs"][0]["file"] == str(out)
     back = js("convert", out, tmp_path / "back.json", "-p", "runscore", "--json")
     assert back["participants"] == pulled["participants"] + 1
+
+
+def test_plan_kinds_are_coloured_for_a_terminal():
+    import click
+
+    from converters.cli_plan import colour_kinds
+
+    text = "kind  row\nadd   2     Ann\nCONFLICT  3  city\n  1 add, 0 deletes"
+    coloured = colour_kinds(text)
+    assert click.style("add", fg="green", bold=False) + "   2     Ann" in coloured
+    assert click.style("CONFLICT", fg="bright_red", bold=True) in coloured
+    assert coloured.splitlines()[-1] == "  1 add, 0 deletes" and click.unstyle(coloured) == text
