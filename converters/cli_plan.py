@@ -192,11 +192,14 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
               help="Participants per request (deletes: at most 250).")
 @click.option("--wait", "lock_wait", type=click.FloatRange(0, 3600), default=60, show_default=True, metavar="SECONDS",
               help="How long to wait for another push of the same race to finish before refusing.")
+@click.option("--write-ids", is_flag=True,
+              help="Write the registration ids RaceEntry gave the added runners into FILE (refused if FILE "
+                   "changed meanwhile).")
 @json_option
 def push(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
          race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
          encoding: str | None, yes: bool, max_delete: str | None, batch_size: int, lock_wait: float,
-         as_json: bool) -> None:
+         write_ids: bool, as_json: bool) -> None:
     """Send the changes in FILE to RaceEntry: new teams, then adds and modifies, then event switches, then
     (with --delete) deletions.
 
@@ -225,6 +228,9 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
     url = _server(tgt)
     client = make_client(url)
+    from .write_ids import digest
+
+    before = digest(file) if write_ids and Path(file).is_file() else None
 
     from .client import PRODUCTION_URL
 
@@ -261,6 +267,11 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     planning.write_plan(plan, folder, plan.summary(), summary_text(plan),
                         f"{Path(file).name}: pushed to RaceEntry race {tgt.race_id}")
     planning.write_receipt(folder, result)
+    ids_written = 0
+    if write_ids and result.added and before is not None:
+        from .write_ids import write_ids as put_ids
+
+        ids_written = put_ids(file, tgt.profile, dict(result.added), before)
     if as_json:
         _push_json(result, tgt, url, folder)
         if result.errors:
@@ -269,9 +280,11 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     click.echo(f"Pushed to race {tgt.race_id}: {plural(len(result.teams_created), 'team')} created, "
                f"{len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
                f"{len(result.deleted)} deleted.")
-    if result.added:
+    if ids_written:
+        click.echo(f"Wrote the new registration ids into {Path(file).name} ({plural(ids_written, 'row')}).")
+    elif result.added:
         click.echo("The added runners' registration ids are kept in the file's binding (.timersync/):\n"
-                   "pushing this file again never adds them twice. Pull to get the ids into the file.")
+                   "pushing this file again never adds them twice. --write-ids puts them in the file.")
     click.echo(f"Receipt (file row, runner, registration id): {folder / 'receipt.csv'}")
     for problem in result.verified:
         click.echo(f"Warning: {problem}", err=True)

@@ -7,6 +7,8 @@ import stat
 import subprocess
 import sys
 
+import pytest
+
 from converters import model
 from tests.conftest import ROOT
 
@@ -157,3 +159,43 @@ def test_plan_kinds_are_coloured_for_a_terminal():
     assert click.style("add", fg="green", bold=False) + "   2     Ann" in coloured
     assert click.style("CONFLICT", fg="bright_red", bold=True) in coloured
     assert coloured.splitlines()[-1] == "  1 add, 0 deletes" and click.unstyle(coloured) == text
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_push_write_ids_puts_the_new_ids_in_the_file(client, server, tmp_path, kind):
+    from click.testing import CliRunner
+
+    from converters.cli import main
+    from converters.convert import read_file, write_file
+    from converters.pull import pull
+
+    out = tmp_path / f"race.{kind}"
+    pull(client, server.race_id, "runscore", out)
+    data = read_file(out, "runscore")
+    late = data.participants[0].copy(registration_id=None, first_name="Ida", last_name="Ledger", bib=None,
+                                     chip=None, email="ida@example.com")
+    write_file(out, data.participants + [late], "runscore", race=client.race(server.race_id))
+    before = out.read_bytes()
+    r = CliRunner().invoke(main, ["push", str(out), "--yes", "--write-ids"])
+    assert r.exit_code == 0, r.output
+    assert "Wrote the new registration ids into" in r.output
+    new = next(p for p in model.parse_participants(client.participants(server.race_id, 0)) if p.last_name == "Ledger")
+    again = read_file(out, "runscore")
+    assert again.participants[-1].registration_id == new.registration_id
+    if kind == "csv":  # only the added row's line changed
+        assert out.read_bytes().splitlines()[:-1] == before.splitlines()[:-1]
+    r = CliRunner().invoke(main, ["diff", str(out)])
+    assert "No changes to push." in r.output and "0 adds" in r.output
+
+
+def test_write_ids_refuses_a_file_saved_meanwhile(tmp_path):
+    from converters.errors import PlanError
+    from converters.write_ids import digest, write_ids
+
+    f = tmp_path / "r.csv"
+    f.write_bytes(b"Registration ID,First Name\r\n,Ann\r\n")
+    sha = digest(f)
+    f.write_bytes(b"Registration ID,First Name\r\n,Anne\r\n")  # the timer saved it while the push ran
+    with pytest.raises(PlanError, match="changed while the push ran"):
+        write_ids(f, "runscore", {2: "1234"}, sha)
+    assert f.read_bytes() == b"Registration ID,First Name\r\n,Anne\r\n"
