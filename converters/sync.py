@@ -167,18 +167,22 @@ class Roster:
         """Apply one round in one transaction: (rid, new, old) upserts, (rid, old) removals, meta keys."""
         now = time.time()
         with self.db:
+            # Generators, not lists: a first sync of 50,000 would otherwise hold every row serialised twice.
             self.db.executemany(
                 "INSERT OR REPLACE INTO participants (registration_id, event_id, last_modified, doc) "
                 "VALUES (?, ?, ?, ?)",
-                [(rid, new.get("event_id"), _lm(new), orjson.dumps(new)) for rid, new, _ in upserts])
-            self.db.executemany("DELETE FROM participants WHERE registration_id=?", [(rid,) for rid, _ in removals])
+                ((rid, new.get("event_id"), _lm(new), orjson.dumps(new)) for rid, new, _ in upserts))
+            self.db.executemany("DELETE FROM participants WHERE registration_id=?", ((rid,) for rid, _ in removals))
             self.db.executemany(
                 "INSERT INTO changes (time, registration_id, kind, last_modified, old, new, full) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(now, rid, "change" if old is not None else "add", _lm(new),
+                ((now, rid, "change" if old is not None else "add", _lm(new),
                   orjson.dumps(old) if old is not None else None, orjson.dumps(new), int(full))
-                 for rid, new, old in upserts]
-                + [(now, rid, "remove", _lm(old), orjson.dumps(old), None, int(full)) for rid, old in removals])
+                 for rid, new, old in upserts))
+            self.db.executemany(
+                "INSERT INTO changes (time, registration_id, kind, last_modified, old, new, full) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ((now, rid, "remove", _lm(old), orjson.dumps(old), None, int(full)) for rid, old in removals))
             for key, value in meta.items():
                 self.set(key, value)
 
