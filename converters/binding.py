@@ -31,7 +31,7 @@ from typing import Any, Iterable, Sequence
 
 import orjson
 
-from .atomic import write_bytes
+from .atomic import atomic_writer, write_bytes
 from .errors import InputError, PlanError
 from .jsonio import dumps, load_file, loads
 
@@ -111,11 +111,35 @@ class Binding:
             _hide(folder.parent)
         folder.mkdir(parents=True, exist_ok=True)
         if base and self._base_loaded and self._base_raw is not None:
-            write_bytes(folder / "base.json.gz", gzip.compress(orjson.dumps(self._base_raw), GZIP_LEVEL, mtime=0))
+            with atomic_writer(folder / "base.json.gz", "wb") as fh:
+                with gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as gz:
+                    for piece in _json_pieces(self._base_raw):
+                        gz.write(piece)
         if context and self.context is not None:
             write_bytes(folder / "race.json", dumps(self.context, pretty=False))
         write_bytes(folder / "binding.json", dumps(self.meta()))
         self.legacy = False
+
+
+def _json_pieces(data: Any, rows_per_piece: int = 1000) -> Iterable[bytes]:
+    """``data`` as JSON in pieces: a participants answer (groups of rows) a thousand rows at a time, so
+    the base of a 50,000-runner race is never one 55 MB string; anything else in one piece."""
+    if not isinstance(data, list) or not all(isinstance(g, dict) for g in data):
+        yield orjson.dumps(data)
+        return
+    yield b"["
+    for i, group in enumerate(data):
+        rows = group.get("participants")
+        head = {k: v for k, v in group.items() if k != "participants"}
+        if not isinstance(rows, list):
+            yield (b"," if i else b"") + orjson.dumps(group)
+            continue
+        yield (b"," if i else b"") + orjson.dumps(head)[:-1] + (b',' if head else b"") + b'"participants":['
+        for start in range(0, len(rows), rows_per_piece):
+            chunk = rows[start:start + rows_per_piece]
+            yield (b"," if start else b"") + b",".join(orjson.dumps(r) for r in chunk)
+        yield b"]}"
+    yield b"]"
 
 
 def _hide(path: Path) -> None:

@@ -14,7 +14,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 from xml.sax.saxutils import escape as _xml_escape
 
 from .atomic import atomic_writer
@@ -78,8 +78,9 @@ def _escape_column(values: list[str]) -> list[str]:
     return values
 
 
-def _sheet_xml(sheet: Sheet, sst: dict[str, int]) -> str:
-    """One worksheet's XML; its strings are added to the workbook's shared-string table ``sst``.
+def _sheet_xml(sheet: Sheet, sst: dict[str, int]) -> Iterator[str]:
+    """One worksheet's XML, in pieces (a row at a time: a 50,000-row sheet is never one string); its
+    strings are added to the workbook's shared-string table ``sst``.
 
     Shared strings rather than inline strings: the sheet XML is a third smaller, and calamine (and
     Excel) read it about 30% faster; repeated values (cities, events, genders) are stored once."""
@@ -114,17 +115,23 @@ def _sheet_xml(sheet: Sheet, sst: dict[str, int]) -> str:
             cells = [f'<c r="{letter}{r}{open_}{add(e, len(sst))}</v></c>' if e else ""
                      for r, e in zip(numbers, escaped)]
         cell_columns.append(cells)
-    body = [f'<row r="1">{head}</row>']
-    body.extend(f'<row r="{r}">{"".join(cells)}</row>' for r, cells in zip(numbers, zip(*cell_columns)))
+    del transposed
     last = f"{letters[ncols - 1]}{nrows + 1}" if ncols else "A1"
     cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{min(w, 60) + 2.7:.1f}" customWidth="1"'
                    + (f' style="{STYLE_TEXT}"' if i in sheet.text_columns else "") + "/>"
                    for i, w in enumerate(widths))
-    return (f'{_HEAD}<worksheet xmlns="{_NS}" xmlns:r="{_REL_NS}"><dimension ref="A1:{last}"/>'
-            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
-            'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
-            f'<sheetFormatPr defaultRowHeight="15"/>{"<cols>" + cols + "</cols>" if cols else ""}'
-            f'<sheetData>{"".join(body)}</sheetData></worksheet>')
+    yield (f'{_HEAD}<worksheet xmlns="{_NS}" xmlns:r="{_REL_NS}"><dimension ref="A1:{last}"/>'
+           '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+           'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+           f'<sheetFormatPr defaultRowHeight="15"/>{"<cols>" + cols + "</cols>" if cols else ""}'
+           f'<sheetData><row r="1">{head}</row>')
+    chunk: list[str] = []
+    for r, cells in zip(numbers, zip(*cell_columns)):
+        chunk.append(f'<row r="{r}">{"".join(cells)}</row>')
+        if len(chunk) == 2000:
+            yield "".join(chunk)
+            chunk = []
+    yield "".join(chunk) + "</sheetData></worksheet>"
 
 
 _STYLES = (f'{_HEAD}<styleSheet xmlns="{_NS}">'
@@ -151,8 +158,9 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return out
 
 
-def xlsx_bytes_parts(sheets: Sequence[Sheet]) -> list[tuple[str, str]]:
-    """The package's parts (name, XML) for ``sheets``; the first sheet is the active, first tab."""
+def xlsx_bytes_parts(sheets: Sequence[Sheet]) -> list[tuple[str, Iterable[str]]]:
+    """The package's parts (name, XML) for ``sheets``; the first sheet is the active, first tab. A sheet's
+    XML comes in pieces, made as it is written; the shared strings come last, once every sheet is made."""
     used: set[str] = set()
     names = [_sheet_name(s.name, used) for s in sheets]
     n = len(sheets)
@@ -185,10 +193,13 @@ def xlsx_bytes_parts(sheets: Sequence[Sheet]) -> list[tuple[str, str]]:
              ("xl/_rels/workbook.xml.rels", wb_rels), ("xl/styles.xml", _STYLES)]
     sst: dict[str, int] = {}
     parts += [(f"xl/worksheets/sheet{i + 1}.xml", _sheet_xml(s, sst)) for i, s in enumerate(sheets)]
-    # Strings are stored already XML-escaped (the dict keys); a leading/trailing space needs preserve.
-    parts.append(("xl/sharedStrings.xml",
-                  f'{_HEAD}<sst xmlns="{_NS}" count="{len(sst)}" uniqueCount="{len(sst)}">'
-                  + "".join([f'<si><t xml:space="preserve">{e}</t></si>' for e in sst]) + "</sst>"))
+
+    def shared() -> Iterator[str]:  # read only after the sheets: they fill ``sst``
+        # Strings are stored already XML-escaped (the dict keys); a leading/trailing space needs preserve.
+        yield f'{_HEAD}<sst xmlns="{_NS}" count="{len(sst)}" uniqueCount="{len(sst)}">'
+        yield "".join([f'<si><t xml:space="preserve">{e}</t></si>' for e in sst]) + "</sst>"
+
+    parts.append(("xl/sharedStrings.xml", shared()))
     return parts
 
 
@@ -201,7 +212,11 @@ def write_xlsx(path: str | os.PathLike, sheets: Sequence[Sheet]) -> None:
             for name, xml in parts:
                 info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(info, xml.encode("utf-8"), compresslevel=1)
+                level = "compress_level" if hasattr(info, "compress_level") else "_compresslevel"  # 3.13 / 3.11
+                setattr(info, level, 1)
+                with zf.open(info, "w") as part:
+                    for piece in ([xml] if isinstance(xml, str) else xml):
+                        part.write(piece.encode("utf-8"))
 
 
 # ---------------------------------------------------------------------------------------------- reading
