@@ -74,6 +74,9 @@ def main(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     Pull participants into RunScore, Race Result, RaceDay Scoring or The Race Director files, read the
     edited files back, diff them against RaceEntry and push the changes safely.
 
+    Exit status: 0 ok, 1 error, 2 usage, 3 not confirmed (run the same push again), 4 some rows
+    refused, 5 `diff --exit-code` found changes.
+
     Example:
 
     \b

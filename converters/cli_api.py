@@ -147,8 +147,9 @@ def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
 @click.option("--test-controls", is_flag=True,
               help="Also answer the test controls under /_control (faults, clock, options), which need no "
                    "password. Off by default.")
+@json_option
 def serve(host: str, port: int, password: str | None, db: str | None, count: int, seed: int, behave: str,
-          test_controls: bool) -> None:
+          test_controls: bool, as_json: bool) -> None:
     """Run the bundled RaceEntry-compatible server, to rehearse against before race day.
 
     It implements login and every documented endpoint on SQLite, seeded with a realistic race.
@@ -165,6 +166,11 @@ def serve(host: str, port: int, password: str | None, db: str | None, count: int
     password, generated = serve_password(host, password)
 
     def ready(handle: Any) -> None:
+        if as_json:  # one line a script can read, then the server runs
+            echo_json({"server": handle.url, "race_id": handle.race_id, "participants": count, "behave": behave,
+                       "email": handle.email, "password": None if given else handle.password,
+                       "test_controls": test_controls})
+            return
         strict = "; strict" if behave == "strict" else ""
         click.echo(f"RaceEntry-compatible server on {handle.url} (race {handle.race_id}, {count} participants{strict})")
         shown = "" if given else f" --password {handle.password}"

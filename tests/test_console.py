@@ -199,3 +199,18 @@ def test_write_ids_refuses_a_file_saved_meanwhile(tmp_path):
     with pytest.raises(PlanError, match="changed while the push ran"):
         write_ids(f, "runscore", {2: "1234"}, sha)
     assert f.read_bytes() == b"Registration ID,First Name\r\n,Anne\r\n"
+
+
+def test_serve_json_tells_a_script_where_it_listens(tmp_path, state_home):
+    import json
+
+    env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "converters", "serve", "--port", "0", "--participants", "20",
+                             "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = json.loads(proc.stdout.readline())
+        assert ready["server"].startswith("http://127.0.0.1:") and ready["race_id"] == 2026
+        assert ready["password"] is None and ready["behave"] == "documented"  # the published one on loopback
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
