@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -167,9 +168,13 @@ def serve(host: str, port: int, password: str | None, db: str | None, count: int
 
     def ready(handle: Any) -> None:
         if as_json:  # one line a script can read, then the server runs
-            echo_json({"server": handle.url, "race_id": handle.race_id, "participants": count, "behave": behave,
-                       "email": handle.email, "password": None if given else handle.password,
-                       "test_controls": test_controls})
+            from .jsonio import dumps
+
+            click.echo(dumps({"server": handle.url, "race_id": handle.race_id, "participants": count,
+                              "behave": behave, "email": handle.email,
+                              "password": None if given else handle.password,
+                              "test_controls": test_controls}, pretty=False).decode())
+            sys.stdout.flush()
             return
         strict = "; strict" if behave == "strict" else ""
         click.echo(f"RaceEntry-compatible server on {handle.url} (race {handle.race_id}, {count} participants{strict})")
