@@ -172,7 +172,7 @@ def serve(host: str, port: int, password: str | None, db: str | None, count: int
 
             click.echo(dumps({"server": handle.url, "race_id": handle.race_id, "participants": count,
                               "behave": behave, "email": handle.email,
-                              "password": None if given else handle.password,
+                              "password_made_up": handle.password if generated else None,
                               "test_controls": test_controls}, pretty=False).decode())
             sys.stdout.flush()
             return

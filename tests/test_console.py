@@ -210,7 +210,7 @@ def test_serve_json_tells_a_script_where_it_listens(tmp_path, state_home):
     try:
         ready = json.loads(proc.stdout.readline())
         assert ready["server"].startswith("http://127.0.0.1:") and ready["race_id"] == 2026
-        assert ready["password"] == "rehearse-2026" and ready["behave"] == "documented"  # loopback: the published one
+        assert ready["password_made_up"] is None and ready["behave"] == "documented"  # loopback: the published one
     finally:
         proc.terminate()
         proc.wait(timeout=10)
