@@ -28,12 +28,20 @@ from .model import (POSTABLE_FIELDS, Participant, Team, TeamType, delete_request
 # Fields compared one by one (team_id is compared through the team, see _team_key).
 COMPARED_FIELDS = tuple(f for f in POSTABLE_FIELDS if f != "team_id")
 UNPUSHABLE_FIELDS = ("bib", "chip")
+# Text that goes to RaceEntry: no control characters, no U+FFFD (characters a wrong character set lost).
+TEXT_CHECKED = ("first_name", "middle_name", "last_name", "email", "street", "city", "state", "zipcode",
+                "country_code", "phone", "team_name")
 MAX_DELETE_PER_REQUEST = 250
 
 _WS = re.compile(r"\s+")
 _ID_RE = re.compile(r"[1-9][0-9]{0,17}\Z")  # a positive integer below 2^63
 _NON_DIGIT = re.compile(r"\D")
-_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%Y%m%d", "%m/%d/%y")
+# Never a two-digit year: "05/31/71" could be 1871, 1971 or 2071; see _full_year.
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%Y%m%d")
+_TWO_DIGIT_YEAR = re.compile(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2})\s*\Z")
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # control characters, U+FFFD
+_GENDERS = {"", "M", "F"}
+EARLIEST_DOB = "1900-01-01"
 _GENDER_WORDS = {"MALE": "M", "FEMALE": "F", "MAN": "M", "WOMAN": "F"}
 
 
@@ -266,6 +274,7 @@ class Plan:
     bound: list[tuple[int, str]] = field(default_factory=list)  # rows the binding's ledger gave their add's id
     not_in_file: list[str] = field(default_factory=list)  # RaceEntry ids missing from the file (no --delete)
     stale: int = 0  # fields changed only in RaceEntry since the base
+    damaged: Counter = field(default_factory=Counter)  # cells a spreadsheet changed, by kind: not edits
     file_rows: int = 0
     current_count: int = 0
 
@@ -307,6 +316,7 @@ class Plan:
             "bound": [{"row": r, "registration_id": rid} for r, rid in self.bound],
             "not_in_file": list(self.not_in_file),
             "stale_fields": self.stale,
+            "spreadsheet_damage": dict(self.damaged),
             "notes": list(self.notes),
         })
 
@@ -314,9 +324,13 @@ class Plan:
 # ------------------------------------------------------------------------------------------ planning
 
 def _decide(fv: str, cv: str, bv: str | None) -> str | None:
-    """None (same), "push", "stale" (changed only in RaceEntry) or "conflict" (changed on both sides)."""
+    """None (same), "push", "stale" (changed only in RaceEntry), "conflict" (changed on both sides), or
+    the kind of spreadsheet damage (a value a spreadsheet makes of RaceEntry's or the base's: not an edit)."""
     if fv == cv:
         return None
+    damage = damage_of(fv, cv) or (damage_of(fv, bv) if bv else None)
+    if damage:
+        return damage
     if fv and not cv.isascii() and fv in (_transliterated(cv), _question_marked(cv)):
         # A Windows-1252 file holds "Lukasz" (our writer transliterates) or "?ukasz" (a Windows spreadsheet
         # re-saved it as "CSV", writing "?" for what the code page lacks) for RaceEntry's "Łukasz": the save
@@ -329,6 +343,54 @@ def _decide(fv: str, cv: str, bv: str | None) -> str | None:
     if cv == bv:
         return "push"
     return "conflict"
+
+
+_SCIENTIFIC = re.compile(r"[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+\Z")
+_DAY_MONTH = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})\Z")
+DAMAGE_KINDS = ("two-digit year", "lost leading zeros", "number as 1E5", "TRUE/FALSE", "text as a date",
+                "characters lost (\ufffd)")
+
+
+def damage_of(file_value: str, ref: str | None) -> str | None:
+    """The kind of damage when ``file_value`` is what a spreadsheet's defaults make of ``ref`` (both
+    normalised): a two-digit year, leading zeros dropped, "1E5" as 100000, "True" as TRUE, "3/4" as a date,
+    characters a wrong character set turned into U+FFFD. None when it is not (a real edit, or the same)."""
+    fv = file_value
+    if not fv or not ref or fv == ref:
+        return None
+    m = _TWO_DIGIT_YEAR.match(fv)
+    if m and len(ref) == 10 and ref[4] == "-" and ref[2:4] == m.group(3) and {int(m.group(1)), int(m.group(2))} == {
+            int(ref[5:7]), int(ref[8:10])}:
+        return "two-digit year"
+    if ref.isdigit() and ref[0] == "0" and fv == (ref.lstrip("0") or "0"):
+        return "lost leading zeros"
+    if _SCIENTIFIC.match(ref) and fv.replace(".", "", 1).isdigit():
+        try:
+            if float(fv) == float(ref):
+                return "number as 1E5"
+        except ValueError:
+            pass
+    if ref.casefold() in ("true", "false") and fv == ref.upper():
+        return "TRUE/FALSE"
+    dm = _DAY_MONTH.match(ref)
+    if dm:
+        when = parse_date(fv)
+        if when and {int(when[5:7]), int(when[8:10])} == {int(dm.group(1)), int(dm.group(2))}:
+            return "text as a date"
+    if "\ufffd" in fv and len(fv) == len(ref) and all(a == b or (a == "\ufffd" and not b.isascii())
+                                                      for a, b in zip(fv, ref)):
+        return "characters lost (\ufffd)"
+    return None
+
+
+def _full_year(text: str, refs: Iterable[Participant | None]) -> str | None:
+    """The full date a two-digit-year ``text`` stands for, when RaceEntry or the base has that day."""
+    for ref in refs:
+        if ref is not None and ref.dob:
+            full = norm("dob", ref.dob)
+            if damage_of(clean_text(text), full) == "two-digit year":
+                return full
+    return None
 
 
 def _transliterated(value: str) -> str:
@@ -441,6 +503,8 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     compare_team = by_team_name or "team_id" in present_set
     fields = [f for f in COMPARED_FIELDS if f in present_set]
     get_fields = operator.attrgetter(*fields) if fields else (lambda p: None)  # C speed for unchanged rows
+    text_fields = [f for f in TEXT_CHECKED if f in present_set or f in ("first_name", "last_name")]
+    get_text = operator.attrgetter(*text_fields)
     compare_event = "event_id" in present_set
 
     # A file for another race: most of its events are not this race's, or most of its ids are unknown.
@@ -472,12 +536,20 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             plan.invalid.append(Invalid(row, rid, f"registration id {rid!r} is not a registration id (a positive "
                                                   f"whole number): fix the id, or clear it to add the runner"))
             continue
+        if check_dob and isinstance(p.dob, str) and _TWO_DIGIT_YEAR.match(p.dob):
+            # A spreadsheet shortened the year: the same day in RaceEntry or the base says which century.
+            full = _full_year(p.dob, (cur_by_id.get(renamed.get(rid, rid)), base_by_id.get(rid))) if rid else None
+            if full:
+                p = p.copy(dob=full)
+                plan.damaged["two-digit year"] += 1
         # Most rows are fine: a quick look first, the full check (with messages) only when it fails.
         quick = (p.first_name and p.last_name and p.event_id is not None
                  and (event_set is None or p.event_id in event_set)
-                 and (not p.dob or not check_dob or _dob_fine(p.dob, today)))
+                 and (not p.dob or not check_dob or _dob_fine(p.dob, today))
+                 and (p.gender or "").upper() in _GENDERS
+                 and not _BAD_CHARS.search("\x20".join(v for v in get_text(p) if v)))
         problem = None if quick and p.first_name.strip() and p.last_name.strip() else _invalid(
-            p, rid, present_set, event_set, today)
+            p, rid, present_set, event_set, today, cur_by_id.get(renamed.get(rid, rid)) if rid else None)
         if problem:
             plan.invalid.append(Invalid(row, rid or None, problem))
             if rid:
@@ -557,6 +629,8 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                                norm(f, getattr(bp, f)) if bp is not None else None)
             if decision == "stale":
                 plan.stale += 1
+            elif decision in DAMAGE_KINDS:
+                plan.damaged[decision] += 1
             elif decision == "push" or (decision == "conflict" and _settle(plan, row, rid, f, bp, p, cp, prefer)):
                 changes.append(Change(f, getattr(cp, f), push_value(f, getattr(p, f))))
         team_id = new_team = None
@@ -569,11 +643,18 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             decision = _decide(fv, cv, bv)
             if decision == "stale":
                 plan.stale += 1
+            elif decision in DAMAGE_KINDS:
+                plan.damaged[decision] += 1
             elif decision == "push" or (decision == "conflict" and _settle(
                     plan, row, rid, "team", bp, p, cp, prefer, "team_name")):
                 team_id, new_team = team_for(p, row, cp.event_id)
                 changes.append(Change("team", cp.team_name, clean_text(p.team_name) if by_team_name else team_id))
-        if changes:
+        bad = next((c for c in changes if isinstance(c.new, str) and _BAD_CHARS.search(c.new)), None)
+        if bad is not None:  # never send a control character or a lost-character mark over a real value
+            what = "holds \ufffd where characters were lost (the file was opened with the wrong character set)" \
+                if "\ufffd" in bad.new else "holds a control character: retype the value"
+            plan.invalid.append(Invalid(row, rid, f"{bad.field.replace('_', ' ')} {clean_text(bad.new)!r} {what}"))
+        elif changes:
             plan.modifies.append(Modify(row, rid, cp.event_id, changes, cp, team_id, new_team))
         if compare_event and p.event_id is not None and p.event_id != cp.event_id:
             decision = _decide(str(p.event_id), str(cp.event_id), str(bp.event_id) if bp is not None else None)
@@ -673,11 +754,13 @@ def _settle(plan: Plan, row: int, rid: str, name: str, bp: Participant | None, p
 
 def _dob_fine(dob: Any, today: str) -> bool:
     parsed = _parse_date_text(dob) if isinstance(dob, str) else parse_date(dob)
-    return parsed is not None and parsed <= today
+    return parsed is not None and EARLIEST_DOB <= parsed <= today
 
 
-def _invalid(p: Participant, rid: str, present: set[str], events: set[int] | None, today: str) -> str | None:
-    """Why a row cannot be sent, or None."""
+def _invalid(p: Participant, rid: str, present: set[str], events: set[int] | None, today: str,
+             current: Participant | None = None) -> str | None:
+    """Why a row cannot be sent, or None. A registration's value the file leaves as RaceEntry has it is
+    never held against the row (only what would be sent is checked; see also _bad_change)."""
     problems = []
     if not rid or "first_name" in present:
         if not p.first_name or not p.first_name.strip():
@@ -687,10 +770,25 @@ def _invalid(p: Participant, rid: str, present: set[str], events: set[int] | Non
             problems.append("last name is missing")
     if p.dob and "dob" in present:
         dob = _parse_date_text(p.dob) if isinstance(p.dob, str) and len(p.dob) == 10 else parse_date(p.dob)
-        if dob is None and clean_text(p.dob):
+        if dob is None and isinstance(p.dob, str) and _TWO_DIGIT_YEAR.match(p.dob):
+            problems.append(f"date of birth {clean_text(p.dob)!r} has a two-digit year (a spreadsheet shortened "
+                            f"it): type the year in full, or open the file with that column as Text")
+        elif dob is None and clean_text(p.dob):
             problems.append(f"date of birth {clean_text(p.dob)!r} is not a date")
         elif dob is not None and dob > today:
             problems.append(f"date of birth {dob} is in the future")
+        elif dob is not None and dob < EARLIEST_DOB:
+            problems.append(f"date of birth {dob} is before {EARLIEST_DOB}: check the year")
+    if "gender" in present and (p.gender or "").strip().upper() not in _GENDERS | {"MALE", "FEMALE"} and (
+            current is None or norm("gender", current.gender) != norm("gender", p.gender)):
+        problems.append(f"gender {clean_text(p.gender)!r} is not M, F or blank")
+    for f in TEXT_CHECKED if not rid else ():  # a registration's fields are checked as they change
+        value = getattr(p, f)
+        if isinstance(value, str) and _BAD_CHARS.search(value):
+            what = ("holds \ufffd where characters were lost (the file was opened with the wrong character "
+                    "set: open it again choosing UTF-8 or Windows-1252)" if "\ufffd" in value else
+                    "holds a control character: retype the value")
+            problems.append(f"{f.replace('_', ' ')} {clean_text(value)!r} {what}")
     if p.event_id is None and not rid:
         problems.append("no event")
     elif p.event_id is not None and events is not None and p.event_id not in events:
@@ -903,6 +1001,10 @@ def summary_lines(plan: Plan) -> list[str]:
     if plan.stale:
         lines.append(f"  {plural(plan.stale, 'field')} changed only in RaceEntry since the file was pulled "
                      f"(not pushed back; pull to refresh the file)")
+    if plan.damaged:
+        kinds = ", ".join(f"{k} {n}" for k, n in plan.damaged.most_common())
+        lines.append(f"  {plural(sum(plan.damaged.values()), 'cell')} a spreadsheet changed, recognised and not "
+                     f"sent ({kinds})")
     for note in plan.notes[:10]:
         lines.append(f"  note: {note}")
     if len(plan.notes) > 10:

@@ -1,0 +1,101 @@
+"""Spreadsheet defaults are the normal case: what a spreadsheet makes of a value (a two-digit year,
+leading zeros dropped, 1E5 as 100000, True as TRUE, "3/4" as a date, characters a wrong character set
+lost) is recognised and never pushed; anything else implausible is an invalid row, never a guess."""
+
+from __future__ import annotations
+
+import pytest
+
+from converters.diff import damage_of, make_plan
+from converters.model import Participant
+
+EVENTS = [16, 67]
+
+
+def person(rid, **kw):
+    base = dict(registration_id=rid, event_id=16, first_name="Ann", last_name="Lee", dob="1971-05-31",
+                gender="F", city="Provo")
+    base.update(kw)
+    return Participant(**base)
+
+
+def plan_of(file, current, **kw):
+    return make_plan(file, current, events=EVENTS, race_id=2026, **kw)
+
+
+@pytest.mark.parametrize("file_value,ref,kind", [
+    ("05/31/71", "1971-05-31", "two-digit year"),
+    ("01/01/00", "1900-01-01", "two-digit year"),
+    ("42", "0042", "lost leading zeros"),
+    ("100000", "1E5", "number as 1E5"),
+    ("TRUE", "True", "TRUE/FALSE"),
+    ("2026-03-04", "3/4", "text as a date"),
+    ("Jos\ufffd", "José", "characters lost (\ufffd)"),
+    ("\ufffdlite Engineering", "Élite Engineering", "characters lost (\ufffd)"),
+])
+def test_damage_is_recognised(file_value, ref, kind):
+    assert damage_of(file_value, ref) == kind
+
+
+@pytest.mark.parametrize("file_value,ref", [
+    ("05/31/72", "1971-05-31"),  # another year: an edit (and an invalid one, see below)
+    ("43", "0042"), ("Josef", "José"), ("FALSE", "True"), ("2026-03-05", "3/4"), ("Ann", "Anne"),
+])
+def test_real_edits_are_not_damage(file_value, ref):
+    assert damage_of(file_value, ref) is None
+
+
+def test_a_two_digit_year_is_never_a_guessed_century():
+    current = [person("1", dob="1927-02-28"), person("2", dob="1900-01-01", first_name="Bo")]
+    file = [person("1", dob="02/28/27"), person("2", dob="01/01/00", first_name="Bo"),
+            person(None, dob="12/17/71", first_name="New")]  # an add: nothing says which century
+    plan = plan_of(file, current, base=[p.copy() for p in current])
+    assert plan.modifies == [] and plan.adds == []
+    assert plan.damaged["two-digit year"] == 2
+    assert [i.row for i in plan.invalid] == [4]
+    assert "has a two-digit year" in plan.invalid[0].message and "type the year in full" in plan.invalid[0].message
+
+
+def test_spreadsheet_coercions_are_not_edits():
+    current = [person("1", first_name="0042", last_name="1E5", city="True", street="3/4")]
+    file = [person("1", first_name="42", last_name="100000", city="TRUE", street="2026-03-04")]
+    plan = plan_of(file, current, base=[p.copy() for p in current])
+    assert plan.is_empty() and not plan.invalid
+    assert sum(plan.damaged.values()) == 4
+
+
+def test_lost_characters_are_never_pushed():
+    current = [person("1", first_name="José", team_name=None), person("2", first_name="Zoë")]
+    file = [person("1", first_name="Jos\ufffd"), person("2", first_name="Zo\ufffd Ann"),
+            person(None, first_name="Ren\ufffd", last_name="New")]
+    plan = plan_of(file, current, base=[p.copy() for p in current])
+    assert plan.modifies == [] and plan.adds == []
+    assert plan.damaged["characters lost (\ufffd)"] == 1
+    messages = {i.row: i.message for i in plan.invalid}
+    assert "wrong character set" in messages[3] and "wrong character set" in messages[4]
+
+
+@pytest.mark.parametrize("edit,message", [
+    ({"dob": "0001-01-01"}, "before 1900-01-01"),
+    ({"gender": "Q"}, "gender 'Q' is not M, F or blank"),
+    ({"first_name": "An\x00n"}, "holds a control character"),
+])
+def test_implausible_values_are_invalid(edit, message):
+    current = [person("1")]
+    plan = plan_of([person("1", **edit)], current, base=[p.copy() for p in current])
+    assert plan.modifies == [] and len(plan.invalid) == 1 and message in plan.invalid[0].message
+
+
+def test_a_value_raceentry_already_has_is_not_held_against_the_row():
+    current = [person("1", gender="X", city="Pro\x07vo")]  # odd, but RaceEntry's own
+    plan = plan_of([person("1", gender="X", city="Pro\x07vo", first_name="Anne")], current,
+                   base=[person("1", gender="X", city="Pro\x07vo")])
+    assert not plan.invalid and [c.field for c in plan.modifies[0].changes] == ["first_name"]
+
+
+def test_the_summary_says_what_was_recognised():
+    from converters.diff import summary_text
+
+    current = [person("1")]
+    plan = plan_of([person("1", dob="05/31/71")], current, base=[p.copy() for p in current])
+    assert "1 cell a spreadsheet changed, recognised and not sent (two-digit year 1)" in summary_text(plan)
