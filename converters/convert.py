@@ -975,6 +975,18 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
 
 # ------------------------------------------------------------------------------------- whole conversions
 
+def _check_ids(data: FileData, profile: Profile) -> None:
+    """Every registration id a positive whole number below 2^63 (what RaceEntry issues), else the row named."""
+    from .diff import _ID_RE
+
+    header = next((c.header for c in profile.columns if c.source == "registration_id"), "registration_id")
+    for p, row in zip(data.participants, data.rows):
+        rid = (p.registration_id or "").strip()
+        if rid and not _ID_RE.match(rid):
+            raise InputError(f"{rid[:30]!r} is not a registration id (a positive whole number below 2^63): fix it, "
+                             f"or clear it for a new runner", file=data.file, row=row, column=header)
+
+
 @dataclass
 class ConvertResult:
     written: list[Path]
@@ -1027,6 +1039,7 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
                          f"{out.suffix or 'a file without extension'}; one side must be .json", file=str(src))
     kind_of(src)
     got = read_file(src, profile, race=race_data, encoding=encoding)
+    _check_ids(got, profile)
     response = participants_response(got.participants, race_event_order(race_data))
     written = []
     if got.teams:

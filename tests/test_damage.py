@@ -99,3 +99,25 @@ def test_the_summary_says_what_was_recognised():
     current = [person("1")]
     plan = plan_of([person("1", dob="05/31/71")], current, base=[p.copy() for p in current])
     assert "1 cell a spreadsheet changed, recognised and not sent (two-digit year 1)" in summary_text(plan)
+
+
+def test_a_transliterated_name_renamed_in_raceentry_is_stale_not_a_conflict():
+    base = [person("1", last_name="Иванов")]
+    current = [person("1", last_name="Петров")]  # renamed in RaceEntry since the pull
+    file = [person("1", last_name="Ivanov")]  # the Windows-1252 file holds what the code page could
+    for prefer in (None, "file"):
+        plan = plan_of(file, current, base=base, prefer=prefer)
+        assert plan.is_empty() and not plan.conflicts and plan.stale == 1
+
+
+def test_convert_refuses_ids_raceentry_never_issues(tmp_path):
+    from click.testing import CliRunner
+
+    from converters.cli import main
+
+    for bad in ("abc", "-5", "1003.5", "99999999999999999999999"):
+        src = tmp_path / "in.csv"
+        src.write_text("Registration ID,First Name,Last Name,Event ID\r\n" f"{bad},Ann,Lee,16\r\n", encoding="utf-8")
+        r = CliRunner().invoke(main, ["convert", str(src), str(tmp_path / "out.json"), "-p", "runscore"])
+        assert r.exit_code == 1 and "row 2, column 'Registration ID'" in r.output and "Traceback" not in r.output
+        assert not (tmp_path / "out.json").exists()
