@@ -860,6 +860,22 @@ def rows_to_teams(header: Sequence[str], rows: Sequence[Sequence[str]], profile:
     return teams, numbers
 
 
+def _participants_sheet(sheets: Sequence[tuple[str, list[list[Any]]]], profile: Profile) -> int:
+    """Which sheet holds the participants: the first whose header row has the profile's registration id
+    column and most of its other headers, whatever the order of the tabs (0 when none stands out)."""
+    wanted = {c.key for c in profile.columns if c.kind != "template"}
+    rid = next((c.key for c in profile.columns if c.source == "registration_id"), None)
+    best, best_hits = 0, 0
+    for i, (_, table) in enumerate(sheets):
+        if not table:
+            continue
+        keys = {normalise_header(_cell_texts(table[0])[j]) for j in range(len(table[0]))}
+        hits = len(keys & wanted)
+        if rid in keys and hits > best_hits:
+            best, best_hits = i, hits
+    return best
+
+
 def _split(table: list[list[str]], file: str) -> tuple[list[str], list[list[str]]]:
     if not table or not any(cell.strip() for cell in table[0]):
         if not any(any(row) for row in table):
@@ -942,6 +958,9 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
         from .xlsx import read_xlsx
 
         sheets = prefetched.result() if prefetched is not None else read_xlsx(path, raw=True)
+        index = _participants_sheet(sheets, profile)
+        if index:  # the participants are not the first sheet (a timer moved the Teams tab first)
+            sheets = [sheets[index]] + sheets[:index] + sheets[index + 1:]
         first = sheets[0][1] if sheets else []
         raw = bool(first)
         if first:

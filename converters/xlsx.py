@@ -284,7 +284,8 @@ def read_xlsx(path: str | os.PathLike, raw: bool = False) -> list[tuple[str, lis
     try:
         return _read_openpyxl(path)
     except Exception as exc:  # noqa: BLE001
-        raise InputError(f"cannot read as an Excel workbook ({type(exc).__name__}: {exc})", file=file) from None
+        raise InputError(f"the workbook is damaged and cannot be read ({type(exc).__name__}: {exc}); open it in "
+                         f"Excel or LibreOffice and save it again as .xlsx", file=file) from None
 
 
 def _convert(rows: list[list[Any]]) -> list[list[str]]:

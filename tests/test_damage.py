@@ -121,3 +121,38 @@ def test_convert_refuses_ids_raceentry_never_issues(tmp_path):
         r = CliRunner().invoke(main, ["convert", str(src), str(tmp_path / "out.json"), "-p", "runscore"])
         assert r.exit_code == 1 and "row 2, column 'Registration ID'" in r.output and "Traceback" not in r.output
         assert not (tmp_path / "out.json").exists()
+
+
+def test_the_participants_sheet_is_found_by_its_headers(client, server, tmp_path):
+    import openpyxl
+
+    from converters.convert import read_file
+    from converters.pull import pull
+
+    out = tmp_path / "race.xlsx"
+    pull(client, server.race_id, "raceresult", out)
+    wb = openpyxl.load_workbook(out)
+    wb.move_sheet("Teams", offset=-1)  # a timer dragged the Teams tab first
+    wb.save(out)
+    assert openpyxl.load_workbook(out).sheetnames[0] == "Teams"
+    data = read_file(out, "raceresult")
+    assert len(data.participants) == len(client.participants(server.race_id, 0)[0]["participants"]) + sum(
+        len(g.get("participants") or []) for g in client.participants(server.race_id, 0)[1:])
+    assert data.teams
+
+
+def test_a_damaged_workbook_says_to_save_it_again(tmp_path):
+    import zipfile
+
+    from converters.convert import read_file, write_file
+    from converters.errors import InputError
+
+    good = tmp_path / "good.xlsx"
+    write_file(good, [person("1")], "raceresult")
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            if item.filename != "xl/sharedStrings.xml":  # the shared strings part lost
+                dst.writestr(item, src.read(item))
+    with pytest.raises(InputError, match="save it again as .xlsx"):
+        read_file(bad, "raceresult")
