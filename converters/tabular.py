@@ -1,7 +1,9 @@
 """Delimited text files (CSV, tab-delimited TXT): encoding detection, reading and writing.
 
-Reading tries, in order: the ``--encoding`` override, a byte-order mark (UTF-8, UTF-16), strict UTF-8,
-then Windows-1252, which is what Windows spreadsheets save "CSV" as. Writing goes through
+Reading tries, in order: the ``--encoding`` override, a byte-order mark (UTF-8, UTF-16), UTF-16 without
+one, strict UTF-8, then Windows-1252 (what Windows spreadsheets save "CSV" as) when the text reads as
+names; anything else (Shift-JIS, Greek Windows-1253...) is refused with ``charset-normalizer``'s guess and
+the ``--encoding`` to give, never decoded by a guess. Writing goes through
 :func:`converters.atomic.atomic_writer`; a Windows-1252 target gets characters it cannot hold
 transliterated (``anyascii``: Łukasz -> Lukasz) and each such value is reported, never silently ``?``.
 """
@@ -13,6 +15,7 @@ import csv
 import io
 import itertools
 import os
+import re
 from typing import Sequence
 
 from .atomic import write_bytes
@@ -22,12 +25,22 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codec
 
 
 def decode(data: bytes, file: str, encoding: str | None = None) -> tuple[str, str]:
-    """Bytes -> (text, encoding used)."""
+    """Bytes -> (text, encoding used).
+
+    The ``--encoding`` override; a byte-order mark; UTF-16 without one (NULs in every other byte); strict
+    UTF-8 (with :func:`undo_double_encoding`); Windows-1252 when the text it gives reads as names. Anything
+    else is refused with the detector's guess and the ``--encoding`` to give, never decoded by a guess:
+    a Shift-JIS file read as Windows-1252 would push ``ŽR“c`` over ``山田``."""
     if encoding:
         try:
-            return data.decode(encoding), encoding
+            codec = codecs.lookup(encoding).name
         except LookupError:
-            raise InputError(f"unknown encoding {encoding!r}; try utf-8, utf-8-sig or cp1252", file=file) from None
+            raise InputError(f"unknown encoding {encoding!r}; try utf-8, cp1252, shift_jis, cp1253 (Greek) or "
+                             f"utf-16", file=file) from None
+        if codec in ("utf-8", "utf-16") and any(data.startswith(bom) for bom, _ in _BOMS):
+            encoding = "utf-8-sig" if codec == "utf-8" else encoding  # the BOM is not a character of the text
+        try:
+            return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
             raise InputError(f"not valid {encoding} (byte {exc.start}); try another --encoding", file=file) from None
     for bom, name in _BOMS:
@@ -38,15 +51,167 @@ def decode(data: bytes, file: str, encoding: str | None = None) -> tuple[str, st
                 raise InputError(f"starts with a {name} byte-order mark but is not valid {name}; "
                                  f"pass --encoding", file=file) from None
             return undo_double_encoding(text), name
+    if b"\x00" in data:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is not None:
+            return utf16
     try:
         return undo_double_encoding(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        raise InputError(f"neither UTF-8 nor Windows-1252 (byte {exc.start}); pass --encoding, e.g. "
-                         f"--encoding latin-1", file=file) from None
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None  # bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+    symbols, shape_ok = _reads_as_names(text) if text is not None else (True, False)
+    if text is not None and not symbols and shape_ok:
+        return text, "cp1252"
+    guess = _detect(data)
+    if text is not None and not symbols and guess is not None and guess[0] in _LATIN1_FAMILY:
+        return text, "cp1252"  # the detector agrees: names that are mostly accented letters (Þórður Ærø)
+    raise InputError(_unclear(data, guess), file=file)
+
+
+# The codecs a detector may name for text that Windows-1252 reads the same (for names).
+_LATIN1_FAMILY = {"cp1252", "latin_1", "iso8859_15", "windows-1252", "iso-8859-1", "ascii"}
+
+# Non-letters that do occur in names, addresses and event names written in Windows-1252.
+_NAME_PUNCT = set("\xa0’´–—…€£°·½©®™§")
+# ... but only next to a space or punctuation, never between two letters ("ŽR“c" is 山田 in Shift-JIS).
+_BOUNDARY_PUNCT = set("‘“”„«»¿¡")
+_CURRENCY = set("€£¥")
+_NOT_NAME_LETTERS = set("ƒˆ˜")  # florin sign, modifier circumflex, small tilde: Windows-1252, never names
+_NON_ASCII_WORD = re.compile(r"[^\W\d_]*[^\x00-\x7f][^\W\d_]*")
+
+
+def _reads_as_names(text: str) -> tuple[bool, bool]:
+    """(has symbols that do not occur in names, the words look like names) for Windows-1252-decoded text.
+
+    Symbols: anything non-ASCII that is neither a letter nor in a short list of typographic punctuation
+    (``‰ † • ¾ ¹ ³ ×``: what Shift-JIS, Windows-1250 ``ł`` or Greek ``÷`` become), quotes between letters,
+    a currency sign glued to a following letter (``£ukasz``). Shape: in words with accented letters, at
+    most half the letters are accented (``Núñez`` 2 of 5; Greek read as Windows-1252 is ``Ãéþñãïò``)."""
+    import unicodedata
+
+    odd = set(text) - _ASCII
+    if not odd:
+        return False, True
+    for ch in odd:
+        if ch in _NOT_NAME_LETTERS:
+            return True, False
+        if ch in _NAME_PUNCT or ch in _BOUNDARY_PUNCT:
+            continue
+        if not unicodedata.category(ch).startswith("L"):
+            return True, False
+    for ch in odd & (_BOUNDARY_PUNCT | _CURRENCY):
+        for match in re.finditer(re.escape(ch), text):
+            i = match.start()
+            before = text[i - 1] if i else " "
+            after = text[i + 1] if i + 1 < len(text) else " "
+            if ch in _CURRENCY:
+                if after.isalpha():
+                    return True, False
+            elif before.isalpha() and after.isalpha():
+                return True, False
+    accented = letters = 0
+    for word in _NON_ASCII_WORD.findall(text):
+        letters += len(word)
+        accented += sum(not c.isascii() for c in word)
+    return False, accented * 2 <= letters
+
+
+_ASCII = {chr(i) for i in range(128)}
+
+
+def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 LE or BE without a byte-order mark, as Excel's "Unicode text" and some exports are: most
+    characters of a timing file are ASCII, so every other byte is NUL (odd positions LE, even BE)."""
+    sample = data[:65536]
+    half = len(sample) // 2
+    if half < 2:
+        return None
+    nul_even = sample[0::2].count(0)
+    nul_odd = sample[1::2].count(0)
+    for nuls, others, name in ((nul_odd, nul_even, "utf-16-le"), (nul_even, nul_odd, "utf-16-be")):
+        if nuls >= half * 0.2 and others <= nuls * 0.05:
+            body = data if len(data) % 2 == 0 else data[:-1] if data[-1] == 0 else None
+            if body is None:
+                return None
+            try:
+                text = body.decode(name)
+            except UnicodeDecodeError:
+                return None
+            if _FOREIGN.search(text):
+                return None  # C0/C1 controls, private use, lone surrogates: not UTF-16 after all
+            return text, name
+    return None
+
+
+# Characters that do not occur in names or timing files: C0 controls but tab/CR/LF, C1 controls,
+# box drawing and block elements, private use, surrogates, U+FFFE/U+FFFF.
+_FOREIGN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2500-\u259f\ud800-\uf8ff\ufffe\uffff]")
+
+# The detector's codec -> (what people call it, the --encoding to give).
+_NAMES = {
+    "cp932": ("Shift-JIS", "shift_jis"), "shift_jis": ("Shift-JIS", "shift_jis"),
+    "shift_jis_2004": ("Shift-JIS", "shift_jis"), "shift_jisx0213": ("Shift-JIS", "shift_jis"),
+    "euc_jp": ("EUC-JP, Japanese", "euc_jp"), "euc_jis_2004": ("EUC-JP, Japanese", "euc_jp"),
+    "iso2022_jp": ("ISO-2022-JP, Japanese", "iso2022_jp"),
+    "gb2312": ("GBK, Simplified Chinese", "gb18030"), "gbk": ("GBK, Simplified Chinese", "gb18030"),
+    "gb18030": ("GBK, Simplified Chinese", "gb18030"), "hz": ("GBK, Simplified Chinese", "gb18030"),
+    "big5": ("Big5, Traditional Chinese", "big5"), "big5hkscs": ("Big5, Traditional Chinese", "big5hkscs"),
+    "cp949": ("EUC-KR, Korean", "cp949"), "euc_kr": ("EUC-KR, Korean", "cp949"), "johab": ("Johab, Korean", "johab"),
+    "cp1250": ("Windows-1250, Central European", "cp1250"), "iso8859_2": ("Windows-1250, Central European", "cp1250"),
+    "cp1251": ("Windows-1251, Cyrillic", "cp1251"), "koi8_r": ("KOI8-R, Cyrillic", "koi8_r"),
+    "koi8_u": ("KOI8-U, Cyrillic", "koi8_u"), "iso8859_5": ("ISO-8859-5, Cyrillic", "iso8859_5"),
+    "mac_cyrillic": ("Mac Cyrillic", "mac_cyrillic"), "cp866": ("DOS Cyrillic", "cp866"),
+    "cp1253": ("Windows-1253, Greek", "cp1253"), "iso8859_7": ("ISO-8859-7, Greek", "iso8859_7"),
+    "mac_greek": ("Mac Greek", "mac_greek"),
+    "cp1254": ("Windows-1254, Turkish", "cp1254"), "iso8859_9": ("Windows-1254, Turkish", "cp1254"),
+    "cp1255": ("Windows-1255, Hebrew", "cp1255"), "iso8859_8": ("ISO-8859-8, Hebrew", "iso8859_8"),
+    "cp1256": ("Windows-1256, Arabic", "cp1256"), "iso8859_6": ("ISO-8859-6, Arabic", "iso8859_6"),
+    "cp1257": ("Windows-1257, Baltic", "cp1257"), "iso8859_13": ("Windows-1257, Baltic", "cp1257"),
+    "cp1258": ("Windows-1258, Vietnamese", "cp1258"), "cp874": ("Windows-874, Thai", "cp874"),
+    "tis_620": ("Windows-874, Thai", "cp874"),
+    "mac_roman": ("Mac Roman", "mac_roman"), "cp437": ("DOS (code page 437)", "cp437"),
+    "cp850": ("DOS Latin (code page 850)", "cp850"),
+    "utf_16": ("UTF-16", "utf-16"), "utf_16_le": ("UTF-16", "utf-16-le"), "utf_16_be": ("UTF-16", "utf-16-be"),
+}
+
+MAX_CHAOS = 0.1  # the detector's "mess" above which its guess is not named
+
+
+def _detect(data: bytes) -> tuple[str, str, str] | None:
+    """The detector's confident guess: (codec, what people call it, --encoding), or None."""
+    from charset_normalizer import from_bytes
+
+    try:
+        results = from_bytes(data[:200_000])
+    except Exception:  # the detector is advice only; never let it turn a refusal into a crash
+        return None
+    best = results.best()
+    if best is None or best.chaos > MAX_CHAOS:
+        return None
+    codec = codecs.lookup(best.encoding).name.replace("-", "_")
+    if codec in _LATIN1_FAMILY or codec.replace("_", "-") in _LATIN1_FAMILY:
+        return "cp1252", "Windows-1252", "cp1252"
+    if codec not in _NAMES:
+        return None  # a rare code page (cp1125, hp_roman8) on a small sample is a wild guess: name none
+    label, option = _NAMES[codec]
+    if option == "shift_jis":
+        try:
+            data.decode("shift_jis")
+        except UnicodeDecodeError:
+            option = "cp932"  # Windows' Shift-JIS: NEC and IBM extensions (①, ㈱) plain Shift-JIS lacks
+    return codec, label, option
+
+
+def _unclear(data: bytes, guess: tuple[str, str, str] | None) -> str:
+    if guess is not None and guess[0] != "cp1252":
+        return (f"the character set is not clear (it looks like {guess[1]}); give it with --encoding "
+                f"{guess[2]} (or re-save the file as UTF-8)")
+    return ("the character set is not clear (neither UTF-8 nor names in Windows-1252); give it with "
+            "--encoding, e.g. --encoding shift_jis, cp1253 (Greek) or cp1250 (or re-save the file as UTF-8)")
 
 
 def _undo_table() -> dict[int, str]:

@@ -2,7 +2,7 @@
 
 Layout of a watched folder::
 
-    FOLDER/timersync.toml          the config (race_id, api_url, push, sync_every, poll, [[outputs]])
+    FOLDER/timersync.toml          the config (race_id, api_url, push, sync_every, poll, encoding, [[outputs]])
     FOLDER/in/                     drop files here
     FOLDER/out/                    results: converted files, <stem>.plan/ folders, synced files
     FOLDER/done/                   inputs processed (a timestamp suffix when the name is taken)
@@ -33,6 +33,7 @@ Rules:
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import os
@@ -93,6 +94,7 @@ class WatchConfig:
     scan_every: float = 1.0
     incomplete_timeout: float = INCOMPLETE_TIMEOUT
     lock_wait: float = 60.0  # seconds a push waits for another push of the race
+    encoding: str | None = None  # of dropped CSV/TXT files (`encoding = "cp1253"`); None: detected
 
     @property
     def inbox(self) -> Path:
@@ -130,7 +132,8 @@ def load_config(folder: str | os.PathLike, config_file: str | os.PathLike | None
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config ({exc})") from None
-    known = {"race_id", "api_url", "push", "sync_every", "poll", "settle_seconds", "incomplete_timeout", "outputs"}
+    known = {"race_id", "api_url", "push", "sync_every", "poll", "settle_seconds", "incomplete_timeout", "outputs",
+             "encoding"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]!r}; the keys are {', '.join(sorted(known))}")
@@ -152,6 +155,17 @@ def load_config(folder: str | os.PathLike, config_file: str | os.PathLike | None
     incomplete = raw.get("incomplete_timeout", INCOMPLETE_TIMEOUT)
     if not isinstance(incomplete, (int, float)) or isinstance(incomplete, bool) or incomplete < 0:
         raise ConfigError(f"{path}: incomplete_timeout must be a number of seconds (0 or more)")
+    encoding = raw.get("encoding")
+    if encoding is not None:
+        if not isinstance(encoding, str) or not encoding.strip():
+            raise ConfigError(f"{path}: encoding must be the name of a character set, e.g. encoding = \"cp1253\"")
+        encoding = encoding.strip()
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ConfigError(f"{path}: encoding {encoding!r} is not a character set Python knows; use e.g. "
+                              f"\"utf-8\", \"cp1252\", \"shift_jis\", \"cp1253\" (Greek), or leave it out to "
+                              f"detect it") from None
     entries = raw.get("outputs")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: no [[outputs]]; add at least one with profile = \"...\" and file = \"...\"")
@@ -179,7 +193,7 @@ def load_config(folder: str | os.PathLike, config_file: str | os.PathLike | None
     config = WatchConfig(folder=folder, path=path, race_id=race_id, api_url=api_url, outputs=outputs,
                          push=bool(raw.get("push", False)), sync_every=float(sync_every) if sync_every else None,
                          poll=poll or bool(raw.get("poll", False)), settle=float(settle),
-                         incomplete_timeout=float(incomplete))
+                         incomplete_timeout=float(incomplete), encoding=encoding)
     for sub in (config.inbox, config.outbox, config.done, config.failed):
         try:
             sub.mkdir(exist_ok=True)
@@ -635,7 +649,7 @@ class Watcher:
         bind_as = self.config.outbox / (spec.file if spec is not None else path.name)
         cfg = self.config
         planned = planning.make(path, client=self.client, race_id=cfg.race_id, profile=profile_name(profile),
-                                server=self.client.base_url, bind_as=bind_as)
+                                server=self.client.base_url, bind_as=bind_as, encoding=cfg.encoding)
         plan = planned.plan
         folder = cfg.outbox / f"{path.stem}.plan"
         folder.mkdir(exist_ok=True)
@@ -661,7 +675,7 @@ class Watcher:
         from .planning import write_receipt
 
         result = push.push(self.client, path, race_id=self.config.race_id, profile=profile_name(profile),
-                           bind_as=bind_as, lock_wait=self.config.lock_wait)
+                           bind_as=bind_as, lock_wait=self.config.lock_wait, encoding=self.config.encoding)
         if result.sent:
             write_receipt(folder, result)
         errors = f", {len(result.errors)} row errors" if result.errors else ""
