@@ -262,10 +262,40 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
             if v and len(v) > width:
                 warn(f"row {r}, column {header!r}: {v!r} is longer than the {width} characters "
                      f"{profile.target} holds; it may be cut short there")
-    if neutral and col.neutralize is not False and _may_trigger(values, empty):
-        trig = _TRIGGERS_OR_QUOTE
-        values = [neutralize(v) if v and v[0] in trig else v for v in values]
+    if neutral:
+        values = _guard(col, values, empty, profile.encoding.lower().replace("-", "") in ("cp1252", "windows1252"),
+                        warn)
     return values
+
+
+_PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ().\-/]*(\s*(x|ext\.?)\s*[0-9]+)?\Z", re.IGNORECASE)
+
+
+def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: bool,
+           warn: Callable[[str], None]) -> list[str | None]:
+    """Values a spreadsheet would run as a formula, with a leading ``'`` (OWASP), each one reported. In
+    every column: one marked ``neutralize = false`` (a phone) keeps a value raw only when it looks like a
+    phone number. For a Windows-1252 file the test is made on the transliterated value (a full-width
+    "＝1+1" becomes a live "=1+1" otherwise)."""
+    from .tabular import to_cp1252
+
+    trig = _TRIGGERS_OR_QUOTE
+    check_translit = cp1252 and any(v and not v.isascii() for v in values)
+    if not _may_trigger(values, empty) and not check_translit:
+        return values
+    raw_ok = col.neutralize is False
+    out = list(values)
+    for r, v in enumerate(values, start=2):
+        if not v:
+            continue
+        first = v[0] if v.isascii() or not check_translit else (to_cp1252(v)[:1] or v[0])
+        if first not in trig or (raw_ok and _PHONE_LIKE.match(v)):
+            continue
+        out[r - 2] = neutralize(v) if v[0] in trig else "'" + v
+        if v.lstrip("'")[:1] in _TRIGGERS or first != v[0]:  # a quote that only doubles one is not news
+            warn(f"row {r}, column {col.header!r}: {v!r} would run as a formula in a spreadsheet; written with a "
+                 f"leading ' (reading the file back removes it)")
+    return out
 
 
 _TRIGGERS_OR_QUOTE = frozenset(_TRIGGERS + ("'",))
@@ -342,8 +372,12 @@ def teams_path(path: str | os.PathLike) -> Path:
     return p.with_name(f"{p.stem}-teams{p.suffix}")
 
 
-def _neutralised(profile: Profile, kind: str) -> bool:
-    return kind == "xlsx" or profile.neutralize_csv
+def guarded(profile: Profile, kind: str) -> bool:
+    """Whether values a spreadsheet would run as formulas get a leading ``'`` (written, and removed when
+    read back). Only CSV/TXT, as the profile says: an XLSX string cell is never evaluated, so it holds the
+    exact value (Race Result imports it as is). An apostrophe an earlier version put in a workbook is
+    recognised by the diff (diff.damage_of: "formula guard")."""
+    return kind != "xlsx" and profile.neutralize_csv
 
 
 def write_file(path: str | os.PathLike, participants: Sequence[Participant], profile: Profile | str,
@@ -361,7 +395,7 @@ def _write_file(path: str | os.PathLike, participants: Sequence[Participant], pr
     kind = kind_of(path, kind)
     if kind not in profile.kinds:
         raise ProfileError(f"profile {profile.name} writes {', '.join(profile.kinds)}, not {kind}")
-    neutral = _neutralised(profile, kind)
+    neutral = guarded(profile, kind)
     header, rows, warnings = _rows(participants, profile, race, neutral, empty="")
     team_table = None
     if teams is not None:
@@ -550,7 +584,7 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
     # The checks below run on the column joined once (C-level searches), so clean columns skip the
     # per-cell work; a value holding a newline can only cause a false alarm, never a miss.
     joined = "\n" + "\n".join(values) + "\n"
-    if neutral and col.neutralize is not False and "\n'" in joined:
+    if neutral and "\n'" in joined:
         values = [unneutralize(v) if v[:1] == "'" else v for v in values]
         joined = "\n" + "\n".join(values) + "\n"
     if (col.type in ("int", "code") or source == "event_id") and "." in joined:
@@ -844,7 +878,7 @@ def rows_to_teams(header: Sequence[str], rows: Sequence[Sequence[str]], profile:
         for c in profile.team_columns:
             i = where.get(c.key)
             raw = row[i] if i is not None and i < len(row) else ""
-            if neutral and c.neutralize is not False:
+            if neutral:
                 raw = unneutralize(raw)
             if c.type in ("int", "code") and _FLOAT_INT.match(raw):
                 raw = raw.split(".")[0]
@@ -952,7 +986,7 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
         profile = load_profile(profile)
     file = str(path)
     kind = kind_of(path)
-    neutral = _neutralised(profile, kind)
+    neutral = guarded(profile, kind)
     team_table: tuple[list[str], list[list[str]], str] | None = None
     if kind == "xlsx":
         from .xlsx import read_xlsx

@@ -352,13 +352,14 @@ def _decide(fv: str, cv: str, bv: str | None) -> str | None:
 _SCIENTIFIC = re.compile(r"[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+\Z")
 _DAY_MONTH = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})\Z")
 DAMAGE_KINDS = ("two-digit year", "lost leading zeros", "number as 1E5", "TRUE/FALSE", "text as a date",
-                "characters lost (\ufffd)")
+                "characters lost (\ufffd)", "formula guard")
 
 
 def damage_of(file_value: str, ref: str | None) -> str | None:
     """The kind of damage when ``file_value`` is what a spreadsheet's defaults make of ``ref`` (both
     normalised): a two-digit year, leading zeros dropped, "1E5" as 100000, "True" as TRUE, "3/4" as a date,
-    characters a wrong character set turned into U+FFFD. None when it is not (a real edit, or the same)."""
+    characters a wrong character set turned into U+FFFD, the formula guard ``'`` an earlier version wrote
+    into workbooks. None when it is not (a real edit, or the same)."""
     fv = file_value
     if not fv or not ref or fv == ref:
         return None
@@ -376,6 +377,8 @@ def damage_of(file_value: str, ref: str | None) -> str | None:
             pass
     if ref.casefold() in ("true", "false") and fv == ref.upper():
         return "TRUE/FALSE"
+    if fv == "'" + ref and ref[:1] in "=+-@":
+        return "formula guard"
     dm = _DAY_MONTH.match(ref)
     if dm:
         when = parse_date(fv)

@@ -532,7 +532,7 @@ class Syncer:
             cached = (stamp, {})
             self._row_cache[key] = cached
         cache = cached[1]
-        neutral = convert._neutralised(out.profile, kind)
+        neutral = convert.guarded(out.profile, kind)
         todo = [p for p in participants if p.registration_id not in cache]
         header, fresh, warnings = convert.participants_to_rows(todo, out.profile, race, neutralize=neutral)
         for p, row in zip(todo, fresh):

@@ -156,3 +156,46 @@ def test_a_damaged_workbook_says_to_save_it_again(tmp_path):
                 dst.writestr(item, src.read(item))
     with pytest.raises(InputError, match="save it again as .xlsx"):
         read_file(bad, "raceresult")
+
+
+def test_a_guard_an_earlier_version_wrote_into_a_workbook_is_not_an_edit():
+    current = [person("1", first_name="-Dash")]
+    plan = plan_of([person("1", first_name="'-Dash")], current, base=[p.copy() for p in current])
+    assert plan.is_empty() and plan.damaged["formula guard"] == 1
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_exact_values_for_the_timing_program(tmp_path, kind):
+    """XLSX cells hold the exact value; CSV guards what a spreadsheet would run, in every column (a phone
+    stays raw only when it looks like one), says so, and reading back restores the value."""
+    import csv
+
+    from converters.convert import read_file, write_file
+
+    ps = [person("1", first_name="-Dash", phone="+1 801 555 0100"),
+          person("2", first_name="Bo", phone='=HYPERLINK("http://x","a")')]
+    out = tmp_path / f"r.{kind}"
+    warnings = write_file(out, ps, "raceresult")
+    if kind == "xlsx":
+        import openpyxl
+
+        cells = [c.value for c in openpyxl.load_workbook(out).worksheets[0]["D"]]
+        assert "-Dash" in cells and not any(str(v).startswith("'") for v in cells)
+    else:
+        with open(out, encoding="utf-8-sig", newline="") as fh:
+            text = fh.read()
+        assert "'-Dash" in text and "'=HYPERLINK" in text and "'+1 801" not in text
+        assert any("row 2" in w and "-Dash" in w for w in warnings)
+        assert any("HYPERLINK" in w for w in warnings)
+    back = read_file(out, "raceresult")
+    assert [(p.first_name, p.phone) for p in back.participants] == [(p.first_name, p.phone) for p in ps]
+
+
+def test_a_full_width_equals_is_guarded_after_transliteration(tmp_path):
+    from converters.convert import read_file, write_file
+
+    out = tmp_path / "d.csv"
+    write_file(out, [person("1", first_name="\uff1d1+1")], "director")  # a full-width "=" a registrant typed
+    raw = out.read_bytes().decode("cp1252")
+    assert "'=1+1" in raw  # transliterated to "=1+1", so guarded
+    assert read_file(out, "director").participants[0].first_name == "=1+1"

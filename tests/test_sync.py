@@ -234,7 +234,7 @@ def test_cli_sync_every_stops_cleanly_on_ctrl_c(client, server, tmp_path, monkey
     res = CliRunner().invoke(main, ["sync", str(server.race_id), "-p", PROFILE, "-o", str(out), "--every", "5",
                                     "--api-url", server.url])
     assert res.exit_code == 0, res.output
-    lines = res.output.strip().splitlines()
+    lines = [line for line in res.output.strip().splitlines() if not line.startswith("  warning: ")]
     assert len(lines) == 3 and lines[-1] == "Stopped."
     assert "(wrote out.txt)  [full]" in lines[0] and "(no change)" in lines[1]
 
