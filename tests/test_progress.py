@@ -51,7 +51,7 @@ def test_pull_shows_progress_on_a_terminal_and_not_with_q(tmp_path, state_home):
         r = subprocess.run([sys.executable, "-m", "converters", "pull", str(big.race_id), "-p", "runscore", "-o",
                             str(tmp_path / "c.csv"), "--api-url", big.url], capture_output=True,
                            env=dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT)), timeout=60)
-        assert r.returncode == 0 and r.stderr == b""  # not a terminal: no progress at all
+        assert r.returncode == 0 and b"\r" not in r.stderr and b"writing" not in r.stderr  # not a terminal
     finally:
         big.stop()
 
@@ -90,7 +90,8 @@ def test_sync_every_keeps_one_live_line_on_a_terminal(tmp_path, state_home):
         os.close(main)
         text = screen.decode("utf-8", "replace")
         assert text.count("next round in 1 s") >= 2 and "\r" in text  # one line, updated in place
-        assert text.count("\n") <= 3, text  # no line per round
+        lines = [line for line in text.split("\n") if "warning: " not in line]  # (the first write's guards)
+        assert len(lines) <= 4, text  # no line per round
         assert "Stopped." in text
     finally:
         srv.stop()
