@@ -74,7 +74,8 @@ def profiles_show(name: str) -> None:
               help="A teams response (JSON) to write as the profile's teams table.")
 @click.option("--race", "race_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="The race (a races response or one race object): event names and event order.")
-@click.option("--encoding", metavar="ENC", help="Encoding of a CSV/TXT input (default: BOM, UTF-8, then Windows-1252).")
+@click.option("--encoding", metavar="ENC", help="Encoding of a CSV/TXT input (default: BOM, UTF-16, UTF-8, then Windows-1252 when it reads as names; "
+                   "anything else is refused with a guess).")
 @json_option
 def convert(input_path: str, output_path: str, profile: Any, teams_file: str | None, race_file: str | None,
             encoding: str | None, as_json: bool) -> None:

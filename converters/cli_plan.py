@@ -36,7 +36,8 @@ def plan_options(func: Callable) -> Callable:
     @click.option("--prefer", type=click.Choice(["file", "raceentry"]),
                   help="Settle conflicts (a field changed both in the file and in RaceEntry) this way.")
     @click.option("--skip-invalid", is_flag=True, help="Send the valid rows even when some rows are invalid.")
-    @click.option("--encoding", metavar="ENC", help="Encoding of a CSV/TXT file (default: detected).")
+    @click.option("--encoding", metavar="ENC", help="Encoding of a CSV/TXT file (default: detected; a file whose character set is not clear is "
+                       "refused with a guess to give here).")
     @functools.wraps(func)
     def wrapper(*a: Any, args: tuple[str, ...], api_url: str | None, base_choice: str | None, **kwargs: Any) -> Any:
         from .client import resolve_base_url
