@@ -302,8 +302,21 @@ def check_rows(rows: list[list[str]], text: str, file: str) -> None:
     if not rows:
         return
     width = len(rows[0])
+    line = 1  # the physical line each record starts on, for messages
     for i, row in enumerate(rows[1:], 2):
+        line += 1 + sum(cell.count("\n") for cell in rows[i - 2])
+        run_on = next((c for c in row if c.count("\n") >= 2 and any(d in c for d in (",", ";", "\t"))), None)
+        if run_on is not None:
+            # An opening quote never closed: the cell swallowed the lines after it (rows lost).
+            raise InputError(f"line {line}: a quote opened in this row is never closed, so the cell runs over "
+                             f"{run_on.count(chr(10)) + 1} lines; fix the quote (or remove it)", file=file)
         if len(row) < width and any(cell.strip() for cell in row):
+            other = next((d for d in (";", ",", "\t") if d not in "".join(rows[0][:1]) and
+                          sum(c.count(d) for c in row) >= width - 1 and len(row) <= 2), None)
+            if other is not None:
+                shown = {"\t": "tabs", ";": "';'", ",": "','"}[other]
+                raise InputError(f"line {line} separates its cells with {shown}, unlike the header: save the whole "
+                                 f"file with one delimiter", file=file)
             raise CutShort(f"the file looks cut short (row {i} has {len(row)} of {width} columns); copy it "
                            f"again, or give the row its missing cells", file=file)
     stripped = text.rstrip("\x00")

@@ -199,3 +199,35 @@ def test_a_full_width_equals_is_guarded_after_transliteration(tmp_path):
     raw = out.read_bytes().decode("cp1252")
     assert "'=1+1" in raw  # transliterated to "=1+1", so guarded
     assert read_file(out, "director").participants[0].first_name == "=1+1"
+
+
+def _runscore_header():
+    from converters.profiles import load_profile
+
+    return load_profile("runscore").headers
+
+
+def test_mixed_delimiters_are_an_error_naming_the_line(tmp_path):
+    from converters.convert import read_file
+    from converters.errors import InputError
+
+    h = _runscore_header()
+    good = ["1001", "", "", "Ann", "Lee"] + [""] * (len(h) - 5)
+    text = ",".join(h) + "\r\n" + ",".join(good) + "\r\n" + ";".join(good) + "\r\n"
+    f = tmp_path / "mixed.csv"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 3 separates its cells with ';', unlike the header"):
+        read_file(f, "runscore")
+
+
+def test_an_unclosed_quote_is_an_error_naming_the_line(tmp_path):
+    from converters.convert import read_file
+    from converters.errors import InputError
+
+    h = _runscore_header()
+    rows = [",".join(["10%02d" % i, "", "", f"Runner{i}", "Lee"] + [""] * (len(h) - 5)) for i in range(6)]
+    rows[1] = rows[1].replace("Runner1", '"Runner1')  # a quote opened, never closed
+    f = tmp_path / "quote.csv"
+    f.write_text(",".join(h) + "\r\n" + "\r\n".join(rows) + "\r\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 3: a quote opened in this row is never closed"):
+        read_file(f, "runscore")
