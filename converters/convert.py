@@ -787,6 +787,15 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     else:
         kept = [(r, row) for r, row in enumerate(rows, start=first_row) if any(row)]
     rownums = [r for r, _ in kept]
+    gaps = [r for r in range(first_row, rownums[-1]) if r not in set(rownums)] if rownums else []
+    if gaps:
+        shown = ", ".join(map(str, gaps[:8])) + (f" and {len(gaps) - 8} more" if len(gaps) > 8 else "")
+        if profile.stops_at_blank_row:
+            raise InputError(f"row{'s' if len(gaps) > 1 else ''} {shown} {'are' if len(gaps) > 1 else 'is'} blank: "
+                             f"{profile.target} stops importing at a blank row; delete the blank rows", file=file)
+        blank_note = f"row{'s' if len(gaps) > 1 else ''} {shown} {'are' if len(gaps) > 1 else 'is'} blank (skipped)"
+    else:
+        blank_note = None
     width = max([len(header)] + [fi + 1 for fi in found.values()])
     body = [row if len(row) == width else (list(row) + [""] * (width - len(row)))[:width] for _, row in kept]
     table = list(zip(*body)) if body else [()] * width  # transposed: one tuple per file column
@@ -795,7 +804,7 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     canon_cols: list[list[Any]] = []
     extra_cols: list[list[Any]] = []
     event_results: list[tuple[Column, list[Any]]] = []
-    warnings: list[str] = []
+    warnings: list[str] = [blank_note] if blank_note else []
     texts: dict[int, list[str]] = {}
     for ci, fi in found.items():
         values = list(table[fi])

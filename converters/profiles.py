@@ -79,6 +79,7 @@ class Profile:
     team_columns: tuple[Column, ...]
     path: str
     text: str
+    stops_at_blank_row: bool = False  # the program stops importing at a blank row (Race Result)
 
     @property
     def headers(self) -> list[str]:
@@ -182,6 +183,7 @@ def _load(path: str, shown: str, _mtime: int) -> Profile:
         name=data["name"], description=data["description"], target=data["target"], kinds=kinds,
         default_kind=default_kind, encoding=data.get("encoding", "utf-8"), delimiter=data.get("delimiter", ","),
         line_ending=data.get("line_ending", "\r\n"), neutralize_csv=data.get("neutralize_csv", True),
+        stops_at_blank_row=bool(data.get("stops_at_blank_row", False)),
         event=event_default, event_map=event_map, columns=columns, team_columns=team_columns,
         path=shown, text=text)
 

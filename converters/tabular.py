@@ -289,8 +289,25 @@ def read_rows(path: str | os.PathLike, delimiter: str, encoding: str | None = No
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
     except csv.Error as exc:
         raise InputError(f"cannot parse as delimited text ({exc})", file=file) from None
+    if len(rows) < text.count("\n") - text.count("\n\n") and '"' in text:
+        _check_quotes(text, delim, file)  # cells hold line breaks: legitimately, or an unclosed quote
     check_rows(rows, text, file)
     return rows
+
+
+def _check_quotes(text: str, delim: str, file: str) -> None:
+    """Raise for a quote opened and never closed (the cell swallowed the rows after it) or closed in the
+    middle of a cell, naming the line the row starts on. Parsed strictly: a cell that really holds a line
+    break passes."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        why = "is never closed" if "end of data" in str(exc) else "is closed in the middle of a cell"
+        raise InputError(f"line {start}: a quote in this row {why}, so cells run together; fix the quote (or "
+                         f"remove it)", file=file) from None
 
 
 def check_rows(rows: list[list[str]], text: str, file: str) -> None:
@@ -305,11 +322,6 @@ def check_rows(rows: list[list[str]], text: str, file: str) -> None:
     line = 1  # the physical line each record starts on, for messages
     for i, row in enumerate(rows[1:], 2):
         line += 1 + sum(cell.count("\n") for cell in rows[i - 2])
-        run_on = next((c for c in row if c.count("\n") >= 2 and any(d in c for d in (",", ";", "\t"))), None)
-        if run_on is not None:
-            # An opening quote never closed: the cell swallowed the lines after it (rows lost).
-            raise InputError(f"line {line}: a quote opened in this row is never closed, so the cell runs over "
-                             f"{run_on.count(chr(10)) + 1} lines; fix the quote (or remove it)", file=file)
         if len(row) < width and any(cell.strip() for cell in row):
             other = next((d for d in (";", ",", "\t") if d not in "".join(rows[0][:1]) and
                           sum(c.count(d) for c in row) >= width - 1 and len(row) <= 2), None)

@@ -209,6 +209,7 @@ def test_windows_1252_reordered_recased_floats_zip_trailing(tmp_path):
     assert data.rows == [2, 3, 5]  # row 4 is empty; trailing empty rows skipped
     assert "first_name" in data.present and "email" not in data.present
     assert data.warnings == [
+        "row 4 is blank (skipped)",
         "column 'ZIP': leading zeros restored on 1 US ZIP code a spreadsheet had stripped (first: row 2, "
         "'2134' -> '02134')",
         "columns not in profile runscore were ignored: 'Extra'"]

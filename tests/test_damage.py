@@ -229,5 +229,23 @@ def test_an_unclosed_quote_is_an_error_naming_the_line(tmp_path):
     rows[1] = rows[1].replace("Runner1", '"Runner1')  # a quote opened, never closed
     f = tmp_path / "quote.csv"
     f.write_text(",".join(h) + "\r\n" + "\r\n".join(rows) + "\r\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"line 3: a quote opened in this row is never closed"):
+    with pytest.raises(InputError, match=r"line 3: a quote in this row is never closed"):
         read_file(f, "runscore")
+
+
+def test_blank_rows_are_reported_and_refused_for_race_result(tmp_path):
+    from converters.convert import read_file, write_file
+    from converters.errors import InputError
+
+    ps = [person("1"), person("2", first_name="Bo")]
+    for profile, refused in (("runscore", False), ("raceresult", True)):
+        f = tmp_path / f"{profile}.csv"
+        write_file(f, ps, profile)
+        lines = f.read_bytes().split(b"\r\n")
+        f.write_bytes(b"\r\n".join(lines[:2] + [b"," * lines[0].count(b",")] + lines[2:]))  # a blank row 3
+        if refused:
+            with pytest.raises(InputError, match="row 3 is blank: RACE RESULT .* stops importing at a blank row"):
+                read_file(f, profile)
+        else:
+            data = read_file(f, profile)
+            assert len(data.participants) == 2 and "row 3 is blank (skipped)" in data.warnings
