@@ -396,10 +396,30 @@ def _plain_body(rows: Sequence[Sequence[str | None]], delimiter: str, line_endin
     return body + line_ending
 
 
+def _untab(value: str) -> str:
+    """``value`` with its tabs as spaces, and without the formula guard ``'`` that only the tab needed."""
+    out = value.replace("\t", " ")
+    if out.startswith("'") and value.lstrip("'")[:1] == "\t":
+        out = out[1:]
+    return out
+
+
 def write_rows(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[str | None]],
                delimiter: str, line_ending: str, encoding: str) -> list[str]:
     """Write header + rows atomically; returns warnings (values transliterated for the encoding)."""
     warnings: list[str] = []
+    if delimiter == "\t" and any(v and "\t" in v for row in rows for v in row):
+        # A tab inside a value of a tab-delimited file would be quoted, which timing programs' text imports
+        # read as two cells and a stray quote: a space instead, reported.
+        fixed = []
+        for r, row in enumerate(rows, start=2):
+            if any(v and "\t" in v for v in row):
+                row = [_untab(v) if v and "\t" in v else v for v in row]
+                for i, v in enumerate(rows[r - 2]):
+                    if v and "\t" in v:
+                        warnings.append(f"row {r}, column {header[i]!r}: a tab inside {v!r} written as a space")
+            fixed.append(row)
+        rows = fixed
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)

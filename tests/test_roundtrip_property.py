@@ -57,11 +57,14 @@ def _check(kind, ps):
         data = read_file(path, profile)
     # A row whose every cell is empty is skipped; registration_id is always set, so none is.
     assert len(data.participants) == len(ps)
+    def sent(v):  # a tab inside a value of a tab-delimited file is written as a space
+        return v.replace("\t", " ") if kind == "txt" and isinstance(v, str) else v
+
     for a, b in zip(ps, data.participants):
         for f in TEXT_FIELDS + ("registration_id", "event_id", "bib", "chip", "gender"):
-            assert _norm(b.get(f)) == _norm(a.get(f)), (kind, f, a.get(f), b.get(f))
+            assert _norm(b.get(f)) == _norm(sent(a.get(f))), (kind, f, a.get(f), b.get(f))
         for key in ("giveaway", "race_fee"):
-            assert _norm(b.extra.get(key)) == _norm(a.extra.get(key)), (kind, key)
+            assert _norm(b.extra.get(key)) == _norm(sent(a.extra.get(key))), (kind, key)
 
 
 @SETTINGS
