@@ -293,8 +293,7 @@ def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: boo
             continue
         out[r - 2] = neutralize(v) if v[0] in trig else "'" + v
         if v.lstrip("'")[:1] in _TRIGGERS or first != v[0]:  # a quote that only doubles one is not news
-            warn(f"row {r}, column {col.header!r}: {v!r} would run as a formula in a spreadsheet; written with a "
-                 f"leading ' (reading the file back removes it)")
+            warn(f"row {r}, {col.header!r}: {v!r} written as {out[r - 2]!r} (else a formula)")
     return out
 
 
