@@ -117,6 +117,25 @@ def api_options(func: Callable) -> Callable:
     return wrapper
 
 
+def file_server_options(func: Callable) -> Callable:
+    """--api-url / --demo / --production for commands on a bound file: passes ``server``, the server asked
+    for explicitly (TIMERSYNC_API_URL counts), or None to take the file's own (then the last login's)."""
+
+    @click.option("--api-url", envvar="TIMERSYNC_API_URL", metavar="URL",
+                  help="RaceEntry API base URL (env TIMERSYNC_API_URL). Default: the server the file was pulled "
+                       "from, else the last login's.")
+    @click.option("--demo", "base_choice", flag_value="demo", help="Use https://demo.raceentry.com/rest.")
+    @click.option("--production", "base_choice", flag_value="production", help="Use https://www.raceentry.com/rest.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, api_url: str | None, base_choice: str | None, **kwargs: Any) -> Any:
+        from .client import resolve_base_url
+
+        kwargs["server"] = resolve_base_url(api_url, base_choice) if (api_url or base_choice) else None
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
 def make_client(base_url: str) -> Any:
     from .client import RaceEntryClient
 

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from . import progress
-from .cli import echo_json, json_option, main, make_client
+from .cli import echo_json, file_server_options, json_option, main, make_client
 
 
 def plan_options(func: Callable) -> Callable:
@@ -18,11 +18,7 @@ def plan_options(func: Callable) -> Callable:
     profile and server default to what the file's binding remembers (pull wrote it)."""
 
     @click.argument("args", nargs=-1, required=True, metavar="[RACE_ID] FILE")
-    @click.option("--api-url", envvar="TIMERSYNC_API_URL", metavar="URL",
-                  help="RaceEntry API base URL (env TIMERSYNC_API_URL). Default: the server the file was pulled "
-                       "from, else the demo base.")
-    @click.option("--demo", "base_choice", flag_value="demo", help="Use https://demo.raceentry.com/rest.")
-    @click.option("--production", "base_choice", flag_value="production", help="Use https://www.raceentry.com/rest.")
+    @file_server_options
     @click.option("-p", "--profile", metavar="PROFILE",
                   help="Profile the file was written with: runscore, raceresult, racedayscoring, director, "
                        "raceentry, or a .toml file. Default: the one the file was pulled with.")
@@ -39,9 +35,7 @@ def plan_options(func: Callable) -> Callable:
     @click.option("--encoding", metavar="ENC", help="Encoding of a CSV/TXT file (default: detected; a file whose character set is not clear is "
                        "refused with a guess to give here).")
     @functools.wraps(func)
-    def wrapper(*a: Any, args: tuple[str, ...], api_url: str | None, base_choice: str | None, **kwargs: Any) -> Any:
-        from .client import resolve_base_url
-
+    def wrapper(*a: Any, args: tuple[str, ...], **kwargs: Any) -> Any:
         if len(args) > 2:
             raise click.UsageError(f"expected [RACE_ID] FILE, got {len(args)} arguments")
         race_id = None
@@ -51,7 +45,6 @@ def plan_options(func: Callable) -> Callable:
             except ValueError:
                 raise click.BadParameter(f"{args[0]!r} is not a race id (a number)", param_hint="RACE_ID") from None
         kwargs["race_id"], kwargs["file"] = race_id, args[-1]
-        kwargs["server"] = resolve_base_url(api_url, base_choice) if (api_url or base_choice) else None
         return func(*a, **kwargs)
 
     return wrapper

@@ -6,16 +6,12 @@ from pathlib import Path
 
 import click
 
-from .cli import echo_json, json_option, main, make_client
+from .cli import echo_json, file_server_options, json_option, main, make_client
 
 
 @main.command()
 @click.argument("args", nargs=-1, metavar="[RACE_ID] [FILE]")
-@click.option("--api-url", envvar="TIMERSYNC_API_URL", metavar="URL",
-              help="RaceEntry API base URL (env TIMERSYNC_API_URL). Default: the file's server, else the last "
-                   "login's.")
-@click.option("--demo", "base_choice", flag_value="demo", help="Use https://demo.raceentry.com/rest.")
-@click.option("--production", "base_choice", flag_value="production", help="Use https://www.raceentry.com/rest.")
+@file_server_options
 @click.option("-p", "--profile", metavar="PROFILE",
               help="Profile name (raceresult, runscore, ...) or the path of your own .toml (default: the file's).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -28,7 +24,7 @@ from .cli import echo_json, json_option, main, make_client
 @click.option("--overwrite-edits", is_flag=True,
               help="Replace the file even if it was edited since the last sync (the edited copy is kept as .bak).")
 @json_option
-def sync(args: tuple[str, ...], api_url: str | None, base_choice: str | None, profile: str | None,
+def sync(args: tuple[str, ...], server: str | None, profile: str | None,
          output: Path | None, every: float | None, full: bool, full_every: int, overwrite_edits: bool,
          as_json: bool) -> None:
     """Keep a timing file current with RaceEntry, fetching only what changed since the last run.
@@ -50,8 +46,7 @@ def sync(args: tuple[str, ...], api_url: str | None, base_choice: str | None, pr
     from .client import resolve_base_url
 
     race_id, file = _race_and_file(args, output)
-    explicit = resolve_base_url(api_url, base_choice) if (api_url or base_choice) else None
-    tgt = planning.target(file, race_id=race_id, profile=profile, server=explicit)
+    tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
     base_url = tgt.server or resolve_base_url(None, None)
     race_id, profile, output = tgt.race_id, tgt.profile, Path(file)
     from .errors import ApiError

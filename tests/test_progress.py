@@ -11,13 +11,20 @@ import sys
 from tests.conftest import ROOT
 
 
-def run_in_terminal(args, state_home, timeout=60):
-    """Run timersync with stdout and stderr on a pseudo-terminal; return everything the screen got."""
+def run_in_terminal(args, state_home, timeout=60, columns=80, interrupt_after=None):
+    """Run timersync with stdout and stderr on a pseudo-terminal (Ctrl-C after ``interrupt_after``
+    seconds, if given); return its exit status and everything the screen got."""
+    import signal
+    import time
+
     main, child = pty.openpty()
-    env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT), COLUMNS="80")
+    env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT), COLUMNS=str(columns))
     proc = subprocess.Popen([sys.executable, "-m", "converters", *map(str, args)], stdin=subprocess.DEVNULL,
                             stdout=child, stderr=child, env=env)
     os.close(child)
+    if interrupt_after is not None:
+        time.sleep(interrupt_after)
+        proc.send_signal(signal.SIGINT)
     out = b""
     while True:
         try:
@@ -57,9 +64,6 @@ def test_pull_shows_progress_on_a_terminal_and_not_with_q(tmp_path, state_home):
 
 
 def test_sync_every_keeps_one_live_line_on_a_terminal(tmp_path, state_home):
-    import signal
-    import time
-
     from converters.client import RaceEntryClient
     from converters.pull import pull
     from converters.server import start_background
@@ -70,25 +74,8 @@ def test_sync_every_keeps_one_live_line_on_a_terminal(tmp_path, state_home):
         client.login(srv.email, srv.password)
         out = tmp_path / "r.csv"
         pull(client, srv.race_id, "runscore", out)
-        main, child = pty.openpty()
-        env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT), COLUMNS="100")
-        proc = subprocess.Popen([sys.executable, "-m", "converters", "sync", str(out), "--every", "1"],
-                                stdin=subprocess.DEVNULL, stdout=child, stderr=child, env=env)
-        os.close(child)
-        time.sleep(4.5)  # a few rounds, none of which changes anything
-        proc.send_signal(signal.SIGINT)
-        screen = b""
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            screen += chunk
-        proc.wait(timeout=20)
-        os.close(main)
-        text = screen.decode("utf-8", "replace")
+        # A few rounds, none of which changes anything, then Ctrl-C.
+        _, text = run_in_terminal(["sync", out, "--every", "1"], state_home, columns=100, interrupt_after=4.5)
         assert text.count("next round in 1 s") >= 2 and "\r" in text  # one line, updated in place
         lines = [line for line in text.split("\n") if "warning: " not in line]  # (the first write's guards)
         assert len(lines) <= 4, text  # no line per round
