@@ -786,7 +786,10 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     else:
         kept = [(r, row) for r, row in enumerate(rows, start=first_row) if any(row)]
     rownums = [r for r, _ in kept]
-    gaps = [r for r in range(first_row, rownums[-1]) if r not in set(rownums)] if rownums else []
+    gaps: list[int] = []
+    if rownums and rownums[-1] - first_row + 1 != len(rownums):  # some row between the first and last is blank
+        kept_rows = set(rownums)
+        gaps = [r for r in range(first_row, rownums[-1]) if r not in kept_rows]
     if gaps:
         shown = ", ".join(map(str, gaps[:8])) + (f" and {len(gaps) - 8} more" if len(gaps) > 8 else "")
         if profile.stops_at_blank_row:
