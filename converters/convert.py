@@ -1040,8 +1040,15 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
 # ------------------------------------------------------------------------------------- whole conversions
 
 def _check_ids(data: FileData, profile: Profile) -> None:
-    """Every registration id a positive whole number below 2^63 (what RaceEntry issues), else the row named."""
+    """Every registration id a positive whole number below 2^63 (what RaceEntry issues), else the row named;
+    and a file of participants has names (a sheet of ids alone is some other list)."""
     from .diff import _ID_RE
+
+    if data.participants and not any((p.first_name or "").strip() or (p.last_name or "").strip()
+                                     for p in data.participants):
+        raise InputError(f"none of its {len(data.participants):,} rows has a first or last name: it is not a "
+                         f"participants file for profile {profile.name} (check the file, or the columns' headers)",
+                         file=data.file)
 
     header = next((c.header for c in profile.columns if c.source == "registration_id"), "registration_id")
     for p, row in zip(data.participants, data.rows):
@@ -1079,6 +1086,11 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
         profile = load_profile(profile)
     src, out = Path(source), Path(output)
     race_data = jsonio.load_file(race) if race else None
+    if race_data is None and src.suffix.lower() != ".json":
+        from . import binding
+
+        bound = binding.load(src)  # a file timersync pulled knows its race: event names, order
+        race_data = (bound.context or {}).get("race") if bound is not None else None
     if race_data is not None:
         race_events(race_data)  # shape check before anything is written
     if src.suffix.lower() == ".json":

@@ -249,3 +249,25 @@ def test_blank_rows_are_reported_and_refused_for_race_result(tmp_path):
         else:
             data = read_file(f, profile)
             assert len(data.participants) == 2 and "row 3 is blank (skipped)" in data.warnings
+
+
+def test_convert_refuses_a_sheet_of_ids_alone_and_reads_a_bound_files_race(client, server, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from converters.cli import main
+    from converters.pull import pull
+
+    ids = tmp_path / "ids.csv"
+    ids.write_text("Registration ID,First Name,Last Name,Event ID\r\n" + "".join(f"{i},,,16\r\n" for i in
+                                                                                 range(1, 300)), encoding="utf-8")
+    r = CliRunner().invoke(main, ["convert", str(ids), str(tmp_path / "ids.json"), "-p", "runscore"])
+    assert r.exit_code == 1 and "none of its 299 rows has a first or last name" in r.output
+    out = tmp_path / "runscore.csv"
+    pull(client, server.race_id, "runscore", out)
+    r = CliRunner().invoke(main, ["convert", str(out), str(tmp_path / "back.json"), "-p", "runscore"])
+    assert r.exit_code == 0, r.output  # event names resolved from the binding's race: no --race needed
+    back = json.loads((tmp_path / "back.json").read_text())
+    assert sum(len(g["participants"]) for g in back) == sum(
+        len(g.get("participants") or []) for g in client.participants(server.race_id, 0))
