@@ -219,15 +219,28 @@ def _date_lookup(uniq: set[Any], fmt: str, empty: str | None) -> dict[Any, Any] 
     return out
 
 
+def _event_table(col: Column, profile: Profile, events: dict[int, str]) -> dict[int, str]:
+    """Event id -> what an event column holds: the event's name, the profile's [event_map], or ("order")
+    its number 1..n in the race's event order (Race Result's contests)."""
+    if col.event == "name":
+        return events
+    if col.event == "order":
+        return {eid: str(n) for n, eid in enumerate(events, start=1)}
+    return profile.event_map
+
+
 def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], events: dict[int, str],
                    neutral: bool, warn: Callable[[str], None], empty: str | None = None) -> list[str | None]:
     """One column of the output, top to bottom (column-wise: about 4x faster than cell by cell).
     ``empty`` is what an empty cell holds: None for :func:`participants_to_rows`, ``""`` for the writers
     (which then join rows without a per-cell check)."""
     header = col.header
-    if col.source == "event_id" and (col.event or "id") != "id":
-        table = events if col.event == "name" else profile.event_map
-        what = "--race FILE" if col.event == "name" else "[event_map]"
+    if col.source == "event_id" and col.event == "order" and not events:
+        warn(f"column {header!r}: no race known (--race, or a pulled file's binding), so RaceEntry's event ids are "
+             f"written instead of numbers 1..n in the race's event order")
+    if col.source == "event_id" and (col.event or "id") != "id" and (col.event != "order" or events):
+        table = _event_table(col, profile, events)
+        what = "--race FILE" if col.event in ("name", "order") else "[event_map]"
         missing = sorted({p.event_id for p in ps if p.event_id is not None and p.event_id not in table})
         if missing and table:
             warn(f"column {header!r}: event(s) {', '.join(map(str, missing))} not in {what}; their cells are "
@@ -594,8 +607,8 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
     def bad(i: int, message: str) -> InputError:
         return InputError(message, file=file, row=rownums[i], column=header)
 
-    if source == "event_id" and (col.event or "id") != "id":
-        table = events if col.event == "name" else profile.event_map
+    if source == "event_id" and (col.event or "id") != "id" and (col.event != "order" or events):
+        table = _event_table(col, profile, events)
         lookup: dict[str, Any] = {}
         for k, v in table.items():
             key = str(v).strip().casefold()
@@ -605,7 +618,10 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
                                                                   else (have,)), k))
             else:
                 lookup[key] = k
-        what = "the race's events (--race)" if col.event == "name" else "the profile's [event_map]"
+        if col.event == "order":  # a file written with event ids (before contest numbers): still read
+            for k in table:
+                lookup.setdefault(str(k), k)
+        what = ("the race's events (--race)" if col.event in ("name", "order") else "the profile's [event_map]")
         out: list[Any] = []
         for i, v in enumerate(values):
             v = v.strip()
@@ -1086,11 +1102,17 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
         profile = load_profile(profile)
     src, out = Path(source), Path(output)
     race_data = jsonio.load_file(race) if race else None
-    if race_data is None and src.suffix.lower() != ".json":
+    known: dict[str, int] | None = None
+    if src.suffix.lower() != ".json":
         from . import binding
 
-        bound = binding.load(src)  # a file timersync pulled knows its race: event names, order
-        race_data = (bound.context or {}).get("race") if bound is not None else None
+        bound = binding.load(src)  # a file timersync pulled knows its race (event names, order) and base
+        if bound is not None:
+            if race_data is None:
+                race_data = (bound.context or {}).get("race")
+            if bound.has_base:  # the events it was written with settle event columns that disagree
+                known = {p.registration_id: p.event_id for p in parse_participants(bound.base_raw(), str(src))
+                         if p.registration_id}
     if race_data is not None:
         race_events(race_data)  # shape check before anything is written
     if src.suffix.lower() == ".json":
@@ -1114,7 +1136,7 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
         raise InputError(f"cannot convert {src.suffix or 'a file without extension'} to "
                          f"{out.suffix or 'a file without extension'}; one side must be .json", file=str(src))
     kind_of(src)
-    got = read_file(src, profile, race=race_data, encoding=encoding)
+    got = read_file(src, profile, race=race_data, encoding=encoding, known_events=known)
     _check_ids(got, profile)
     response = participants_response(got.participants, race_event_order(race_data))
     written = []

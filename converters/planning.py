@@ -224,7 +224,10 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     # Event columns that disagree are settled against the events the file was written with: after a push
     # switched a runner by event name, the untouched event id column is still the stale one.
     progress.say(f"reading {Path(file).name}", force=True)
-    data = read_input(file, tgt.profile, rs.race, encoding, written or rs.current, prefetched)
+    # The file is read with the race it was written with (event names, Race Result's contest numbers),
+    # kept in its binding; RaceEntry's current race only when there is none.
+    data = read_input(file, tgt.profile, ((ctx or {}).get("race") or rs.race), encoding, written or rs.current,
+                      prefetched)
     progress.say(f"comparing {len(data.participants):,} rows with {len(rs.current):,} participants", force=True)
     # Rows without an id that a push added: this file's ledger first, then any push of the race (a copy).
     ledger = list(b.ledger) if b is not None else []

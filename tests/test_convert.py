@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from converters.cli import main
-from converters.convert import read_file, teams_path, write_file
+from converters.convert import race_events, read_file, teams_path, write_file
 from converters.errors import InputError
 from converters.model import parse_participants, parse_teams
 from converters.profiles import load_profile
@@ -109,7 +109,7 @@ def test_golden_raceresult_csv_content():
     lines = text.split("\r\n")
     assert lines[0] == ("RegNo,Bib,Lastname,Firstname,DateOfBirth,Gender,Contest,Club,License,Transponder1,"
                         "Street,ZIP,City,State,Country,Email,Phone")
-    assert lines[1].startswith("30,50004,Doe,John,05.05.1990,m,16,")
+    assert lines[1].startswith("30,50004,Doe,John,05.05.1990,m,1,")  # Contest 1: the race's first event
     assert text.endswith("\r\n") and "\r\n\r\n" not in text
 
 
@@ -183,9 +183,27 @@ def test_event_name_without_race_warns_and_reading_needs_race(tmp_path):
     assert [p.event_id for p in data.participants][:3] == [16, 16, 67]
 
 
+def test_raceresult_contests_in_race_order(tmp_path):
+    """Race Result's contests: 1..n in the race's event order; no race known, the event ids, said so."""
+    out = tmp_path / "p.csv"
+    write_file(out, participants(), "raceresult", race=RACE)
+    order = list(race_events(RACE))
+    want = [str(order.index(p.event_id) + 1) for p in participants()]
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"), newline="")))
+    assert [r[rows[0].index("Contest")] for r in rows[1:]] == want
+    assert [p.event_id for p in read_file(out, "raceresult", race=RACE).participants] == [
+        p.event_id for p in participants()]
+    warnings = write_file(out, participants(), "raceresult")
+    assert any("no race known" in w for w in warnings)
+    assert [p.event_id for p in read_file(out, "raceresult").participants] == [p.event_id for p in participants()]
+
+
 def test_raceresult_contest_map(tmp_path):
     profile_path = tmp_path / "rr.toml"
-    text = load_profile("raceresult").text.replace('event = "id"', 'event = "map"').replace(
+    text = load_profile("raceresult").text.replace('event = "order"', 'event = "map"').replace(
         "[event_map]\n", '[event_map]\n16 = "1"\n67 = "2"\n68 = "3"\n')
     profile_path.write_text(text, encoding="utf-8")
     out = tmp_path / "p.csv"
