@@ -439,7 +439,8 @@ def _sheet(name: str, header: list[str], rows: list[list[str | None]], cols: Seq
 
     text = {i for i, c in enumerate(cols) if c.type == "code"}
     numbers = {i for i, c in enumerate(cols) if c.type == "int"}
-    return Sheet(name, header, rows, text, numbers)
+    dates = {i: c.date_format or "%Y-%m-%d" for i, c in enumerate(cols) if c.xlsx_date}
+    return Sheet(name, header, rows, text, numbers, dates)
 
 
 # --------------------------------------------------------------------------------------------- reading

@@ -54,8 +54,9 @@ class Column:
     max_width: int | None = None
     zero_pad: int | None = None
     neutralize: bool | None = None
-    event: str | None = None  # for event_id columns: "id", "name" or "map"
+    event: str | None = None  # for event_id columns: "id", "name", "order" or "map"
     template_fields: tuple[str, ...] = ()
+    xlsx_date: bool = False  # a date column written as a real date cell in .xlsx
 
     @property
     def key(self) -> str:
@@ -227,4 +228,4 @@ def _column(c: dict[str, Any], where: str, shown: str, event_default: str, team:
                   map=mapping, reverse=reverse, blank=blank, date_format=c.get("date_format"),
                   max_width=c.get("max_width"), zero_pad=c.get("zero_pad"), neutralize=c.get("neutralize"),
                   event=(c.get("event", event_default) if source == "event_id" and not team else None),
-                  template_fields=fields)
+                  template_fields=fields, xlsx_date=bool(c.get("xlsx_date")) and ctype == "date")

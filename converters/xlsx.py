@@ -32,6 +32,7 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 STYLE_BOLD = 1
 STYLE_TEXT = 2
+STYLE_DATE = 3  # the built-in short date format (14): a real date, shown in the reader's own style
 
 
 def _special(m: re.Match[str]) -> str:
@@ -53,6 +54,7 @@ class Sheet:
     rows: Sequence[Sequence[str | None]]
     text_columns: set[int] = field(default_factory=set)
     number_columns: set[int] = field(default_factory=set)
+    date_columns: dict[int, str] = field(default_factory=dict)  # column -> strptime format of its text: date cells
 
 
 def column_letter(index: int) -> str:
@@ -107,7 +109,12 @@ def _sheet_xml(sheet: Sheet, sst: dict[str, int]) -> Iterator[str]:
         style = f' s="{STYLE_TEXT}"' if i in sheet.text_columns else ""
         open_ = f'" t="s"{style}><v>'
         escaped = _escape_column(raw)
-        if i in sheet.number_columns:
+        if i in sheet.date_columns:
+            serials = _date_serials(raw, sheet.date_columns[i])
+            cells = [(f'<c r="{letter}{r}" s="{STYLE_DATE}"><v>{serials[v]}</v></c>' if v in serials else
+                      f'<c r="{letter}{r}{open_}{add(e, len(sst))}</v></c>') if v else ""
+                     for r, v, e in zip(numbers, raw, escaped)]
+        elif i in sheet.number_columns:
             cells = [(f'<c r="{letter}{r}"><v>{v}</v></c>' if number(v) else
                       f'<c r="{letter}{r}{open_}{add(e, len(sst))}</v></c>') if v else ""
                      for r, v, e in zip(numbers, raw, escaped)]
@@ -141,11 +148,27 @@ _STYLES = (f'{_HEAD}<styleSheet xmlns="{_NS}">'
            '<fill><patternFill patternType="gray125"/></fill></fills>'
            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-           '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+           '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
            '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-           '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+           '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+           '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
            '</styleSheet>')
+
+
+def _date_serials(values: list[str], fmt: str) -> dict[str, int]:
+    """Text dates (in ``fmt``) -> Excel's day numbers (days since 1899-12-30); values that are no date in
+    that format are left out (they stay text cells)."""
+    out: dict[str, int] = {}
+    for v in set(values):
+        if v:
+            try:
+                day = _dt.datetime.strptime(v, fmt).date()
+            except ValueError:
+                continue
+            # Excel counts a 29 February 1900 that never was: days before March 1900 are one lower.
+            out[v] = (day - (_dt.date(1899, 12, 30) if day >= _dt.date(1900, 3, 1) else _dt.date(1899, 12, 31))).days
+    return out
 
 
 def _sheet_name(name: str, used: set[str]) -> str:

@@ -271,3 +271,19 @@ def test_convert_refuses_a_sheet_of_ids_alone_and_reads_a_bound_files_race(clien
     back = json.loads((tmp_path / "back.json").read_text())
     assert sum(len(g["participants"]) for g in back) == sum(
         len(g.get("participants") or []) for g in client.participants(server.race_id, 0))
+
+
+def test_race_result_date_of_birth_is_a_real_date_cell(tmp_path):
+    import openpyxl
+
+    from converters.convert import read_file, write_file
+
+    days = ["1990-05-31", "1900-01-01", "1900-02-28", "1900-03-01", "2000-02-29"]
+    ps = [person(str(i + 1), dob=d) for i, d in enumerate(days)]
+    out = tmp_path / "rr.xlsx"
+    write_file(out, ps, "raceresult")
+    ws = openpyxl.load_workbook(out).worksheets[0]
+    col = [c.value for c in ws[1]].index("DateOfBirth") + 1
+    cells = [ws.cell(row=r, column=col) for r in range(2, len(days) + 2)]
+    assert [c.value.date().isoformat() for c in cells] == days and all(c.is_date for c in cells)
+    assert [p.dob for p in read_file(out, "raceresult").participants] == days
