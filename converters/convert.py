@@ -677,6 +677,11 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
                     out.append(v)
                     continue
                 if iso is None:
+                    from .diff import _TWO_DIGIT_YEAR
+
+                    if _TWO_DIGIT_YEAR.match(v):  # never a guessed century
+                        raise bad(i, f"{v!r} has a two-digit year (a spreadsheet shortened it): type the year "
+                                     f"in full, or open the file with that column as Text")
                     raise bad(i, f"{v!r} is not a date in the form {_fmt_hint(fmt)}")
             out.append(iso)
         return out
