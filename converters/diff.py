@@ -369,8 +369,8 @@ def damage_of(file_value: str, ref: str | None) -> str | None:
         return "two-digit year"
     if ref.isdigit() and ref[0] == "0" and fv == (ref.lstrip("0") or "0"):
         return "lost leading zeros"
-    if _SCIENTIFIC.match(ref) and fv.replace(".", "", 1).isdigit():
-        try:
+    if _SCIENTIFIC.match(ref) and (fv.replace(".", "", 1).isdigit() or _SCIENTIFIC.match(fv.replace("+", ""))):
+        try:  # 100000, or 1.00E+05 as a spreadsheet shows it
             if float(fv) == float(ref):
                 return "number as 1E5"
         except ValueError:
@@ -381,8 +381,11 @@ def damage_of(file_value: str, ref: str | None) -> str | None:
         return "formula guard"
     dm = _DAY_MONTH.match(ref)
     if dm:
-        when = parse_date(fv)
-        if when and {int(when[5:7]), int(when[8:10])} == {int(dm.group(1)), int(dm.group(2))}:
+        short = _TWO_DIGIT_YEAR.match(fv)  # "3/4" shown back as 03/04/26
+        when = None if short else parse_date(fv)
+        parts = {int(short.group(1)), int(short.group(2))} if short else (
+            {int(when[5:7]), int(when[8:10])} if when else None)
+        if parts == {int(dm.group(1)), int(dm.group(2))}:
             return "text as a date"
     if "\ufffd" in fv and len(fv) == len(ref) and all(a == b or (a == "\ufffd" and not b.isascii())
                                                       for a, b in zip(fv, ref)):
