@@ -129,7 +129,7 @@ def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str |
                reference: list[Participant] | None = None, prefetched: Any = None) -> Any:
     """The edited file, read through its profile (convert.read_file). ``reference`` (the base, or
     RaceEntry's participants) settles rows whose event name and event id columns disagree."""
-    from .convert import read_file
+    from .reader import read_file
 
     known = {p.registration_id: p.event_id for p in reference if p.registration_id} if reference else None
     with gc_paused():
@@ -187,7 +187,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
     reconciles interrupted batches there). ``client_for(server)`` makes the client when none is given."""
     if prefetched is None:
-        from .convert import prefetch
+        from .reader import prefetch
 
         prefetched = prefetch(file)  # parses an .xlsx while the base and RaceEntry load
     # Offline no server is asked, so none can contradict the binding.

@@ -67,7 +67,8 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     A bound file holding edits no push has sent yet is not replaced (PlanError) unless ``force``; the
     replaced version is kept as ``<file>.bak`` either way.
     """
-    from .convert import kind_of, write_file
+    from .convert import kind_of
+    from .writer import write_file
     from .errors import ProfileError
 
     if isinstance(profile, str):

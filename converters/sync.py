@@ -449,7 +449,7 @@ class Syncer:
         return [{"event": {"event_id": e, "participants": []}, "participants": g} for e, g in groups.items()]
 
     def _update_output(self, out: SyncOutput) -> OutputResult:
-        from .convert import write_file
+        from .writer import write_file
         from .model import parse_teams
         from .binding import bind
 
@@ -518,11 +518,11 @@ class Syncer:
     def _write(self, out: SyncOutput, participants: list[Participant], race: Any, teams: Any,
                digest: Any) -> list[str]:
         """write_file, rendering only the rows that changed since the last write for CSV/TXT."""
-        from . import convert
+        from . import convert, writer
 
         kind = convert.kind_of(out.path)
         if kind == "xlsx" or kind not in out.profile.kinds:
-            return list(convert.write_file(out.path, participants, out.profile, race=race, teams=teams))
+            return list(writer.write_file(out.path, participants, out.profile, race=race, teams=teams))
         from .tabular import write_rows
 
         key = str(out.path)
@@ -534,12 +534,12 @@ class Syncer:
         cache = cached[1]
         neutral = convert.guarded(out.profile, kind)
         todo = [p for p in participants if p.registration_id not in cache]
-        header, fresh, warnings = convert.participants_to_rows(todo, out.profile, race, neutralize=neutral)
+        header, fresh, warnings = writer.participants_to_rows(todo, out.profile, race, neutralize=neutral)
         for p, row in zip(todo, fresh):
             cache[p.registration_id] = row
         delimiter = "\t" if kind == "txt" else out.profile.delimiter
         if teams is not None and out.profile.team_columns:
-            t_header, t_rows = convert.teams_to_rows(teams, out.profile, neutral=neutral)
+            t_header, t_rows = writer.teams_to_rows(teams, out.profile, neutral=neutral)
             tpath = convert.teams_path(out.path)
             warnings += [f"{tpath.name}: {w}" for w in write_rows(tpath, t_header, t_rows, delimiter,
                                                                   out.profile.line_ending, out.profile.encoding)]

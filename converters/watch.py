@@ -396,7 +396,7 @@ class Watcher:
     def _still_incomplete(self, path: Path, now: float) -> bool:
         """True while a settled file still looks cut short (a copy paused, not finished) and has not been
         so for ``incomplete_timeout``; after that it is processed, and fails saying it looks cut short."""
-        from .convert import check_complete
+        from .reader import check_complete
         from .errors import CutShort
 
         try:
@@ -577,7 +577,7 @@ class Watcher:
                          f".json, or a .csv/.txt/.xlsx timing file", file=path.name)
 
     def _convert_json(self, path: Path) -> list[str]:
-        from .convert import write_file
+        from .writer import write_file
         from .jsonio import load_file
         from .model import parse_participants, parse_teams
         from .binding import bind

@@ -146,7 +146,7 @@ def test_written_csv_is_what_csv_writer_writes(rows, with_none):
                 max_size=8),
        st.sampled_from(["%d.%m.%Y", "%m/%d/%Y", "%Y-%m-%d", "%Y%m%d", "{%d}", "%d %b %Y", "%y"]))
 def test_fast_date_cells_match_strftime(values, fmt):
-    from converters.convert import _date_lookup, _date_out
+    from converters.writer import _date_lookup, _date_out
 
     lookup = _date_lookup(set(values), fmt, "")
     if lookup is not None:
