@@ -466,7 +466,8 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
               race_id: int | None = None, events: Iterable[int] | None = None, teams: Sequence[Team] = (),
               team_types: Sequence[TeamType] = (), delete: bool = False, team_type: str | None = None,
               prefer: str | None = None, renamed: dict[str, str] | None = None, source: str | None = None,
-              removed: Iterable[str] | None = None, pushed: dict[str, Participant] | None = None) -> Plan:
+              removed: Iterable[str] | None = None, pushed: dict[str, Participant] | None = None,
+              earliest_dob: str = EARLIEST_DOB) -> Plan:
     """Compare the file's participants with RaceEntry's ``current`` ones (three-way when ``base`` is given).
 
     ``rows``: the file row of each participant (for messages); ``present``: canonical fields the file
@@ -486,7 +487,7 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     with gc_paused():
         return _make_plan(file, current, rows=rows, present=present, base=base, race_id=race_id, events=events,
                           teams=teams, team_types=team_types, delete=delete, team_type=team_type, prefer=prefer,
-                          renamed=renamed, source=source, removed=removed, pushed=pushed)
+                          renamed=renamed, source=source, removed=removed, pushed=pushed, earliest_dob=earliest_dob)
 
 
 def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None,
@@ -494,7 +495,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                events: Iterable[int] | None, teams: Sequence[Team], team_types: Sequence[TeamType], delete: bool,
                team_type: str | None, prefer: str | None, renamed: dict[str, str] | None,
                source: str | None = None, removed: Iterable[str] | None = None,
-               pushed: dict[str, Participant] | None = None) -> Plan:
+               pushed: dict[str, Participant] | None = None, earliest_dob: str = EARLIEST_DOB) -> Plan:
     rows = list(rows) if rows is not None else list(range(2, len(file) + 2))
     present_set = set(present) if present is not None else set(POSTABLE_FIELDS) | {
         "event_id", "team_name", "registration_id", "bib", "chip", "age"}
@@ -555,11 +556,12 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         # Most rows are fine: a quick look first, the full check (with messages) only when it fails.
         quick = (p.first_name and p.last_name and p.event_id is not None
                  and (event_set is None or p.event_id in event_set)
-                 and (not p.dob or not check_dob or _dob_fine(p.dob, today))
+                 and (not p.dob or not check_dob or _dob_fine(p.dob, today, earliest_dob))
                  and (p.gender or "").upper() in _GENDERS
                  and not _BAD_CHARS.search("\x20".join(v for v in get_text(p) if v)))
         problem = None if quick and p.first_name.strip() and p.last_name.strip() else _invalid(
-            p, rid, present_set, event_set, today, cur_by_id.get(renamed.get(rid, rid)) if rid else None)
+            p, rid, present_set, event_set, today, cur_by_id.get(renamed.get(rid, rid)) if rid else None,
+            earliest_dob)
         if problem:
             plan.invalid.append(Invalid(row, rid or None, problem))
             if rid:
@@ -762,13 +764,13 @@ def _settle(plan: Plan, row: int, rid: str, name: str, bp: Participant | None, p
     return prefer == "file"
 
 
-def _dob_fine(dob: Any, today: str) -> bool:
+def _dob_fine(dob: Any, today: str, earliest: str = EARLIEST_DOB) -> bool:
     parsed = _parse_date_text(dob) if isinstance(dob, str) else parse_date(dob)
-    return parsed is not None and EARLIEST_DOB <= parsed <= today
+    return parsed is not None and earliest <= parsed <= today
 
 
 def _invalid(p: Participant, rid: str, present: set[str], events: set[int] | None, today: str,
-             current: Participant | None = None) -> str | None:
+             current: Participant | None = None, earliest: str = EARLIEST_DOB) -> str | None:
     """Why a row cannot be sent, or None. A registration's value the file leaves as RaceEntry has it is
     never held against the row (only what would be sent is checked; see also _bad_change)."""
     problems = []
@@ -787,8 +789,9 @@ def _invalid(p: Participant, rid: str, present: set[str], events: set[int] | Non
             problems.append(f"date of birth {clean_text(p.dob)!r} is not a date")
         elif dob is not None and dob > today:
             problems.append(f"date of birth {dob} is in the future")
-        elif dob is not None and dob < EARLIEST_DOB:
-            problems.append(f"date of birth {dob} is before {EARLIEST_DOB}: check the year")
+        elif dob is not None and dob < earliest:
+            problems.append(f"date of birth {dob} is before {earliest}: check the year (or widen the profile's "
+                            f"earliest_dob)")
     if "gender" in present and (p.gender or "").strip().upper() not in _GENDERS | {"MALE", "FEMALE"} and (
             current is None or norm("gender", current.gender) != norm("gender", p.gender)):
         problems.append(f"gender {clean_text(p.gender)!r} is not M, F or blank")

@@ -245,10 +245,20 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                      base=None if offline else base, race_id=tgt.race_id, events=rs.events, teams=rs.teams,
                      team_types=rs.team_types, delete=delete, team_type=team_type, prefer=prefer,
                      renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None,
-                     pushed=None if offline else pushed)
+                     pushed=None if offline else pushed, earliest_dob=_earliest_dob(tgt.profile))
     plan.bound = filled
     plan.notes[:0] = rs.notes
     return Planned(plan, data, rs, base, tgt, filled)
+
+
+def _earliest_dob(profile: Any) -> str:
+    from .diff import EARLIEST_DOB
+    from .profiles import load_profile
+
+    try:
+        return (profile if not isinstance(profile, str) else load_profile(profile)).earliest_dob
+    except Exception:  # noqa: BLE001 - an unloadable profile fails where the file is read, with its message
+        return EARLIEST_DOB
 
 
 def _bases(b: Binding | None, base_path: str | Path | None

@@ -81,6 +81,8 @@ class Profile:
     path: str
     text: str
     stops_at_blank_row: bool = False  # the program stops importing at a blank row (Race Result)
+    reads_csv_directly: bool = False  # the program imports the CSV/TXT as it is (a guard ' shows there)
+    earliest_dob: str = "1900-01-01"  # dates of birth before it are implausible
 
     @property
     def headers(self) -> list[str]:
@@ -185,6 +187,8 @@ def _load(path: str, shown: str, _mtime: int) -> Profile:
         default_kind=default_kind, encoding=data.get("encoding", "utf-8"), delimiter=data.get("delimiter", ","),
         line_ending=data.get("line_ending", "\r\n"), neutralize_csv=data.get("neutralize_csv", True),
         stops_at_blank_row=bool(data.get("stops_at_blank_row", False)),
+        reads_csv_directly=bool(data.get("reads_csv_directly", False)),
+        earliest_dob=str(data.get("earliest_dob", "1900-01-01")),
         event=event_default, event_map=event_map, columns=columns, team_columns=team_columns,
         path=shown, text=text)
 

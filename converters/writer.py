@@ -159,7 +159,7 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
                      f"{profile.target} holds; it may be cut short there")
     if neutral:
         values = _guard(col, values, empty, profile.encoding.lower().replace("-", "") in ("cp1252", "windows1252"),
-                        warn)
+                        warn, profile.target if profile.reads_csv_directly else None)
     return values
 
 
@@ -167,11 +167,12 @@ _PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ().\-/]*(\s*(x|ext\.?)\s*[0-9]+)?\Z", re
 
 
 def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: bool,
-           warn: Callable[[str], None]) -> list[str | None]:
+           warn: Callable[[str], None], direct: str | None = None) -> list[str | None]:
     """Values a spreadsheet would run as a formula, with a leading ``'`` (OWASP), each one reported. In
     every column: one marked ``neutralize = false`` (a phone) keeps a value raw only when it looks like a
     phone number. For a Windows-1252 file the test is made on the transliterated value (a full-width
-    "＝1+1" becomes a live "=1+1" otherwise)."""
+    "＝1+1" becomes a live "=1+1" otherwise). ``direct``: the program that imports the file as it is (it
+    will show the guard), named in the warning."""
     from .tabular import to_cp1252
 
     trig = _TRIGGERS_OR_QUOTE
@@ -188,7 +189,8 @@ def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: boo
             continue
         out[r - 2] = neutralize(v) if v[0] in trig else "'" + v
         if v.lstrip("'")[:1] in _TRIGGERS or first != v[0]:  # a quote that only doubles one is not news
-            warn(f"row {r}, {col.header!r}: {v!r} written as {out[r - 2]!r} (else a formula)")
+            warn(f"row {r}, {col.header!r}: {v!r} written as {out[r - 2]!r} (else a formula"
+                 + (f"; {direct} shows the ')" if direct else ")"))
     return out
 
 

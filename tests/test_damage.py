@@ -287,3 +287,15 @@ def test_race_result_date_of_birth_is_a_real_date_cell(tmp_path):
     cells = [ws.cell(row=r, column=col) for r in range(2, len(days) + 2)]
     assert [c.value.date().isoformat() for c in cells] == days and all(c.is_date for c in cells)
     assert [p.dob for p in read_file(out, "raceresult").participants] == days
+
+
+def test_a_profile_widens_the_plausible_dates_of_birth_and_says_its_program_reads_the_csv(tmp_path):
+    from converters.profiles import load_profile
+    from converters.writer import write_file
+
+    current = [person("1")]
+    old = [person("1", dob="1890-06-01")]
+    assert plan_of(old, current, base=current).invalid
+    assert not plan_of(old, current, base=current, earliest_dob="1880-01-01").invalid
+    warnings = write_file(tmp_path / "r.csv", [person("1", first_name="=SUM(A1)")], "runscore")
+    assert load_profile("runscore").reads_csv_directly and any("RunScore shows the '" in w for w in warnings)
