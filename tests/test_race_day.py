@@ -382,14 +382,18 @@ def test_race_morning(client, logged_in, tmp_path, state_home):
     add_runners(out, 20, "Kill")
     post_fault(server, "slow", delay=1)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.time() + 20
-    while time.time() < deadline and not any(
-            q["method"] == "POST" and q["path"].endswith("/participants") and q["fault"] == "slow"
-            for q in control(server, "requests", method="GET")["requests"]):
+    def slow_posts():
+        return [q for q in control(server, "requests", method="GET")["requests"]
+                if q["method"] == "POST" and q["path"].endswith("/participants") and q["fault"] == "slow"]
+
+    deadline = time.time() + 60
+    while time.time() < deadline and not slow_posts():
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
+    assert slow_posts(), "the push never sent its batch"
+    proc.send_signal(signal.SIGKILL)  # killed while its batch is on the server
     proc.wait(timeout=10)
-    time.sleep(1.2)  # the server finishes the batch it was given
+    while time.time() < deadline and any(q["status"] is None for q in slow_posts()):
+        time.sleep(0.05)  # the server finishes the batch it was given
     r = run("push", out, "--yes")
     assert r.exit_code == 0, r.output
     assert "interrupted batch" in r.output
