@@ -223,15 +223,36 @@ def read_back(kind: str, items: Sequence[dict[str, Any]], rs: RaceState) -> list
     return out
 
 
+IN_FLIGHT = 60.0  # seconds a batch without an answer may still be in progress at RaceEntry (the client timeout)
+
+
+def _unanswered(entry: dict[str, Any]) -> bool:
+    """A batch no answer came back for: its push was killed mid-request, or the connection dropped or
+    timed out (an HTTP error answer, a 5xx, means the server was done with it)."""
+    if entry.get("status") == "sending":
+        return True
+    error = str(entry.get("error") or "")
+    return entry.get("status") == "lost" and ("dropped" in error or "no answer within" in error)
+
+
 def reconcile(journal: Journal, rs: RaceState) -> list[str]:
     """Read back what the interrupted batches left in RaceEntry (``rs``, freshly read) and record it, in
     the journal and in the ledger of the file each batch came from (so its landed adds are that file's
     rows from now on). Returns one message per interrupted batch. Nothing is sent."""
     messages = []
     ledgers: dict[str, list[dict[str, Any]]] = {}
-    for path, entry in journal.pending():
+    pending = [(path, entry, read_back(entry.get("kind"), entry.get("items") or [], rs))
+               for path, entry in journal.pending()]
+    for path, entry, found in pending:  # first, before anything is recorded
+        age = time.time() - float(entry.get("journaled_at") or 0)
+        if not all(ok for ok, _ in found) and age < IN_FLIGHT and _unanswered(entry):
+            # A push that died (or lost the connection) moments ago: RaceEntry may still be applying its
+            # batch. Re-planning now would send the rows that have not landed YET a second time.
+            raise PushInterrupted(f"batch {path.stem} was sent {age:.0f} s ago by a push that got no answer; "
+                                  f"RaceEntry may still be applying it. Nothing was sent: push again in "
+                                  f"{IN_FLIGHT - age:.0f} s, when what landed can be read back")
+    for path, entry, found in pending:
         kind, items = entry.get("kind"), entry.get("items") or []
-        found = read_back(kind, items, rs)
         landed = [ok for ok, _ in found]
         new_ids = [new for _, new in found]
         for item, (ok, new) in zip(items, found):

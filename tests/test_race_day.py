@@ -506,3 +506,30 @@ def test_a_strict_rehearsal_ends_with_the_same_runners(tmp_path):
         finally:
             handle.stop()
     assert outcome["documented"] == outcome["strict"]
+
+
+def test_a_push_right_after_a_killed_one_waits_for_its_batch(client, server, tmp_path, state_home):
+    """kill -9 while RaceEntry is still applying the batch, push again at once: the read-back cannot see
+    the rows yet, so nothing is sent (no duplicates later); once the batch is done, the push completes."""
+
+    out = pull(client, server, tmp_path / "race.csv")
+    names = add_runners(out, 10, "Slow")
+    post_fault(server, "slow", delay=3)
+    env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "converters", "push", str(out), "--yes"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(q["fault"] == "slow" for q in control(
+            server, "requests", method="GET")["requests"]):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    r = run("push", out, "--yes")  # at once: the server is still on it
+    assert r.exit_code == 3 and "may still be applying it. Nothing was sent" in r.output, r.output
+    while time.time() < deadline and any(q["status"] is None for q in control(
+            server, "requests", method="GET")["requests"] if q["method"] == "POST"):
+        time.sleep(0.05)
+    r = run("push", out, "--yes")
+    assert r.exit_code == 0 and "10 landed in RaceEntry" in r.output, r.output
+    got = counts(client, server)
+    assert [got[(n, "Runner")] for n in names] == [1] * 10
