@@ -168,7 +168,6 @@ def test_a_guard_an_earlier_version_wrote_into_a_workbook_is_not_an_edit():
 def test_exact_values_for_the_timing_program(tmp_path, kind):
     """XLSX cells hold the exact value; CSV guards what a spreadsheet would run, in every column (a phone
     stays raw only when it looks like one), says so, and reading back restores the value."""
-    import csv
 
     from converters.convert import read_file, write_file
 
