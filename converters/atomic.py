@@ -74,6 +74,17 @@ def _replace(tmp: str, target: Path, sleep: Callable[[float], None] = time.sleep
             sleep(delay)
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, read a megabyte at a time."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def write_bytes(path: str | os.PathLike, data: bytes, backup: bool = False, private: bool = False) -> None:
     with atomic_writer(path, "wb", backup=backup, private=private) as fh:
         fh.write(data)

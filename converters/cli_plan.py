@@ -222,9 +222,9 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
     url = _server(tgt)
     client = make_client(url)
-    from .write_ids import digest
+    from .atomic import file_sha256
 
-    before = digest(file) if write_ids and Path(file).is_file() else None
+    before = file_sha256(file) if write_ids and Path(file).is_file() else None
 
     from .client import PRODUCTION_URL
 

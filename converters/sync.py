@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable, Sequence
 import orjson
 
 from . import state
+from .atomic import file_sha256
 from .errors import ApiError, InputError, TimersyncError
 from .model import Participant, participant_from_api
 
@@ -210,14 +211,6 @@ def _rows_of(data: Any) -> list[dict[str, Any]]:
 
 def _digest(obj: Any) -> str:
     return hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ------------------------------------------------------------------------------------------ profiles

@@ -34,7 +34,6 @@ Rules:
 from __future__ import annotations
 
 import codecs
-import hashlib
 import logging
 import os
 import threading
@@ -48,7 +47,7 @@ from typing import Any, Callable
 import orjson
 
 from . import progress
-from .atomic import write_bytes, write_text
+from .atomic import file_sha256, write_bytes, write_text
 from .errors import ConnectionFailed, InputError, ProfileError, ShapeError, TimersyncError
 
 LOG = logging.getLogger("timersync.watch")
@@ -268,14 +267,6 @@ def is_ignored(name: str) -> bool:
     low = name.lower()
     return (name.startswith(".") or name.startswith("~") or low in _IGNORED_NAMES
             or low.endswith(_IGNORED_SUFFIXES))
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def free_name(folder: Path, name: str, stamp: float | None = None) -> Path:
@@ -517,7 +508,7 @@ class Watcher:
         name = path.name
         try:
             st = path.stat()
-            digest = sha256_of(path)
+            digest = file_sha256(path)
         except FileNotFoundError:
             return Outcome(name, "skipped", "vanished before it could be read")
         key = f"{name}|{st.st_size}|{st.st_mtime_ns}|{digest}"

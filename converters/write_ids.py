@@ -9,18 +9,13 @@ quoting, line endings). XLSX: the id cells are set with openpyxl and the workboo
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_bytes
+from .atomic import file_sha256, write_bytes
 from .errors import InputError, PlanError
 from .profiles import load_profile, normalise_header
-
-
-def digest(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_ids(path: str | Path, profile: Any, ids: dict[int, str], expected_sha: str) -> int:
@@ -29,7 +24,7 @@ def write_ids(path: str | Path, profile: Any, ids: dict[int, str], expected_sha:
     path = Path(path)
     if not ids:
         return 0
-    if digest(path) != expected_sha:
+    if file_sha256(path) != expected_sha:
         raise PlanError(f"{path.name} changed while the push ran (saved from another program?): its ids were not "
                         f"written; they are in the push's receipt.csv")
     if isinstance(profile, str):

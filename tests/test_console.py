@@ -190,11 +190,12 @@ def test_push_write_ids_puts_the_new_ids_in_the_file(client, server, tmp_path, k
 
 def test_write_ids_refuses_a_file_saved_meanwhile(tmp_path):
     from converters.errors import PlanError
-    from converters.write_ids import digest, write_ids
+    from converters.atomic import file_sha256
+    from converters.write_ids import write_ids
 
     f = tmp_path / "r.csv"
     f.write_bytes(b"Registration ID,First Name\r\n,Ann\r\n")
-    sha = digest(f)
+    sha = file_sha256(f)
     f.write_bytes(b"Registration ID,First Name\r\n,Anne\r\n")  # the timer saved it while the push ran
     with pytest.raises(PlanError, match="changed while the push ran"):
         write_ids(f, "runscore", {2: "1234"}, sha)
