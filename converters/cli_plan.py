@@ -105,16 +105,6 @@ def _tell(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _default_server() -> str:
-    from .client import resolve_base_url
-
-    return resolve_base_url(None, None)
-
-
-def _server(tgt: Any) -> str:
-    return tgt.server or _default_server()
-
-
 @main.command()
 @plan_options
 @click.option("--offline", is_flag=True,
@@ -149,7 +139,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
     planned = planning.make(file, race_id=race_id, profile=profile, server=server, offline=offline,
                             base_path=base_path, race_path=race_path, encoding=encoding, delete=delete,
                             team_type=team_type, prefer=prefer,
-                            client_for=lambda srv: make_client(srv or _default_server()))
+                            client_for=make_client)
     plan = planned.plan
     summary = plan.summary()
     summary["warnings"] = planned.warnings
@@ -220,7 +210,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     from .errors import PlanError
 
     tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
-    url = _server(tgt)
+    url = tgt.url
     client = make_client(url)
     from .atomic import file_sha256
 

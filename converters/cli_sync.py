@@ -43,11 +43,10 @@ def sync(args: tuple[str, ...], server: str | None, profile: str | None,
         timersync sync 2026 -p raceresult -o raceresult.xlsx
     """
     from . import planning, progress
-    from .client import resolve_base_url
 
     race_id, file = _race_and_file(args, output)
     tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
-    base_url = tgt.server or resolve_base_url(None, None)
+    base_url = tgt.url
     race_id, profile, output = tgt.race_id, tgt.profile, Path(file)
     from .errors import ApiError
     from .sync import SyncOutput, Syncer, sync_loop

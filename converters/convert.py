@@ -219,8 +219,10 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
             if race_data is None:
                 race_data = (bound.context or {}).get("race")
             if bound.has_base:  # the events it was written with settle event columns that disagree
-                known = {p.registration_id: p.event_id for p in parse_participants(bound.base_raw(), str(src))
-                         if p.registration_id}
+                from .planning import base_of
+
+                written = base_of(bound)
+                known = {p.registration_id: p.event_id for p in written[0] if p.registration_id} if written else None
     if race_data is not None:
         race_events(race_data)  # shape check before anything is written
     if src.suffix.lower() == ".json":

@@ -151,6 +151,13 @@ class Target:
     profile: str
     server: str | None
 
+    @property
+    def url(self) -> str:
+        """The server to talk to: the one settled for the file, else the last login's (else the demo)."""
+        from .client import resolve_base_url
+
+        return self.server or resolve_base_url(None, None)
+
 
 def target(file: str | Path, *, race_id: int | None = None, profile: str | None = None,
            server: str | None = None, bind_as: str | Path | None = None) -> Target:
@@ -182,10 +189,10 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
          team_type: str | None = None, prefer: str | None = None, bind_as: str | Path | None = None,
          prefetched: Any = None, renamed: dict[str, str] | Callable[[], dict[str, str]] | None = None,
          before_plan: Callable[[RaceState, Target], None] | None = None,
-         client_for: Callable[[str | None], Any] | None = None) -> Planned:
+         client_for: Callable[[str], Any] | None = None) -> Planned:
     """Plan ``file``: settle its target, read RaceEntry (or, ``offline``, use the base), read the file,
     fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
-    reconciles interrupted batches there). ``client_for(server)`` makes the client when none is given."""
+    reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given."""
     if prefetched is None:
         from .reader import prefetch
 
@@ -206,7 +213,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         if client is None:
             if client_for is None:
                 raise PlanError("no RaceEntry client")
-            client = client_for(tgt.server)
+            client = client_for(tgt.url)
         progress.say(f"reading race {tgt.race_id} from RaceEntry", force=True)
         rs = race_state(client, tgt.race_id)
         if before_plan is not None:
@@ -273,8 +280,10 @@ def _bases(b: Binding | None, base_path: str | Path | None
 
 def edits_of(plan: Plan) -> list[tuple[str | None, str]]:
     """A plan of a file against its own base, as the timer's edits: (registration id, message) per row."""
+    from .diff import who_of
+
     def who(p: Participant) -> str:
-        return " ".join(x for x in (p.first_name, p.last_name) if x) or f"registration {p.registration_id}"
+        return who_of(p) or f"registration {p.registration_id}"
 
     edits: list[tuple[str | None, str]] = []
     fields: dict[str, list[str]] = {}
@@ -379,13 +388,11 @@ def write_receipt(folder: str | Path, result: Any) -> Path:
     from .atomic import write_text
 
     plan = result.plan
-    names: dict[Any, str] = {}
-    for a in plan.adds:
-        names[a.row] = " ".join(x for x in (a.participant.first_name, a.participant.last_name) if x)
-    for m in plan.modifies:
-        names.setdefault(m.row, " ".join(x for x in (m.current.first_name, m.current.last_name) if x))
-    for s in plan.switches:
-        names.setdefault(s.row, " ".join(x for x in (s.current.first_name, s.current.last_name) if x))
+    from .diff import who_of
+
+    names: dict[Any, str] = {a.row: who_of(a.participant) for a in plan.adds}
+    for item in (*plan.modifies, *plan.switches):
+        names.setdefault(item.row, who_of(item.current))
     modified = {m.row: m.registration_id for m in plan.modifies}
     rows: list[list[Any]] = [[row, names.get(row, ""), "added", rid, ""] for row, rid in result.added]
     failed = {(e.row, e.what) for e in result.errors}
