@@ -218,8 +218,11 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         rs = race_state(client, tgt.race_id)
         if before_plan is not None:
             before_plan(rs, tgt)
-            b = tgt.binding = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
-            written, base = _bases(b, base_path)
+            fresh = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
+            if fresh is not None and b is not None and fresh.ledger != b.ledger:
+                b = tgt.binding = fresh
+                if base_path is None and written is not None:  # the same pulled base, the longer ledger
+                    base = binding_mod.apply_ledger(written, b.ledger)
     from .push import Journal
 
     journal = Journal(tgt.race_id, server=None if offline else (client.base_url if client is not None
