@@ -104,12 +104,7 @@ def offline_state(race_id: int, base: list[Participant], ctx: dict[str, Any] | N
 
 def load_base(path: str | Path) -> list[Participant]:
     """The participants of a saved base (``base.json.gz``, a snapshot or any saved participants answer)."""
-    from . import schemas
-
-    data = binding_mod.load_base_file(path)
-    schemas.validate("participants.response", data, str(path))
-    with gc_paused():
-        return parse_participants(data, str(path))
+    return _participants_of(binding_mod.load_base_file(path), str(path))
 
 
 def base_of(b: Binding) -> tuple[list[Participant], list[Participant]] | None:
@@ -117,12 +112,17 @@ def base_of(b: Binding) -> tuple[list[Participant], list[Participant]] | None:
     raw = b.base_raw()
     if raw is None:
         return None
+    written = _participants_of(raw, str(b.base_path))
+    return written, binding_mod.apply_ledger(written, b.ledger)
+
+
+def _participants_of(data: Any, where: str) -> list[Participant]:
+    """A saved participants answer, checked against its schema, as participants."""
     from . import schemas
 
-    schemas.validate("participants.response", raw, str(b.base_path))
+    schemas.validate("participants.response", data, where)
     with gc_paused():
-        written = parse_participants(raw, str(b.base_path))
-    return written, binding_mod.apply_ledger(written, b.ledger)
+        return parse_participants(data, where)
 
 
 def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str | None = None,
