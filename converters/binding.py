@@ -83,7 +83,7 @@ class Binding:
         return self._base_loaded and self._base_raw is not None or self.base_path.is_file()
 
     def base_raw(self) -> Any:
-        """The base as a participants answer (grouped by event), or None."""
+        """The base as a participants answer (its JSON bytes, or the Answer it was bound with), or None."""
         if not self._base_loaded:
             self._base_loaded = True
             path = self.base_path
@@ -123,7 +123,16 @@ class Binding:
 
 def _json_pieces(data: Any, rows_per_piece: int = 1000) -> Iterable[bytes]:
     """``data`` as JSON in pieces: a participants answer (groups of rows) a thousand rows at a time, so
-    the base of a 50,000-runner race is never one 55 MB string; anything else in one piece."""
+    the base of a 50,000-runner race is never one 55 MB string; anything else in one piece. A typed
+    :class:`~converters.model.Answer` gives its rows' exact bytes; bytes are written as they are."""
+    from .model import Answer
+
+    if isinstance(data, Answer):
+        yield from data.pieces(rows_per_piece)
+        return
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        yield data
+        return
     if not isinstance(data, list) or not all(isinstance(g, dict) for g in data):
         yield orjson.dumps(data)
         return
@@ -150,16 +159,26 @@ def _hide(path: Path) -> None:
         ctypes.windll.kernel32.SetFileAttributesW(str(path), 0x02)  # FILE_ATTRIBUTE_HIDDEN
 
 
-def load_base_file(path: str | Path) -> Any:
-    """A base: ``base.json.gz`` or any saved participants answer (``.json``, as earlier snapshots)."""
+def load_base_file(path: str | Path) -> bytes:
+    """A base's JSON bytes: ``base.json.gz`` or any saved participants answer (``.json``, as earlier
+    snapshots). The typed decoder (:func:`converters.model.decode_participants`) reads them."""
     path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", file=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror})", file=str(path)) from None
     if path.suffix == ".gz":
         try:
-            raw = gzip.decompress(path.read_bytes())
+            data = gzip.decompress(data)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise InputError(f"the saved base is damaged ({exc}); pull the file again", file=str(path)) from None
-        return loads(raw, str(path))
-    return load_file(path)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise InputError("the file is empty; expected RaceEntry JSON", file=str(path))
+    return data
 
 
 def load(file: str | Path) -> Binding | None:

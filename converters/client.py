@@ -19,7 +19,7 @@ import requests
 
 from . import progress as _progress
 from . import schemas, state
-from .model import gc_paused
+from .model import Answer, Participant, as_answer, gc_paused
 from .errors import AnsweredError, ApiError, AuthError, ConnectionFailed, ResponseLost
 from .redact import redact, remember_secret
 
@@ -29,6 +29,9 @@ DEMO_URL = "https://demo.raceentry.com/rest"
 PRODUCTION_URL = "https://www.raceentry.com/rest"
 EXPIRED = 102
 RETRY_STATUS = {429, 502, 503, 504}
+# Answers decoded by a typed decoder (converters.wire), which checks them against the same contract as
+# their schema in the same pass; client.get hands these back as bytes.
+TYPED = {"participants.response"}
 PAGE_SIZE = 2500  # RunSignup's maximum results_per_page; RaceEntry mirrors RunSignup's API
 
 
@@ -179,7 +182,9 @@ class RaceEntryClient:
 
     def get(self, path: str, params: dict[str, Any] | None = None, what: str | None = None,
             schema: str | None = None) -> Any:
-        """GET with retries; returns the decoded, error-checked, schema-validated body."""
+        """GET with retries; returns the decoded, error-checked, schema-validated body. An answer whose
+        schema has a typed decoder (:data:`TYPED`) and that is a JSON array (so not an error envelope)
+        comes back as its bytes, for that decoder to check and build in one pass."""
         what = what or f"GET {path}"
         relogged = False
         attempt = 0
@@ -203,6 +208,8 @@ class RaceEntryClient:
                                        f"after {attempt + 1} attempts; try again later", status=resp.status_code)
                     LOG.warning("%s: HTTP %s; retrying", what, resp.status_code)
                 else:
+                    if schema in TYPED and resp.status_code < 400 and resp.content.lstrip()[:1] == b"[":
+                        return resp.content  # an array is never an error envelope: the typed decoder checks it
                     body = self._decode(resp, what)
                     if self._must_retry_after_relogin(resp, body, what, relogged):
                         relogged = True
@@ -281,49 +288,59 @@ class RaceEntryClient:
 
     def participants(self, race_id: int, since: int = 0, removed: bool = False,
                      progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
-        """Participants (or removed participants) modified at or after ``since``, grouped by event.
+        """:meth:`participants_answer` as plain JSON values (grouped by event), for scripts and tests."""
+        return self.participants_answer(race_id, since, removed, progress).to_json()
+
+    def participants_answer(self, race_id: int, since: int = 0, removed: bool = False,
+                            progress: Callable[[int], None] | None = None) -> Answer:
+        """Participants (or removed participants) modified at or after ``since``, decoded in one typed pass
+        (:func:`converters.model.decode_participants`) with each row's exact bytes kept.
 
         Without a timestamp RaceEntry uses "now", so a full download passes 0. The document does not
         page; RunSignup, whose API RaceEntry copies, pages with ``results_per_page`` and either ``page`` or
         ``after_registration_id``. Pages are asked for by ``page``; a server that answers the same rows
         again (it ignores ``page``) is asked ``after_registration_id`` = the largest id seen instead; a
         server that ignores paging altogether answers everything at once (not exactly one page), which
-        ends the loop. Pages are merged into one grouped list, de-duplicated by registration id keeping
-        the newest ``last_modified``.
+        ends the loop. Pages are merged into one answer, de-duplicated by registration id keeping the
+        newest ``last_modified``.
         """
         path = f"race/{race_id}/{'removed_participants' if removed else 'participants'}"
         what = f"{'removed participants' if removed else 'participants'} of race {race_id}"
-        events: dict[Any, dict[str, Any]] = {}
-        rows_by_event: dict[Any, dict[Any, dict[str, Any]]] = {}
-        event_of: dict[Any, Any] = {}
+        events: dict[Any, Any] = {}  # event id -> the event object's bytes
+        rows_by_event: dict[Any, dict[str, tuple[Participant, Any]]] = {}
+        event_of: dict[str, Any] = {}
         page, after, largest = 1, None, 0
+        only: Answer | None = None  # the one page, when there is only one: kept as it came
         while True:
             params: dict[str, Any] = {"modified_after_timestamp": int(since), "results_per_page": self.page_size}
             if after is None:
                 params["page"] = page
             else:
                 params["after_registration_id"] = after
-            body = self.get(path, params, what, "participants.response")
+            answer = as_answer(self.get(path, params, what, "participants.response"), what, removed)
             count = new = 0
-            for group in body:
-                eid = group["event"]["event_id"]
-                events.setdefault(eid, group["event"])
+            at = 0
+            for eid, event, n in answer.groups:
+                events.setdefault(eid, event)
                 bucket = rows_by_event.setdefault(eid, {})
-                for row in group.get("participants") or ():
+                for i in range(at, at + n):
+                    p = answer.participants[i]
                     count += 1
-                    rid = str(row.get("registration_id"))
+                    rid = str(p.registration_id)
                     if rid.isdigit():
                         largest = max(largest, int(rid))
                     old_eid = event_of.get(rid)
                     if old_eid is None:
                         new += 1
                     else:
-                        old = rows_by_event[old_eid][rid]
-                        if (row.get("last_modified") or 0) < (old.get("last_modified") or 0):
+                        old = rows_by_event[old_eid][rid][0]
+                        if (p.last_modified or 0) < (old.last_modified or 0):
                             continue
                         del rows_by_event[old_eid][rid]
-                    bucket[rid] = row
+                    bucket[rid] = (p, answer.rows[i])
                     event_of[rid] = eid
+                at += n
+            only = answer if page == 1 and after is None else None
             if progress:
                 progress(len(event_of))
             _progress.say(f"{what}: {len(event_of):,} read")
@@ -337,14 +354,16 @@ class RaceEntryClient:
             page += 1
             if after is not None:
                 after = largest
-        out = []
+        if only is not None and len(event_of) == len(only.participants) and len(events) == len(only.groups):
+            return only  # one page, no row twice: the answer exactly as RaceEntry sent it
+        groups, participants, rows = [], [], []
         for eid, event in events.items():
-            rows = list(rows_by_event[eid].values())
-            group = {"event": event}
-            if rows or not removed:  # the removed feed leaves the key out for events with nothing removed
-                group["participants"] = rows
-            out.append(group)
-        return out
+            bucket = rows_by_event[eid]
+            groups.append((eid, event, len(bucket)))
+            for p, raw in bucket.values():
+                participants.append(p)
+                rows.append(raw)
+        return Answer(groups, participants, rows, removed)
 
     def teams(self, race_id: int) -> list[dict[str, Any]]:
         return self.get(f"race/{race_id}/teams", None, f"teams of race {race_id}", "teams.response")

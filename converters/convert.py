@@ -98,6 +98,10 @@ def with_events(race: Any, answer: Any, race_id: Any = None) -> tuple[Any, str |
     """``race`` (one race object) completed with events: when RaceEntry's races answer lists none (the
     document's only example shows ``"events": []``), the event ids of the participants ``answer`` (and
     their names, where its event objects carry one), with a warning that says exactly that."""
+    from .model import Answer
+
+    if isinstance(answer, Answer):
+        answer = [{"event": ev} for ev in answer.events()]
     if not isinstance(race, dict) or race.get("events") or not isinstance(answer, list):
         return race, None
     events, named = [], 0

@@ -14,7 +14,10 @@ import gc
 import operator
 import re
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Iterable
+
+import msgspec
 
 from .errors import ShapeError
 
@@ -297,6 +300,14 @@ def participant_from_api(obj: dict[str, Any], where: str = "participant") -> Par
         p = _read_t(_GET_TOP(obj), _GET_USER(user), _GET_ADDRESS(address), types, where)
     except KeyError:  # a documented key is missing: read what is there
         p = _read(obj.get, user.get, address.get, types, where)
+    p.extra = _extras_of(obj, user, address)
+    p.types = types
+    return p
+
+
+def _extras_of(obj: dict[str, Any], user: dict[str, Any], address: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a participant object the model does not name, under their API key (top level) or
+    ``user.<key>`` / ``address.<key>``."""
     if obj.keys() == _ALL_TOP_KEYS:  # the documented set: the extras in one C-level pass
         extra = dict(zip(_EXTRA_KEYS, _GET_EXTRA(obj)))
     else:
@@ -311,9 +322,51 @@ def participant_from_api(obj: dict[str, Any], where: str = "participant") -> Par
                 extra["address." + key] = value
     if "user" in obj and "address" in user and user["address"] is None:
         extra["user.address"] = None
-    p.extra = extra
-    p.types = types
-    return p
+    return extra
+
+
+class RawExtras(Mapping):
+    """A participant's extra fields, decoded from its row's exact bytes on first use.
+
+    A typed decode reads only the fields the model names; the fees, flags and any field the document
+    does not list stay in the answer's bytes until a lossless output (the ``raceentry`` profile, a saved
+    answer) asks for them. Compares equal to the dict it stands for."""
+
+    __slots__ = ("_raw", "_data")
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._data: dict[str, Any] | None = None
+
+    def _dict(self) -> dict[str, Any]:
+        data = self._data
+        if data is None:
+            obj = msgspec.json.decode(self._raw)
+            user = obj.get("user") or {}
+            data = self._data = _extras_of(obj, user, user.get("address") or {})
+            self._raw = None
+        return data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._dict()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._dict().get(key, default)
+
+    def __iter__(self) -> Any:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+    def __repr__(self) -> str:
+        return repr(self._dict())
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self._dict())
+
+    def copy(self) -> dict[str, Any]:
+        return dict(self._dict())
 
 
 _TOP_KEYS = {key for container, key in _FIELD_SOURCES.values() if container == ""}
@@ -438,6 +491,8 @@ def parse_participants(data: Any, source: str = "response") -> list[Participant]
     ``event.participants`` instead, and a plain list of participant objects or ``{"participants": [...]}``.
     A participant without ``event_id`` takes its group's.
     """
+    if isinstance(data, Answer):
+        return data.participants
     if isinstance(data, dict):
         if "participants" in data and isinstance(data["participants"], list):
             data = [{"participants": data["participants"]}]
@@ -471,8 +526,125 @@ def _parse_groups(data: list[Any], source: str) -> list[Participant]:
     return out
 
 
+# ------------------------------------------------------------------------------------ typed decoding
+
+@dataclass(slots=True)
+class Answer:
+    """A participants answer decoded in one typed pass (:mod:`converters.wire`): the participants, and the
+    exact bytes of each row and event object, so that writing the answer back (a file's base, a snapshot)
+    loses nothing RaceEntry sent, fields the document does not list included."""
+
+    groups: list[tuple[int | None, Any, int]]  # (event id, the event object's bytes, row count), in order
+    participants: list[Participant]
+    rows: list[Any]  # each participant's bytes (msgspec.Raw or bytes), aligned with ``participants``
+    removed: bool = False  # the removed feed: an event with nothing removed has no "participants" key
+
+    def event_ids(self) -> list[int]:
+        return [eid for eid, _, _ in self.groups if eid is not None]
+
+    def events(self) -> list[dict[str, Any]]:
+        """The groups' event objects, as sent."""
+        return [msgspec.json.decode(event) for _, event, _ in self.groups]
+
+    def pieces(self, rows_per_piece: int = 1000) -> Iterable[bytes]:
+        """The grouped answer as JSON, in pieces of at most ``rows_per_piece`` rows."""
+        yield b"["
+        start = 0
+        for i, (_, event, count) in enumerate(self.groups):
+            head = (b"," if i else b"") + b'{"event":' + bytes(event)
+            if count == 0 and self.removed:
+                yield head + b"}"
+                continue
+            yield head + b',"participants":['
+            end = start + count
+            for at in range(start, end, rows_per_piece):
+                yield (b"," if at > start else b"") + b",".join(self.rows[at:min(end, at + rows_per_piece)])
+            yield b"]}"
+            start = end
+        yield b"]"
+
+    def to_bytes(self) -> bytes:
+        return b"".join(self.pieces(len(self.rows) or 1))
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The answer as plain JSON values (for callers that want dicts; costs what typed decoding saves)."""
+        return msgspec.json.decode(self.to_bytes())
+
+
+_ATTR_TOP, _ATTR_USER, _ATTR_ADDRESS = (
+    operator.attrgetter(*[k for c, k in _FIELD_SOURCES.values() if c == part]) for part in ("", "user", "address"))
+_NO_ADDRESS = (None,) * sum(1 for c, _ in _FIELD_SOURCES.values() if c == "address")
+
+
+def decode_participants(data: Any, source: str = "response", removed: bool = False) -> Answer:
+    """A participants answer's bytes -> :class:`Answer`, in one typed pass: each row is decoded straight
+    into :class:`converters.wire.Participant` (types and required fields checked as it is built, a
+    violation naming its JSON path), then into the canonical :class:`Participant`. The fields the model
+    does not name stay in the row's bytes (:class:`RawExtras`)."""
+    from . import wire
+    from .errors import SchemaError
+
+    try:
+        groups = wire.GROUPS_DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        raise SchemaError(wire.path_of(str(exc), f"{source}: $")) from None
+    except msgspec.DecodeError:
+        from .jsonio import loads
+
+        loads(bytes(data), source)  # the line and column of the fault
+        raise
+    decode_row, decode_event = wire.PARTICIPANT_DECODER.decode, wire.EVENT_DECODER.decode
+    top, user_of, address_of, read = _ATTR_TOP, _ATTR_USER, _ATTR_ADDRESS, _read_t
+    participants: list[Participant] = []
+    rows: list[Any] = []
+    out_groups: list[tuple[int | None, Any, int]] = []
+    with gc_paused():
+        for gi, group in enumerate(groups):
+            try:
+                event = decode_event(group.event)
+            except msgspec.ValidationError as exc:
+                raise SchemaError(wire.path_of(str(exc), f"{source}: $[{gi}].event")) from None
+            event_id = as_int(event.event_id, f"{source}[{gi}].event.event_id")
+            where = "participants"
+            raws = group.participants
+            if not raws and event.participants:
+                raws, where = event.participants, "event.participants"
+            raws = raws or ()
+            for ri, raw in enumerate(raws):
+                try:
+                    w = decode_row(raw)
+                    u = w.user
+                    a = u.address
+                    types: dict[str, str] = {}
+                    p = read(top(w), user_of(u), _NO_ADDRESS if a is None else address_of(a), types, "")
+                except msgspec.ValidationError as exc:
+                    raise SchemaError(wire.path_of(str(exc), f"{source}: $[{gi}].{where}[{ri}]")) from None
+                except ShapeError as exc:
+                    raise ShapeError(f"{source}[{gi}].{where}[{ri}]{exc}") from None
+                if p.event_id is None:
+                    p.event_id = event_id
+                p.extra = RawExtras(raw)
+                p.types = types
+                participants.append(p)
+            rows.extend(raws)
+            out_groups.append((event_id, group.event, len(raws)))
+    return Answer(out_groups, participants, rows, removed)
+
+
+def as_answer(data: Any, source: str = "response", removed: bool = False) -> Answer:
+    """An answer from whatever holds one: an Answer, its bytes, or plain JSON values (checked against
+    the published schema, then parsed; an earlier version's saved files)."""
+    if isinstance(data, Answer):
+        return data
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return decode_participants(data, source, removed)
+    return decode_participants(msgspec.json.encode(data), source, removed)
+
+
 def event_ids_in(data: Any) -> list[int]:
     """The event ids a grouped response lists (including events with no participants)."""
+    if isinstance(data, Answer):
+        return data.event_ids()
     ids: list[int] = []
     if isinstance(data, list):
         for group in data:

@@ -23,7 +23,7 @@ from .binding import Binding
 from .diff import Plan, make_plan
 from .errors import PlanError
 from .jsonio import load_file, save_file
-from .model import (Participant, Team, TeamType, gc_paused, parse_participants, parse_team_types, parse_teams,
+from .model import (Answer, Participant, Team, TeamType, as_answer, gc_paused, parse_team_types, parse_teams,
                     participants_response)
 
 
@@ -47,15 +47,13 @@ def race_state(client: Any, race_id: int, removed: bool = True) -> RaceState:
     from .convert import with_events
 
     race = client.race(race_id)
-    answer = client.participants(race_id, 0)
+    answer = client.participants_answer(race_id, 0)
     race, note = with_events(race, answer, race_id)
-    with gc_paused():
-        current = parse_participants(answer, f"participants of race {race_id}")
+    current = answer.participants
     gone = None
     if removed:
-        gone = {str(p.registration_id) for p in parse_participants(
-            client.participants(race_id, 0, removed=True), f"removed participants of race {race_id}")
-            if p.registration_id}
+        gone = {str(p.registration_id) for p in client.participants_answer(race_id, 0, removed=True).participants
+                if p.registration_id}
     teams = parse_teams(client.teams(race_id))
     types = parse_team_types(client.team_types(race_id))
     return RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [])
@@ -117,12 +115,12 @@ def base_of(b: Binding) -> tuple[list[Participant], list[Participant]] | None:
 
 
 def _participants_of(data: Any, where: str) -> list[Participant]:
-    """A saved participants answer, checked against its schema, as participants."""
-    from . import schemas
-
-    schemas.validate("participants.response", data, where)
-    with gc_paused():
-        return parse_participants(data, where)
+    """A saved participants answer (bytes, or an Answer just read), decoded and checked in one typed
+    pass, as participants. Bytes are decoded afresh on every call, so no caller shares another's
+    participants."""
+    if isinstance(data, Answer):
+        return data.participants
+    return as_answer(data, where).participants
 
 
 def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str | None = None,

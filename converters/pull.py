@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import progress as _progress
-from .atomic import write_bytes
+from .atomic import atomic_writer, write_bytes
 from .client import RaceEntryClient
 from .errors import InputError, PlanError, TimersyncError
-from .model import parse_participants, parse_teams
+from .model import parse_teams
 
 LOG = logging.getLogger("timersync.pull")
 
@@ -33,14 +33,14 @@ class Fetched:
 
     race_id: int
     race: dict[str, Any]
-    data: Any  # the participants response, exactly as RaceEntry returned it
+    data: Any  # the participants answer (model.Answer: typed, with each row's exact bytes)
     teams_raw: Any
     team_types: Any
     notes: list[str] = field(default_factory=list)  # what the read had to make up for (no events listed)
 
     @property
     def participants(self) -> list[Any]:
-        return parse_participants(self.data, f"participants of race {self.race_id}")
+        return self.data.participants
 
 
 def fetch(client: RaceEntryClient, race_id: int, progress: Callable[[int], None] | None = None) -> Fetched:
@@ -48,7 +48,7 @@ def fetch(client: RaceEntryClient, race_id: int, progress: Callable[[int], None]
     from .convert import with_events
 
     race = client.race(race_id)
-    data = client.participants(race_id, 0, progress=progress)
+    data = client.participants_answer(race_id, 0, progress=progress)
     race, note = with_events(race, data, race_id)
     return Fetched(race_id, race, data, client.teams(race_id), client.team_types(race_id),
                    [note] if note else [])
@@ -108,11 +108,12 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     _progress.say(f"writing {output.name} ({len(participants):,} participants)", force=True)
     warnings = write_file(output, participants, profile, race=got.race, teams=teams)
     from . import binding
-    from .jsonio import save_file
 
     b = binding.bind(output, server=client.base_url, race_id=race_id, profile=profile, base=got.data,
                      race=got.race, teams=got.teams_raw, team_types=got.team_types)
     if snapshot:
-        save_file(snapshot, got.data, pretty=False)
+        with atomic_writer(snapshot, "wb") as fh:
+            for piece in got.data.pieces():
+                fh.write(piece)
     LOG.info("pulled race %s: %d participants, %d teams -> %s", race_id, len(participants), len(teams), output)
     return PullResult(output, b.folder, len(participants), len(teams), got.notes + list(warnings or []), backup)
