@@ -631,6 +631,31 @@ def decode_participants(data: Any, source: str = "response", removed: bool = Fal
     return Answer(out_groups, participants, rows, removed)
 
 
+def participant_from_json(raw: Any, where: str = "participant", event_id: int | None = None) -> Participant:
+    """One participant object's JSON bytes -> Participant, in the same typed pass as
+    :func:`decode_participants` (a saved row of the sync roster, say)."""
+    from . import wire
+    from .errors import SchemaError
+
+    try:
+        w = wire.PARTICIPANT_DECODER.decode(raw)
+        u = w.user
+        a = u.address
+        types: dict[str, str] = {}
+        p = _read_t(_ATTR_TOP(w), _ATTR_USER(u), _NO_ADDRESS if a is None else _ATTR_ADDRESS(a), types, "")
+    except msgspec.ValidationError as exc:
+        raise SchemaError(wire.path_of(str(exc), f"{where}: $")) from None
+    except msgspec.DecodeError as exc:
+        raise SchemaError(f"{where}: {exc}") from None
+    except ShapeError as exc:
+        raise ShapeError(f"{where}{exc}") from None
+    if p.event_id is None:
+        p.event_id = event_id
+    p.extra = RawExtras(raw)
+    p.types = types
+    return p
+
+
 def as_answer(data: Any, source: str = "response", removed: bool = False) -> Answer:
     """An answer from whatever holds one: an Answer, its bytes, or plain JSON values (checked against
     the published schema, then parsed; an earlier version's saved files)."""

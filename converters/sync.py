@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+import msgspec
 import orjson
 
 from . import state
 from .atomic import file_sha256
 from .errors import ApiError, InputError, TimersyncError
-from .model import Participant, participant_from_api
+from .model import Answer, Participant, participant_from_json
 
 LOG = logging.getLogger("timersync.sync")
 
@@ -147,66 +148,70 @@ class Roster:
     def set(self, key: str, value: Any) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, orjson.dumps(value)))
 
-    def load(self) -> dict[str, dict[str, Any]]:
-        return {rid: orjson.loads(doc) for rid, doc in self.db.execute(
-            "SELECT registration_id, doc FROM participants")}
+    def load(self) -> dict[str, "Row"]:
+        return {rid: Row(doc, event_id, lm or 0) for rid, event_id, lm, doc in self.db.execute(
+            "SELECT registration_id, event_id, last_modified, doc FROM participants")}
 
     def version(self) -> int:
         return self.db.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
 
-    def changes_since(self, version: int) -> dict[str, tuple[dict | None, dict | None]]:
-        """registration_id -> (row before the first change after ``version``, row after the last)."""
-        out: dict[str, tuple[dict | None, dict | None]] = {}
+    def changes_since(self, version: int) -> dict[str, tuple[bytes | None, bytes | None]]:
+        """registration_id -> (row before the first change after ``version``, row after the last), as
+        each row's JSON bytes."""
+        out: dict[str, tuple[bytes | None, bytes | None]] = {}
         for rid, old, new in self.db.execute(
                 "SELECT registration_id, old, new FROM changes WHERE id > ? ORDER BY id", (version,)):
-            first = out[rid][0] if rid in out else (orjson.loads(old) if old else None)
-            out[rid] = (first, orjson.loads(new) if new else None)
+            first = out[rid][0] if rid in out else (old or None)
+            out[rid] = (first, new or None)
         return out
 
-    def commit(self, upserts: Sequence[tuple[str, dict, dict | None]], removals: Sequence[tuple[str, dict]],
+    def commit(self, upserts: Sequence[tuple[str, "Row", "Row | None"]], removals: Sequence[tuple[str, "Row"]],
                meta: dict[str, Any], full: bool) -> None:
-        """Apply one round in one transaction: (rid, new, old) upserts, (rid, old) removals, meta keys."""
+        """Apply one round in one transaction: (rid, new, old) upserts, (rid, old) removals, meta keys.
+        Rows are stored as the exact bytes RaceEntry sent (memoryviews: nothing copied on the way)."""
         now = time.time()
         with self.db:
-            # Generators, not lists: a first sync of 50,000 would otherwise hold every row serialised twice.
+            # Generators, not lists: a first sync of 50,000 would otherwise hold every row twice.
             self.db.executemany(
                 "INSERT OR REPLACE INTO participants (registration_id, event_id, last_modified, doc) "
                 "VALUES (?, ?, ?, ?)",
-                ((rid, new.get("event_id"), _lm(new), orjson.dumps(new)) for rid, new, _ in upserts))
+                ((rid, new.event_id, new.lm, memoryview(new.doc)) for rid, new, _ in upserts))
             self.db.executemany("DELETE FROM participants WHERE registration_id=?", ((rid,) for rid, _ in removals))
             self.db.executemany(
                 "INSERT INTO changes (time, registration_id, kind, last_modified, old, new, full) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                ((now, rid, "change" if old is not None else "add", _lm(new),
-                  orjson.dumps(old) if old is not None else None, orjson.dumps(new), int(full))
+                ((now, rid, "change" if old is not None else "add", new.lm,
+                  memoryview(old.doc) if old is not None else None, memoryview(new.doc), int(full))
                  for rid, new, old in upserts))
             self.db.executemany(
                 "INSERT INTO changes (time, registration_id, kind, last_modified, old, new, full) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                ((now, rid, "remove", _lm(old), orjson.dumps(old), None, int(full)) for rid, old in removals))
+                ((now, rid, "remove", old.lm, memoryview(old.doc), None, int(full)) for rid, old in removals))
             for key, value in meta.items():
                 self.set(key, value)
 
 
-def _lm(row: dict | None) -> int:
-    if not row:
-        return 0
-    try:
-        return int(row.get("last_modified") or 0)
-    except (TypeError, ValueError):
-        return 0
+@dataclass(slots=True)
+class Row:
+    """One registration in the roster: its JSON exactly as RaceEntry sent it (bytes or a slice of the
+    answer), its event (the group's, when the row has none) and last_modified; ``p`` when decoded."""
+
+    doc: Any
+    event_id: int | None
+    lm: int
+    p: Participant | None = None
+
+    def same(self, other: "Row") -> bool:
+        """The same JSON: the same bytes, or (a server that orders keys differently between reads) the
+        same values."""
+        if memoryview(self.doc) == memoryview(other.doc):
+            return True
+        return self.lm == other.lm and msgspec.json.decode(self.doc) == msgspec.json.decode(other.doc)
 
 
-def _rows_of(data: Any) -> list[dict[str, Any]]:
-    """Flat participant rows of a grouped response (the client already validated the shape)."""
-    rows = []
-    for group in data or ():
-        event_id = (group.get("event") or {}).get("event_id")
-        for row in group.get("participants") or ():
-            if row.get("event_id") is None and event_id is not None:
-                row = dict(row, event_id=event_id)
-            rows.append(row)
-    return rows
+def _rows_of(answer: Answer) -> list[Row]:
+    """The roster rows of an answer the client decoded (typed, checked)."""
+    return [Row(raw, p.event_id, p.last_modified or 0, p) for p, raw in zip(answer.participants, answer.rows)]
 
 
 def _digest(obj: Any) -> str:
@@ -263,7 +268,7 @@ class Syncer:
         self.overlap = int(overlap)
         self.overwrite_edits = overwrite_edits
         self.roster = Roster(roster or roster_path(self.race_id, client.base_url))
-        self._rows: dict[str, dict[str, Any]] | None = None
+        self._rows: dict[str, Row] | None = None
         self._parsed: dict[str, Participant] = {}
         self._sort_keys: dict[str, tuple] = {}
         # Per output: registration id -> the row of text cells already rendered (CSV/TXT only), so a round
@@ -315,16 +320,15 @@ class Syncer:
         wm = roster.get("watermark")
         rwm = roster.get("removed_watermark")
         since = 0 if full or wm is None else max(0, int(wm) - self.overlap)
-        data = self.client.participants(self.race_id, since)
+        data = self.client.participants_answer(self.race_id, since)
         rows = _rows_of(data)
-        new_wm = max((_lm(r) for r in rows), default=0)
+        new_wm = max((r.lm for r in rows), default=0)
         # The removed feed's own watermark. Before the first removal is seen, start from the participants
         # watermark: anything removed before the full read is already absent from it.
         base = rwm if rwm is not None else (new_wm if full else wm)
         rsince = max(0, int(base or 0) - self.overlap)
-        removed = _rows_of(self.client.participants(self.race_id, rsince, removed=True))
-        out = {"rows": rows, "removed": removed, "since": since, "rsince": rsince,
-               "event_ids": [(g.get("event") or {}).get("event_id") for g in data or ()]}
+        removed = _rows_of(self.client.participants_answer(self.race_id, rsince, removed=True))
+        out = {"rows": rows, "removed": removed, "since": since, "rsince": rsince, "event_ids": data.event_ids()}
         if full:
             from .convert import with_events
 
@@ -342,26 +346,28 @@ class Syncer:
     def _merge(self, fetched: dict[str, Any], full: bool, result: SyncResult) -> None:
         rows = self._rows
         assert rows is not None
-        incoming: dict[str, dict[str, Any]] = {}
+        incoming: dict[str, Row] = {}
         for r in fetched["rows"]:
-            rid = str(r.get("registration_id"))
+            rid = str(r.p.registration_id)
             have = incoming.get(rid)
-            if have is None or _lm(r) >= _lm(have):
+            if have is None or r.lm >= have.lm:
                 incoming[rid] = r
-        upserts: list[tuple[str, dict, dict | None]] = []
-        removals: list[tuple[str, dict]] = []
+        upserts: list[tuple[str, Row, Row | None]] = []
+        removals: list[tuple[str, Row]] = []
         for rid, r in incoming.items():
             old = rows.get(rid)
-            if old is not None and (old == r or _lm(r) < _lm(old)):
+            if old is not None and (r.lm < old.lm or old.same(r)):
+                if full and r.lm == old.lm:
+                    old.doc = r.doc  # the same bytes from this read: the previous read's buffer can go
                 continue  # re-read from the overlap, or an older copy: not a change
             upserts.append((rid, r, old))
         gone: set[str] = set()
         for r in fetched["removed"]:
-            rid = str(r.get("registration_id"))
+            rid = str(r.p.registration_id)
             # The removed feed is authoritative, unless the participants feed shows the row modified after
             # its removal (an id that came back).
             if rid in rows or rid in incoming:
-                if rid in incoming and _lm(incoming[rid]) > _lm(r):
+                if rid in incoming and incoming[rid].lm > r.lm:
                     continue
                 gone.add(rid)
         if full:
@@ -369,13 +375,13 @@ class Syncer:
         upserts = [u for u in upserts if u[0] not in gone]
         removals = [(rid, rows[rid]) for rid in sorted(gone) if rid in rows]
         meta: dict[str, Any] = {}
-        wm = max((_lm(r) for r in incoming.values()), default=None)
+        wm = max((r.lm for r in incoming.values()), default=None)
         old_wm = self.roster.get("watermark")
         if full:
             meta["watermark"] = wm if wm is not None else 0
         elif wm is not None and (old_wm is None or wm > old_wm):
             meta["watermark"] = wm
-        rwm = max((_lm(r) for r in fetched["removed"]), default=None)
+        rwm = max((r.lm for r in fetched["removed"]), default=None)
         old_rwm = self.roster.get("removed_watermark")
         if rwm is not None and (old_rwm is None or rwm > old_rwm):
             meta["removed_watermark"] = rwm
@@ -415,7 +421,8 @@ class Syncer:
         parsed, keys = self._parsed, self._sort_keys
         for rid, row in rows.items():
             if rid not in parsed:
-                parsed[rid] = participant_from_api(row, f"registration {rid}")
+                parsed[rid] = row.p or participant_from_json(row.doc, f"registration {rid}", row.event_id)
+                row.p = None  # the parsed copy lives in self._parsed
                 keys[rid] = _rid_key(rid)
         order = {e: i for i, e in enumerate(self._event_order())}
         n = len(order)
@@ -433,13 +440,15 @@ class Syncer:
                 ids.append(eid)
         return ids
 
-    def _response(self, participants: Sequence[Participant]) -> list[dict[str, Any]]:
-        """The roster as the grouped participants response (raw rows as RaceEntry sent them)."""
+    def _response(self, participants: Sequence[Participant]) -> Answer:
+        """The roster as a participants answer (its rows exactly as RaceEntry sent them)."""
         rows = self._rows or {}
-        groups: dict[Any, list[dict]] = {e: [] for e in self._event_order()}
+        groups: dict[Any, list[Participant]] = {e: [] for e in self._event_order()}
         for p in participants:
-            groups.setdefault(p.event_id, []).append(rows[str(p.registration_id)])
-        return [{"event": {"event_id": e, "participants": []}, "participants": g} for e, g in groups.items()]
+            groups.setdefault(p.event_id, []).append(p)
+        ordered = [p for g in groups.values() for p in g]
+        return Answer([(e, orjson.dumps({"event_id": e, "participants": []}), len(g)) for e, g in groups.items()],
+                      ordered, [rows[str(p.registration_id)].doc for p in ordered])
 
     def _update_output(self, out: SyncOutput) -> OutputResult:
         from .writer import write_file
@@ -541,7 +550,7 @@ class Syncer:
                                out.profile.encoding)
         return list(warnings)
 
-    def _visible(self, pending: dict[str, tuple[dict | None, dict | None]], fields: Sequence[str]) -> bool:
+    def _visible(self, pending: dict[str, tuple[bytes | None, bytes | None]], fields: Sequence[str]) -> bool:
         for rid, (old, new) in pending.items():
             if (old is None) != (new is None):
                 return True
@@ -551,7 +560,7 @@ class Syncer:
                 if old != new:
                     return True
                 continue
-            a, b = participant_from_api(old), participant_from_api(new)
+            a, b = participant_from_json(old, f"registration {rid}"), participant_from_json(new, f"registration {rid}")
             if _projection(a, fields) != _projection(b, fields):
                 return True
         return False

@@ -6,9 +6,11 @@ required fields in the same pass that builds the objects; a violation names its 
 (``$[0].participants[12].user.first_name``). ``schemas/`` stays the published contract:
 ``tests/test_wire.py`` proves the two agree field by field.
 
-A participant row is decoded from its own slice of the answer (``msgspec.Raw``, no copy), so the exact
-bytes of each row stay at hand: a row with fields the document does not list is decoded again as a plain
-object so that nothing RaceEntry sent is lost (see :func:`converters.model.decode_participants`).
+Fields the document does not list are accepted, as the schemas accept them (RaceEntry may add fields):
+the structs skip them. A participant row is decoded from its own slice of the answer (``msgspec.Raw``, no
+copy), so the exact bytes of each row stay at hand: the fields the model does not name, listed or not, are
+decoded from them on first use so that nothing RaceEntry sent is lost (see
+:func:`converters.model.decode_participants`).
 """
 
 from __future__ import annotations
@@ -19,24 +21,26 @@ import msgspec
 from msgspec import Meta, Raw, Struct
 
 # JSON types, as the schemas name them.
-Scalar = Union[str, int, float, bool, None]  # a field whose type the document shows only as null
+Scalar = Union[str, int, float, bool, None]  # a field the document shows only as null or "$0.00"
 Id = Union[int, str]
 OptId = Union[int, str, None]
 Text = Union[str, None]
 Code = Union[str, int, float, None]  # bib, chip, phone, zipcode: numbers or text
 Flag = Union[str, bool, None]
+# The pattern of schemas/participants.response.json's user.dob (tests/test_wire.py checks they match).
 Dob = Union[Annotated[str, Meta(pattern=r"^(\d{4}-\d{2}-\d{2})?$")], None]
 
 
-class Address(Struct, forbid_unknown_fields=True, gc=False):
+class Address(Struct, gc=False):
     street: Code = None
+    street2: Code = None
     city: Code = None
     state: Code = None
     zipcode: Code = None
     country_code: Code = None
 
 
-class User(Struct, forbid_unknown_fields=True, gc=False):
+class User(Struct, gc=False):
     first_name: Text
     last_name: Text
     user_id: OptId = None
@@ -49,7 +53,7 @@ class User(Struct, forbid_unknown_fields=True, gc=False):
     profile_image_url: Text = None
 
 
-class Participant(Struct, forbid_unknown_fields=True, gc=False):
+class Participant(Struct, gc=False):
     """One participant object of ``GET race/{id}/participants`` (and ``removed_participants``)."""
 
     user: User
@@ -93,7 +97,7 @@ class Event(Struct, gc=False):
     """The ``event`` object of a group (RaceEntry leaves its ``participants`` empty)."""
 
     event_id: Id
-    participants: Union[list[Raw], None] = None
+    participants: list[Raw] = []
 
 
 class Group(Struct, gc=False):
@@ -101,7 +105,7 @@ class Group(Struct, gc=False):
     bytes until decoded one by one (:func:`converters.model.decode_participants`)."""
 
     event: Raw
-    participants: Union[list[Raw], None] = None
+    participants: list[Raw] = []
 
 
 PARTICIPANT_DECODER = msgspec.json.Decoder(Participant)
@@ -116,3 +120,52 @@ def path_of(message: str, prefix: str) -> str:
         return f"{prefix}: {message}"
     return f"{prefix}{where.rstrip('`')[1:]}: {text}"
 
+
+
+# ------------------------------------------------------------------------------------------------ teams
+# The team answers (schemas/teams.response.json, schemas/team_types.response.json), declared the same way
+# and checked against their schemas by tests/test_wire.py. Not used by the client yet.
+
+
+class Team(Struct, gc=False):
+    """One team of ``GET race/{id}/teams`` (the answer is a list of these)."""
+
+    team_id: Id
+    team_name: Text
+    team_type_id: OptId = None
+    team_gender: Text = None
+    team_bib_num: Code = None
+    team_age_restriction_id: OptId = None
+    last_modified_ts: OptId = None
+
+
+class TeamType(Struct, gc=False):
+    """One team type of ``GET race/{id}/teams/team_types``."""
+
+    team_type_id: Id
+    team_type: Text = None
+    team_type_desc: Text = None
+    min_members: OptId = None
+    max_members: OptId = None
+    min_male_members: OptId = None
+    max_male_members: OptId = None
+    min_female_members: OptId = None
+    max_female_members: OptId = None
+    max_num_teams: OptId = None
+    valid_event_ids: Union[list[Id], None] = None
+    require_gender_selection: Flag = None
+    allow_all_male_team: Flag = None
+    allow_all_female_team: Flag = None
+    allow_coed_team: Flag = None
+    require_age_range_selection: Flag = None
+    team_age_restrictions: Union[list[Any], None] = None  # the document shows only []
+
+
+class TeamTypes(Struct, gc=False):
+    """The ``GET race/{id}/teams/team_types`` answer: ``{"race_team_types": [...]}``."""
+
+    race_team_types: list[TeamType]
+
+
+TEAMS_DECODER = msgspec.json.Decoder(list[Team])
+TEAM_TYPES_DECODER = msgspec.json.Decoder(TeamTypes)
