@@ -33,7 +33,7 @@ import orjson
 
 from .atomic import atomic_writer, write_bytes
 from .errors import InputError, PlanError
-from .jsonio import dumps, load_file, loads
+from .jsonio import dumps, load_bytes, load_file
 
 FOLDER = ".timersync"
 VERSION = 1
@@ -163,22 +163,13 @@ def load_base_file(path: str | Path) -> bytes:
     """A base's JSON bytes: ``base.json.gz`` or any saved participants answer (``.json``, as earlier
     snapshots). The typed decoder (:func:`converters.model.decode_participants`) reads them."""
     path = Path(path)
+    if path.suffix != ".gz":
+        return load_bytes(path)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", file=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror})", file=str(path)) from None
-    if path.suffix == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise InputError(f"the saved base is damaged ({exc}); pull the file again", file=str(path)) from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if not data.strip():
-        raise InputError("the file is empty; expected RaceEntry JSON", file=str(path))
-    return data
+        data = gzip.decompress(load_bytes(path))
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"the saved base is damaged ({exc}); pull the file again", file=str(path)) from None
+    return load_bytes(path, data)
 
 
 def load(file: str | Path) -> Binding | None:

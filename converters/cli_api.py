@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .cli import api_options, echo_json, json_option, main, make_client, table
-from .server.app import BEHAVIOURS, DEFAULT_PASSWORD
+from .server.defaults import BEHAVIOURS, DEFAULT_PASSWORD
 
 
 @main.command()
@@ -88,13 +88,11 @@ def participants(base_url: str, race_id: int, since: int, removed: bool, as_json
     \b
         timersync participants 2026 --since 1764150000 --json
     """
-    from .model import parse_participants
-
-    data = make_client(base_url).participants(race_id, since, removed)
+    data = make_client(base_url).participants_answer(race_id, since, removed)
     if as_json:
-        echo_json(data)
+        echo_json(data.to_json())
         return
-    people = parse_participants(data)
+    people = data.participants
     rows = [[p.registration_id, p.event_id, p.bib, p.last_name, p.first_name, p.gender, p.dob, p.team_name]
             for p in people]
     click.echo(table(rows, ["reg_id", "event", "bib", "last", "first", "sex", "dob", "team"]))

@@ -206,7 +206,7 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
                   teams: str | os.PathLike | None, race: str | os.PathLike | None,
                   encoding: str | None) -> ConvertResult:
     from . import jsonio, schemas
-    from .model import parse_participants, parse_teams, participants_response, team_to_api
+    from .model import decode_participants, parse_teams, participants_response, team_to_api
     from .reader import read_file
     from .writer import write_file
 
@@ -233,9 +233,7 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
         if out.suffix.lower() == ".json":
             raise InputError("both files are .json; one side must be .csv, .txt or .xlsx", file=str(out))
         kind = kind_of(out)
-        data = jsonio.load_file(src)
-        schemas.validate("participants.response", data, str(src))
-        participants = parse_participants(data, str(src))
+        participants = decode_participants(jsonio.load_bytes(src), str(src)).participants
         team_list = None
         if teams:
             team_data = jsonio.load_file(teams)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import TimersyncError
-from .model import CANONICAL_FIELDS, Participant, parse_participants
+from .model import CANONICAL_FIELDS, Participant
 
 
 def _pandas() -> Any:
@@ -37,8 +37,7 @@ def participants_frame(participants: Iterable[Participant]) -> Any:
 
 def race_frame(client: Any, race_id: int) -> Any:
     """RaceEntry's participants of ``race_id`` as a DataFrame (``client``: a logged-in RaceEntryClient)."""
-    return participants_frame(parse_participants(client.participants(race_id, 0),
-                                                 f"participants of race {race_id}"))
+    return participants_frame(client.participants_answer(race_id, 0).participants)
 
 
 def file_frame(path: str | Path, profile: str | None = None) -> Any:

@@ -23,19 +23,26 @@ def loads(data: bytes | str, source: str = "JSON") -> Any:
                          file=source) from None
 
 
-def load_file(path: str | os.PathLike) -> Any:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise InputError("file not found", file=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror})", file=str(path)) from None
+def load_bytes(path: str | os.PathLike, data: bytes | None = None) -> bytes:
+    """A JSON file's bytes (``data``: already read, e.g. decompressed), without a BOM; refuses an empty
+    or unreadable file with a one-line error."""
+    if data is None:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise InputError("file not found", file=str(path)) from None
+        except OSError as exc:
+            raise InputError(f"cannot read ({exc.strerror})", file=str(path)) from None
     if not data.strip():
         raise InputError("the file is empty; expected RaceEntry JSON", file=str(path))
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    return loads(data, str(path))
+    return data
+
+
+def load_file(path: str | os.PathLike) -> Any:
+    return loads(load_bytes(path), str(path))
 
 
 def dumps(obj: Any, pretty: bool = True) -> bytes:

@@ -571,9 +571,42 @@ class Answer:
         return msgspec.json.decode(self.to_bytes())
 
 
-_ATTR_TOP, _ATTR_USER, _ATTR_ADDRESS = (
-    operator.attrgetter(*[k for c, k in _FIELD_SOURCES.values() if c == part]) for part in ("", "user", "address"))
-_NO_ADDRESS = (None,) * sum(1 for c, _ in _FIELD_SOURCES.values() if c == "address")
+def _compile_wire_reader() -> Any:
+    """Straight-line ``from_wire(w, types, extra)``: a decoded :class:`converters.wire.Participant` ->
+    Participant, with the same conversions as :func:`participant_from_api` except where the typed
+    decoder already guarantees the type (a field declared ``str | None`` is taken as it is)."""
+    import typing
+
+    from . import wire
+
+    hints = {"": typing.get_type_hints(wire.Participant), "user": typing.get_type_hints(wire.User),
+             "address": typing.get_type_hints(wire.Address)}
+    obj = {"": "w", "user": "u", "address": "a"}
+    args = []
+    for name, (container, key) in _FIELD_SOURCES.items():
+        v = f"{obj[container]}.{key}"
+        if container == "address":
+            v = f"(None if a is None else a.{key})"
+        if hints[container].get(key) == typing.Optional[str]:
+            args.append(v)
+        elif name in _INT_FIELDS:
+            args.append(f"(v if (v := {v}) is None or v.__class__ is int else _int_field(v, {key!r}, types, ''))")
+        elif name in _FLAG_FIELDS:
+            args.append(f'(None if (v := {v}) is None else True if v == "T" else False if v == "F" else as_flag(v))')
+        elif name in _ID_FIELDS or name in ("bib", "chip", "team_bib"):
+            args.append(f"(None if (v := {v}) is None else str(v) if v.__class__ is int "
+                        f"else _text(v, {key!r}, types, True))")
+        else:
+            args.append(f"(v if (v := {v}) is None or v.__class__ is str else _text(v, {key!r}, types, False))")
+    src = ("def from_wire(w, types, extra):\n    u = w.user\n    a = u.address\n"
+           f"    return Participant({', '.join(args)}, extra, types)\n")
+    namespace: dict[str, Any] = {"Participant": Participant, "_text": _text, "as_flag": as_flag,
+                                 "_int_field": _int_field}
+    exec(src, namespace)  # noqa: S102 - source built from constants and the wire structs' declared types
+    return namespace["from_wire"]
+
+
+_from_wire = _compile_wire_reader()
 
 
 def decode_participants(data: Any, source: str = "response", removed: bool = False) -> Answer:
@@ -594,7 +627,7 @@ def decode_participants(data: Any, source: str = "response", removed: bool = Fal
         loads(bytes(data), source)  # the line and column of the fault
         raise
     decode_row, decode_event = wire.PARTICIPANT_DECODER.decode, wire.EVENT_DECODER.decode
-    top, user_of, address_of, read = _ATTR_TOP, _ATTR_USER, _ATTR_ADDRESS, _read_t
+    from_wire = _from_wire
     participants: list[Participant] = []
     rows: list[Any] = []
     out_groups: list[tuple[int | None, Any, int]] = []
@@ -612,19 +645,13 @@ def decode_participants(data: Any, source: str = "response", removed: bool = Fal
             raws = raws or ()
             for ri, raw in enumerate(raws):
                 try:
-                    w = decode_row(raw)
-                    u = w.user
-                    a = u.address
-                    types: dict[str, str] = {}
-                    p = read(top(w), user_of(u), _NO_ADDRESS if a is None else address_of(a), types, "")
+                    p = from_wire(decode_row(raw), {}, RawExtras(raw))
                 except msgspec.ValidationError as exc:
                     raise SchemaError(wire.path_of(str(exc), f"{source}: $[{gi}].{where}[{ri}]")) from None
                 except ShapeError as exc:
                     raise ShapeError(f"{source}[{gi}].{where}[{ri}]{exc}") from None
                 if p.event_id is None:
                     p.event_id = event_id
-                p.extra = RawExtras(raw)
-                p.types = types
                 participants.append(p)
             rows.extend(raws)
             out_groups.append((event_id, group.event, len(raws)))
@@ -638,11 +665,7 @@ def participant_from_json(raw: Any, where: str = "participant", event_id: int | 
     from .errors import SchemaError
 
     try:
-        w = wire.PARTICIPANT_DECODER.decode(raw)
-        u = w.user
-        a = u.address
-        types: dict[str, str] = {}
-        p = _read_t(_ATTR_TOP(w), _ATTR_USER(u), _NO_ADDRESS if a is None else _ATTR_ADDRESS(a), types, "")
+        p = _from_wire(wire.PARTICIPANT_DECODER.decode(raw), {}, RawExtras(raw))
     except msgspec.ValidationError as exc:
         raise SchemaError(wire.path_of(str(exc), f"{where}: $")) from None
     except msgspec.DecodeError as exc:
@@ -651,8 +674,6 @@ def participant_from_json(raw: Any, where: str = "participant", event_id: int | 
         raise ShapeError(f"{where}{exc}") from None
     if p.event_id is None:
         p.event_id = event_id
-    p.extra = RawExtras(raw)
-    p.types = types
     return p
 
 

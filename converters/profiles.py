@@ -133,11 +133,23 @@ def list_profiles() -> list[tuple[str, str]]:
 
 
 @lru_cache(maxsize=None)
+def _schema() -> Any:
+    return orjson.loads((data_dir("schemas") / "profile.schema.json").read_bytes())
+
+
+@lru_cache(maxsize=None)
+def _fast_validator() -> Any:
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(_schema())
+
+
+@lru_cache(maxsize=None)
 def _schema_validator() -> Any:
+    """The pure-Python validator, for its messages: only loaded (about 30 ms) when a profile is wrong."""
     import jsonschema
 
-    schema = orjson.loads((data_dir("schemas") / "profile.schema.json").read_bytes())
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(_schema())
 
 
 def _key_path(parts: Any) -> str:
@@ -154,7 +166,8 @@ def _load(path: str, shown: str, _mtime: int) -> Profile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{shown}: not valid TOML ({exc})") from None
-    errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = [] if _fast_validator().is_valid(data) else sorted(_schema_validator().iter_errors(data),
+                                                                 key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
         raise ProfileError(f"{shown}: {_key_path(err.absolute_path)}: {err.message}")

@@ -33,7 +33,7 @@ from .diff import MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, modify
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
 from .jsonio import load_file, save_file
-from .model import (Participant, Team, delete_request, parse_participants, participants_request, result_ids,
+from .model import (Participant, Team, delete_request, participants_request, result_ids,
                     switch_request, teams_request)
 from .planning import RaceState
 
@@ -592,7 +592,7 @@ def _not_confirmed(problems: list[str]) -> None:
 def verify(client: Any, race_id: int, result: PushResult, before: RaceState) -> list[str]:
     """Re-read RaceEntry (registration ids may have changed with switches) and check that the counts add up
     and no added runner exists twice."""
-    after = parse_participants(client.participants(race_id, 0), f"participants of race {race_id}")
+    after = client.participants_answer(race_id, 0).participants
     problems = []
     expected = len(before.current) + len(result.added) - len(result.deleted)
     if len(after) != expected:

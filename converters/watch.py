@@ -569,17 +569,25 @@ class Watcher:
 
     def _convert_json(self, path: Path) -> list[str]:
         from .writer import write_file
-        from .jsonio import load_file
-        from .model import parse_participants, parse_teams
+        from .errors import SchemaError
+        from .jsonio import load_bytes, loads
+        from .model import Answer, decode_participants, parse_participants, parse_teams
         from .binding import bind
 
-        data = load_file(path)
+        raw = load_bytes(path)
         try:
-            participants = parse_participants(data, path.name)
+            data: Any = decode_participants(raw, path.name)
+            participants = data.participants
+        except (SchemaError, ShapeError):  # not RaceEntry's exact shape: read it leniently, or say why not
+            data = loads(raw, path.name)
+            participants = None
+        try:
+            if participants is None:
+                participants = parse_participants(data, path.name)
         except ShapeError as exc:
             raise ShapeError(f"{exc}; expected RaceEntry's participants response (a list of events with "
                              f"participants, as `timersync participants RACE --json` prints)") from None
-        if not participants and not (isinstance(data, list) and data):
+        if not participants and not (data.groups if isinstance(data, Answer) else isinstance(data, list) and data):
             raise ShapeError(f"{path.name}: no participants in it; expected RaceEntry's participants response")
         try:
             context = self.context()

@@ -152,22 +152,30 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
                     warn(f"row {r}, column {header!r}: {v!r} has no value in the profile's map; written unchanged")
         values = list(map(lookup.__getitem__, values))
     width = col.max_width
-    if width is not None and max(map(len, values if empty == "" else filter(None, values)), default=0) > width:
+    joined = "\n" + "\n".join(values) if empty == "" else None  # one C-level scan per check below
+    if width is not None and (_too_wide(width).search(joined) if joined is not None
+                              else max(map(len, filter(None, values)), default=0) > width):
         for r, v in enumerate(values, start=2):
             if v and len(v) > width:
                 warn(f"row {r}, column {header!r}: {v!r} is longer than the {width} characters "
                      f"{profile.target} holds; it may be cut short there")
     if neutral:
         values = _guard(col, values, empty, profile.encoding.lower().replace("-", "") in ("cp1252", "windows1252"),
-                        warn, profile.target if profile.reads_csv_directly else None)
+                        warn, profile.target if profile.reads_csv_directly else None, joined)
     return values
+
+
+@functools.lru_cache(maxsize=None)
+def _too_wide(width: int) -> "re.Pattern[str]":
+    """A line of a joined column longer than ``width`` characters."""
+    return re.compile(f"[^\n]{{{width + 1}}}")
 
 
 _PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ().\-/]*(\s*(x|ext\.?)\s*[0-9]+)?\Z", re.IGNORECASE)
 
 
 def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: bool,
-           warn: Callable[[str], None], direct: str | None = None) -> list[str | None]:
+           warn: Callable[[str], None], direct: str | None = None, joined: str | None = None) -> list[str | None]:
     """Values a spreadsheet would run as a formula, with a leading ``'`` (OWASP), each one reported. In
     every column: one marked ``neutralize = false`` (a phone) keeps a value raw only when it looks like a
     phone number. For a Windows-1252 file the test is made on the transliterated value (a full-width
@@ -176,9 +184,14 @@ def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: boo
     from .tabular import to_cp1252
 
     trig = _TRIGGERS_OR_QUOTE
-    check_translit = cp1252 and any(v and not v.isascii() for v in values)
-    if not _may_trigger(values, empty) and not check_translit:
-        return values
+    if joined is not None:
+        check_translit = cp1252 and not joined.isascii()
+        if not check_translit and not _LINE_TRIGGER.search(joined):
+            return values
+    else:
+        check_translit = cp1252 and any(v and not v.isascii() for v in values)
+        if not _may_trigger(values, empty) and not check_translit:
+            return values
     raw_ok = col.neutralize is False
     out = list(values)
     for r, v in enumerate(values, start=2):
@@ -196,6 +209,7 @@ def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: boo
 
 _TRIGGERS_OR_QUOTE = frozenset(_TRIGGERS + ("'",))
 _LINE_TRIGGERS = tuple("\n" + t for t in _TRIGGERS_OR_QUOTE)
+_LINE_TRIGGER = re.compile("\n[" + re.escape("".join(_TRIGGERS_OR_QUOTE)) + "]")
 
 
 def _may_trigger(values: list[str | None], empty: str | None) -> bool:

@@ -79,14 +79,12 @@ import orjson
 
 from . import seed as _seed
 
-DEFAULT_EMAIL = "timer@example.com"
-DEFAULT_PASSWORD = "rehearse-2026"
+from .defaults import BEHAVIOURS, DEFAULT_EMAIL, DEFAULT_PASSWORD  # noqa: E402  (published with the server)
 CREDENTIAL_TTL = 24 * 3600
 MAX_RESULTS_PER_PAGE = 2500
 MAX_DELETE = 250
 MAX_BODY = 10 * 1024 * 1024
 MAX_KEPT_KEYS = 100   # invalidated key pairs remembered (to answer 102 rather than 103)
-BEHAVIOURS = ("documented", "strict")
 
 ERR_MISSING_AUTH = 100
 ERR_LOGIN = 101
