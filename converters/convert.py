@@ -33,7 +33,7 @@ _INT_LINES = re.compile(r"\n(?:(?:-?(?:0|[1-9][0-9]*))?\n)*\Z")  # a joined colu
 _US = {"", "US", "USA"}
 _STR_ONLY = {str}
 _FLOAT_ONLY = {float}
-_PARTICIPANT_ARGS = tuple(f.name for f in dataclasses.fields(Participant) if f.name not in ("extra", "types"))
+_PARTICIPANT_ARGS = tuple(f for f in Participant.__struct_fields__ if f not in ("extra", "types"))
 
 
 @dataclass

@@ -73,13 +73,14 @@ def _date_regex(fmt: str) -> re.Pattern[str] | None:
 
 
 def _parse_date(text: str, fmt: str) -> str | None:
-    rx = _date_regex(fmt)
-    m = rx.match(text) if rx else None
-    if m:
-        try:
-            return _dt.date(int(m["y"]), int(m["m"]), int(m["d"])).isoformat()
-        except ValueError:
-            return None
+    for f in (fmt, "%Y-%m-%d"):  # the profile's format, then ISO (a date cell read back)
+        rx = _date_regex(f)
+        m = rx.match(text) if rx else None
+        if m:
+            try:
+                return _dt.date(int(m["y"]), int(m["m"]), int(m["d"])).isoformat()
+            except ValueError:
+                return None
     for f in (fmt, "%Y-%m-%d"):
         try:
             return _dt.datetime.strptime(text, f).date().isoformat()

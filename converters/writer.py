@@ -167,8 +167,8 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
 
 @functools.lru_cache(maxsize=None)
 def _too_wide(width: int) -> "re.Pattern[str]":
-    """A line of a joined column longer than ``width`` characters."""
-    return re.compile(f"[^\n]{{{width + 1}}}")
+    """A line of a joined column longer than ``width`` characters (tried at line starts only: one pass)."""
+    return re.compile("\n[^\n]{%d}" % (width + 1))
 
 
 _PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ().\-/]*(\s*(x|ext\.?)\s*[0-9]+)?\Z", re.IGNORECASE)
@@ -194,7 +194,10 @@ def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: boo
             return values
     raw_ok = col.neutralize is False
     out = list(values)
-    for r, v in enumerate(values, start=2):
+    rows: Iterable[tuple[int, str | None]] = enumerate(values, start=2)
+    if joined is not None and not check_translit and joined.count("\n") == len(values):
+        rows = _trigger_rows(joined, values)  # only the rows the scan found, not 50,000 in Python
+    for r, v in rows:
         if not v:
             continue
         first = v[0] if v.isascii() or not check_translit else (to_cp1252(v)[:1] or v[0])
@@ -205,6 +208,16 @@ def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: boo
             warn(f"row {r}, {col.header!r}: {v!r} written as {out[r - 2]!r} (else a formula"
                  + (f"; {direct} shows the ')" if direct else ")"))
     return out
+
+
+def _trigger_rows(joined: str, values: list[str | None]) -> Iterable[tuple[int, str | None]]:
+    """(spreadsheet row, value) of each value starting with a trigger, found by one regex scan of the
+    joined column (``"\n" + "\n".join(values)``, no value holding a newline)."""
+    row, at = 1, 0
+    for m in _LINE_TRIGGER.finditer(joined):
+        row += joined.count("\n", at, m.start() + 1)
+        at = m.start() + 1
+        yield row, values[row - 2]
 
 
 _TRIGGERS_OR_QUOTE = frozenset(_TRIGGERS + ("'",))
@@ -233,10 +246,9 @@ def participants_to_rows(participants: Iterable[Participant], profile: Profile |
     return header, [list(r) for r in rows], warnings
 
 
-def _rows(participants: Iterable[Participant], profile: Profile, race: Any, neutral: bool,
-          empty: str | None = None) -> tuple[list[str], list[tuple[str | None, ...]], list[str]]:
-    """:func:`participants_to_rows` with rows as tuples (what the writers need; saves a copy per row).
-    ``empty=""`` gives empty cells as ``""`` instead of None (all-text rows join in one call)."""
+def _columns(participants: Iterable[Participant], profile: Profile, race: Any, neutral: bool,
+             empty: str | None = None) -> tuple[list[str], list[list[str | None]], list[str]]:
+    """The output column by column (each a list, top to bottom), with the warnings."""
     ps = participants if isinstance(participants, (list, tuple)) else list(participants)
     warnings: list[str] = []
     events = race_events(race)
@@ -245,7 +257,15 @@ def _rows(participants: Iterable[Participant], profile: Profile, race: Any, neut
         warnings.append(f"no --race given: column(s) {', '.join(repr(h) for h in needs_race)} (event names) "
                         f"are left blank")
     columns = [_column_values(c, profile, ps, events, neutral, warnings.append, empty) for c in profile.columns]
-    return profile.headers, list(zip(*columns)), warnings
+    return profile.headers, columns, warnings
+
+
+def _rows(participants: Iterable[Participant], profile: Profile, race: Any, neutral: bool,
+          empty: str | None = None) -> tuple[list[str], list[tuple[str | None, ...]], list[str]]:
+    """:func:`participants_to_rows` with rows as tuples (what the writers need; saves a copy per row).
+    ``empty=""`` gives empty cells as ``""`` instead of None (all-text rows join in one call)."""
+    header, columns, warnings = _columns(participants, profile, race, neutral, empty)
+    return header, list(zip(*columns)), warnings
 
 
 def teams_to_rows(teams: Iterable[Team], profile: Profile, neutral: bool = True
@@ -280,7 +300,7 @@ def _write_file(path: str | os.PathLike, participants: Sequence[Participant], pr
     if kind not in profile.kinds:
         raise ProfileError(f"profile {profile.name} writes {', '.join(profile.kinds)}, not {kind}")
     neutral = guarded(profile, kind)
-    header, rows, warnings = _rows(participants, profile, race, neutral, empty="")
+    header, columns, warnings = _columns(participants, profile, race, neutral, empty="")
     team_table = None
     if teams is not None:
         if profile.team_columns:
@@ -290,7 +310,7 @@ def _write_file(path: str | os.PathLike, participants: Sequence[Participant], pr
     if kind == "xlsx":
         from .xlsx import write_xlsx
 
-        sheets = [_sheet("Participants", header, rows, profile.columns)]
+        sheets = [_sheet("Participants", header, [], profile.columns, columns)]
         if team_table is not None:
             sheets.append(_sheet("Teams", team_table[0], team_table[1], profile.team_columns))
         write_xlsx(path, sheets)
@@ -302,15 +322,16 @@ def _write_file(path: str | os.PathLike, participants: Sequence[Participant], pr
         warnings += [f"{teams_path(path).name}: {w}" for w in
                      write_rows(teams_path(path), team_table[0], team_table[1], delimiter, profile.line_ending,
                                 profile.encoding)]
-    warnings += write_rows(path, header, rows, delimiter, profile.line_ending, profile.encoding)
+    warnings += write_rows(path, header, list(zip(*columns)), delimiter, profile.line_ending, profile.encoding)
     return warnings
 
 
-def _sheet(name: str, header: list[str], rows: list[list[str | None]], cols: Sequence[Column]) -> Any:
+def _sheet(name: str, header: list[str], rows: list[list[str | None]], cols: Sequence[Column],
+           columns: list[list[str | None]] | None = None) -> Any:
     from .xlsx import Sheet
 
     text = {i for i, c in enumerate(cols) if c.type == "code"}
     numbers = {i for i, c in enumerate(cols) if c.type == "int"}
     dates = {i: c.date_format or "%Y-%m-%d" for i, c in enumerate(cols) if c.xlsx_date}
-    return Sheet(name, header, rows, text, numbers, dates)
+    return Sheet(name, header, rows, text, numbers, dates, columns)
 
