@@ -367,7 +367,8 @@ def _plain_body(rows: Sequence[Sequence[str | None]], delimiter: str, line_endin
     if (not rows or len(delimiter) != 1 or delimiter.isspace() or delimiter == '"' or not line_ending
             or delimiter in line_ending):
         return None
-    lengths = set(map(len, rows))
+    columns = getattr(rows, "columns", None)  # a column-wise table (writer._RowView): every row is as wide
+    lengths = {len(columns)} if columns is not None else set(map(len, rows))
     width = lengths.pop()
     if lengths or width < 2:  # csv.writer writes a lone empty cell as ""
         return None
