@@ -206,7 +206,8 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
                   teams: str | os.PathLike | None, race: str | os.PathLike | None,
                   encoding: str | None) -> ConvertResult:
     from . import jsonio, schemas
-    from .model import decode_participants, parse_teams, participants_response, team_to_api
+    from .atomic import atomic_writer
+    from .model import decode_participants, parse_teams, participants_json, team_to_api
     from .reader import read_file
     from .writer import write_file
 
@@ -250,13 +251,14 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
     kind_of(src)
     got = read_file(src, profile, race=race_data, encoding=encoding, known_events=known)
     _check_ids(got, profile)
-    response = participants_response(got.participants, race_event_order(race_data))
     written = []
     if got.teams:
         tpath = out.with_name(f"{out.stem}-teams.json")
         jsonio.save_file(tpath, [team_to_api(t) for t in got.teams])
         written.append(tpath)
-    jsonio.save_file(out, response)
+    with atomic_writer(out, "wb") as fh:  # streamed: the answer is never all dicts at once
+        for piece in participants_json(got.participants, race_event_order(race_data)):
+            fh.write(piece)
     written.insert(0, out)
     return ConvertResult(written, len(got.participants), len(got.teams), got.warnings)
 

@@ -387,10 +387,13 @@ _GET_EXTRA = operator.itemgetter(*_EXTRA_KEYS)
 def participant_to_api(p: Participant) -> dict[str, Any]:
     """Participant -> the participant object exactly as RaceEntry returns it (documented key order)."""
     if not p.types:
+        extra = p.extra
+        if extra.__class__ is dict and not extra:
+            return _write_bare(p)
         out = _write_plain(p)
-        if _KNOWN_EXTRA.issuperset(p.extra):
+        if _KNOWN_EXTRA.issuperset(extra):
             return out
-        return _add_extras(out, p.extra)
+        return _add_extras(out, extra)
     return _to_api_generic(p)
 
 
@@ -415,16 +418,24 @@ def _compile_writer() -> Any:
         if name in _FLAG_FIELDS:
             return f'(None if p.{name} is None else ("T" if p.{name} else "F"))'
         if name in _ID_FIELDS or name in ("bib", "chip", "team_bib"):
-            return f"_id_value(p.{name})"
+            # _id_value inlined for its usual case (plain digits): 350,000 calls per 50,000 runners
+            return (f"(None if (v := p.{name}) is None else int(v) if v.isdigit() and v.isascii() "
+                    f"and (v[0] != '0' or len(v) == 1) else _id_value(v))")
         return f"p.{name}"
-    address = ", ".join(f"{k!r}: {expr('address', k)}" for k in ADDRESS_KEYS)
-    user = ", ".join(f"{k!r}: " + ("address" if k == "address" else expr("user", k)) for k in USER_KEYS)
-    top = ", ".join(f"{k!r}: " + ("user" if k == "user" else expr("", k)) for k in PARTICIPANT_KEYS)
-    src = (f"def write(p):\n    extra = p.extra\n    address = {{{address}}}\n    user = {{{user}}}\n"
-           f"    return {{{top}}}\n")
+
+    def source(fn: str, no_extra: bool) -> str:
+        def x(container: str, key: str) -> str:
+            out = expr(container, key)
+            return "None" if no_extra and out.startswith("extra.get(") else out
+        address = ", ".join(f"{k!r}: {x('address', k)}" for k in ADDRESS_KEYS)
+        user = ", ".join(f"{k!r}: " + ("address" if k == "address" else x("user", k)) for k in USER_KEYS)
+        top = ", ".join(f"{k!r}: " + ("user" if k == "user" else x("", k)) for k in PARTICIPANT_KEYS)
+        return (f"def {fn}(p):\n    extra = p.extra\n    address = {{{address}}}\n    user = {{{user}}}\n"
+                f"    return {{{top}}}\n")
     namespace: dict[str, Any] = {"_id_value": _id_value}
-    exec(src, namespace)  # noqa: S102 - source built from constants only
-    return namespace["write"]
+    # write_bare: a record with no extra field (read from a timing file): no lookup per documented extra
+    exec(source("write", False) + source("write_bare", True), namespace)  # noqa: S102 - constants only
+    return namespace["write"], namespace["write_bare"]
 
 
 def _add_extras(out: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -470,7 +481,7 @@ def _to_api_generic(p: Participant) -> dict[str, Any]:
 
 
 _API_TO_NAME = {(container, key): name for name, (container, key) in _FIELD_SOURCES.items()}
-_write_plain = _compile_writer()
+_write_plain, _write_bare = _compile_writer()
 
 
 @contextlib.contextmanager
@@ -702,6 +713,27 @@ def event_ids_in(data: Any) -> list[int]:
                 if eid is not None and eid not in ids:
                     ids.append(eid)
     return ids
+
+
+def participants_json(participants: Iterable[Participant], event_ids: Iterable[int] = (),
+                      chunk: int = 1000) -> Iterable[bytes]:
+    """:func:`participants_response` as indented JSON (the same bytes ``orjson`` indents the whole list
+    to), made ``chunk`` participants at a time: a 50,000-runner answer never exists as dicts at once."""
+    import orjson
+
+    groups: dict[int | None, list[Participant]] = {eid: [] for eid in event_ids}
+    for p in participants:
+        groups.setdefault(p.event_id, []).append(p)
+    indent = orjson.OPT_INDENT_2
+    yield b"["
+    for gi, (eid, rows) in enumerate(groups.items()):
+        event = orjson.dumps({"event_id": eid, "participants": []}, option=indent).replace(b"\n", b"\n    ")
+        yield (b"," if gi else b"") + b'\n  {\n    "event": ' + event + b',\n    "participants": ['
+        for at in range(0, len(rows), chunk):
+            body = orjson.dumps([participant_to_api(p) for p in rows[at:at + chunk]], option=indent)
+            yield (b"," if at else b"") + b"\n    " + body[2:-2].replace(b"\n", b"\n    ")
+        yield b"\n    ]\n  }" if rows else b"]\n  }"
+    yield b"\n]\n" if groups else b"]\n"
 
 
 def participants_response(participants: Iterable[Participant], event_ids: Iterable[int] = (),
