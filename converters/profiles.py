@@ -8,12 +8,13 @@ a user's own ``.toml`` file; every profile is validated by ``schemas/profile.sch
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import orjson
 
@@ -83,6 +84,7 @@ class Profile:
     stops_at_blank_row: bool = False  # the program stops importing at a blank row (Race Result)
     reads_csv_directly: bool = False  # the program imports the CSV/TXT as it is (a guard ' shows there)
     earliest_dob: str = "1900-01-01"  # dates of birth before it are implausible
+    extra_columns: bool = False  # fields no column names get a column each (the lossless raceentry profile)
 
     @property
     def headers(self) -> list[str]:
@@ -91,6 +93,18 @@ class Profile:
     @property
     def required_columns(self) -> list[Column]:
         return [c for c in self.columns if c.required or c.source == "registration_id"]
+
+
+def with_extra_columns(profile: Profile, keys: Iterable[str]) -> Profile:
+    """``profile`` with a text column for each of ``keys`` (an API key, ``user.<key>`` or
+    ``address.<key>``) that no column names yet, after its own columns. For ``extra_columns`` profiles."""
+    taken = {c.key for c in profile.columns} | {normalise_header(c.source) for c in profile.columns}
+    new = []
+    for key in keys:
+        if key and normalise_header(key) not in taken:
+            taken.add(normalise_header(key))
+            new.append(Column(header=key, source=key, kind="extra"))
+    return dataclasses.replace(profile, columns=profile.columns + tuple(new)) if new else profile
 
 
 def builtin_dir() -> Path:
@@ -201,6 +215,7 @@ def _load(path: str, shown: str, _mtime: int) -> Profile:
         line_ending=data.get("line_ending", "\r\n"), neutralize_csv=data.get("neutralize_csv", True),
         stops_at_blank_row=bool(data.get("stops_at_blank_row", False)),
         reads_csv_directly=bool(data.get("reads_csv_directly", False)),
+        extra_columns=bool(data.get("extra_columns", False)),
         earliest_dob=str(data.get("earliest_dob", "1900-01-01")),
         event=event_default, event_map=event_map, columns=columns, team_columns=team_columns,
         path=shown, text=text)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import InputError, ShapeError
 from .model import Participant, Team, as_flag, as_int, gc_paused
-from .profiles import Column, Profile, load_profile, normalise_header
+from .profiles import Column, Profile, load_profile, normalise_header, with_extra_columns
 from .convert import (KINDS, _TRIGGERS, _INT_FIELDS, _FLAG_FIELDS, _FLOAT_INT, _INT_TEXT, _INT_LINES, _US, _STR_ONLY, _FLOAT_ONLY, _PARTICIPANT_ARGS, FileData, neutralize, unneutralize, race_events, with_events, race_event_order, kind_of, teams_path, guarded, _event_table)  # noqa: F401
 
 # --------------------------------------------------------------------------------------------- reading
@@ -362,6 +362,8 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     spreadsheet cell values (numbers, dates) that :func:`converters.xlsx.cell_text` turns into text,
     column by column and only where a column holds any."""
     events = race_events(race)
+    if profile.extra_columns:  # a column the profile does not name holds a field RaceEntry sent: read it back
+        profile = with_extra_columns(profile, (str(h).strip() for h in header if h is not None and str(h).strip()))
     found = _locate(header, profile.columns, profile, file)
     # Several event columns (e.g. RunScore's "Event" name and "Event ID") are all read and must agree
     # row by row: a timer who switches a runner by retyping the event name, leaving the id as it was,

@@ -523,7 +523,7 @@ class Syncer:
         from . import convert, writer
 
         kind = convert.kind_of(out.path)
-        if kind == "xlsx" or kind not in out.profile.kinds:
+        if kind == "xlsx" or kind not in out.profile.kinds or out.profile.extra_columns:  # columns vary by data
             return list(writer.write_file(out.path, participants, out.profile, race=race, teams=teams))
         from .tabular import write_rows
 

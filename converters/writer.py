@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .errors import ProfileError
 from .model import Participant, Team, as_text, gc_paused
-from .profiles import Column, Profile, load_profile
+from .profiles import Column, Profile, load_profile, with_extra_columns
 from .convert import (KINDS, _TRIGGERS, _INT_FIELDS, _FLAG_FIELDS, _FLOAT_INT, _INT_TEXT, _INT_LINES, _US, _STR_ONLY, _FLOAT_ONLY, _PARTICIPANT_ARGS, FileData, neutralize, unneutralize, race_events, with_events, race_event_order, kind_of, teams_path, guarded, _event_table)  # noqa: F401
 
 # --------------------------------------------------------------------------------------------- writing
@@ -273,6 +273,8 @@ def _columns(participants: Iterable[Participant], profile: Profile, race: Any, n
     """The output column by column (each a list, top to bottom), with the warnings."""
     ps = participants if isinstance(participants, (list, tuple)) else list(participants)
     warnings: list[str] = []
+    if profile.extra_columns:  # every field the profile has no column for gets one (nothing RaceEntry sent is lost)
+        profile = with_extra_columns(profile, dict.fromkeys(k for p in ps for k in p.extra))
     events = race_events(race)
     needs_race = [c.header for c in profile.columns if c.source == "event_id" and c.event == "name"]
     if needs_race and not events:
