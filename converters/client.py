@@ -18,7 +18,7 @@ import orjson
 import requests
 
 from . import progress as _progress
-from . import schemas, state
+from . import schemas, state, wire
 from .model import Answer, Participant, as_answer, gc_paused
 from .errors import AnsweredError, ApiError, AuthError, ConnectionFailed, ResponseLost
 from .redact import redact, remember_secret
@@ -214,7 +214,9 @@ class RaceEntryClient:
                     if self._must_retry_after_relogin(resp, body, what, relogged):
                         relogged = True
                         continue
-                    if schema:
+                    if schema in wire.ANSWERS:
+                        wire.check(body, wire.ANSWERS[schema], what)
+                    elif schema:
                         schemas.validate(schema, body, what)
                     return body
             delay = self._backoff(attempt, resp)

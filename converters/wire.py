@@ -124,7 +124,7 @@ def path_of(message: str, prefix: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ teams
 # The team answers (schemas/teams.response.json, schemas/team_types.response.json), declared the same way
-# and checked against their schemas by tests/test_wire.py. Not used by the client yet.
+# and checked against their schemas by tests/test_wire.py. The client checks these answers with them.
 
 
 class Team(Struct, gc=False):
@@ -169,3 +169,17 @@ class TeamTypes(Struct, gc=False):
 
 TEAMS_DECODER = msgspec.json.Decoder(list[Team])
 TEAM_TYPES_DECODER = msgspec.json.Decoder(TeamTypes)
+
+
+# Answers the client checks with these structs instead of a JSON-Schema pass (schema name -> type).
+ANSWERS: dict[str, Any] = {"teams.response": list[Team], "team_types.response": TeamTypes}
+
+
+def check(value: Any, type_: Any, what: str) -> None:
+    """Raise SchemaError naming the JSON path where ``value`` (plain JSON values) breaks ``type_``."""
+    from .errors import SchemaError
+
+    try:
+        msgspec.convert(value, type_)
+    except msgspec.ValidationError as exc:
+        raise SchemaError(path_of(str(exc), f"{what}: $")) from None

@@ -17,8 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    """Every command, through click's own API (the CLI imports a command's module only when asked)."""
     out = []
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         out.append((prefix + name, cmd))
         if isinstance(cmd, click.Group):
             out.extend(all_commands(cmd, prefix + name + " "))
@@ -55,3 +58,16 @@ def test_wheel_ships_mappings_and_schemas(tmp_path):
         assert f"converters/mappings/{profile}.toml" in names
     assert "converters/schemas/participants.response.json" in names
     assert "converters/schemas/profile.schema.json" in names
+
+
+
+def test_every_command_is_found_by_its_module():
+    """The CLI imports a command's module only when that command runs: its table must name every one."""
+    import importlib
+
+    from converters import cli
+
+    for module in set(cli.COMMAND_MODULES.values()):
+        importlib.import_module(f"converters.{module}")
+    assert set(cli.main.commands) == set(cli.COMMAND_MODULES)
+    assert cli.main.list_commands(click.Context(cli.main)) == sorted(cli.COMMAND_MODULES)
