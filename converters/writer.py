@@ -51,19 +51,14 @@ def _field_getter(name: str, how: str, empty: str | None) -> Callable[[Sequence[
     return namespace["get"]
 
 
-def _field_columns(ps: Sequence[Participant], names: Iterable[str]) -> dict[str, Sequence[Any]]:
-    """The named Participant fields of every participant, column by column: one C-level pass (an
-    attrgetter of every name per participant, then a transpose) instead of a Python loop per column."""
-    names = [n for n in dict.fromkeys(names) if n in _PARTICIPANT_ARGS]
-    if not names or not ps:
-        return {}
-    if len(names) == 1:
-        return {names[0]: list(map(attrgetter(names[0]), ps))}
-    return dict(zip(names, zip(*map(attrgetter(*names), ps))))
+def _field_columns(ps: Sequence[Participant], names: Iterable[str]) -> dict[str, list[Any]]:
+    """The named Participant fields of every participant, column by column (a C-level map per column:
+    faster than one attrgetter of every name per participant and a transpose, which costs as much again)."""
+    return {n: list(map(attrgetter(n), ps)) for n in dict.fromkeys(names) if n in _PARTICIPANT_ARGS}
 
 
 def _base_values(col: Column, ps: Sequence[Participant], empty: str | None = None,
-                 fields: dict[str, Sequence[Any]] | None = None) -> list[str | None]:
+                 fields: dict[str, list[Any]] | None = None) -> list[str | None]:
     """The column's source values for every participant, as text (``empty`` = no value)."""
     if col.kind == "field":
         name = col.source
@@ -71,8 +66,8 @@ def _base_values(col: Column, ps: Sequence[Participant], empty: str | None = Non
         got = fields.get(name) if fields else None
         if got is None:
             return _field_getter(name, how, empty)(ps)
-        if how == "text":  # None -> empty, anything else as it is
-            return list(got) if None not in got else list(map({None: empty}.get, got, got))
+        if how == "text":  # None -> empty, anything else as it is (the list is this column's own)
+            return got if None not in got else list(map({None: empty}.get, got, got))
         if how == "int":
             return [empty if v is None else str(v) for v in got]
         return [empty if v is None else "T" if v else "F" for v in got]

@@ -121,7 +121,7 @@ def _sheet_xml(sheet: Sheet, sst: SharedStrings) -> Iterator[str]:
     numbers = [str(r) for r in range(2, nrows + 2)]
     prepared = []
     for i in range(ncols):
-        raw = [v or "" for v in transposed[i]]
+        raw = transposed[i] if sheet.columns is not None else [v or "" for v in transposed[i]]  # writer: text
         widths[i] = max(widths[i], max(map(len, raw[:WIDTH_SAMPLE]), default=0))
         style = f' s="{STYLE_TEXT}"' if i in sheet.text_columns else ""
         kind = "date" if i in sheet.date_columns else "number" if i in sheet.number_columns else "text"
