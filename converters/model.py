@@ -241,6 +241,20 @@ def _text(value: Any, key: str, types: dict[str, str], id_like: bool) -> str | N
     return as_text(value)
 
 
+def _conversion(name: str, key: str, value: str, where: str) -> str:
+    """The expression that turns a loose JSON value (the source expression ``value``) into the canonical
+    attribute ``name`` (API key ``key``), recording in ``types`` what a round trip must keep: the one
+    conversion both generated readers (from dicts, from typed structs) use."""
+    if name in _INT_FIELDS:
+        return f"(v if (v := {value}) is None or v.__class__ is int else _int_field(v, {key!r}, types, {where}))"
+    if name in _FLAG_FIELDS:
+        return f'(None if (v := {value}) is None else True if v == "T" else False if v == "F" else as_flag(v))'
+    if name in _ID_FIELDS or name in ("bib", "chip", "team_bib"):
+        return (f"(None if (v := {value}) is None else str(v) if v.__class__ is int "
+                f"else _text(v, {key!r}, types, True))")
+    return f"(v if (v := {value}) is None or v.__class__ is str else _text(v, {key!r}, types, False))"
+
+
 def _compile_reader() -> Any:
     """Build the field-by-field body of participant_from_api from _FIELD_SOURCES.
 
@@ -257,15 +271,7 @@ def _compile_reader() -> Any:
     convert = []
     args = []
     for i, (name, (container, key)) in enumerate(_FIELD_SOURCES.items()):
-        if name in _INT_FIELDS:
-            convert.append(f"    f{i} = v if v is None or v.__class__ is int else _int_field(v, {key!r}, types, where)")
-        elif name in _FLAG_FIELDS:
-            convert.append(f'    f{i} = None if v is None else True if v == "T" else False if v == "F" else as_flag(v)')
-        elif name in _ID_FIELDS or name in ("bib", "chip", "team_bib"):
-            convert.append(f"    f{i} = None if v is None else str(v) if v.__class__ is int "
-                           f"else _text(v, {key!r}, types, True)")
-        else:
-            convert.append(f"    f{i} = v if v is None or v.__class__ is str else _text(v, {key!r}, types, False)")
+        convert.append(f"    f{i} = {_conversion(name, key, 'v', 'where')}")
         args.append(f"f{i}")
     lines = ["def read(og, ug, ag, types, where):"]
     for i, (name, (container, key)) in enumerate(_FIELD_SOURCES.items()):
@@ -601,17 +607,7 @@ def _compile_wire_reader() -> Any:
         v = f"{obj[container]}.{key}"
         if container == "address":
             v = f"(None if a is None else a.{key})"
-        if hints[container].get(key) == typing.Optional[str]:
-            args.append(v)
-        elif name in _INT_FIELDS:
-            args.append(f"(v if (v := {v}) is None or v.__class__ is int else _int_field(v, {key!r}, types, ''))")
-        elif name in _FLAG_FIELDS:
-            args.append(f'(None if (v := {v}) is None else True if v == "T" else False if v == "F" else as_flag(v))')
-        elif name in _ID_FIELDS or name in ("bib", "chip", "team_bib"):
-            args.append(f"(None if (v := {v}) is None else str(v) if v.__class__ is int "
-                        f"else _text(v, {key!r}, types, True))")
-        else:
-            args.append(f"(v if (v := {v}) is None or v.__class__ is str else _text(v, {key!r}, types, False))")
+        args.append(v if hints[container].get(key) == typing.Optional[str] else _conversion(name, key, v, "''"))
     src = ("def from_wire(w, types, extra):\n    u = w.user\n    a = u.address\n"
            f"    return Participant({', '.join(args)}, extra, types)\n")
     namespace: dict[str, Any] = {"Participant": Participant, "_text": _text, "as_flag": as_flag,
