@@ -208,7 +208,7 @@ class RaceEntryClient:
                                        f"after {attempt + 1} attempts; try again later", status=resp.status_code)
                     LOG.warning("%s: HTTP %s; retrying", what, resp.status_code)
                 else:
-                    if schema in TYPED and resp.status_code < 400 and resp.content.lstrip()[:1] == b"[":
+                    if schema in TYPED and resp.status_code < 400 and resp.content[:64].lstrip()[:1] == b"[":
                         return resp.content  # an array is never an error envelope: the typed decoder checks it
                     body = self._decode(resp, what)
                     if self._must_retry_after_relogin(resp, body, what, relogged):

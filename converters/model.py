@@ -631,11 +631,12 @@ def decode_participants(data: Any, source: str = "response", removed: bool = Fal
         groups = wire.GROUPS_DECODER.decode(data)
     except msgspec.ValidationError as exc:
         raise SchemaError(wire.path_of(str(exc), f"{source}: $")) from None
-    except msgspec.DecodeError:
+    except msgspec.DecodeError as exc:
+        from .errors import InputError
         from .jsonio import loads
 
-        loads(bytes(data), source)  # the line and column of the fault
-        raise
+        loads(bytes(data), source)  # the line and column of the fault, when the JSON is malformed
+        raise InputError(f"not JSON this reader can take ({exc}); re-download it", file=source) from None
     decode_row, decode_event = wire.PARTICIPANT_DECODER.decode, wire.EVENT_DECODER.decode
     from_wire = _from_wire
     participants: list[Participant] = []

@@ -358,7 +358,13 @@ class Syncer:
             old = rows.get(rid)
             if old is not None and (r.lm < old.lm or old.same(r)):
                 if full and r.lm == old.lm:
-                    old.doc = r.doc  # the same bytes from this read: the previous read's buffer can go
+                    # The same registration from this read: hold this read's bytes and record (its extra
+                    # fields are decoded from them), so the previous read's 55 MB buffer can go.
+                    old.doc = r.doc
+                    if old.p is not None:
+                        old.p = r.p
+                    if rid in self._parsed and r.p is not None:
+                        self._parsed[rid] = r.p
                 continue  # re-read from the overlap, or an older copy: not a change
             upserts.append((rid, r, old))
         gone: set[str] = set()
