@@ -128,7 +128,7 @@ def _date_lookup(uniq: set[Any], fmt: str, empty: str | None) -> dict[Any, Any] 
 
 def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], events: dict[int, str],
                    neutral: bool, warn: Callable[[str], None], empty: str | None = None,
-                   fields: dict[str, Sequence[Any]] | None = None) -> list[str | None]:
+                   fields: dict[str, list[Any]] | None = None) -> list[str | None]:
     """One column of the output, top to bottom (column-wise: about 4x faster than cell by cell).
     ``empty`` is what an empty cell holds: None for :func:`participants_to_rows`, ``""`` for the writers
     (which then join rows without a per-cell check)."""
@@ -169,7 +169,8 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
                     warn(f"row {r}, column {header!r}: {v!r} has no value in the profile's map; written unchanged")
         values = list(map(lookup.__getitem__, values))
     width = col.max_width
-    joined = "\n" + "\n".join(values) if empty == "" else None  # one C-level scan per check below
+    # The column joined once (writers: every cell is text) for the C-level scans below.
+    joined = "\n" + "\n".join(values) if empty == "" and (width is not None or neutral) else None
     if width is not None and (_too_wide(width).search(joined) if joined is not None
                               else max(map(len, filter(None, values)), default=0) > width):
         for r, v in enumerate(values, start=2):
