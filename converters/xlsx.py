@@ -55,7 +55,7 @@ class Sheet:
     text_columns: set[int] = field(default_factory=set)
     number_columns: set[int] = field(default_factory=set)
     date_columns: dict[int, str] = field(default_factory=dict)  # column -> strptime format of its text: date cells
-    columns: Sequence[Sequence[str | None]] | None = None  # the cells column by column, instead of ``rows``
+    columns: Sequence[Sequence[str]] | None = None  # the cells column by column ("" empty), instead of ``rows``
 
 
 def column_letter(index: int) -> str:
