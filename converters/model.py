@@ -9,7 +9,6 @@ returns, so JSON -> records -> JSON is lossless: fields the model does not name 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import operator
 import re
@@ -568,6 +567,8 @@ class Answer:
 
     def pieces(self, rows_per_piece: int = 1000) -> Iterable[bytes]:
         """The grouped answer as JSON, in pieces of at most ``rows_per_piece`` rows."""
+        if len(self.rows) != len(self.participants):
+            raise ValueError("this answer was decoded without its bytes (keep_bytes=False)")
         yield b"["
         start = 0
         for i, (_, event, count) in enumerate(self.groups):
@@ -619,11 +620,15 @@ def _compile_wire_reader() -> Any:
 _from_wire = _compile_wire_reader()
 
 
-def decode_participants(data: Any, source: str = "response", removed: bool = False) -> Answer:
+def decode_participants(data: Any, source: str = "response", removed: bool = False,
+                        keep_bytes: bool = True) -> Answer:
     """A participants answer's bytes -> :class:`Answer`, in one typed pass: each row is decoded straight
     into :class:`converters.wire.Participant` (types and required fields checked as it is built, a
     violation naming its JSON path), then into the canonical :class:`Participant`. The fields the model
-    does not name stay in the row's bytes (:class:`RawExtras`)."""
+    does not name stay in the row's bytes (:class:`RawExtras`).
+
+    ``keep_bytes=False``: for an answer only compared, never written back (a file's base): the records
+    carry no extra fields and the answer no rows, so the buffer is freed as soon as it is decoded."""
     from . import wire
     from .errors import SchemaError
 
@@ -656,7 +661,7 @@ def decode_participants(data: Any, source: str = "response", removed: bool = Fal
             raws = raws or ()
             for ri, raw in enumerate(raws):
                 try:
-                    p = from_wire(decode_row(raw), {}, RawExtras(raw))
+                    p = from_wire(decode_row(raw), {}, RawExtras(raw) if keep_bytes else {})
                 except msgspec.ValidationError as exc:
                     raise SchemaError(wire.path_of(str(exc), f"{source}: $[{gi}].{where}[{ri}]")) from None
                 except ShapeError as exc:
@@ -664,8 +669,9 @@ def decode_participants(data: Any, source: str = "response", removed: bool = Fal
                 if p.event_id is None:
                     p.event_id = event_id
                 participants.append(p)
-            rows.extend(raws)
-            out_groups.append((event_id, group.event, len(raws)))
+            if keep_bytes:
+                rows.extend(raws)
+            out_groups.append((event_id, group.event if keep_bytes else b"{}", len(raws)))
     return Answer(out_groups, participants, rows, removed)
 
 

@@ -23,8 +23,8 @@ from .binding import Binding
 from .diff import Plan, make_plan
 from .errors import PlanError
 from .jsonio import load_file, save_file
-from .model import (Answer, Participant, Team, TeamType, as_answer, gc_paused, parse_team_types, parse_teams,
-                    participants_response)
+from .model import (Answer, Participant, Team, TeamType, as_answer, decode_participants, gc_paused,
+                    parse_team_types, parse_teams, participants_response)
 
 
 @dataclass
@@ -117,9 +117,12 @@ def base_of(b: Binding) -> tuple[list[Participant], list[Participant]] | None:
 def _participants_of(data: Any, where: str) -> list[Participant]:
     """A saved participants answer (bytes, or an Answer just read), decoded and checked in one typed
     pass, as participants. Bytes are decoded afresh on every call, so no caller shares another's
-    participants."""
+    participants; a base is only compared, never written back from its records, so they are decoded
+    without their extra fields and the 55 MB of a 50,000-runner base are not kept."""
     if isinstance(data, Answer):
         return data.participants
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return decode_participants(data, where, keep_bytes=False).participants
     return as_answer(data, where).participants
 
 
