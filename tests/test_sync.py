@@ -278,3 +278,26 @@ def test_sync_needs_nothing_but_a_pulled_file(client, server, tmp_path):
     assert res.exit_code == 1 and "was written with profile runscore, not raceresult" in res.output
     res = CliRunner().invoke(main, ["sync", str(tmp_path / "never.csv")])
     assert res.exit_code == 1 and "which race?" in res.output
+
+
+def test_roster_of_an_earlier_version_resumes_without_false_changes(client, server, tmp_path):
+    """A roster written before the typed pass holds each row as re-serialised JSON (keys in another order,
+    the group's event_id added): the next full read is no change, and the file is left alone."""
+    import orjson
+
+    syncer = make_syncer(client, server, tmp_path)
+    first = syncer.run()
+    assert first.ok
+    db = syncer.roster.db
+    with db:
+        for rid, doc in db.execute("SELECT registration_id, doc FROM participants").fetchall():
+            db.execute("UPDATE participants SET doc=? WHERE registration_id=?",
+                       (orjson.dumps(orjson.loads(doc), option=orjson.OPT_SORT_KEYS), rid))
+    syncer.close()
+    before = (tmp_path / "out.csv").read_bytes()
+    again = make_syncer(client, server, tmp_path)  # a new process: the rows come from the roster
+    result = again.run(full=True)
+    assert result.ok and result.full
+    assert (result.added, result.changed, result.removed) == (0, 0, 0), result.status_line()
+    assert (tmp_path / "out.csv").read_bytes() == before
+    again.close()
