@@ -372,7 +372,11 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
                 say(f"{exc}; reading back what landed before sending the rest")
                 continue
             break
-        result.verified = verify(client, tgt.race_id, result, planned.rs)
+        # Before the re-read, let go of this push's reads (the file, its base, RaceEntry as it was): the
+        # check needs only how many runners there were, and a second 50,000-runner answer comes now.
+        before = len(planned.rs.current)
+        planned = b = None  # type: ignore[assignment]
+        result.verified = verify(client, tgt.race_id, result, before)
     return result
 
 
@@ -589,12 +593,13 @@ def _not_confirmed(problems: list[str]) -> None:
                           f"push again: it reads back what landed before sending anything else")
 
 
-def verify(client: Any, race_id: int, result: PushResult, before: RaceState) -> list[str]:
+def verify(client: Any, race_id: int, result: PushResult, before: int) -> list[str]:
     """Re-read RaceEntry (registration ids may have changed with switches) and check that the counts add up
-    and no added runner exists twice."""
+    (``before``: how many participants RaceEntry had when the push was planned) and no added runner exists
+    twice."""
     after = client.participants_answer(race_id, 0).participants
     problems = []
-    expected = len(before.current) + len(result.added) - len(result.deleted)
+    expected = before + len(result.added) - len(result.deleted)
     if len(after) != expected:
         problems.append(f"RaceEntry now has {len(after)} participants, expected {expected}: someone else may be "
                         f"editing the race; run diff to see the difference")
