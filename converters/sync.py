@@ -194,7 +194,8 @@ class Roster:
 @dataclass(slots=True)
 class Row:
     """One registration in the roster: its JSON exactly as RaceEntry sent it (bytes or a slice of the
-    answer), its event (the group's, when the row has none) and last_modified; ``p`` when decoded."""
+    answer), its event (the group's, when the row has none) and last_modified; ``p``, its record, once
+    decoded (a fresh read decodes it; a row read back from the roster is decoded when a file needs it)."""
 
     doc: Any
     event_id: int | None
@@ -269,7 +270,6 @@ class Syncer:
         self.overwrite_edits = overwrite_edits
         self.roster = Roster(roster or roster_path(self.race_id, client.base_url))
         self._rows: dict[str, Row] | None = None
-        self._parsed: dict[str, Participant] = {}
         self._sort_keys: dict[str, tuple] = {}
         # Per output: registration id -> the row of text cells already rendered (CSV/TXT only), so a round
         # with 100 changes renders 100 rows, not 50,000. Dropped when the profile or race context changes.
@@ -360,11 +360,7 @@ class Syncer:
                 if full and r.lm == old.lm:
                     # The same registration from this read: hold this read's bytes and record (its extra
                     # fields are decoded from them), so the previous read's 55 MB buffer can go.
-                    old.doc = r.doc
-                    if old.p is not None:
-                        old.p = r.p
-                    if rid in self._parsed and r.p is not None:
-                        self._parsed[rid] = r.p
+                    old.doc, old.p = r.doc, r.p
                 continue  # re-read from the overlap, or an older copy: not a change
             upserts.append((rid, r, old))
         gone: set[str] = set()
@@ -405,7 +401,6 @@ class Syncer:
         self.roster.commit(upserts, removals, meta, full)
         for rid, r, old in upserts:
             rows[rid] = r
-            self._parsed.pop(rid, None)
             for _, cache in self._row_cache.values():
                 cache.pop(rid, None)
             if old is None:
@@ -414,7 +409,6 @@ class Syncer:
                 result.changed += 1
         for rid, _ in removals:
             rows.pop(rid, None)
-            self._parsed.pop(rid, None)
             for _, cache in self._row_cache.values():
                 cache.pop(rid, None)
             result.removed += 1
@@ -424,15 +418,16 @@ class Syncer:
     def participants(self) -> list[Participant]:
         """The roster as Participants, grouped by event (the race's order), then by registration id."""
         rows = self._rows or {}
-        parsed, keys = self._parsed, self._sort_keys
+        keys = self._sort_keys
         for rid, row in rows.items():
-            if rid not in parsed:
-                parsed[rid] = row.p or participant_from_json(row.doc, f"registration {rid}", row.event_id)
-                row.p = None  # the parsed copy lives in self._parsed
+            if row.p is None:  # a row read from the roster: decoded once, then kept on the row
+                row.p = participant_from_json(row.doc, f"registration {rid}", row.event_id)
+            if rid not in keys:
                 keys[rid] = _rid_key(rid)
         order = {e: i for i, e in enumerate(self._event_order())}
         n = len(order)
-        return sorted(parsed.values(), key=lambda p: (order.get(p.event_id, n), keys[p.registration_id]))
+        return sorted((row.p for row in rows.values()),
+                      key=lambda p: (order.get(p.event_id, n), keys[p.registration_id]))
 
     def _event_order(self) -> list[int]:
         ids = list(self.roster.get("event_ids") or [])
