@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
 from .errors import TimersyncError
 
@@ -86,8 +86,15 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def write_bytes(path: str | os.PathLike, data: bytes, backup: bool = False, private: bool = False) -> None:
+    write_pieces(path, (data,), backup=backup, private=private)
+
+
+def write_pieces(path: str | os.PathLike, pieces: Iterable[bytes], backup: bool = False,
+                 private: bool = False) -> None:
+    """Write ``pieces`` one after the other, atomically (a streamed answer: never all in memory at once)."""
     with atomic_writer(path, "wb", backup=backup, private=private) as fh:
-        fh.write(data)
+        for piece in pieces:
+            fh.write(piece)
 
 
 def write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8", backup: bool = False) -> None:

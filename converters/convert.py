@@ -12,7 +12,6 @@ dates turned into date cells).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -206,7 +205,7 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
                   teams: str | os.PathLike | None, race: str | os.PathLike | None,
                   encoding: str | None) -> ConvertResult:
     from . import jsonio, schemas
-    from .atomic import atomic_writer
+    from .atomic import write_pieces
     from .model import decode_participants, parse_teams, participants_json, team_to_api
     from .reader import read_file
     from .writer import write_file
@@ -256,9 +255,7 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
         tpath = out.with_name(f"{out.stem}-teams.json")
         jsonio.save_file(tpath, [team_to_api(t) for t in got.teams])
         written.append(tpath)
-    with atomic_writer(out, "wb") as fh:  # streamed: the answer is never all dicts at once
-        for piece in participants_json(got.participants, race_event_order(race_data)):
-            fh.write(piece)
+    write_pieces(out, participants_json(got.participants, race_event_order(race_data)))  # never all dicts at once
     written.insert(0, out)
     return ConvertResult(written, len(got.participants), len(got.teams), got.warnings)
 

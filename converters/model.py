@@ -694,14 +694,14 @@ def participant_from_json(raw: Any, where: str = "participant", event_id: int | 
     return p
 
 
-def as_answer(data: Any, source: str = "response", removed: bool = False) -> Answer:
-    """An answer from whatever holds one: an Answer, its bytes, or plain JSON values (checked against
-    the published schema, then parsed; an earlier version's saved files)."""
+def as_answer(data: Any, source: str = "response", removed: bool = False, keep_bytes: bool = True) -> Answer:
+    """An answer from whatever holds one: an Answer, its bytes, or plain JSON values (encoded, then
+    decoded and checked in the same typed pass)."""
     if isinstance(data, Answer):
         return data
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return decode_participants(data, source, removed)
-    return decode_participants(msgspec.json.encode(data), source, removed)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        data = msgspec.json.encode(data)
+    return decode_participants(data, source, removed, keep_bytes)
 
 
 def event_ids_in(data: Any) -> list[int]:
@@ -718,15 +718,23 @@ def event_ids_in(data: Any) -> list[int]:
     return ids
 
 
+def by_event(participants: Iterable[Participant], event_ids: Iterable[int] = ()
+             ) -> dict[int | None, list[Participant]]:
+    """Participants grouped by event, as RaceEntry groups its answer: ``event_ids`` in their order (empty
+    groups included), then any other event in order of appearance."""
+    groups: dict[int | None, list[Participant]] = {eid: [] for eid in event_ids}
+    for p in participants:
+        groups.setdefault(p.event_id, []).append(p)
+    return groups
+
+
 def participants_json(participants: Iterable[Participant], event_ids: Iterable[int] = (),
                       chunk: int = 1000) -> Iterable[bytes]:
     """:func:`participants_response` as indented JSON (the same bytes ``orjson`` indents the whole list
     to), made ``chunk`` participants at a time: a 50,000-runner answer never exists as dicts at once."""
     import orjson
 
-    groups: dict[int | None, list[Participant]] = {eid: [] for eid in event_ids}
-    for p in participants:
-        groups.setdefault(p.event_id, []).append(p)
+    groups = by_event(participants, event_ids)
     indent = orjson.OPT_INDENT_2
     yield b"["
     for gi, (eid, rows) in enumerate(groups.items()):
@@ -744,14 +752,11 @@ def participants_response(participants: Iterable[Participant], event_ids: Iterab
     """Participants -> the grouped list RaceEntry returns, one group per event (in ``event_ids`` order,
     then any other event in order of appearance). ``removed=True`` drops the ``participants`` key of
     empty groups, as the removed feed does."""
-    groups: dict[int | None, list[dict[str, Any]]] = {eid: [] for eid in event_ids}
-    for p in participants:
-        groups.setdefault(p.event_id, []).append(participant_to_api(p))
     out = []
-    for eid, rows in groups.items():
+    for eid, rows in by_event(participants, event_ids).items():
         group: dict[str, Any] = {"event": {"event_id": eid, "participants": []}}
         if rows or not removed:
-            group["participants"] = rows
+            group["participants"] = [participant_to_api(p) for p in rows]
         out.append(group)
     return out
 

@@ -23,7 +23,7 @@ from .binding import Binding
 from .diff import Plan, make_plan
 from .errors import PlanError
 from .jsonio import load_file, save_file
-from .model import (Answer, Participant, Team, TeamType, as_answer, decode_participants, gc_paused,
+from .model import (Answer, Participant, Team, TeamType, as_answer, gc_paused,
                     parse_team_types, parse_teams, participants_response)
 
 
@@ -121,9 +121,7 @@ def _participants_of(data: Any, where: str) -> list[Participant]:
     without their extra fields and the 55 MB of a 50,000-runner base are not kept."""
     if isinstance(data, Answer):
         return data.participants
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return decode_participants(data, where, keep_bytes=False).participants
-    return as_answer(data, where).participants
+    return as_answer(data, where, keep_bytes=False).participants
 
 
 def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str | None = None,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import progress as _progress
-from .atomic import atomic_writer, write_bytes
+from .atomic import write_bytes, write_pieces
 from .client import RaceEntryClient
 from .errors import InputError, PlanError, TimersyncError
 from .model import parse_teams
@@ -112,8 +112,6 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     b = binding.bind(output, server=client.base_url, race_id=race_id, profile=profile, base=got.data,
                      race=got.race, teams=got.teams_raw, team_types=got.team_types)
     if snapshot:
-        with atomic_writer(snapshot, "wb") as fh:
-            for piece in got.data.pieces():
-                fh.write(piece)
+        write_pieces(snapshot, got.data.pieces())
     LOG.info("pulled race %s: %d participants, %d teams -> %s", race_id, len(participants), len(teams), output)
     return PullResult(output, b.folder, len(participants), len(teams), got.notes + list(warnings or []), backup)

@@ -37,7 +37,7 @@ import orjson
 from . import state
 from .atomic import file_sha256
 from .errors import ApiError, InputError, TimersyncError
-from .model import Answer, Participant, participant_from_json
+from .model import Answer, Participant, by_event, participant_from_json
 
 LOG = logging.getLogger("timersync.sync")
 
@@ -444,9 +444,7 @@ class Syncer:
     def _response(self, participants: Sequence[Participant]) -> Answer:
         """The roster as a participants answer (its rows exactly as RaceEntry sent them)."""
         rows = self._rows or {}
-        groups: dict[Any, list[Participant]] = {e: [] for e in self._event_order()}
-        for p in participants:
-            groups.setdefault(p.event_id, []).append(p)
+        groups = by_event(participants, self._event_order())
         ordered = [p for g in groups.values() for p in g]
         return Answer([(e, orjson.dumps({"event_id": e, "participants": []}), len(g)) for e, g in groups.items()],
                       ordered, [rows[str(p.registration_id)].doc for p in ordered])
