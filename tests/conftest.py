@@ -82,6 +82,18 @@ def control(server, what: str, payload=None, method: str = "POST"):
     return resp.json() if resp.content else None
 
 
+def drop_folder(tmp_path, server, keys: str = "settle_seconds = 0.2\n",
+                outputs=(("runscore", "runscore.csv"),)):
+    """A drop folder (``drop/in/`` and its ``timersync.toml``) for the server's race: ``keys`` are the
+    config's other lines, ``outputs`` its (profile, file) pairs."""
+    folder = tmp_path / "drop"
+    (folder / "in").mkdir(parents=True)
+    (folder / "timersync.toml").write_text(
+        f'race_id = {server.race_id}\napi_url = "{server.url}"\n{keys}'
+        + "".join(f'[[outputs]]\nprofile = "{p}"\nfile = "{f}"\n' for p, f in outputs), encoding="utf-8")
+    return folder
+
+
 def has_soffice() -> bool:
     return shutil.which("soffice") is not None or shutil.which("libreoffice") is not None
 

@@ -17,6 +17,7 @@ from converters.errors import InputError
 from converters.model import parse_participants
 from converters.tabular import decode
 from converters.watch import ConfigError, Watcher, load_config
+from tests.conftest import drop_folder as conftest_drop_folder
 
 HEADER = "Registration ID,Bib,First Name,Last Name,Sex,Date of Birth,Event ID\r\n"
 
@@ -164,12 +165,7 @@ def test_unknown_encoding_option(tmp_path):
 # ------------------------------------------------------------------------------------- the drop folder
 
 def drop_folder(tmp_path, server, extra=""):
-    folder = tmp_path / "drop"
-    (folder / "in").mkdir(parents=True)
-    (folder / "timersync.toml").write_text(
-        f'race_id = {server.race_id}\napi_url = "{server.url}"\nsettle_seconds = 0.2\n{extra}'
-        '[[outputs]]\nprofile = "runscore"\nfile = "runscore.csv"\n', encoding="utf-8")
-    return folder
+    return conftest_drop_folder(tmp_path, server, f"settle_seconds = 0.2\n{extra}")
 
 
 def test_watch_config_encoding_nonsense_is_refused(server, tmp_path):

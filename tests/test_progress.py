@@ -8,7 +8,7 @@ import pty
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, drop_folder
 
 
 def run_in_terminal(args, state_home, timeout=60, columns=80, interrupt_after=None):
@@ -87,11 +87,7 @@ def test_sync_every_keeps_one_live_line_on_a_terminal(tmp_path, state_home):
 def test_the_watch_status_line(client, server, tmp_path):
     from converters.watch import Watcher, load_config
 
-    folder = tmp_path / "drop"
-    (folder / "in").mkdir(parents=True)
-    (folder / "timersync.toml").write_text(
-        f'race_id = {server.race_id}\napi_url = "{server.url}"\nsettle_seconds = 0.2\n'
-        '[[outputs]]\nprofile = "runscore"\nfile = "runscore.csv"\n')
+    folder = drop_folder(tmp_path, server)
     w = Watcher(load_config(folder), client=client)
     assert w.status_line() == "watching in/: 0 done, 0 failed; last: nothing yet (Ctrl-C stops)"
     (folder / "in" / "notes.pdf").write_bytes(b"%PDF")

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from converters import model
-from tests.conftest import ROOT, control
+from tests.conftest import ROOT, control, drop_folder
 from tests.test_push import read_rows as rows_of
 from tests.test_push import write_rows as save
 
@@ -355,11 +355,7 @@ def test_race_morning(client, logged_in, tmp_path, state_home):
     assert r.exit_code == 1 and "looks cut short" in r.output
 
     # 4. The drop folder pushes a slowly copied file while the timer's own file stays as it is.
-    folder = tmp_path / "drop"
-    (folder / "in").mkdir(parents=True)
-    (folder / "timersync.toml").write_text(
-        f'race_id = {server.race_id}\napi_url = "{server.url}"\npush = true\nsettle_seconds = 0.3\n'
-        f'incomplete_timeout = 30\n[[outputs]]\nprofile = "runscore"\nfile = "runscore.csv"\n')
+    folder = drop_folder(tmp_path, server, "push = true\nsettle_seconds = 0.3\nincomplete_timeout = 30\n")
     w = Watcher(load_config(folder), client=client)
     dropped = rows_of(out)
     dropped.append(new_row(dropped, "Dropped", "Runner", 68, "dropped@example.com"))
@@ -446,11 +442,7 @@ def test_one_watcher_per_folder(client, server, tmp_path):
 def test_watch_fails_a_file_that_stays_cut_short(client, server, tmp_path):
     from converters.watch import Watcher, load_config
 
-    folder = tmp_path / "drop"
-    (folder / "in").mkdir(parents=True)
-    (folder / "timersync.toml").write_text(
-        f'race_id = {server.race_id}\napi_url = "{server.url}"\npush = true\nsettle_seconds = 0.2\n'
-        'incomplete_timeout = 0.6\n[[outputs]]\nprofile = "runscore"\nfile = "runscore.csv"\n')
+    folder = drop_folder(tmp_path, server, "push = true\nsettle_seconds = 0.2\nincomplete_timeout = 0.6\n")
     out = pull(client, server, tmp_path / "race.csv")
     rows = rows_of(out)
     rows[1][rows[0].index("City")] = "Never Sent"

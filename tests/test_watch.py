@@ -14,18 +14,14 @@ from click.testing import CliRunner
 from converters.convert import write_file
 from converters.model import parse_participants
 from converters.watch import JOURNAL, ConfigError, Watcher, is_ignored, load_config
+from tests.conftest import drop_folder
 
 SETTLE = 0.4
 
 
 def make_folder(tmp_path, server, extra=""):
-    folder = tmp_path / "drop"
-    (folder / "in").mkdir(parents=True)
-    (folder / "timersync.toml").write_text(
-        f'race_id = {server.race_id}\napi_url = "{server.url}"\nsettle_seconds = {SETTLE}\n{extra}'
-        '[[outputs]]\nprofile = "raceresult"\nfile = "raceresult.xlsx"\n'
-        '[[outputs]]\nprofile = "runscore"\nfile = "runscore.csv"\n')
-    return folder
+    return drop_folder(tmp_path, server, f"settle_seconds = {SETTLE}\n{extra}",
+                       (("raceresult", "raceresult.xlsx"), ("runscore", "runscore.csv")))
 
 
 def watcher(folder, client):
