@@ -32,6 +32,9 @@ def plan_options(func: Callable) -> Callable:
     @click.option("--prefer", type=click.Choice(["file", "raceentry"]),
                   help="Settle conflicts (a field changed both in the file and in RaceEntry) this way.")
     @click.option("--skip-invalid", is_flag=True, help="Send the valid rows even when some rows are invalid.")
+    @click.option("--two-way", is_flag=True,
+                  help="For a file whose origin cannot be found (no binding, no recorded version matches): send "
+                       "its edits and (with --delete) deletions too. Without it such a file sends adds only.")
     @click.option("--encoding", metavar="ENC", help="Encoding of a CSV/TXT file (default: detected; a file whose character set is not clear is "
                        "refused with a guess to give here).")
     @functools.wraps(func)
@@ -118,8 +121,8 @@ def _tell(message: str) -> None:
 @click.option("--exit-code", "exit_code", is_flag=True, help="Exit with status 5 when there are changes to push.")
 def diff(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
          race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
-         encoding: str | None, offline: bool, plan_dir: str | None, as_json: bool, open_page: bool,
-         exit_code: bool) -> None:
+         two_way: bool, encoding: str | None, offline: bool, plan_dir: str | None, as_json: bool,
+         open_page: bool, exit_code: bool) -> None:
     """Show what pushing FILE would change in RaceEntry.
 
     A file timersync pulled remembers its race, profile and server (its binding, in .timersync/ beside
@@ -138,7 +141,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
 
     planned = planning.make(file, race_id=race_id, profile=profile, server=server, offline=offline,
                             base_path=base_path, race_path=race_path, encoding=encoding, delete=delete,
-                            team_type=team_type, prefer=prefer,
+                            team_type=team_type, prefer=prefer, two_way=two_way,
                             client_for=make_client)
     plan = planned.plan
     summary = plan.summary()
@@ -172,6 +175,9 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
 @click.option("--max-delete", metavar="N|P%",
               help="Refuse to delete more than N participants (or P% of the race). Default: 10% of the race "
                    "or 25, whichever is smaller.")
+@click.option("--max-modify", metavar="N|P%",
+              help="Refuse to modify or switch more than N participants (or P% of the race). Default: 10% of "
+                   "the race or 25, whichever is larger.")
 @click.option("--batch-size", type=click.IntRange(1, 2500), default=100, show_default=True,
               help="Participants per request (deletes: at most 250).")
 @click.option("--wait", "lock_wait", type=click.FloatRange(0, 3600), default=60, show_default=True, metavar="SECONDS",
@@ -182,8 +188,8 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
 @json_option
 def push(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
          race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
-         encoding: str | None, yes: bool, max_delete: str | None, batch_size: int, lock_wait: float,
-         write_ids: bool, as_json: bool) -> None:
+         two_way: bool, encoding: str | None, yes: bool, max_delete: str | None, max_modify: str | None,
+         batch_size: int, lock_wait: float, write_ids: bool, as_json: bool) -> None:
     """Send the changes in FILE to RaceEntry: new teams, then adds and modifies, then event switches, then
     (with --delete) deletions.
 
@@ -235,7 +241,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
                       race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
                       skip_invalid=skip_invalid, prefer=prefer, team_type=team_type, batch_size=batch_size,
-                      confirm=confirm, progress=_tell, lock_wait=lock_wait)
+                      two_way=two_way, max_modify=max_modify, confirm=confirm, progress=_tell, lock_wait=lock_wait)
     plan = result.plan
     if not result.sent:
         if as_json:

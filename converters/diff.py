@@ -158,24 +158,51 @@ def who_of(p: Participant) -> str:
     return " ".join(clean_text(x) for x in (p.first_name, p.last_name) if clean_text(x))
 
 
-def identity(p: Participant) -> tuple[str, str, int | None]:
-    """The part of a participant's identity always present: names (case-insensitive) and event."""
-    return (norm("first_name", p.first_name).casefold(), norm("last_name", p.last_name).casefold(), p.event_id)
+@functools.lru_cache(maxsize=65536)
+def fold_name(value: str) -> str:
+    """A name as identity compares it: accents dropped, case folded, punctuation and spaces removed
+    ("O'Neil-Smith " and "oneil smith" are one name; "Zoë" is "Zoe")."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", value)
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def identity(p: Participant) -> tuple[str, str]:
+    """The key a runner is looked up by: first and last name, folded (see :func:`fold_name`)."""
+    return (fold_name(clean_text(p.first_name)), fold_name(clean_text(p.last_name)))
 
 
 def same_person(row: Participant, other: Participant) -> bool:
-    """``other`` is the person ``row`` describes: same names and event, and the same dob (or, when the row
-    has no dob, the same email). The email alone is weak: RaceEntry fills a missing email on create with
-    the account's own, so a row without dob and email matches on names and event."""
-    if identity(row) != identity(other):
+    """``other`` is the runner ``row`` describes. Identity is the folded first and last name plus the date
+    of birth; when either side has no date of birth, the email (when both have one), else the event.
+    Event and email never tell two runners with the same names and date of birth apart: the same person
+    registered in another event is still that person (see :func:`best_match` for ties)."""
+    if identity(row) != identity(other) or not identity(row)[1]:
         return False
-    dob = norm("dob", row.dob)
-    if dob:
-        return dob == norm("dob", other.dob)
+    dob, odob = norm("dob", row.dob), norm("dob", other.dob)
+    if dob and odob:
+        return dob == odob
+    email, oemail = norm("email", row.email), norm("email", other.email)
+    if email and oemail:
+        return email == oemail
+    return row.event_id is None or other.event_id is None or row.event_id == other.event_id
+
+
+def best_match(row: Participant, candidates: Iterable[Participant]) -> Participant | None:
+    """The candidate who is ``row``'s runner (:func:`same_person`); between several, the one with the same
+    email, then the same event, then the lowest registration id (the first registered)."""
+    found = [c for c in candidates if same_person(row, c)]
+    if len(found) <= 1:
+        return found[0] if found else None
     email = norm("email", row.email)
-    if email:
-        return email == norm("email", other.email)
-    return True
+
+    def rank(c: Participant) -> tuple:
+        rid = str(c.registration_id or "")
+        return (not (email and norm("email", c.email) == email), c.event_id != row.event_id,
+                len(rid), rid)
+
+    return min(found, key=rank)
 
 
 # ---------------------------------------------------------------------------------------- the plan
@@ -274,6 +301,10 @@ class Plan:
     bound: list[tuple[int, str]] = field(default_factory=list)  # rows the binding's ledger gave their add's id
     not_in_file: list[str] = field(default_factory=list)  # RaceEntry ids missing from the file (no --delete)
     stale: int = 0  # fields changed only in RaceEntry since the base
+    undecided: list[Conflict] = field(default_factory=list)  # differences no base can tell the author of
+    repeats: list[tuple[int, int]] = field(default_factory=list)  # (row, earlier row): one runner typed twice
+    suspect: str | None = None  # why the file looks scrambled (a column sorted on its own): never pushed
+    base_note: str = ""  # which base the plan was compared with, in words (the plan's first line)
     damaged: Counter = field(default_factory=Counter)  # cells a spreadsheet changed, by kind: not edits
     file_rows: int = 0
     current_count: int = 0
@@ -286,7 +317,8 @@ class Plan:
         return {"teams": len(self.teams), "adds": len(self.adds), "modifies": len(self.modifies),
                 "switches": len(self.switches), "deletes": len(self.deletes),
                 "unpushable": len(self.unpushable), "conflicts": len(self.conflicts),
-                "invalid": len(self.invalid), "not_in_file": len(self.not_in_file)}
+                "invalid": len(self.invalid), "not_in_file": len(self.not_in_file),
+                "undecided": len(self.undecided)}
 
     def summary(self) -> dict[str, Any]:
         """A JSON-able summary: counts and every item (no secrets: plans hold no credentials). Ids are
@@ -312,6 +344,10 @@ class Plan:
             "unpushable": [asdict(u) for u in self.unpushable],
             "conflicts": [asdict(c) for c in self.conflicts],
             "invalid": [asdict(i) for i in self.invalid],
+            "undecided": [asdict(c) for c in self.undecided],
+            "repeats": [{"row": r, "same_as_row": first} for r, first in self.repeats],
+            "suspect": self.suspect,
+            "base": self.base_note,
             "matched": [{"row": r, "registration_id": rid} for r, rid in self.matched],
             "bound": [{"row": r, "registration_id": rid} for r, rid in self.bound],
             "not_in_file": list(self.not_in_file),
@@ -467,7 +503,7 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
               team_types: Sequence[TeamType] = (), delete: bool = False, team_type: str | None = None,
               prefer: str | None = None, renamed: dict[str, str] | None = None, source: str | None = None,
               removed: Iterable[str] | None = None, pushed: dict[str, Participant] | None = None,
-              earliest_dob: str = EARLIEST_DOB) -> Plan:
+              earliest_dob: str = EARLIEST_DOB, two_way: bool = False) -> Plan:
     """Compare the file's participants with RaceEntry's ``current`` ones (three-way when ``base`` is given).
 
     ``rows``: the file row of each participant (for messages); ``present``: canonical fields the file
@@ -477,7 +513,9 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     ``removed``: registration ids in RaceEntry's removed feed (None when it was not read): a row's id that
     is neither current nor removed (nor in the base) was never issued; ``pushed``: registration id -> the
     participant as an earlier push sent it, the base of rows the base lacks (adds found by their id in
-    push records). Raises PlanError for a file that cannot be
+    push records). Without a base a timer's edit cannot be told from a later change in RaceEntry: unless
+    ``two_way``, such a plan sends adds only and lists every other difference as undecided (never a
+    modify, switch or delete). Raises PlanError for a file that cannot be
     planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
     """
     if prefer not in (None, "file", "raceentry"):
@@ -487,7 +525,8 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     with gc_paused():
         return _make_plan(file, current, rows=rows, present=present, base=base, race_id=race_id, events=events,
                           teams=teams, team_types=team_types, delete=delete, team_type=team_type, prefer=prefer,
-                          renamed=renamed, source=source, removed=removed, pushed=pushed, earliest_dob=earliest_dob)
+                          renamed=renamed, source=source, removed=removed, pushed=pushed, earliest_dob=earliest_dob,
+                          two_way=two_way)
 
 
 def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None,
@@ -495,7 +534,8 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                events: Iterable[int] | None, teams: Sequence[Team], team_types: Sequence[TeamType], delete: bool,
                team_type: str | None, prefer: str | None, renamed: dict[str, str] | None,
                source: str | None = None, removed: Iterable[str] | None = None,
-               pushed: dict[str, Participant] | None = None, earliest_dob: str = EARLIEST_DOB) -> Plan:
+               pushed: dict[str, Participant] | None = None, earliest_dob: str = EARLIEST_DOB,
+               two_way: bool = False) -> Plan:
     rows = list(rows) if rows is not None else list(range(2, len(file) + 2))
     present_set = set(present) if present is not None else set(POSTABLE_FIELDS) | {
         "event_id", "team_name", "registration_id", "bib", "chip", "age"}
@@ -592,15 +632,20 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             claimed[rid] = row
             orphans.append((p, row, rid))
 
+    # A runner typed (or pasted) twice is one runner: a row without an id that is the same person as
+    # another row of the file is never a second add.
+    if new_rows:
+        new_rows = _repeats(plan, new_rows, [(m[0], m[1]) for m in matched], present_set)
     # Rows without an id that are already in RaceEntry (added by an earlier push whose ids the file lacks,
-    # or registered online meanwhile) are matched instead of added: adding them again would duplicate.
+    # another laptop, or registered online meanwhile) are that runner, never a second one. Without a base
+    # for them nobody can tell who changed what since, so their differences are only listed (undecided).
     unclaimed: dict[tuple, list[Participant]] = {}
     for p in current if new_rows else ():
         if str(p.registration_id) not in claimed:
             unclaimed.setdefault(identity(p), []).append(p)
     adds: list[tuple[Participant, int]] = []
     for p, row in new_rows:
-        found = next((c for c in unclaimed.get(identity(p), ()) if same_person(p, c)), None)
+        found = best_match(p, unclaimed.get(identity(p), ()))
         if found is not None:
             unclaimed[identity(p)].remove(found)
             claimed[str(found.registration_id)] = row
@@ -608,6 +653,33 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             matched.append((p, row, found, None, True))
         else:
             adds.append((p, row))
+    # Rows whose registration id holds another live runner's name and date of birth: the ids were moved
+    # (the Registration ID column sorted on its own). Never pushed: that would make one runner another.
+    live_by_key: dict[tuple, list[Participant]] = {}
+    moved: list[tuple[int, str, Participant, Participant]] = []
+    if {"first_name", "last_name"} <= present_set:
+        for c in current:
+            live_by_key.setdefault(identity(c), []).append(c)
+        kept = []
+        for item in matched:
+            p, row, cp, bp, adopted = item
+            if not adopted and identity(p) != identity(cp):
+                other = best_match(p, live_by_key.get(identity(p), ()))
+                if other is not None and str(other.registration_id) != str(cp.registration_id) and (
+                        p.dob and other.dob or p.email and other.email):
+                    moved.append((row, str(cp.registration_id), cp, other))
+                    continue
+            kept.append(item)
+        matched = kept
+    for row, rid, cp, other in moved:
+        plan.invalid.append(Invalid(row, rid, f"registration {rid} is {who_of(cp)} in RaceEntry, but the row holds "
+                                              f"the name and date of birth of {who_of(other)} (registration "
+                                              f"{other.registration_id}): the id looks moved to another row; fix "
+                                              f"the id"))
+    if len(moved) >= 3 and len(moved) * 20 >= len(file):
+        plan.suspect = (f"{len(moved)} of {len(file)} rows hold another runner's registration id: it looks like "
+                        f"the Registration ID column was sorted on its own")
+    undecided_mode = base is None and not two_way
 
     team_needs: dict[str, tuple[str, list[int], set[int]]] = {}  # norm name -> (name, rows, events)
 
@@ -639,7 +711,9 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                 continue  # RaceEntry filled it on create (email: the account's); the row did not set it
             decision = _decide(norm(f, raw), norm(f, getattr(cp, f)),
                                norm(f, getattr(bp, f)) if bp is not None else None)
-            if decision == "stale":
+            if decision == "push" and bp is None and (adopted or undecided_mode):
+                _undecided(plan, row, rid, f, raw, getattr(cp, f), cp, adopted)
+            elif decision == "stale":
                 plan.stale += 1
             elif decision in DAMAGE_KINDS:
                 plan.damaged[decision] += 1
@@ -653,7 +727,10 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             if bp is not None:
                 bv = norm("team_name", bp.team_name) if bp.team_name else _team_value(bp, team_by_id, False)
             decision = _decide(fv, cv, bv)
-            if decision == "stale":
+            if decision == "push" and bp is None and (adopted or undecided_mode):
+                _undecided(plan, row, rid, "team", p.team_name if by_team_name else p.team_id, cp.team_name, cp,
+                           adopted)
+            elif decision == "stale":
                 plan.stale += 1
             elif decision in DAMAGE_KINDS:
                 plan.damaged[decision] += 1
@@ -670,7 +747,9 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             plan.modifies.append(Modify(row, rid, cp.event_id, changes, cp, team_id, new_team))
         if compare_event and p.event_id is not None and p.event_id != cp.event_id:
             decision = _decide(str(p.event_id), str(cp.event_id), str(bp.event_id) if bp is not None else None)
-            if decision == "stale":
+            if decision == "push" and bp is None and (adopted or undecided_mode):
+                _undecided(plan, row, rid, "event_id", p.event_id, cp.event_id, cp, adopted)
+            elif decision == "stale":
                 plan.stale += 1
             elif decision == "push" or (decision == "conflict" and _settle(
                     plan, row, rid, "event_id", bp, p, cp, prefer)):
@@ -720,7 +799,9 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                 adds.append((p.copy(registration_id=None), row))
 
     for p, row in adds:
-        _, new_team = team_for(p, row, p.event_id) if by_team_name else (None, None)
+        existing, new_team = team_for(p, row, p.event_id) if by_team_name else (clean_text(p.team_id) or None, None)
+        if existing and existing != p.team_id:
+            p = p.copy(team_id=existing)  # a late entry joining a team RaceEntry has: sent with its id
         plan.adds.append(Add(row, p, new_team))
         for f in UNPUSHABLE_FIELDS:
             if f in present_set and norm(f, getattr(p, f)):
@@ -745,13 +826,121 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                                            "edited in RaceEntry since the snapshot", resolution, who_of(p)))
             if prefer != "file":
                 continue
-        if delete:
+        if delete and not undecided_mode:
             plan.deletes.append(Delete(rid, p))
         else:
             plan.not_in_file.append(rid)
+    if delete and undecided_mode and plan.not_in_file:
+        plan.notes.append(f"nothing deleted: without the version the file was made from, a runner missing from "
+                          f"it may have registered since; --two-way deletes them ({len(plan.not_in_file)})")
 
     plan.teams = _team_types_for(team_needs, team_types, team_type)
+    _check_team_sizes(plan, current, teams, team_types, rows)
+    if plan.suspect is None:
+        plan.suspect = _sorted_column(plan, current)
     return plan
+
+
+def _undecided(plan: Plan, row: int, rid: str, name: str, file_value: Any, raceentry: Any, cp: Participant,
+               adopted: bool) -> None:
+    why = ("the row has no registration id and is this runner in RaceEntry: not sent" if adopted else
+           "no base: cannot tell who changed this (--two-way sends it)")
+    plan.undecided.append(Conflict(row, rid, name, None, file_value, raceentry, why, who_of(cp)))
+
+
+def _repeats(plan: Plan, new_rows: list[tuple[Participant, int]], with_ids: list[tuple[Participant, int]],
+             present: set[str]) -> list[tuple[Participant, int]]:
+    """The rows without an id that are not another row's runner again. A row that repeats an earlier
+    row's values is left out (one runner, noted in ``plan.repeats``); one that is the same runner with
+    other values is invalid, naming both rows."""
+    seen: dict[tuple, list[tuple[Participant, int]]] = {}
+    for p, row in with_ids:
+        seen.setdefault(identity(p), []).append((p, row))
+    fields = [f for f in COMPARED_FIELDS if f in present]
+    out = []
+    for p, row in new_rows:
+        twin = next(((q, r) for q, r in seen.get(identity(p), ()) if same_person(p, q)), None)
+        if twin is None:
+            seen.setdefault(identity(p), []).append((p, row))
+            out.append((p, row))
+            continue
+        q, first = twin
+        if all(norm(f, getattr(p, f)) == norm(f, getattr(q, f)) for f in fields) and (
+                q.event_id == p.event_id or p.event_id is None):
+            plan.repeats.append((row, first))
+            plan.notes.append(f"row {row} repeats row {first} ({who_of(p)}): one runner, not added twice")
+        else:
+            plan.invalid.append(Invalid(row, None, f"{who_of(p)} is on rows {first} and {row} (same name and "
+                                                   f"date of birth) with different values: keep one row"))
+    return out
+
+
+def _check_team_sizes(plan: Plan, current: Sequence[Participant], teams: Sequence[Team],
+                      team_types: Sequence[TeamType], rows: Sequence[int]) -> None:
+    """Runners the plan puts on a team RaceEntry has: the team's type must take their event and have room
+    (its max_members). A row that does not fit is invalid (nothing of it sent), before anything goes."""
+    if not teams or not team_types:
+        return
+    by_id = {str(t.team_id): t for t in teams if t.team_id}
+    types = {str(t.team_type_id): t for t in team_types}
+    members: Counter = Counter(str(p.team_id) for p in current if p.team_id)
+    leaving = {m.registration_id for m in plan.modifies if any(c.field == "team" for c in m.changes)}
+    for p in current:
+        if p.team_id and str(p.registration_id) in leaving:
+            members[str(p.team_id)] -= 1
+    joining: list[tuple[int, str | None, str, int | None, Any]] = []
+    for a in plan.adds:
+        if a.participant.team_id and not a.new_team:
+            joining.append((a.row, None, str(a.participant.team_id), a.participant.event_id, a))
+    for m in plan.modifies:
+        if m.team_id and not m.new_team and any(c.field == "team" for c in m.changes):
+            joining.append((m.row, m.registration_id, str(m.team_id), m.event_id, m))
+    refused: list[Any] = []
+    for row, rid, tid, event_id, item in joining:
+        team = by_id.get(tid)
+        kind = types.get(str(team.team_type_id)) if team is not None else None
+        if team is None or kind is None:
+            continue
+        name = team.team_name or tid
+        limit = kind.raw.get("max_members") if isinstance(kind.raw, dict) else None
+        if kind.valid_event_ids and event_id is not None and event_id not in kind.valid_event_ids:
+            problem = (f"team {name!r} ({kind.team_type}) takes events "
+                       f"{', '.join(map(str, kind.valid_event_ids))}, not event {event_id}")
+        elif isinstance(limit, int) and members[tid] >= limit:
+            problem = f"team {name!r} is full ({members[tid]} of {limit} members)"
+        else:
+            members[tid] += 1
+            continue
+        plan.invalid.append(Invalid(row, rid, f"{problem}: choose another team or leave it blank"))
+        refused.append(item)
+    if refused:
+        plan.adds = [a for a in plan.adds if a not in refused]
+        plan.modifies = [m for m in plan.modifies if m not in refused]
+
+
+_SORT_FIELDS = ("first_name", "last_name", "dob", "email", "gender", "phone", "street", "city", "zipcode")
+
+
+def _sorted_column(plan: Plan, current: Sequence[Participant]) -> str | None:
+    """Why the plan looks like one column sorted on its own (a spreadsheet's "continue with the current
+    selection"): many rows changed just one field, each to a value another runner has. None when not."""
+    single: Counter = Counter()
+    for m in plan.modifies:
+        if len(m.changes) == 1 and m.changes[0].field in _SORT_FIELDS:
+            single[m.changes[0].field] += 1
+    if not single:
+        return None
+    name, n = single.most_common(1)[0]
+    if n < 5 or n * 5 < plan.file_rows:
+        return None
+    held = {norm(name, getattr(p, name)) for p in current}
+    moved = sum(1 for m in plan.modifies if len(m.changes) == 1 and m.changes[0].field == name
+                and norm(name, m.changes[0].new) in held)
+    if moved < 5 or moved * 5 < plan.file_rows:
+        return None
+    label = {"dob": "date of birth", "zipcode": "ZIP"}.get(name, name.replace("_", " "))
+    return (f"{moved} of {plan.file_rows} rows changed their {label} and nothing else, each to another runner's: "
+            f"it looks like one column was sorted on its own")
 
 
 def _settle(plan: Plan, row: int, rid: str, name: str, bp: Participant | None, p: Participant,
@@ -965,6 +1154,9 @@ def summary_rows(plan: Plan) -> list[list[Any]]:
             detail = (f"{c.field}: base {show(c.base)}, file {show(c.file)}, RaceEntry {show(c.raceentry)}: "
                       f"{c.resolution}")
         rows.append(["CONFLICT", c.row or "", c.registration_id or "", c.who, detail])
+    for c in plan.undecided:
+        rows.append(["cannot tell", c.row or "", c.registration_id or "", c.who,
+                     f"{c.field}: file {show(c.file)}, RaceEntry {show(c.raceentry)}: {c.resolution}"])
     for i in plan.invalid:
         rows.append(["INVALID", i.row, i.registration_id or "", "", i.message])
     return rows
@@ -978,7 +1170,8 @@ def plural(n: int, one: str, many: str | None = None) -> str:
 def summary_lines(plan: Plan) -> list[str]:
     """The plan in a few lines: totals by kind, modifies by field, what cannot go, and the notes."""
     c = plan.counts()
-    lines = [f"{'Three-way' if plan.three_way else 'Two-way'} diff of {plural(plan.file_rows, 'file row')} with "
+    lines = [plan.base_note] if plan.base_note else []
+    lines += [f"{'Three-way' if plan.three_way else 'Two-way'} diff of {plural(plan.file_rows, 'file row')} with "
              f"{plural(plan.current_count, 'RaceEntry participant')} of race {plan.race_id}:",
              f"  {plural(c['teams'], 'team')} to create, {plural(c['adds'], 'add')}, "
              f"{plural(c['modifies'], 'modify', 'modifies')}, {plural(c['switches'], 'switch', 'switches')}, "
@@ -1001,6 +1194,11 @@ def summary_lines(plan: Plan) -> list[str]:
     if c["unpushable"] or c["conflicts"] or c["invalid"]:
         lines.append(f"  {plural(c['unpushable'], 'change')} RaceEntry's API cannot take, "
                      f"{plural(c['conflicts'], 'conflict')}, {plural(c['invalid'], 'invalid row')}")
+    if plan.suspect:
+        lines.append(f"  REFUSED: {plan.suspect}; nothing will be sent (undo the sort, or pull the file again)")
+    if plan.undecided:
+        lines.append(f"  {plural(len(plan.undecided), 'difference')} nobody can tell the author of: listed, "
+                     f"not sent")
     if plan.bound:
         lines.append(f"  {plural(len(plan.bound), 'row')} without an id "
                      f"{'is a runner' if len(plan.bound) == 1 else 'are runners'} a push added (not added again)")

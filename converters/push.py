@@ -66,9 +66,34 @@ def delete_limit(spec: str | int | None, race_size: int) -> int:
     return value
 
 
-def check_plan(plan: Plan, max_delete: str | int | None = None, skip_invalid: bool = False) -> None:
-    """Refuse plans that must not go ahead: invalid rows (unless skipped), and deletions above the limit
-    or from a file that looks truncated (empty, or under half of RaceEntry's participants)."""
+def modify_limit(spec: str | int | None, race_size: int) -> int:
+    """``--max-modify``: N, or P% of the race; by default 10% of the race or 25, whichever is larger."""
+    if spec is None or spec == "":
+        return max(race_size // 10, 25)
+    text = str(spec).strip()
+    try:
+        value = int(race_size * float(text[:-1]) / 100) if text.endswith("%") else int(text)
+    except ValueError:
+        raise PlanError(f"--max-modify must be a number or a percentage such as 20%, not {text!r}") from None
+    if value < 0:
+        raise PlanError("--max-modify must not be negative")
+    return value
+
+
+def check_plan(plan: Plan, max_delete: str | int | None = None, skip_invalid: bool = False,
+               max_modify: str | int | None = None) -> None:
+    """Refuse plans that must not go ahead: a file that looks scrambled (a column sorted on its own),
+    invalid rows (unless skipped), modifies and switches above their limit, and deletions above theirs or
+    from a file that looks truncated (empty, or under half of RaceEntry's participants)."""
+    if plan.suspect:
+        raise PlanError(f"{plan.suspect}; nothing sent: undo the sort in the file (or pull it again) and "
+                        f"redo the edits")
+    changed = len({m.registration_id for m in plan.modifies} | {s.registration_id for s in plan.switches})
+    if changed:
+        limit = modify_limit(max_modify, plan.current_count)
+        if changed > limit:
+            raise PlanError(f"refusing to change {changed} participants at once: the limit is {limit} "
+                            f"(--max-modify; default 10% of the race or 25, whichever is larger); nothing sent")
     if plan.invalid and not skip_invalid:
         shown = "; ".join(f"row {i.row}: {i.message}" for i in plan.invalid[:5])
         more = f"; and {len(plan.invalid) - 5} more" if len(plan.invalid) > 5 else ""
@@ -315,7 +340,8 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
          prefer: str | None = None, team_type: str | None = None, batch_size: int = 100,
          confirm: Callable[[Plan], bool] | None = None, progress: Callable[[str], None] | None = None,
          journal: Journal | None = None, bind_as: str | Path | None = None, lock_wait: float = locks.PUSH_WAIT,
-         prefetched: Any = None, read_backs: int = 3) -> PushResult:
+         prefetched: Any = None, read_backs: int = 3, two_way: bool = False,
+         max_modify: str | int | None = None) -> PushResult:
     """Push ``file``: hold the race's push lock, reconcile interrupted batches, plan (planning.make), check
     the guards, ask ``confirm``, then send teams, adds and modifies, switches and deletes in batches, each
     journaled first and each confirmed row recorded in the file's binding.
@@ -348,9 +374,9 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
                                     server=client.base_url, base_path=base_path, race_path=race_path,
                                     encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
                                     bind_as=bind_as, prefetched=prefetched if attempt == 0 else None,
-                                    renamed=journal.renamed, before_plan=before_plan)
+                                    renamed=journal.renamed, before_plan=before_plan, two_way=two_way)
             plan = planned.plan
-            check_plan(plan, max_delete, skip_invalid)
+            check_plan(plan, max_delete, skip_invalid, max_modify)
             if attempt == 0:
                 result.plan = plan
                 if plan.is_empty():

@@ -94,6 +94,7 @@ class WatchConfig:
     incomplete_timeout: float = INCOMPLETE_TIMEOUT
     lock_wait: float = 60.0  # seconds a push waits for another push of the race
     encoding: str | None = None  # of dropped CSV/TXT files (`encoding = "cp1253"`); None: detected
+    two_way: bool = False  # a dropped file of unknown origin sends its edits too (as `push --two-way`)
 
     @property
     def inbox(self) -> Path:
@@ -132,7 +133,7 @@ def load_config(folder: str | os.PathLike, config_file: str | os.PathLike | None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config ({exc})") from None
     known = {"race_id", "api_url", "push", "sync_every", "poll", "settle_seconds", "incomplete_timeout", "outputs",
-             "encoding"}
+             "encoding", "two_way"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]!r}; the keys are {', '.join(sorted(known))}")
@@ -141,7 +142,7 @@ def load_config(folder: str | os.PathLike, config_file: str | os.PathLike | None
         race_id = int(race_id)
     if not isinstance(race_id, int) or isinstance(race_id, bool):
         raise ConfigError(f"{path}: race_id must be the RaceEntry race id (a number), e.g. race_id = 2026")
-    for key in ("push", "poll"):
+    for key in ("push", "poll", "two_way"):
         if key in raw and not isinstance(raw[key], bool):
             raise ConfigError(f"{path}: {key} must be true or false")
     sync_every = raw.get("sync_every")
@@ -192,7 +193,8 @@ def load_config(folder: str | os.PathLike, config_file: str | os.PathLike | None
     config = WatchConfig(folder=folder, path=path, race_id=race_id, api_url=api_url, outputs=outputs,
                          push=bool(raw.get("push", False)), sync_every=float(sync_every) if sync_every else None,
                          poll=poll or bool(raw.get("poll", False)), settle=float(settle),
-                         incomplete_timeout=float(incomplete), encoding=encoding)
+                         incomplete_timeout=float(incomplete), encoding=encoding,
+                         two_way=bool(raw.get("two_way", False)))
     for sub in (config.inbox, config.outbox, config.done, config.failed):
         try:
             sub.mkdir(exist_ok=True)
@@ -648,7 +650,8 @@ class Watcher:
         bind_as = self.config.outbox / (spec.file if spec is not None else path.name)
         cfg = self.config
         planned = planning.make(path, client=self.client, race_id=cfg.race_id, profile=profile_name(profile),
-                                server=self.client.base_url, bind_as=bind_as, encoding=cfg.encoding)
+                                server=self.client.base_url, bind_as=bind_as, encoding=cfg.encoding,
+                                two_way=cfg.two_way)
         plan = planned.plan
         folder = cfg.outbox / f"{path.stem}.plan"
         folder.mkdir(exist_ok=True)
@@ -674,7 +677,8 @@ class Watcher:
         from .planning import write_receipt
 
         result = push.push(self.client, path, race_id=self.config.race_id, profile=profile_name(profile),
-                           bind_as=bind_as, lock_wait=self.config.lock_wait, encoding=self.config.encoding)
+                           bind_as=bind_as, lock_wait=self.config.lock_wait, encoding=self.config.encoding,
+                           two_way=self.config.two_way)
         if result.sent:
             write_receipt(folder, result)
         errors = f", {len(result.errors)} row errors" if result.errors else ""

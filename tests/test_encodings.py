@@ -204,7 +204,8 @@ def greek_edit(client, server, folder):
 
 
 def test_watcher_uses_the_configured_encoding(client, server, tmp_path):
-    folder = drop_folder(tmp_path, server, extra='encoding = "cp1253"\n')
+    # The dropped file is made here, not by timersync: of unknown origin, its edit goes with two_way.
+    folder = drop_folder(tmp_path, server, extra='encoding = "cp1253"\ntwo_way = true\n')
     config = load_config(folder)
     assert config.encoding == "cp1253"
     target = greek_edit(client, server, folder)

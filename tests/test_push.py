@@ -367,9 +367,11 @@ def test_lost_switch_answer_is_not_switched_twice(client, server, tmp_path, snap
     user = next(p.user_id for p in before if p.registration_id == rid)
     control(server, "faults", {"faults": [{"method": "POST", "path": "switch_participant_events$",
                                            "kind": "drop_after", "count": 1}]})
-    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
+    # Without its snapshot the file's origin is unknown: --two-way sends its edits anyway.
+    two_way = [] if snapshot else ["--two-way"]
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", *two_way)
     assert result.exit_code == 3, result.output
-    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", *two_way)
     assert result.exit_code == 0, result.output
     assert "1 landed in RaceEntry and is not sent again" in result.output
     assert "No changes to push." in result.output and "CONFLICT" not in result.output
