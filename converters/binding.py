@@ -274,18 +274,28 @@ def ledger_entry(op: str, row: int, registration_id: str, values: dict[str, Any]
     return {"op": op, "row": row, "registration_id": str(registration_id), "values": values, "at": time.time()}
 
 
-def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Iterable[dict[str, Any]]
-                 ) -> tuple[list[Any], list[tuple[int, str]]]:
-    """Give the file's rows without a registration id the id an earlier push of this file got for them.
+_RUNNER_FIELDS = ("first_name", "last_name", "dob", "email", "phone", "gender", "street", "city", "zipcode",
+                  "team_name", "bib", "chip")
+_STRONG_FIELDS = ("dob", "email", "phone")
 
-    A row is its ledger entry when it still holds the values sent (names, event, dob); else, when it is on
-    the same row and keeps at least two of those four. Returns the participants (copies where an id was
-    filled in) and the (row, registration id) pairs filled."""
-    from .diff import norm
+
+def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Iterable[dict[str, Any]],
+                 current: Iterable[Any] = ()) -> tuple[list[Any], list[tuple[int, str]]]:
+    """Give the file's rows without a registration id the id an earlier push of this file got for them
+    (or the runner a push matched them to), by the runner, never by the row's position: a sort, a filter,
+    deleted rows or a corrected name leave the row tied to its registration.
+
+    A row is its ledger entry when it still holds the values sent (names, event, dob). Else it is the
+    entry whose runner agrees with the row's cells best, compared with the values sent and with
+    RaceEntry's record of that registration (``current``, so a correction made in RaceEntry and copied
+    into the file still counts): a date of birth, email or phone must agree, at least three cells in
+    all, more than disagree, and no other entry may do as well. Returns the participants (copies where
+    an id was filled in) and the (row, registration id) pairs filled."""
+    from .diff import fold_name, norm
 
     def key(values: Any, get: Any) -> tuple:
-        return (norm("first_name", get(values, "first_name")).casefold(),
-                norm("last_name", get(values, "last_name")).casefold(),
+        return (fold_name(norm("first_name", get(values, "first_name"))),
+                fold_name(norm("last_name", get(values, "last_name"))),
                 str(get(values, "event_id") or ""), norm("dob", get(values, "dob")))
 
     explicit = {str(p.registration_id).strip() for p in participants if p.registration_id}
@@ -293,11 +303,8 @@ def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Itera
     if not adds or all(p.registration_id for p in participants):
         return list(participants), []
     by_key: dict[tuple, list[dict[str, Any]]] = {}
-    by_row: dict[int, dict[str, Any]] = {}
     for e in adds:
         by_key.setdefault(key(e.get("values") or {}, dict.get), []).append(e)
-        if not e.get("foreign"):  # a row number means something only in the file that was pushed
-            by_row[int(e.get("row") or 0)] = e
     used: set[str] = set()
     out = list(participants)
     filled: list[tuple[int, str]] = []
@@ -305,22 +312,65 @@ def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Itera
     for i, (p, row) in enumerate(zip(participants, rows)):
         if p.registration_id:
             continue
-        k = key(p, getattr)
-        e = next((x for x in by_key.get(k, ()) if x["registration_id"] not in used), None)
+        e = next((x for x in by_key.get(key(p, getattr), ()) if x["registration_id"] not in used), None)
         if e is None:
-            pending.append((i, p, row, k))
+            pending.append((i, p, row))
             continue
         used.add(e["registration_id"])
         out[i] = p.copy(registration_id=e["registration_id"])
         filled.append((row, e["registration_id"]))
-    for i, p, row, k in pending:  # edited since the push: the same row, most of the identity kept
-        e = by_row.get(row)
-        if e is None or e["registration_id"] in used:
+    if not pending:
+        return out, filled
+    # Edited since the push (or sorted and edited): the entry whose runner agrees with the row best.
+    live = {str(c.registration_id): c for c in current if c.registration_id}
+    left = [e for e in adds if e["registration_id"] not in used]
+
+    def refs(e: dict[str, Any]) -> list[dict[str, str]]:
+        sent = {f: norm(f, (e.get("values") or {}).get(f)) for f in _RUNNER_FIELDS}
+        sent["event_id"] = str((e.get("values") or {}).get("event_id") or "")
+        out_ = [sent]
+        c = live.get(str(e["registration_id"]))
+        if c is not None:
+            rec = {f: norm(f, getattr(c, f)) for f in _RUNNER_FIELDS}
+            rec["event_id"] = str(c.event_id or "")
+            out_.append(rec)
+        return out_
+
+    def score(cells: dict[str, str], ref: dict[str, str]) -> tuple[int, int, bool]:
+        agree = disagree = 0
+        strong = False
+        for f, v in cells.items():
+            r = ref.get(f, "")
+            if not v or not r:
+                continue
+            if (fold_name(v) == fold_name(r)) if f in ("first_name", "last_name") else v == r:
+                agree += 1
+                strong = strong or f in _STRONG_FIELDS
+            else:
+                disagree += 1
+        return agree, disagree, strong
+
+    candidates: list[tuple[int, int, str, int]] = []  # (-agree, pending index, registration id, disagree)
+    ref_of = {e["registration_id"]: refs(e) for e in left}
+    for j, (i, p, row) in enumerate(pending):
+        cells = {f: norm(f, getattr(p, f)) for f in _RUNNER_FIELDS}
+        cells["event_id"] = str(p.event_id or "")
+        scored = []
+        for rid, rs in ref_of.items():
+            best = max((score(cells, r) for r in rs), key=lambda s: (s[2], s[0] - s[1]))
+            agree, disagree, strong = best
+            if strong and agree >= 3 and agree > disagree:
+                scored.append((agree - disagree, rid))
+        scored.sort(reverse=True)
+        if scored and (len(scored) == 1 or scored[0][0] > scored[1][0]):
+            candidates.append((-scored[0][0], j, scored[0][1], 0))
+    for _, j, rid, _ in sorted(candidates):
+        i, p, row = pending[j]
+        if rid in used or out[i].registration_id:
             continue
-        if sum(a == b and a != "" for a, b in zip(k, key(e.get("values") or {}, dict.get))) >= 2:
-            used.add(e["registration_id"])
-            out[i] = p.copy(registration_id=e["registration_id"])
-            filled.append((row, e["registration_id"]))
+        used.add(rid)
+        out[i] = p.copy(registration_id=rid)
+        filled.append((row, rid))
     return out, filled
 
 
@@ -361,7 +411,7 @@ def apply_ledger(base: list[Any], ledger: Iterable[dict[str, Any]]) -> list[Any]
         gone.discard(rid)
         if rid in index:
             out[index[rid]] = out[index[rid]].copy(**values)
-        elif op == "add":
+        elif op == "add":  # also a runner a push matched to a live registration (``matched``)
             index[rid] = len(out)
             out.append(Participant(registration_id=rid, **values))
     return [p for p in out if str(p.registration_id) not in gone] if gone else out

@@ -246,7 +246,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     filled: list[tuple[int, str]] = []
     pushed: dict[str, Participant] = {}
     if ledger:
-        data.participants, filled = binding_mod.resolve_rows(data.participants, data.rows, ledger)
+        data.participants, filled = binding_mod.resolve_rows(data.participants, data.rows, ledger, rs.current)
         entries = {str(e["registration_id"]): e for e in ledger}
         for _, rid in filled:  # the base of a row its base lacks: the values its push sent
             pushed[rid] = Participant(registration_id=rid, **binding_mod.known_values(entries[rid]))
@@ -330,14 +330,15 @@ def bind_after_push(planned: Planned, server: str | None) -> Binding:
     if b is not None and not b.legacy:
         return b
     rs = planned.rs
-    if b is not None and b.legacy and b.has_base:
-        raw = b.base_raw()
-    else:
-        raw = participants_response(rs.current, rs.events or [])
     new = Binding(tgt.bind_as, server, tgt.race_id, binding_mod.profile_ref(tgt.profile), None, [],
                   b.context if b is not None and b.context else {"race_id": tgt.race_id, "race": rs.race,
                                                                    "teams": None, "team_types": None})
-    new.set_base_raw(raw)
+    if b is not None and b.legacy and b.has_base:
+        new.set_base_raw(b.base_raw())
+    elif planned.base is not None:
+        new.set_base_raw(participants_response(planned.base, rs.events or []))
+    # Else no base: RaceEntry as it is now is not what the file was made from; taking it as the base would
+    # make every later RaceEntry change look like the file's edit to push back. The ledger alone is kept.
     new.save()
     tgt.binding = new
     return new

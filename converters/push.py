@@ -380,6 +380,8 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             if attempt == 0:
                 result.plan = plan
                 if plan.is_empty():
+                    if plan.matched:
+                        record_matches(planned, planning.bind_after_push(planned, client.base_url))
                     return result
                 if confirm is not None and not confirm(plan):
                     raise PlanError("push cancelled; nothing was sent")
@@ -388,6 +390,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             result.sent = True
             b = planning.bind_after_push(planned, client.base_url)
             result.binding = b.folder
+            record_matches(planned, b)
             try:
                 _send_plan(client, planned, b, journal, result, batch_size, say)
             except ReadBack as exc:
@@ -511,9 +514,12 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
             if res is None or isinstance(res, dict):
                 failed_teams.add(norm("team_name", t.name))
                 if isinstance(res, dict):
+                    adding = {a.row for a in plan.adds if a.new_team and norm("team_name", a.new_team) == norm(
+                        "team_name", t.name)}
                     for row in t.rows:
-                        result.errors.append(RowError(row, None, f"team {t.name!r}",
-                                                      f"{res['error']}; the runner goes without it"))
+                        result.errors.append(RowError(row, None, f"team {t.name!r}", f"{res['error']}; " + (
+                            "the runner was not added (never without their team): fix the team and push again"
+                            if row in adding else "the runner keeps their team as it was")))
             else:
                 team_ids[norm("team_name", t.name)] = str(res)
                 result.teams_created[t.name] = str(res)
@@ -531,11 +537,8 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
         payload = add_payload(a, team_ids)
         values = binding_mod.participant_values(a.participant)
         if a.new_team and norm("team_name", a.new_team) in failed_teams:
-            payload.get("user", {}).pop("team_id", None)
-            payload.pop("team_id", None)
-            values.pop("team_name", None)
-            values.pop("team_id", None)
-        elif a.new_team:
+            continue  # never added without the team the row names; listed with the team's refusal
+        if a.new_team:
             values["team_id"] = team_ids.get(norm("team_name", a.new_team))
         pre = [str(p.registration_id) for p in ident_index.get(identity(a.participant), ())
                if same_person(a.participant, p)]
@@ -612,6 +615,26 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
                 entries.append(item["ledger"])
         say(f"deletes: {len(result.deleted)} of {len(plan.deletes)}")
         record(entries)
+
+
+def record_matches(planned: Any, b: Any) -> None:
+    """Rows without an id that planning found to be a live runner (another laptop added them, or they
+    registered online) go into the file's ledger like an add: from now on the row is that registration,
+    through sorts and corrections, and its values as the file had them are its base (so a correction
+    made in RaceEntry later is never reverted, nor the runner added again)."""
+    known = {str(e.get("registration_id")) for e in b.ledger}
+    by_row = dict(zip(planned.data.rows, planned.data.participants))
+    entries = []
+    for row, rid in planned.plan.matched:
+        p = by_row.get(row)
+        if p is None or rid in known:
+            continue
+        entry = binding_mod.ledger_entry("add", row, rid, binding_mod.participant_values(p))
+        entry["matched"] = True
+        entries.append(entry)
+    if entries:
+        b.ledger.extend(entries)
+        b.save(base=False, context=False)
 
 
 def _not_confirmed(problems: list[str]) -> None:
