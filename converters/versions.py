@@ -233,9 +233,12 @@ def find_origin(server: str | None, race_id: int, participants: Sequence[Any], p
     :func:`converters.diff.norm` normalises them; the event as it is; the team by name). A version is a
     candidate when at least half the file's rows with an id equal its rows; versions written with
     ``profile`` come first (another profile's are looked at only when none of them is a candidate); among
-    candidates the most equal rows win, and of equal counts the newest. Bases are decoded newest first,
-    one at a time, and the search stops at a version every row equals."""
-    from .binding import _same_profile, profile_ref
+    candidates the most equal rows win, and of equal counts the newest. Bases are read newest first, one
+    at a time, and the search stops at a version every row equals.
+
+    Versions of a race share most of their rows byte for byte: a row is decoded and compared once, the
+    first time its bytes are met; in the older versions only the rows that differ are."""
+    from .binding import _same_profile, load_base_file, profile_ref
 
     folder = _race_dir(server, race_id, create=False)
     if not folder.is_dir():
@@ -252,24 +255,24 @@ def find_origin(server: str | None, race_id: int, participants: Sequence[Any], p
         groups = [own, [e for e in entries if e not in own]]
     else:
         groups = [entries]
-    counted: dict[str, int] = {}  # base hash -> equal rows (a base written to several files is decoded once)
+    counted: dict[str, int] = {}  # base hash -> equal rows (a base written to several files is read once)
     need = max(1, math.ceil(len(compare.rows) * MIN_SHARE))
     for group in groups:
         best: tuple[dict[str, Any], int] | None = None
         best_records: list[Any] | None = None
         for e in group:  # newest first
             sha = e["sha256"]
-            if sha in counted:
-                n, records = counted[sha], None
-            else:
+            records = None
+            if sha not in counted:
                 path = folder / f"{sha}.json.gz"
                 try:
-                    records = _decode(path)
+                    # the first base read is kept decoded: it is the newest, the likeliest origin
+                    n, records = compare.scan(load_base_file(path), str(path), keep=not counted)
                 except Exception as exc:  # noqa: BLE001 - a damaged or vanished version is no origin
                     LOG.warning("version %s of race %s could not be read (%s); skipped", e["id"], race_id, exc)
-                    counted[sha] = -1
-                    continue
-                n = counted[sha] = compare.count(records)
+                    n = -1
+                counted[sha] = n
+            n = counted[sha]
             if n >= need and (best is None or n > best[1]):
                 best, best_records = (e, n), records
             if n == len(compare.rows):
@@ -298,14 +301,34 @@ class _Comparer:
             rid = (p.registration_id or "").strip()
             if rid:
                 self.rows[rid] = (p, self.get(p))
+        self.seen: dict[int, bool] = {}  # a version's row (its event and exact bytes) -> equal to the file's row
 
-    def count(self, base: Sequence[Any]) -> int:
-        rows, get, n = dict(self.rows), self.get, 0
-        for bp in base:
-            got = rows.pop(bp.registration_id, None) if bp.registration_id is not None else None
-            if got is not None and (got[1] == get(bp) or self.equal(got[0], bp)):
-                n += 1
-        return n
+    def scan(self, data: bytes, where: str, keep: bool = False) -> tuple[int, list[Any] | None]:
+        """How many of the file's rows equal a version's (``data``, its answer's bytes); ``keep``: with the
+        version's participants (as :func:`converters.model.as_answer` decodes them without their bytes)."""
+        from . import wire
+        from .model import as_int, participant_from_json
+
+        rows, seen, get, equal = self.rows, self.seen, self.get, self.equal
+        records: list[Any] | None = [] if keep else None
+        n = 0
+        decode_event = wire.EVENT_DECODER.decode
+        for gi, group in enumerate(wire.GROUPS_DECODER.decode(data)):
+            event = decode_event(group.event)
+            event_id = as_int(event.event_id, f"{where}[{gi}].event.event_id")
+            for raw in group.participants or event.participants or ():
+                key = hash((event_id, bytes(raw)))
+                hit = seen.get(key)
+                if hit is None or keep:
+                    p = participant_from_json(raw, where, event_id)
+                    p.extra = {}  # not the row's bytes: they would keep the whole answer alive
+                    if keep:
+                        records.append(p)
+                    if hit is None:
+                        got = rows.get(p.registration_id) if p.registration_id is not None else None
+                        hit = seen[key] = got is not None and (got[1] == get(p) or equal(got[0], p))
+                n += hit
+        return min(n, len(rows)), records
 
     def equal(self, p: Any, bp: Any) -> bool:
         """Equal on every compared field once normalised (the slow path, for rows whose raw values differ)."""

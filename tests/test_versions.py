@@ -170,3 +170,24 @@ def test_sync_and_the_drop_folder_record_what_they_write(server, client, tmp_pat
     data = read(tmp_path / "out.csv", client, server.race_id)
     origin = versions.find_origin(client.base_url, server.race_id, data.participants, data.present, "runscore")
     assert origin is not None and origin.id == e["id"] and origin.matched == origin.compared == e["rows"]
+
+    # The drop folder: a dropped answer becomes one file per output, each a version of its own.
+    import orjson
+
+    from converters.watch import Watcher, load_config
+
+    from .conftest import drop_folder
+
+    folder = drop_folder(tmp_path, server, "settle_seconds = 0.2\n",
+                         (("raceresult", "raceresult.xlsx"), ("runscore", "runscore.csv")))
+    (folder / "in" / "race.json").write_bytes(orjson.dumps(client.participants(server.race_id, 0)))
+    w = Watcher(load_config(folder), client=client)
+    w.start_checks()
+    w.run_once()
+    got = entries(client.base_url, server.race_id)
+    assert {(e["file"], e["profile"]) for e in got[:2]} == {("race.raceresult.xlsx", "raceresult"),
+                                                             ("race.runscore.csv", "runscore")}
+    assert got[0]["sha256"] == got[1]["sha256"]  # two files from one answer: one stored base
+    data = read(folder / "out" / "race.runscore.csv", client, server.race_id)
+    origin = versions.find_origin(client.base_url, server.race_id, data.participants, data.present, "runscore")
+    assert origin.file_name == "race.runscore.csv"
