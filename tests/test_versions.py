@@ -191,3 +191,24 @@ def test_sync_and_the_drop_folder_record_what_they_write(server, client, tmp_pat
     data = read(folder / "out" / "race.runscore.csv", client, server.race_id)
     origin = versions.find_origin(client.base_url, server.race_id, data.participants, data.present, "runscore")
     assert origin.file_name == "race.runscore.csv"
+
+
+def test_a_damaged_version_is_skipped(caplog):
+    url, now = "http://127.0.0.1:9/rest", time.time()
+    versions.record(url, 5, file_name="a.csv", profile="runscore", base=race_answer(4, "old"), written_at=now - 10)
+    versions.record(url, 5, file_name="a.csv", profile="runscore", base=race_answer(4, "new"), written_at=now)
+    newest, older = entries(url, 5)
+    folder = versions._race_dir(url, 5)
+    file_rows = model.as_answer(race_answer(4, "new")).participants
+    present = {"first_name", "last_name", "event_id", "registration_id"}
+    got = versions.find_origin(url, 5, file_rows, present, "runscore")
+    assert got.id == newest["id"] and got.matched == got.compared == 4 and got.rows == 4
+    assert [p.last_name for p in got.participants()] == ["new"] * 4
+    (folder / f"{newest['sha256']}.json.gz").write_bytes(b"\x1f\x8b not gzip")
+    with caplog.at_level(logging.WARNING, logger="timersync.versions"):
+        assert versions.find_origin(url, 5, file_rows, present, "runscore") is None  # the old one: 0 of 4
+    assert f"version {newest['id']} of race 5 could not be read" in caplog.text
+    # Half the rows equal is enough; fewer is not.
+    half = file_rows[:2] + [p.copy(last_name="old") for p in file_rows[2:]]
+    assert versions.find_origin(url, 5, half, present).id == older["id"]
+    assert versions.find_origin(url, 5, half[:1] + [p.copy(last_name="x") for p in half[1:]], present) is None
