@@ -25,7 +25,7 @@ def main(n: int = 50_000, profile: str = "runscore") -> None:
         os.environ["TIMERSYNC_HOME"] = str(Path(tmp) / "state")
         from converters import versions  # noqa: E402
         from converters.convert import write_file  # noqa: E402
-        from converters.model import parse_participants, participants_response  # noqa: E402
+        from converters.model import as_answer, parse_participants, participants_response  # noqa: E402
         from converters.planning import read_input  # noqa: E402
         from converters.server.seed import generate_race  # noqa: E402
 
@@ -50,12 +50,13 @@ def main(n: int = 50_000, profile: str = "runscore") -> None:
                 for i in rng.sample(range(len(people)), 50):  # the desk's fixes since the last version
                     people[i] = people[i].copy(last_name=f"{people[i].last_name}-fix{v}")
             made.append(list(people))
-            answer = participants_response(people, events)
+            answer = as_answer(participants_response(people, events))  # typed, as pull binds it
             t = time.perf_counter()
             versions.record(server, race_id, file_name="runscore.csv", profile=profile, base=answer,
                             written_at=start + v * 600)
             record_s.append(time.perf_counter() - t)
-        print(f"record one version   {min(record_s):6.2f} s   (best of {VERSIONS}; hash, gzip, entry, prune)")
+        print(f"record one version   {min(record_s):6.2f} s   (best of {VERSIONS}: hash, gzip, entry, prune; added to "
+              f"every pull, sync write and drop folder output)")
 
         folder = Path(tmp)
         copy = folder / "copy of runscore.csv"
@@ -72,6 +73,9 @@ def main(n: int = 50_000, profile: str = "runscore") -> None:
             took = time.perf_counter() - t
             print(f"find_origin          {took:6.2f} s   {label}: {origin.describe()}")
         assert origin is not None and origin.written_at == start + (VERSIONS - 4) * 600, origin
+        t = time.perf_counter()
+        base = origin.participants()
+        print(f"origin.participants  {time.perf_counter() - t:6.2f} s   (the 4th newest base, {len(base)} rows)")
 
         latest = folder / "latest.csv"
         write_file(latest, made[-1], profile, race=race)
