@@ -208,6 +208,9 @@ def bind(file: str | Path, *, server: str | None, race_id: int, profile: Any, ba
                 {"race_id": race_id, "race": race, "teams": teams, "team_types": team_types})
     b.set_base_raw(base)
     b.save()
+    from . import versions  # every written version, so a copy of the file finds the one it was made from
+
+    versions.record(server, race_id, file_name=b.file.name, profile=b.profile, base=base, written_at=b.pulled_at)
     return b
 
 
