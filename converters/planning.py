@@ -21,7 +21,7 @@ from . import binding as binding_mod
 from . import progress
 from .binding import Binding
 from .diff import Plan, make_plan
-from .errors import PlanError
+from .errors import PlanError, TimersyncError
 from .jsonio import load_file, save_file
 from .model import (Answer, Participant, Team, TeamType, as_answer, gc_paused,
                     parse_team_types, parse_teams, participants_response)
@@ -202,7 +202,12 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     ctx = load_context(tgt.race_id, race_path) if race_path else (b.context if b is not None else None)
     check_context(ctx, tgt.race_id, b.folder / "race.json" if b is not None and not b.legacy
                   else binding_mod.legacy_context_path(tgt.bind_as))
-    written, base = _bases(b, base_path)
+    # A file is compared with the version it was made from: its own binding's base (or --base); a copy
+    # (a dropped file, bound as the output it came from, or a file without a binding) with the recorded
+    # version its unchanged rows match, never simply the newest one.
+    copy = b is None or not b.has_base or tgt.bind_as != tgt.file
+    written, base = _bases(b if not copy else None, base_path)
+    base_note = _base_note(tgt, b, base_path) if base is not None else ""
     if offline:
         if base is None:
             raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, whose binding holds "
@@ -237,6 +242,24 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     # kept in its binding; RaceEntry's current race only when there is none.
     data = read_input(file, tgt.profile, ((ctx or {}).get("race") or rs.race), encoding, written or rs.current,
                       prefetched)
+    if base is None and not offline:
+        from . import versions
+
+        origin = versions.find_origin(client.base_url if client is not None else tgt.url, tgt.race_id,
+                                      data.participants, data.present, tgt.profile)
+        if origin is not None:
+            try:
+                written = origin.participants()
+            except TimersyncError:  # pruned by another process meanwhile: as if there were none
+                origin = None
+        if origin is not None:
+            base = binding_mod.apply_ledger(written, b.ledger) if b is not None else written
+            base_note = f"Compared with {origin.describe()}."
+        else:
+            base_note = (f"No base: {Path(file).name} was not written by timersync here (no binding, no recorded "
+                         f"version matches), so only adds are sent" + (
+                             "; --two-way: the file wins wherever it differs." if two_way else
+                             "; --two-way sends the rest."))
     progress.say(f"comparing {len(data.participants):,} rows with {len(rs.current):,} participants", force=True)
     # Rows without an id that a push added: this file's ledger first, then any push of the race (a copy).
     ledger = list(b.ledger) if b is not None else []
@@ -257,8 +280,21 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                      pushed=None if offline else pushed, earliest_dob=_earliest_dob(tgt.profile),
                      two_way=two_way or offline)
     plan.bound = filled
+    plan.base_note = base_note
     plan.notes[:0] = rs.notes
     return Planned(plan, data, rs, base, tgt, filled)
+
+
+def _base_note(tgt: Target, b: Binding | None, base_path: str | Path | None) -> str:
+    """The plan's first line: which base it is compared with, in words."""
+    import time
+
+    if base_path:
+        return f"Compared with {Path(base_path).name} (--base)."
+    if b is not None and b.legacy:
+        return f"Compared with {binding_mod.legacy_snapshot_path(tgt.bind_as).name} (the snapshot beside it)."
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.pulled_at)) if b is not None and b.pulled_at else None
+    return f"Compared with {tgt.file.name} as timersync wrote it" + (f" at {when}." if when else ".")
 
 
 def _earliest_dob(profile: Any) -> str:

@@ -248,8 +248,12 @@ def test_two_laptops_add_the_same_runner_then_the_desk_corrects_it(client, serve
     assert len(added) == 1 and added[0].first_name == "Twyce" and added[0].team_id == str(team["team_id"])
 
 
-def test_a_colleagues_copy_without_binding_sends_adds_only(client, server, tmp_path):
+def test_a_colleagues_copy_without_binding_sends_adds_only(client, server, tmp_path, monkeypatch):
     out = pulled(client, server, tmp_path)
+    # The colleague's machine: no .timersync/ beside the file, no state folder of ours.
+    monkeypatch.setenv("TIMERSYNC_HOME", str(tmp_path / "colleague-home"))
+    monkeypatch.setenv("RACEENTRY_EMAIL", server.email)
+    monkeypatch.setenv("RACEENTRY_PASSWORD", server.password)
     colleague = tmp_path / "mail"
     colleague.mkdir()
     copy = colleague / "runscore.csv"
@@ -267,7 +271,63 @@ def test_a_colleagues_copy_without_binding_sends_adds_only(client, server, tmp_p
     assert now[desk.registration_id].first_name == "Deskfixed"  # not reverted
     assert sum(p.last_name == "Entry" and p.first_name == "Mailed" for p in now.values()) == 1
     assert len(now) == len(before) + 1
-    assert "cannot tell" in result.output
+    assert "cannot tell" in result.output and result.output.startswith("No base: runscore.csv was not written")
     again = run("push", server.race_id, copy, "-p", "runscore", "--yes", "--api-url", server.url)
     assert again.exit_code == 0 and len(people(client, server)) == len(before) + 1
     assert {p.registration_id: p.first_name for p in people(client, server)}[desk.registration_id] == "Deskfixed"
+
+
+def test_a_copy_on_this_machine_is_compared_with_the_version_it_was_made_from(client, server, tmp_path):
+    """Copied elsewhere (renamed, no binding beside it), edited, while the desk fixed another runner and
+    the original was pulled again: the copy is diffed against the version it was copied from."""
+    out = pulled(client, server, tmp_path)
+    elsewhere = tmp_path / "usb"
+    elsewhere.mkdir()
+    copy = elsewhere / "copy of race.csv"
+    copy.write_bytes(out.read_bytes())
+    before = people(client, server)
+    desk = before[3].copy(first_name="Deskfixed")
+    client.post_participants(server.race_id, participants_request([participant_payload(desk, ["first_name"])]))
+    assert pulled(client, server, tmp_path) == out  # pulled again: a newer version of the file
+    rows = read_rows(copy)
+    i = next(i for i, r in enumerate(rows[1:], 1) if r[col(rows, "Registration ID")] == before[7].registration_id)
+    rows[i][col(rows, "City")] = "Copytown"
+    write_rows(copy, rows)
+    result = run("push", server.race_id, copy, "-p", "runscore", "--yes", "--api-url", server.url)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Compared with the version of race.csv written")
+    now = {p.registration_id: p for p in people(client, server)}
+    assert now[desk.registration_id].first_name == "Deskfixed" and now[before[7].registration_id].city == "Copytown"
+
+
+def test_a_copy_dropped_into_a_pushing_drop_folder_keeps_the_desks_fix(client, server, tmp_path):
+    """The timer edits a copy of out/runscore.csv and drops it into in/ while the desk fixes another
+    runner (and sync rewrote out/): the copy is compared with the version it was copied from."""
+    from converters.watch import Watcher, load_config
+    from tests.conftest import drop_folder
+
+    folder = drop_folder(tmp_path, server, "settle_seconds = 0.2\npush = true\nsync_every = 60\n")
+
+    def round_():
+        w = Watcher(load_config(folder), client=client)
+        w.start_checks()
+        return w.run_once()
+
+    round_()
+    copy = tmp_path / "runscore.csv"
+    copy.write_bytes((folder / "out" / "runscore.csv").read_bytes())
+    before = people(client, server)
+    desk = before[3].copy(first_name="Deskfixed")
+    client.post_participants(server.race_id, participants_request([participant_payload(desk, ["first_name"])]))
+    round_()  # sync writes the desk's fix into out/
+    rows = read_rows(copy)
+    i = next(i for i, r in enumerate(rows[1:], 1) if r[col(rows, "Registration ID")] == before[7].registration_id)
+    rows[i][col(rows, "City")] = "Droptown"
+    write_rows(copy, rows)
+    copy.replace(folder / "in" / "runscore.csv")
+    summary = round_()
+    assert summary.count("done") == 1, summary.outcomes
+    text = (folder / "out" / "runscore.plan" / "summary.txt").read_text()
+    assert "pushed: 0 added, 1 modified" in text and "Compared with the version of runscore.csv" in text
+    now = {p.registration_id: p for p in people(client, server)}
+    assert now[desk.registration_id].first_name == "Deskfixed" and now[before[7].registration_id].city == "Droptown"
