@@ -71,7 +71,8 @@ def _push_json(result: Any, tgt: Any, url: str, folder: Path | None) -> None:
 
 
 KIND_COLOURS = {"new team": "cyan", "add": "green", "modify": "blue", "switch": "yellow", "delete": "red",
-                "CONFLICT": "bright_red", "INVALID": "magenta", "not pushable": "bright_black"}
+                "CONFLICT": "bright_red", "INVALID": "magenta", "not pushable": "bright_black",
+                "cannot tell": "yellow"}
 
 
 def show_plan(text: str) -> None:

@@ -1170,7 +1170,9 @@ def plural(n: int, one: str, many: str | None = None) -> str:
 def summary_lines(plan: Plan) -> list[str]:
     """The plan in a few lines: totals by kind, modifies by field, what cannot go, and the notes."""
     c = plan.counts()
-    lines = [plan.base_note] if plan.base_note else []
+    import textwrap
+
+    lines = textwrap.wrap(plan.base_note, 80, subsequent_indent="  ") if plan.base_note else []
     lines += [f"{'Three-way' if plan.three_way else 'Two-way'} diff of {plural(plan.file_rows, 'file row')} with "
              f"{plural(plan.current_count, 'RaceEntry participant')} of race {plan.race_id}:",
              f"  {plural(c['teams'], 'team')} to create, {plural(c['adds'], 'add')}, "

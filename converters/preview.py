@@ -21,6 +21,7 @@ KINDS = {  # kind -> (label, colour)
     "conflict": ("conflict", "#c4320a"),
     "not pushable": ("not pushable", "#6b6b6b"),
     "invalid": ("invalid", "#9f1239"),
+    "cannot tell": ("cannot tell", "#7a5c00"),
 }
 
 
@@ -64,6 +65,9 @@ def entries(plan: Plan) -> list[dict[str, Any]]:
                                                                                             f"({u.reason})")])
     for i in plan.invalid:
         add("invalid", i.row, i.registration_id, "", [("row", "", i.message)])
+    for c in plan.undecided:
+        add("cannot tell", c.row or "", c.registration_id, c.who,
+            [(c.field, f"RaceEntry {_show(c.raceentry)}", f"file {_show(c.file)}: {c.resolution}")])
     return out
 
 

@@ -205,9 +205,8 @@ class Origin:
 
     def describe(self) -> str:
         """For people: "the version of runscore.txt written 14:20 (found by its rows: 497 of 500 unchanged)"."""
-        return (f"the version of {self.file_name} written {_when(self.written_at)}"
-                f"{f' with profile {Path(self.profile).stem}' if self.profile else ''} "
-                f"(found by its rows: {self.matched:,} of {self.compared:,} unchanged)")
+        return (f"the version of {self.file_name} written {_when(self.written_at)} (found by its rows: "
+                f"{self.matched:,} of {self.compared:,} unchanged)")
 
 
 def _when(t: float) -> str:
