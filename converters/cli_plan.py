@@ -217,9 +217,10 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     before = file_sha256(file) if write_ids and Path(file).is_file() else None
 
     from .client import PRODUCTION_URL
+    from .state import server_key
 
     where = f"RaceEntry race {tgt.race_id} on {url}" + (
-        " (PRODUCTION: the live registrations)" if url.rstrip("/") == PRODUCTION_URL else "")
+        " (PRODUCTION: the live registrations)" if server_key(url) == server_key(PRODUCTION_URL) else "")
 
     def confirm(plan: Any) -> bool:
         progress.clear()

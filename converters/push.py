@@ -92,9 +92,14 @@ class Journal:
 
     def __init__(self, race_id: int, folder: Path | None = None, server: str | None = None):
         self.race_id = race_id
-        # Per server and race: a rehearsal server's race 2026 is not RaceEntry's race 2026.
-        name = f"{state.slug(server)}-race-{race_id}" if server else f"race-{race_id}"
+        # Per server and race: a rehearsal server's race 2026 is not RaceEntry's race 2026. One server is
+        # one folder however its URL is spelt (state.server_key): localhost is 127.0.0.1.
+        name = f"{state.server_slug(server)}-race-{race_id}" if server else f"race-{race_id}"
         self.folder = folder or state.subdir("journal") / name
+        if folder is None and server and not self.folder.exists():
+            legacy = state.subdir("journal") / f"{state.slug(server)}-race-{race_id}"
+            if legacy.is_dir():  # kept under the URL as typed by an earlier version: its batches go on
+                legacy.rename(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def entries(self) -> list[tuple[Path, dict[str, Any]]]:
