@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
 from . import locks, progress, state
-from .diff import MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, modify_payload, norm, same_person
+from .diff import MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, identity, modify_payload, norm, same_person
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
 from .jsonio import load_file, save_file
@@ -383,7 +383,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
          confirm: Callable[[Plan], bool] | None = None, progress: Callable[[str], None] | None = None,
          journal: Journal | None = None, bind_as: str | Path | None = None, lock_wait: float = locks.PUSH_WAIT,
          prefetched: Any = None, read_backs: int = 3, settle_wait: float = SETTLE_WAIT,
-         settle_poll: float = SETTLE_POLL, clock: Callable[[], float] = time.time,
+         settle_poll: float | None = None, clock: Callable[[], float] = time.time,
          sleep: Callable[[float], None] = time.sleep) -> PushResult:
     """Push ``file``: hold the race's push lock, reconcile interrupted batches, plan (planning.make), check
     the guards, ask ``confirm``, then send teams, adds and modifies, switches and deletes in batches, each
@@ -397,7 +397,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
 
     Interrupted batches are reconciled first; while rows of one RaceEntry may still be applying have not
     appeared, the push waits up to ``settle_wait`` seconds after it was sent, reading back every
-    ``settle_poll`` seconds (``clock`` and ``sleep`` are the time it goes by)."""
+    ``settle_poll`` seconds (default SETTLE_POLL; ``clock`` and ``sleep`` are the time it goes by)."""
     from . import planning
 
     say = progress or (lambda msg: None)
@@ -421,7 +421,8 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
                 rs.removed = {str(p.registration_id) for p in client.participants_answer(
                     tgt.race_id, 0, removed=True).participants if p.registration_id}
 
-        for msg in reconcile(journal, rs, reread=reread, settle_wait=settle_wait, poll=settle_poll, clock=clock,
+        poll = SETTLE_POLL if settle_poll is None else settle_poll
+        for msg in reconcile(journal, rs, reread=reread, settle_wait=settle_wait, poll=poll, clock=clock,
                              sleep=sleep, say=say):
             result.reconciled.append(msg)
             say(msg)
@@ -469,6 +470,55 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
         except TimersyncError as exc:  # everything was sent and confirmed: the check alone is missing
             result.verified = [f"could not read RaceEntry back to check the push ({exc}); run diff to check it"]
     return result
+
+
+def undo_add(client: Any, file: str | Path, registration_id: str, *, race_id: int | None = None,
+             profile: str | None = None, bind_as: str | Path | None = None, lock_wait: float = locks.PUSH_WAIT,
+             progress: Callable[[str], None] | None = None) -> tuple[str, str]:
+    """Remove registration ``registration_id``, a runner a push from this machine added who is in RaceEntry
+    twice (another push added the same runner at the same moment): only if this machine's journal shows
+    the add, and a twin (same person, same email, another id) is still there. The delete is journaled
+    like any other; the file's ledger then ties its row to the twin. Returns (runner's name, twin's id).
+    PlanError, nothing sent, when any of that does not hold."""
+    from . import planning
+
+    say = progress or (lambda msg: None)
+    rid = str(registration_id).strip()
+    tgt = planning.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
+    journal = Journal(tgt.race_id, server=client.base_url)
+    with locks.push_lock(client.base_url, tgt.race_id, lock_wait):
+        if rid in journal.landed_ids("delete"):
+            raise PlanError(f"registration {rid} was removed already (by an earlier undo-add); nothing sent")
+        if not any(r == rid for _, _, r in journal.adds()):
+            raise PlanError(f"registration {rid} was not added by a push from this computer (its journal of "
+                            f"race {tgt.race_id} has no such add); nothing sent")
+        everyone = client.participants_answer(tgt.race_id, 0).participants
+        p = next((q for q in everyone if str(q.registration_id) == rid), None)
+        if p is None:
+            raise PlanError(f"registration {rid} is not in race {tgt.race_id} (removed already?); nothing sent")
+        name = f"{p.first_name or ''} {p.last_name or ''}".strip()
+        twins = twins_of(p, everyone)
+        if not twins:
+            raise PlanError(f"{name} (registration {rid}) has no twin in race {tgt.race_id}: it is this runner's "
+                            f"only registration; nothing sent")
+        keep = str(twins[0].registration_id)
+        sender = _Sender(client, tgt.race_id, journal, say)
+        item = {"registration_id": rid, "file": str(tgt.bind_as), "undo_add": True, "twin": keep,
+                "ledger": binding_mod.ledger_entry("delete", 0, rid, {})}
+        res = sender.send("delete", [(item, rid)], delete_request,
+                          lambda bd: client.delete_participants(tgt.race_id, bd))
+        if sender.unconfirmed:
+            _not_confirmed(sender.unconfirmed)
+        if isinstance(res[0], dict):
+            raise PlanError(f"RaceEntry refused to remove registration {rid} ({name}): {res[0]['error']}")
+        b = binding_mod.load(tgt.bind_as)  # the file's row is the twin from now on
+        if b is not None and not b.legacy:
+            hits = [e for e in b.ledger if e.get("op") == "add" and str(e.get("registration_id")) == rid]
+            for e in hits:
+                e["registration_id"], e["replaced"] = keep, rid
+            if hits:
+                b.save(base=False, context=False)
+    return name, keep
 
 
 def landed_text(result: PushResult) -> str:
@@ -608,12 +658,13 @@ def _match_adds(units: Sequence[tuple[dict[str, Any], Any]], res: list[Any], add
     one (one the answer gave this batch first), and a note says the answer's id was another runner's.
     Returns the ids, the rows no record matched (their id None) and the notes."""
     answered = {str(r) for r in res if isinstance(r, str)}
+    index = _identity_index(records)
     cands: dict[int, list[str]] = {}
     for i in adds:
         item = units[i][0]
         row = _person(item["identity"])
         skip = set(item.get("preexisting") or []) | claimed
-        cands[i] = [str(p.registration_id) for p in records
+        cands[i] = [str(p.registration_id) for p in index.get(identity(row), ())
                     if p.registration_id and str(p.registration_id) not in skip and same_person(row, p)]
     out = list(res)
     taken: set[str] = set()
@@ -635,8 +686,8 @@ def _match_adds(units: Sequence[tuple[dict[str, Any], Any]], res: list[Any], add
             continue
         assigned[i] = free[0]
         taken.add(free[0])
-        notes.append(f"row {item.get('row')} ({who}): RaceEntry's answer gave id {res[i]}, another runner's; "
-                     f"{who} is registration {free[0]} (by name, event and date of birth)")
+        notes.append(f"row {item.get('row')}, {who}: RaceEntry's answer gave id {res[i]}, another runner's; "
+                     f"{who} is {free[0]}")
     for i, rid in assigned.items():
         out[i] = rid
     return out, unmatched, notes
@@ -789,22 +840,31 @@ def verify(client: Any, race_id: int, result: PushResult, before: int) -> list[s
     (``before``: how many participants RaceEntry had when the push was planned) and no added runner exists
     twice."""
     after = client.participants_answer(race_id, 0).participants
-    problems = []
-    expected = before + len(result.added) - len(result.deleted)
-    if len(after) != expected:
-        problems.append(f"RaceEntry now has {len(after)} participants, expected {expected}: someone else may be "
-                        f"editing the race; run diff to see the difference")
+    problems: list[str] = []
     by_id = {str(p.registration_id): p for p in after}
+    index = _identity_index(after) if result.added else {}
     for row, rid in result.added:
         p = by_id.get(rid)
         if p is None:
             problems.append(f"row {row}: added as registration {rid}, which RaceEntry no longer lists")
             continue
-        twins = twins_of(p, after)
+        twins = twins_of(p, index.get(identity(p), ()))
         if twins:  # the same runner added at the same moment by another push (another machine)
             result.twins.append(Twin(row, f"{p.first_name or ''} {p.last_name or ''}".strip(), rid,
                                      [str(q.registration_id) for q in twins]))
+    expected = before + len(result.added) - len(result.deleted)
+    if len(after) != expected and len(after) != expected + len(result.twins):  # twins are said on their own
+        problems.insert(0, f"RaceEntry now has {len(after)} participants, expected {expected}: someone else may be "
+                        f"editing the race; run diff to see the difference")
     return problems
+
+
+def _identity_index(records: Sequence[Participant]) -> dict[tuple, list[Participant]]:
+    """Records by :func:`converters.diff.identity` (names and event), which same_person requires."""
+    out: dict[tuple, list[Participant]] = {}
+    for p in records:
+        out.setdefault(identity(p), []).append(p)
+    return out
 
 
 def twins_of(p: Participant, everyone: Sequence[Participant]) -> list[Participant]:
