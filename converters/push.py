@@ -15,8 +15,17 @@ is gone. Planning again afterwards then sends exactly what did not land: adds th
 the file they came from (see converters.binding), switched registrations are followed to their new ids.
 
 Every row sent must come back confirmed (its registration id, in the documented answer); a row that does
-not is handled like a lost answer. After an error 102 (expired key) to a POST, nothing is re-sent before a
-read-back: the key may have been checked after the batch was applied.
+not is handled like a lost answer. The ids of added rows are checked by identity against one read of what
+changed since the batch left (the answer may list them in another order). After an error 102 (expired
+key) to a POST, nothing is re-sent before a read-back: the key may have been checked after the batch was
+applied; when logging in again fails, the batch is lost like any other (exit 3, "log in, push again").
+
+A batch RaceEntry may still be applying (no answer came: killed, timed out, dropped, a 5xx such as a
+gateway's 504) is waited for: while its rows have not all appeared, the next push reads back every
+SETTLE_POLL seconds, up to ``settle_wait`` (SETTLE_WAIT) after it was sent, sending nothing.
+
+Server-keyed state (this journal, the push lock, the sync roster) uses ``state.server_key``: one server,
+however its URL is spelt.
 """
 
 from __future__ import annotations
