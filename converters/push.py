@@ -591,9 +591,13 @@ class _Sender:
         res = _confirmed(answer, len(units), key, id_key)
         missing = sum(r is None for r in res)
         adds = [i for i, (item, _) in enumerate(units) if item.get("op") == "add" and isinstance(res[i], str)]
-        absent = 0
+        absent, checked = 0, False
         if kind == "participants" and adds:
             res, absent = self._by_identity(units, res, adds, since)
+            checked = True
+        elif kind == "teams" and any(isinstance(r, str) for r in res):
+            res, absent = self._teams_by_name(units, res)
+            checked = True
         if missing or absent:
             ids = [r if isinstance(r, str) else None for r in res]
             # A short answer is RaceEntry's last word on the batch; rows answered with an id that the read
@@ -605,10 +609,32 @@ class _Sender:
                                         f"not confirmed by RaceEntry's answer")
             if absent:
                 self.unconfirmed.append(f"{absent} of {len(units)} {kind} rows sent in batch {path.stem} got an "
-                                        f"id in RaceEntry's answer, but RaceEntry lists no one of their names")
-        elif adds:
+                                        f"id in RaceEntry's answer, but RaceEntry lists nobody of that name")
+        elif checked:
             self.journal.finish(path, "done", answer=answer, ids=[r if isinstance(r, str) else None for r in res])
         return res
+
+    def _teams_by_name(self, units: Sequence[tuple[dict[str, Any], Any]], res: list[Any]) -> tuple[list[Any], int]:
+        """The answer's team ids checked against RaceEntry's teams by name (one read): a team whose answered
+        id is another team's takes its own (runners joining it need the right one); one RaceEntry does
+        not list is not confirmed. Returns the ids and how many teams it does not list."""
+        by_name: dict[str, list[str]] = {}
+        for t in parse_teams(self.client.teams(self.race_id)):
+            by_name.setdefault(norm("team_name", t.team_name), []).append(str(t.team_id))
+        out, absent = list(res), 0
+        answered = {str(r) for r in res if isinstance(r, str)}
+        for i, (item, _) in enumerate(units):
+            if not isinstance(res[i], str):
+                continue
+            ids = by_name.get(norm("team_name", item["name"]), [])
+            if str(res[i]) in ids:
+                continue
+            if not ids:
+                out[i], absent = None, absent + 1
+                continue
+            out[i] = sorted(ids, key=lambda t: t not in answered)[0]
+            self.say(f"team {item['name']}: RaceEntry's answer gave id {res[i]}, another team's; it is {out[i]}")
+        return out, absent
 
     def _by_identity(self, units: Sequence[tuple[dict[str, Any], Any]], res: list[Any], adds: list[int],
                      since: int) -> tuple[list[Any], int]:

@@ -291,3 +291,23 @@ def test_a_twin_added_elsewhere_at_the_same_moment_is_named_and_undone(client, s
     r = run("push", out, "--yes")
     assert r.exit_code == 0 and "No changes to push." in r.output, r.output
     assert [p.registration_id for p in people(client, server) if p.first_name == "Twin000"] == [other]
+
+
+def test_reversed_team_ids_put_each_runner_in_their_own_team(client, server, tmp_path):
+    out = pull(client, server, tmp_path / "race.csv")
+    add_runners(out, 4, "Teamed")
+    rows = rows_of(out)
+    h = rows[0]
+    teams = {"Teamed000": "Alpha Pack", "Teamed001": "Alpha Pack", "Teamed002": "Beta Pack", "Teamed003": "Beta Pack"}
+    for row in rows[1:]:
+        if row[h.index("First Name")] in teams:
+            row[h.index("Team")] = teams[row[h.index("First Name")]]
+    save(out, rows)
+    control(server, "faults", {"faults": [{"method": "POST", "path": "/teams$", "kind": "reverse_after", "count": 1}]})
+    r = run("push", out, "--yes", "--team-type", "69")
+    assert r.exit_code == 0, r.output
+    assert "RaceEntry's answer gave id" in r.output and "another team's" in r.output, r.output
+    got = {p.first_name: p.team_name for p in people(client, server) if p.first_name in teams}
+    assert got == teams
+    r = run("push", out, "--yes", "--team-type", "69")
+    assert r.exit_code == 0 and "No changes to push." in r.output, r.output
