@@ -439,13 +439,16 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
     with locks.push_lock(client.base_url, tgt.race_id, lock_wait):
         for attempt in range(read_backs + 1):
             # Planned inside the lock: a push that waited sees the ledger the first one wrote.
-            planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
-                                    server=client.base_url, base_path=base_path, race_path=race_path,
-                                    encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
-                                    bind_as=bind_as, prefetched=prefetched if attempt == 0 else None,
-                                    renamed=journal.renamed, before_plan=before_plan)
-            plan = planned.plan
-            check_plan(plan, max_delete, skip_invalid)
+            try:
+                planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
+                                        server=client.base_url, base_path=base_path, race_path=race_path,
+                                        encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
+                                        bind_as=bind_as, prefetched=prefetched if attempt == 0 else None,
+                                        renamed=journal.renamed, before_plan=before_plan)
+                plan = planned.plan
+                check_plan(plan, max_delete, skip_invalid)
+            except (TimersyncError, OSError) as exc:  # planning again after a read-back: say what landed
+                raise _stopped(result, exc) from None
             # RaceEntry's count this attempt was planned from, less what earlier attempts already counted.
             before = len(planned.rs.current) - len(result.added) + len(result.deleted)
             if attempt == 0:
@@ -546,7 +549,7 @@ def _stopped(result: PushResult, exc: BaseException) -> BaseException:
         if isinstance(exc, PushInterrupted):
             exc.result = result  # type: ignore[attr-defined]
         return exc
-    reason = str(exc) if isinstance(exc, TimersyncError) else f"{getattr(exc, 'filename', '') or ''} {exc}".strip()
+    reason = str(exc)
     if not isinstance(exc, PushInterrupted):
         reason += "; run the same push again to send the rest"
     out = PushInterrupted(f"{landed} before: {reason}")
