@@ -499,13 +499,22 @@ def undo_add(client: Any, file: str | Path, registration_id: str, *, race_id: in
     tgt = planning.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
     journal = Journal(tgt.race_id, server=client.base_url)
     with locks.push_lock(client.base_url, tgt.race_id, lock_wait):
-        if rid in journal.landed_ids("delete"):
-            raise PlanError(f"registration {rid} was removed already (by an earlier undo-add); nothing sent")
-        if not any(r == rid for _, _, r in journal.adds()):
+        ours = next((item for _, item, r in journal.adds() if r == rid), None)
+        if ours is None:
             raise PlanError(f"registration {rid} was not added by a push from this computer (its journal of "
                             f"race {tgt.race_id} has no such add); nothing sent")
+        # An earlier undo-add of it (its answer perhaps lost): the file's row may not be tied to the twin yet.
+        twin = next((i["twin"] for _, e in journal.entries() if e.get("kind") == "delete"
+                     for i in e.get("items") or [] if i.get("undo_add") and i.get("twin")
+                     and str(i.get("registration_id")) == rid), None)
         everyone = client.participants_answer(tgt.race_id, 0).participants
         p = next((q for q in everyone if str(q.registration_id) == rid), None)
+        if p is None and twin and any(str(q.registration_id) == twin for q in everyone):
+            if _tie_to_twin(tgt.bind_as, rid, twin):
+                ident = ours.get("identity") or {}
+                return f"{ident.get('first_name') or ''} {ident.get('last_name') or ''}".strip(), twin
+            raise PlanError(f"registration {rid} was removed already (by an earlier undo-add; {twin} stays); "
+                            f"nothing sent")
         if p is None:
             raise PlanError(f"registration {rid} is not in race {tgt.race_id} (removed already?); nothing sent")
         name = f"{p.first_name or ''} {p.last_name or ''}".strip()
@@ -523,14 +532,22 @@ def undo_add(client: Any, file: str | Path, registration_id: str, *, race_id: in
             _not_confirmed(sender.unconfirmed)
         if isinstance(res[0], dict):
             raise PlanError(f"RaceEntry refused to remove registration {rid} ({name}): {res[0]['error']}")
-        b = binding_mod.load(tgt.bind_as)  # the file's row is the twin from now on
-        if b is not None and not b.legacy:
-            hits = [e for e in b.ledger if e.get("op") == "add" and str(e.get("registration_id")) == rid]
-            for e in hits:
-                e["registration_id"], e["replaced"] = keep, rid
-            if hits:
-                b.save(base=False, context=False)
+        _tie_to_twin(tgt.bind_as, rid, keep)
     return name, keep
+
+
+def _tie_to_twin(bind_as: str | Path, rid: str, keep: str) -> bool:
+    """The file's row added as ``rid`` is the twin ``keep`` from now on (its ledger's add entry says so).
+    False when there was nothing to change."""
+    b = binding_mod.load(bind_as)
+    if b is None or b.legacy:
+        return False
+    hits = [e for e in b.ledger if e.get("op") == "add" and str(e.get("registration_id")) == rid]
+    for e in hits:
+        e["registration_id"], e["replaced"] = keep, rid
+    if hits:
+        b.save(base=False, context=False)
+    return bool(hits)
 
 
 def landed_text(result: PushResult) -> str:

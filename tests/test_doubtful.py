@@ -287,7 +287,7 @@ def test_a_twin_added_elsewhere_at_the_same_moment_is_named_and_undone(client, s
     assert f"Removed registration {mine} (Twin000 Runner)" in r.output
     assert [p.registration_id for p in people(client, server) if p.first_name == "Twin000"] == [other]
     r = run("undo-add", out, mine)
-    assert r.exit_code == 1 and "removed already" in r.output, r.output
+    assert r.exit_code == 1 and f"was removed already (by an earlier undo-add; {other} stays)" in r.output, r.output
     r = run("push", out, "--yes")
     assert r.exit_code == 0 and "No changes to push." in r.output, r.output
     assert [p.registration_id for p in people(client, server) if p.first_name == "Twin000"] == [other]
@@ -311,3 +311,17 @@ def test_reversed_team_ids_put_each_runner_in_their_own_team(client, server, tmp
     assert got == teams
     r = run("push", out, "--yes", "--team-type", "69")
     assert r.exit_code == 0 and "No changes to push." in r.output, r.output
+
+
+def test_a_journal_kept_under_the_url_as_typed_is_taken_over(state_home):
+    from converters.push import Journal
+
+    url = "http://127.0.0.1:8765/rest"
+    legacy = state_home / "journal" / f"{state.slug(url)}-race-2026"
+    legacy.mkdir(parents=True)
+    (legacy / "000001-participants.json").write_text('{"kind": "participants", "status": "lost", "items": []}')
+    journal = Journal(2026, server=url)  # an earlier version's pending batches go on being reconciled
+    assert journal.folder.name == "localhost_8765_rest-race-2026"
+    assert Journal(2026, server="http://LOCALHOST:8765/rest/").folder == journal.folder
+    assert [e["status"] for _, e in journal.pending()] == ["lost"]
+    assert not legacy.exists()
