@@ -297,13 +297,14 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
 
 def _tell_twins(twins: list[Any], file: str) -> None:
     """Each runner this push added who is in RaceEntry twice, and the command that removes ours."""
-    import shlex
-
+    name = str(file)
+    if not name or any(c.isspace() or c in "\"'&|;<>()$`" for c in name):
+        name = '"' + name.replace('"', '\\"') + '"'  # as cmd, PowerShell and a POSIX shell all read it
     for t in twins:
         others = " and ".join(t.others)
         click.echo(f"Duplicate: row {t.row}, {t.name}, is in RaceEntry twice: {t.ours} (added by this push)\n"
                    f"  and {others} (added at the same moment elsewhere). To remove this push's one, type:\n"
-                   f"  timersync undo-add {shlex.quote(str(file))} {t.ours}", err=True)
+                   f"  timersync undo-add {name} {t.ours}", err=True)
 
 
 @main.command("undo-add")

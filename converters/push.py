@@ -146,8 +146,9 @@ class Journal:
         sent and the registration id RaceEntry gave. A copy of a pushed file (one dropped in a watch
         folder, one e-mailed back) has its own binding, or none; these tie its rows to their ids all the
         same. An add removed again (``undo-add``) is left out."""
-        undone = self.landed_ids("delete")
-        return [dict(item["ledger"], registration_id=rid, foreign=True) for _, item, rid in self.adds()
+        entries = self.entries()
+        undone = self.landed_ids("delete", entries)
+        return [dict(item["ledger"], registration_id=rid, foreign=True) for _, item, rid in self.adds(entries)
                 if item.get("ledger") and rid not in undone]
 
     def _ids(self, e: dict[str, Any]) -> list[Any]:
@@ -165,10 +166,10 @@ class Journal:
                 return []
         return []
 
-    def adds(self) -> list[tuple[Path, dict[str, Any], str]]:
+    def adds(self, entries: list[tuple[Path, dict[str, Any]]] | None = None) -> list[tuple[Path, dict[str, Any], str]]:
         """(batch, journal item, registration id) of every add a push from this machine landed."""
         out = []
-        for path, e in self.entries():
+        for path, e in self.entries() if entries is None else entries:
             if e.get("kind") != "participants":
                 continue
             for item, rid in zip(e.get("items") or [], self._ids(e)):
@@ -176,10 +177,10 @@ class Journal:
                     out.append((path, item, rid))
         return out
 
-    def landed_ids(self, kind: str) -> set[str]:
+    def landed_ids(self, kind: str, entries: list[tuple[Path, dict[str, Any]]] | None = None) -> set[str]:
         """The registration ids of every ``kind`` item (a delete, say) that landed."""
         out: set[str] = set()
-        for _, e in self.entries():
+        for _, e in self.entries() if entries is None else entries:
             if e.get("kind") != kind:
                 continue
             for item, rid in zip(e.get("items") or [], self._ids(e)):

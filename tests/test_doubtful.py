@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def test_rows_that_never_appear_are_planned_again_after_the_window(client, serve
     post_fault(server, "503")
     with pytest.raises(lib.PushInterrupted):
         lib.push(RaceEntryClient(server.url), out)
-    now = [__import__("time").time()]
+    now = [time.time()]
     slept, said = [], []
 
     def sleep(seconds):
@@ -250,7 +251,6 @@ def test_a_failure_after_a_batch_landed_says_what_landed(client, server, tmp_pat
 
 def test_a_twin_added_elsewhere_at_the_same_moment_is_named_and_undone(client, server, tmp_path):
     import threading
-    import time
 
     out = pull(client, server, tmp_path / "race.csv")
     add_runners(out, 1, "Twin")
