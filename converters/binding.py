@@ -241,7 +241,9 @@ def settle(binding: Binding | None, *, race_id: int | None, profile: str | None,
         if profile is not None and binding.profile is not None and not _same_profile(profile, binding.profile):
             raise PlanError(f"{file} was written with profile {binding.profile}, not {profile}: drop -p (it is "
                             f"remembered) or pull the file again with the profile you want")
-        if differ(server, binding.server):
+        from .state import server_key  # localhost is 127.0.0.1: one server, however it is spelt
+
+        if server is not None and binding.server is not None and server_key(server) != server_key(binding.server):
             raise PlanError(f"{file} was pulled from {binding.server}, not {server}: drop --api-url/--demo/"
                             f"--production and TIMERSYNC_API_URL (the server is remembered) or check them")
         race_id = race_id if race_id is not None else binding.race_id

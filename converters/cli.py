@@ -23,7 +23,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 # --help), not every module for every command (about 20 ms of each start).
 COMMAND_MODULES = {"login": "cli_api", "races": "cli_api", "participants": "cli_api", "teams": "cli_api",
                    "serve": "cli_api", "pull": "cli_api", "demo": "cli_api", "profiles": "cli_files",
-                   "convert": "cli_files", "diff": "cli_plan", "push": "cli_plan", "status": "cli_plan",
+                   "convert": "cli_files", "diff": "cli_plan", "push": "cli_plan", "status": "cli_plan", "undo-add": "cli_plan",
                    "sync": "cli_sync", "watch": "cli_sync"}
 
 
@@ -94,7 +94,7 @@ def main(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     edited files back, diff them against RaceEntry and push the changes safely.
 
     Exit status: 0 ok, 1 error, 2 usage, 3 not confirmed (run the same push again), 4 some rows
-    refused, 5 `diff --exit-code` found changes.
+    refused, 5 `diff --exit-code` found changes, 6 a runner a push added is in RaceEntry twice.
 
     Example:
 

@@ -67,7 +67,9 @@ def _push_json(result: Any, tgt: Any, url: str, folder: Path | None) -> None:
         "deleted": [{"registration_id": rid} for rid in result.deleted],
         "refused": [{"row": e.row, "registration_id": e.registration_id, "what": e.what, "message": e.message}
                     for e in result.errors],
-        "warnings": result.verified}))
+        "warnings": result.verified,
+        "twins": [{"row": t.row, "name": t.name, "registration_id": t.ours, "twins": t.others,
+                   "undo": f"timersync undo-add {tgt.file} {t.ours}"} for t in result.twins]}))
 
 
 KIND_COLOURS = {"new team": "cyan", "add": "green", "modify": "blue", "switch": "yellow", "delete": "red",
@@ -183,6 +185,9 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
               help="Participants per request (deletes: at most 250).")
 @click.option("--wait", "lock_wait", type=click.FloatRange(0, 3600), default=60, show_default=True, metavar="SECONDS",
               help="How long to wait for another push of the same race to finish before refusing.")
+@click.option("--settle-wait", type=click.FloatRange(0, 3600), default=180, show_default=True, metavar="SECONDS",
+              help="After a batch whose answer was lost (timeout, 5xx, a push killed), how long after it was sent "
+                   "to wait for its rows to appear in RaceEntry before planning them again.")
 @click.option("--write-ids", is_flag=True,
               help="Write the registration ids RaceEntry gave the added runners into FILE (refused if FILE "
                    "changed meanwhile).")
@@ -190,7 +195,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
 def push(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
          race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
          two_way: bool, encoding: str | None, yes: bool, max_delete: str | None, max_modify: str | None,
-         batch_size: int, lock_wait: float, write_ids: bool, as_json: bool) -> None:
+         batch_size: int, lock_wait: float, settle_wait: float, write_ids: bool, as_json: bool) -> None:
     """Send the changes in FILE to RaceEntry: new teams, then adds and modifies, then event switches, then
     (with --delete) deletions.
 
@@ -198,12 +203,13 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     (--wait), then refuses. Every batch is journaled before it is sent, and every row RaceEntry confirms
     is recorded in the file's binding, so pushing the same file again never adds a runner twice. If an
     answer is lost or does not confirm every row, the push stops (exit 3) and the next push reads back
-    what landed instead of sending it twice. Rows RaceEntry rejects are listed by file row (exit 4).
-    Conflicts (a field changed both in the file and in RaceEntry) are listed and not pushed unless
-    --prefer settles them. Deletions are refused above --max-delete and when the file looks truncated.
+    what landed instead of sending it twice (waiting up to --settle-wait for a batch RaceEntry may still
+    be applying). Rows RaceEntry rejects are listed by file row (exit 4). Conflicts (a field changed both
+    in the file and in RaceEntry) are listed and not pushed unless --prefer settles them. Deletions are
+    refused above --max-delete and when the file looks truncated.
 
     Exit status: 0 done, 1 error (nothing sent), 2 usage, 3 not confirmed (run it again), 4 some rows
-    refused (the rest was sent).
+    refused (the rest was sent), 6 a runner added is in RaceEntry twice (undo-add removes ours).
 
     Example:
 
@@ -224,9 +230,10 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     before = file_sha256(file) if write_ids and Path(file).is_file() else None
 
     from .client import PRODUCTION_URL
+    from .state import server_key
 
     where = f"RaceEntry race {tgt.race_id} on {url}" + (
-        " (PRODUCTION: the live registrations)" if url.rstrip("/") == PRODUCTION_URL else "")
+        " (PRODUCTION: the live registrations)" if server_key(url) == server_key(PRODUCTION_URL) else "")
 
     def confirm(plan: Any) -> bool:
         progress.clear()
@@ -242,7 +249,8 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
                       race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
                       skip_invalid=skip_invalid, prefer=prefer, team_type=team_type, batch_size=batch_size,
-                      two_way=two_way, max_modify=max_modify, confirm=confirm, progress=_tell, lock_wait=lock_wait)
+                      two_way=two_way, max_modify=max_modify, confirm=confirm, progress=_tell, lock_wait=lock_wait,
+                      settle_wait=settle_wait)
     plan = result.plan
     if not result.sent:
         if as_json:
@@ -262,9 +270,12 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     if write_ids and result.added and before is not None:
         from .write_ids import write_ids as put_ids
 
-        ids_written = put_ids(file, tgt.profile, dict(result.added), before)
+        twinned = {t.row for t in result.twins}  # a row in RaceEntry twice keeps no id until undo-add settles it
+        ids_written = put_ids(file, tgt.profile, {r: i for r, i in result.added if r not in twinned}, before)
     if as_json:
         _push_json(result, tgt, url, folder)
+        if result.twins:
+            click.get_current_context().exit(6)
         if result.errors:
             click.get_current_context().exit(4)
         return
@@ -285,7 +296,55 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
             click.echo(f"Failed: {where} ({e.what}): {e.message}", err=True)
         click.echo(f"{len(result.errors)} row{'s' if len(result.errors) != 1 else ''} failed; the rest was sent.",
                    err=True)
+    if result.twins:
+        _tell_twins(result.twins, file)
+        click.get_current_context().exit(6)
+    if result.errors:
         click.get_current_context().exit(4)
+
+
+def _tell_twins(twins: list[Any], file: str) -> None:
+    """Each runner this push added who is in RaceEntry twice, and the command that removes ours."""
+    name = str(file)
+    if not name or any(c.isspace() or c in "\"'&|;<>()$`" for c in name):
+        name = '"' + name.replace('"', '\\"') + '"'  # as cmd, PowerShell and a POSIX shell all read it
+    for t in twins:
+        others = " and ".join(t.others)
+        click.echo(f"Duplicate: row {t.row}, {t.name}, is in RaceEntry twice: {t.ours} (added by this push)\n"
+                   f"  and {others} (added at the same moment elsewhere). To remove this push's one, type:\n"
+                   f"  timersync undo-add {name} {t.ours}", err=True)
+
+
+@main.command("undo-add")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("registration_id")
+@file_server_options
+@click.option("--wait", "lock_wait", type=click.FloatRange(0, 3600), default=60, show_default=True, metavar="SECONDS",
+              help="How long to wait for a push of the same race to finish before refusing.")
+def undo_add(server: str | None, file: str, registration_id: str, lock_wait: float) -> None:
+    """Remove REGISTRATION_ID, a runner a push of FILE added who is in RaceEntry twice (two computers added
+    the same runner at the same moment; push names both and exits 6).
+
+    Only when this computer's push journal shows it added REGISTRATION_ID and the twin is still in
+    RaceEntry; the removal is journaled like any delete, and FILE's row is tied to the twin from then on.
+    Anything else: nothing is sent.
+
+    Example:
+
+    \b
+        timersync undo-add runscore.csv 1213
+    """
+    from . import planning
+    from . import push as lib
+
+    if not registration_id.strip().isdigit():
+        raise click.BadParameter(f"{registration_id!r} is not a registration id", param_hint="REGISTRATION_ID")
+    tgt = planning.target(file, server=server)
+    client = make_client(tgt.url)
+    name, keep = lib.undo_add(client, file, registration_id, race_id=tgt.race_id, profile=tgt.profile,
+                              lock_wait=lock_wait, progress=_tell)
+    click.echo(f"Removed registration {registration_id.strip()} ({name}), the twin a push from here added; "
+               f"{keep} stays,\nand {Path(file).name} is tied to it from now on.")
 
 
 @main.command()

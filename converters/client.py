@@ -86,6 +86,7 @@ class RaceEntryClient:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "timersync"
         self._creds: dict[str, Any] | None = None
+        self._server_clock: tuple[float, float] | None = None  # (server's Date, local monotonic) of the last answer
 
     # ------------------------------------------------------------------------------------ credentials
     def login(self, email: str | None = None, password: str | None = None) -> dict[str, Any]:
@@ -138,6 +139,25 @@ class RaceEntryClient:
         self.login()
 
     # ----------------------------------------------------------------------------------------- HTTP
+    def _note_time(self, resp: requests.Response) -> None:
+        """Remember the server's clock (its Date header): incremental reads must be asked in the server's
+        time, never the laptop's."""
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(resp.headers["Date"]).timestamp()
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return
+        self._server_clock = (when, time.monotonic())
+
+    def server_now(self) -> float | None:
+        """The server's time now, from the Date of its last answer (whole seconds, so up to a second
+        early), or None before any answer carried one."""
+        if self._server_clock is None:
+            return None
+        when, at = self._server_clock
+        return when + (time.monotonic() - at)
+
     def _decode(self, resp: requests.Response, what: str) -> Any:
         try:
             with gc_paused():
@@ -202,6 +222,7 @@ class RaceEntryClient:
                 LOG.warning("%s: %s; retrying", what, reason)
             else:
                 LOG.debug("GET %s -> %s (%d bytes)", redact(resp.url), resp.status_code, len(resp.content))
+                self._note_time(resp)
                 if resp.status_code in RETRY_STATUS:
                     if attempt + 1 >= self.max_attempts:
                         raise ApiError(f"{what}: RaceEntry is busy or unavailable (HTTP {resp.status_code}) "
@@ -256,6 +277,7 @@ class RaceEntryClient:
             except requests.RequestException as exc:
                 raise ResponseLost(f"{what}: {_reason(exc)}; the change may or may not have been applied") from None
             LOG.debug("POST %s -> %s", redact(resp.url), resp.status_code)
+            self._note_time(resp)
             if resp.status_code == 429 and attempt + 1 < self.max_attempts:
                 # A 429 is a refusal before processing: repeating it cannot duplicate anything.
                 self.sleep(self._backoff(attempt, resp))
@@ -266,8 +288,15 @@ class RaceEntryClient:
                                    f"not have been applied", status=resp.status_code)
             data = self._decode(resp, what)
             # Expired credentials: log in again, but never re-send blindly. The document does not say that
-            # a key is checked before anything is applied; the caller reads back what landed first.
-            if self._must_retry_after_relogin(resp, data, what, relogged):
+            # a key is checked before anything is applied; the caller reads back what landed first. When
+            # logging in again is not possible (no password at hand), the batch is just as doubtful.
+            try:
+                relogin = self._must_retry_after_relogin(resp, data, what, relogged)
+            except (AuthError, ConnectionFailed) as exc:
+                raise AnsweredError(f"{what}: RaceEntry said the login had expired after the request was sent, "
+                                    f"and logging in again failed ({exc}); the change may or may not have been "
+                                    f"applied", code=EXPIRED, status=resp.status_code, login_needed=True) from None
+            if relogin:
                 raise AnsweredError(f"{what}: RaceEntry said the login had expired (logged in again); the "
                                     f"change may or may not have been applied", code=EXPIRED,
                                     status=resp.status_code)

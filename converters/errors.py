@@ -41,7 +41,13 @@ class ResponseLost(ApiError):
 
 class AnsweredError(ResponseLost):
     """A POST was answered with an error that does not say whether anything was applied (error 102, an
-    expired key: the document promises nothing about when it is checked). Read back before re-sending."""
+    expired key: the document promises nothing about when it is checked). Read back before re-sending.
+    ``login_needed``: logging in again failed (no password at hand): the timer must log in first."""
+
+    def __init__(self, message: str, code: int | None = None, status: int | None = None,
+                 login_needed: bool = False):
+        super().__init__(message, code, status)
+        self.login_needed = login_needed
 
 
 class InputError(TimersyncError):

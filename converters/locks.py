@@ -57,7 +57,7 @@ def hold(path: Path, wait: float, busy: str, what: str) -> Iterator[None]:
 
 def push_lock(base_url: str, race_id: int, wait: float = PUSH_WAIT) -> contextlib.AbstractContextManager[None]:
     """One push per server and race: a second waits up to ``wait`` seconds, then refuses."""
-    path = state.subdir("locks") / f"push-{state.slug(base_url)}-race-{race_id}.lock"
+    path = state.subdir("locks") / f"push-{state.server_slug(base_url)}-race-{race_id}.lock"
     return hold(path, wait, f"race {race_id} is being pushed by {{holder}}; nothing was sent: wait for that "
                             f"push to finish and run this one again", f"push race {race_id}")
 

@@ -15,8 +15,17 @@ is gone. Planning again afterwards then sends exactly what did not land: adds th
 the file they came from (see converters.binding), switched registrations are followed to their new ids.
 
 Every row sent must come back confirmed (its registration id, in the documented answer); a row that does
-not is handled like a lost answer. After an error 102 (expired key) to a POST, nothing is re-sent before a
-read-back: the key may have been checked after the batch was applied.
+not is handled like a lost answer. The ids of added rows are checked by identity against one read of what
+changed since the batch left (the answer may list them in another order). After an error 102 (expired
+key) to a POST, nothing is re-sent before a read-back: the key may have been checked after the batch was
+applied; when logging in again fails, the batch is lost like any other (exit 3, "log in, push again").
+
+A batch RaceEntry may still be applying (no answer came: killed, timed out, dropped, a 5xx such as a
+gateway's 504) is waited for: while its rows have not all appeared, the next push reads back every
+SETTLE_POLL seconds, up to ``settle_wait`` (SETTLE_WAIT) after it was sent, sending nothing.
+
+Server-keyed state (this journal, the push lock, the sync roster) uses ``state.server_key``: one server,
+however its URL is spelt.
 """
 
 from __future__ import annotations
@@ -29,11 +38,11 @@ from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
 from . import locks, progress, state
-from .diff import MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, modify_payload, norm, same_person
+from .diff import MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, identity, modify_payload, norm, same_person
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
 from .jsonio import load_file, save_file
-from .model import (Participant, Team, delete_request, participants_request, result_ids,
+from .model import (Participant, Team, delete_request, parse_teams, participants_request, result_ids,
                     switch_request, teams_request)
 from .planning import RaceState
 
@@ -117,9 +126,14 @@ class Journal:
 
     def __init__(self, race_id: int, folder: Path | None = None, server: str | None = None):
         self.race_id = race_id
-        # Per server and race: a rehearsal server's race 2026 is not RaceEntry's race 2026.
-        name = f"{state.slug(server)}-race-{race_id}" if server else f"race-{race_id}"
+        # Per server and race: a rehearsal server's race 2026 is not RaceEntry's race 2026. One server is
+        # one folder however its URL is spelt (state.server_key): localhost is 127.0.0.1.
+        name = f"{state.server_slug(server)}-race-{race_id}" if server else f"race-{race_id}"
         self.folder = folder or state.subdir("journal") / name
+        if folder is None and server and not self.folder.exists():
+            legacy = state.subdir("journal") / f"{state.slug(server)}-race-{race_id}"
+            if legacy.is_dir():  # kept under the URL as typed by an earlier version: its batches go on
+                legacy.rename(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def entries(self) -> list[tuple[Path, dict[str, Any]]]:
@@ -156,25 +170,47 @@ class Journal:
         """Every add any push of this race confirmed (or a read-back found), as ledger entries: the values
         sent and the registration id RaceEntry gave. A copy of a pushed file (one dropped in a watch
         folder, one e-mailed back) has its own binding, or none; these tie its rows to their ids all the
-        same."""
+        same. An add removed again (``undo-add``) is left out."""
+        entries = self.entries()
+        undone = self.landed_ids("delete", entries)
+        return [dict(item["ledger"], registration_id=rid, foreign=True) for _, item, rid in self.adds(entries)
+                if item.get("ledger") and rid not in undone]
+
+    def _ids(self, e: dict[str, Any]) -> list[Any]:
+        """Per item of a finished batch, the id it landed under (None: not landed, or not known)."""
+        status = e.get("status")
+        if status == "reconciled":
+            ids = e.get("new_ids") or []
+            return [i if ok else None for i, ok in zip(ids, e.get("landed") or [])]
+        if status in ("done", "lost") and isinstance(e.get("ids"), list):
+            return e["ids"]  # the answer's ids checked against the rows by identity
+        if status in ("done", "lost") and isinstance(e.get("answer"), dict):
+            try:
+                return result_ids(e["answer"])
+            except TimersyncError:
+                return []
+        return []
+
+    def adds(self, entries: list[tuple[Path, dict[str, Any]]] | None = None) -> list[tuple[Path, dict[str, Any], str]]:
+        """(batch, journal item, registration id) of every add a push from this machine landed."""
         out = []
-        for _, e in self.entries():
+        for path, e in self.entries() if entries is None else entries:
             if e.get("kind") != "participants":
                 continue
-            status = e.get("status")
-            if status == "reconciled":
-                ids = e.get("new_ids") or []
-                ids = [i if ok else None for i, ok in zip(ids, e.get("landed") or [])]
-            elif status in ("done", "lost") and isinstance(e.get("answer"), dict):
-                try:
-                    ids = result_ids(e["answer"])
-                except TimersyncError:
-                    continue
-            else:
+            for item, rid in zip(e.get("items") or [], self._ids(e)):
+                if item.get("op") == "add" and isinstance(rid, str) and rid:
+                    out.append((path, item, rid))
+        return out
+
+    def landed_ids(self, kind: str, entries: list[tuple[Path, dict[str, Any]]] | None = None) -> set[str]:
+        """The registration ids of every ``kind`` item (a delete, say) that landed."""
+        out: set[str] = set()
+        for _, e in self.entries() if entries is None else entries:
+            if e.get("kind") != kind:
                 continue
-            for item, rid in zip(e.get("items") or [], ids):
-                if item.get("op") == "add" and isinstance(rid, str) and rid and item.get("ledger"):
-                    out.append(dict(item["ledger"], registration_id=rid, foreign=True))
+            for item, rid in zip(e.get("items") or [], self._ids(e)):
+                if rid and not isinstance(rid, dict) and item.get("registration_id"):
+                    out.add(str(item["registration_id"]))
         return out
 
     def renamed(self) -> dict[str, str]:
@@ -220,6 +256,7 @@ def read_back(kind: str, items: Sequence[dict[str, Any]], rs: RaceState) -> list
     by_id = {str(p.registration_id): p for p in rs.current}
     team_names = {norm("team_name", t.team_name): str(t.team_id) for t in rs.teams}
     out: list[tuple[bool, str | None]] = []
+    used: set[str] = set()  # one record per add: two rows of one batch are never one runner
     for item in items:
         ok, new = False, None
         if kind == "teams":
@@ -227,10 +264,12 @@ def read_back(kind: str, items: Sequence[dict[str, Any]], rs: RaceState) -> list
             ok = new is not None
         elif kind == "participants" and item["op"] == "add":
             row = _person(item["identity"])
-            before = set(item.get("preexisting") or [])
+            before = set(item.get("preexisting") or []) | used
             found = next((p for p in rs.current if str(p.registration_id) not in before and same_person(row, p)),
                          None)
             ok, new = found is not None, str(found.registration_id) if found else None
+            if new:
+                used.add(new)
         elif kind == "participants":
             cur = by_id.get(str(item["registration_id"]))
             ok = cur is not None and all(_holds(cur, f, v) for f, v in item["fields"].items())
@@ -248,34 +287,61 @@ def read_back(kind: str, items: Sequence[dict[str, Any]], rs: RaceState) -> list
     return out
 
 
-IN_FLIGHT = 60.0  # seconds a batch without an answer may still be in progress at RaceEntry (the client timeout)
+SETTLE_WAIT = 180.0  # seconds after a doubtful batch was sent that a push waits for its rows to appear
+SETTLE_POLL = 5.0  # seconds between read-backs while waiting
+READ_OVERLAP = 60  # seconds re-read before the server's time when a batch's adds are read back (as sync)
 
 
-def _unanswered(entry: dict[str, Any]) -> bool:
-    """A batch no answer came back for: its push was killed mid-request, or the connection dropped or
-    timed out (an HTTP error answer, a 5xx, means the server was done with it)."""
+def _may_still_apply(entry: dict[str, Any]) -> bool:
+    """A batch RaceEntry may still be applying: its push was killed mid-request, or no answer came back
+    (a timeout, a dropped connection, a 5xx: a gateway's 504 says nothing of RaceEntry behind it). Not a
+    batch RaceEntry itself answered (an expired key, an answer short of rows): it was done with it."""
     if entry.get("status") == "sending":
         return True
-    error = str(entry.get("error") or "")
-    return entry.get("status") == "lost" and ("dropped" in error or "no answer within" in error)
+    answered = entry.get("answered")
+    if answered is None:  # journaled by an earlier version: a short answer there had "unconfirmed"
+        answered = "unconfirmed" in entry
+    return entry.get("status") == "lost" and not answered
 
 
-def reconcile(journal: Journal, rs: RaceState) -> list[str]:
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(0.0, seconds):.0f} s"
+
+
+def reconcile(journal: Journal, rs: RaceState, *, reread: Callable[[set[str]], None] | None = None,
+              settle_wait: float = SETTLE_WAIT, poll: float = SETTLE_POLL, clock: Callable[[], float] = time.time,
+              sleep: Callable[[float], None] = time.sleep, say: Callable[[str], None] | None = None) -> list[str]:
     """Read back what the interrupted batches left in RaceEntry (``rs``, freshly read) and record it, in
     the journal and in the ledger of the file each batch came from (so its landed adds are that file's
-    rows from now on). Returns one message per interrupted batch. Nothing is sent."""
+    rows from now on). Returns one message per interrupted batch. Nothing is sent.
+
+    While rows of a batch RaceEntry may still be applying (:func:`_may_still_apply`) have not appeared,
+    and less than ``settle_wait`` seconds have passed since it was sent, it waits: every ``poll`` seconds
+    ``reread(kinds)`` refreshes ``rs`` in place, and the read-back is done again. Rows still absent after
+    the window did not land: they are planned again."""
+    said = False
+    while True:
+        pending = [(path, entry, read_back(entry.get("kind"), entry.get("items") or [], rs))
+                   for path, entry in journal.pending()]
+        now = clock()
+        waiting = [(path, entry, found, float(entry.get("journaled_at") or 0) + settle_wait - now)
+                   for path, entry, found in pending
+                   if not all(ok for ok, _ in found) and _may_still_apply(entry)
+                   and now - float(entry.get("journaled_at") or 0) < settle_wait]
+        if not waiting or reread is None:
+            break
+        path, entry, found, left = max(waiting, key=lambda w: w[3])
+        missing = sum(not ok for ok, _ in found)
+        message = (f"batch {path.stem.split('-')[0]}: {missing} of {len(found)} rows not in RaceEntry yet; waiting "
+                   f"up to {_duration(left)} for RaceEntry to finish applying it (Ctrl-C stops; nothing sent)")
+        if not said and say is not None:
+            say(message)
+            said = True
+        progress.say(message, force=True)
+        sleep(max(0.0, min(poll, left)))
+        reread({str(w[1].get("kind")) for w in waiting})
     messages = []
     ledgers: dict[str, list[dict[str, Any]]] = {}
-    pending = [(path, entry, read_back(entry.get("kind"), entry.get("items") or [], rs))
-               for path, entry in journal.pending()]
-    for path, entry, found in pending:  # first, before anything is recorded
-        age = time.time() - float(entry.get("journaled_at") or 0)
-        if not all(ok for ok, _ in found) and age < IN_FLIGHT and _unanswered(entry):
-            # A push that died (or lost the connection) moments ago: RaceEntry may still be applying its
-            # batch. Re-planning now would send the rows that have not landed YET a second time.
-            raise PushInterrupted(f"batch {path.stem} was sent {age:.0f} s ago by a push that got no answer; "
-                                  f"RaceEntry may still be applying it. Nothing was sent: push again in "
-                                  f"{IN_FLIGHT - age:.0f} s, when what landed can be read back")
     for path, entry, found in pending:
         kind, items = entry.get("kind"), entry.get("items") or []
         landed = [ok for ok, _ in found]
@@ -315,6 +381,16 @@ class RowError:
 
 
 @dataclass
+class Twin:
+    """A runner this push added who is in RaceEntry twice: ``ours`` (this push's) and ``others``."""
+
+    row: int
+    name: str
+    ours: str
+    others: list[str]
+
+
+@dataclass
 class PushResult:
     plan: Plan | None = None
     reconciled: list[str] = field(default_factory=list)
@@ -325,6 +401,7 @@ class PushResult:
     deleted: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
+    twins: list[Twin] = field(default_factory=list)
     read_backs: int = 0
     sent: bool = False
     binding: Path | None = None
@@ -340,7 +417,9 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
          prefer: str | None = None, team_type: str | None = None, batch_size: int = 100,
          confirm: Callable[[Plan], bool] | None = None, progress: Callable[[str], None] | None = None,
          journal: Journal | None = None, bind_as: str | Path | None = None, lock_wait: float = locks.PUSH_WAIT,
-         prefetched: Any = None, read_backs: int = 3, two_way: bool = False,
+         prefetched: Any = None, read_backs: int = 3, settle_wait: float = SETTLE_WAIT,
+         settle_poll: float | None = None, clock: Callable[[], float] = time.time,
+         sleep: Callable[[float], None] = time.sleep, two_way: bool = False,
          max_modify: str | int | None = None) -> PushResult:
     """Push ``file``: hold the race's push lock, reconcile interrupted batches, plan (planning.make), check
     the guards, ask ``confirm``, then send teams, adds and modifies, switches and deletes in batches, each
@@ -349,7 +428,12 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
     Raises PushInterrupted (exit 3) when an answer is lost or does not confirm every row (the next push
     reads back), PlanError for plans that must not go ahead, locks.Busy when another push of the race
     holds the lock longer than ``lock_wait``. An error 102 answer is read back and the rest planned again
-    (at most ``read_backs`` times)."""
+    (at most ``read_backs`` times). Once anything of this push landed, a later failure is PushInterrupted
+    too, saying what landed ("3 added, 1 modified before: ...").
+
+    Interrupted batches are reconciled first; while rows of one RaceEntry may still be applying have not
+    appeared, the push waits up to ``settle_wait`` seconds after it was sent, reading back every
+    ``settle_poll`` seconds (default SETTLE_POLL; ``clock`` and ``sleep`` are the time it goes by)."""
     from . import planning
 
     say = progress or (lambda msg: None)
@@ -362,21 +446,39 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
     result = PushResult()
 
     def before_plan(rs: RaceState, _tgt: Any) -> None:
-        if journal.pending():
-            for msg in reconcile(journal, rs):
-                result.reconciled.append(msg)
-                say(msg)
+        if not journal.pending():
+            return
+
+        def reread(kinds: set[str]) -> None:  # RaceEntry again, into the state the plan is made from
+            rs.current = client.participants_answer(tgt.race_id, 0).participants
+            if "teams" in kinds:
+                rs.teams = parse_teams(client.teams(tgt.race_id))
+            if "delete" in kinds and rs.removed is not None:
+                rs.removed = {str(p.registration_id) for p in client.participants_answer(
+                    tgt.race_id, 0, removed=True).participants if p.registration_id}
+
+        poll = SETTLE_POLL if settle_poll is None else settle_poll
+        for msg in reconcile(journal, rs, reread=reread, settle_wait=settle_wait, poll=poll, clock=clock,
+                             sleep=sleep, say=say):
+            result.reconciled.append(msg)
+            say(msg)
 
     with locks.push_lock(client.base_url, tgt.race_id, lock_wait):
         for attempt in range(read_backs + 1):
             # Planned inside the lock: a push that waited sees the ledger the first one wrote.
-            planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
-                                    server=client.base_url, base_path=base_path, race_path=race_path,
-                                    encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
-                                    bind_as=bind_as, prefetched=prefetched if attempt == 0 else None,
-                                    renamed=journal.renamed, before_plan=before_plan, two_way=two_way)
-            plan = planned.plan
-            check_plan(plan, max_delete, skip_invalid, max_modify)
+            try:
+                planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
+                                        server=client.base_url, base_path=base_path, race_path=race_path,
+                                        encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
+                                        bind_as=bind_as, prefetched=prefetched if attempt == 0 else None,
+                                        renamed=journal.renamed, before_plan=before_plan,
+                                        two_way=two_way)
+                plan = planned.plan
+                check_plan(plan, max_delete, skip_invalid, max_modify)
+            except (TimersyncError, OSError) as exc:  # planning again after a read-back: say what landed
+                raise _stopped(result, exc) from None
+            # RaceEntry's count this attempt was planned from, less what earlier attempts already counted.
+            before = len(planned.rs.current) - len(result.added) + len(result.deleted)
             if attempt == 0:
                 result.plan = plan
                 if plan.is_empty():
@@ -395,18 +497,112 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
                 _send_plan(client, planned, b, journal, result, batch_size, say)
             except ReadBack as exc:
                 if attempt == read_backs:
-                    raise PushInterrupted(f"{exc}. Push stopped after {read_backs} read-backs; run the same "
-                                          f"push again") from None
+                    raise _stopped(result, PushInterrupted(f"{exc}. Push stopped after {read_backs} read-backs; "
+                                                           f"run the same push again")) from None
                 result.read_backs += 1
                 say(f"{exc}; reading back what landed before sending the rest")
                 continue
+            except (TimersyncError, OSError) as exc:
+                raise _stopped(result, exc) from None
             break
         # Before the re-read, let go of this push's reads (the file, its base, RaceEntry as it was): the
         # check needs only how many runners there were, and a second 50,000-runner answer comes now.
-        before = len(planned.rs.current)
         planned = b = None  # type: ignore[assignment]
-        result.verified = verify(client, tgt.race_id, result, before)
+        try:
+            result.verified = verify(client, tgt.race_id, result, before)
+        except TimersyncError as exc:  # everything was sent and confirmed: the check alone is missing
+            result.verified = [f"could not read RaceEntry back to check the push ({exc}); run diff to check it"]
     return result
+
+
+def undo_add(client: Any, file: str | Path, registration_id: str, *, race_id: int | None = None,
+             profile: str | None = None, bind_as: str | Path | None = None, lock_wait: float = locks.PUSH_WAIT,
+             progress: Callable[[str], None] | None = None) -> tuple[str, str]:
+    """Remove registration ``registration_id``, a runner a push from this machine added who is in RaceEntry
+    twice (another push added the same runner at the same moment): only if this machine's journal shows
+    the add, and a twin (same person, same email, another id) is still there. The delete is journaled
+    like any other; the file's ledger then ties its row to the twin. Returns (runner's name, twin's id).
+    PlanError, nothing sent, when any of that does not hold."""
+    from . import planning
+
+    say = progress or (lambda msg: None)
+    rid = str(registration_id).strip()
+    tgt = planning.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
+    journal = Journal(tgt.race_id, server=client.base_url)
+    with locks.push_lock(client.base_url, tgt.race_id, lock_wait):
+        ours = next((item for _, item, r in journal.adds() if r == rid), None)
+        if ours is None:
+            raise PlanError(f"registration {rid} was not added by a push from this computer (its journal of "
+                            f"race {tgt.race_id} has no such add); nothing sent")
+        # An earlier undo-add of it (its answer perhaps lost): the file's row may not be tied to the twin yet.
+        twin = next((i["twin"] for _, e in journal.entries() if e.get("kind") == "delete"
+                     for i in e.get("items") or [] if i.get("undo_add") and i.get("twin")
+                     and str(i.get("registration_id")) == rid), None)
+        everyone = client.participants_answer(tgt.race_id, 0).participants
+        p = next((q for q in everyone if str(q.registration_id) == rid), None)
+        if p is None and twin and any(str(q.registration_id) == twin for q in everyone):
+            if _tie_to_twin(tgt.bind_as, rid, twin):
+                ident = ours.get("identity") or {}
+                return f"{ident.get('first_name') or ''} {ident.get('last_name') or ''}".strip(), twin
+            raise PlanError(f"registration {rid} was removed already (by an earlier undo-add; {twin} stays); "
+                            f"nothing sent")
+        if p is None:
+            raise PlanError(f"registration {rid} is not in race {tgt.race_id} (removed already?); nothing sent")
+        name = f"{p.first_name or ''} {p.last_name or ''}".strip()
+        twins = twins_of(p, everyone)
+        if not twins:
+            raise PlanError(f"{name} (registration {rid}) has no twin in race {tgt.race_id}: it is this runner's "
+                            f"only registration; nothing sent")
+        keep = str(twins[0].registration_id)
+        sender = _Sender(client, tgt.race_id, journal, say)
+        item = {"registration_id": rid, "file": str(tgt.bind_as), "undo_add": True, "twin": keep,
+                "ledger": binding_mod.ledger_entry("delete", 0, rid, {})}
+        res = sender.send("delete", [(item, rid)], delete_request,
+                          lambda bd: client.delete_participants(tgt.race_id, bd))
+        if sender.unconfirmed:
+            _not_confirmed(sender.unconfirmed)
+        if isinstance(res[0], dict):
+            raise PlanError(f"RaceEntry refused to remove registration {rid} ({name}): {res[0]['error']}")
+        _tie_to_twin(tgt.bind_as, rid, keep)
+    return name, keep
+
+
+def _tie_to_twin(bind_as: str | Path, rid: str, keep: str) -> bool:
+    """The file's row added as ``rid`` is the twin ``keep`` from now on (its ledger's add entry says so).
+    False when there was nothing to change."""
+    b = binding_mod.load(bind_as)
+    if b is None or b.legacy:
+        return False
+    hits = [e for e in b.ledger if e.get("op") == "add" and str(e.get("registration_id")) == rid]
+    for e in hits:
+        e["registration_id"], e["replaced"] = keep, rid
+    if hits:
+        b.save(base=False, context=False)
+    return bool(hits)
+
+
+def landed_text(result: PushResult) -> str:
+    """What this push confirmed so far, for a timer: "1 team created, 3 added, 1 modified" ("" if nothing)."""
+    parts = [(len(result.teams_created), "team created", "teams created"), (len(result.added), "added", "added"),
+             (result.modified, "modified", "modified"), (len(result.switched), "switched", "switched"),
+             (len(result.deleted), "deleted", "deleted")]
+    return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in parts if n)
+
+
+def _stopped(result: PushResult, exc: BaseException) -> BaseException:
+    """The error a push stops with. Exit 1 means nothing was sent: once something of this push landed,
+    any failure is PushInterrupted (exit 3) saying what landed before it."""
+    landed = landed_text(result)
+    if not landed:
+        if isinstance(exc, PushInterrupted):
+            exc.result = result  # type: ignore[attr-defined]
+        return exc
+    reason = str(exc)
+    if not isinstance(exc, PushInterrupted):
+        reason += "; run the same push again to send the rest"
+    out = PushInterrupted(f"{landed} before: {reason}")
+    out.result = result  # type: ignore[attr-defined]
+    return out
 
 
 def _confirmed(answer: Any, n: int, key: str = "participants", id_key: str = "registration_id") -> list[Any]:
@@ -427,6 +623,7 @@ class _Sender:
     def __init__(self, client: Any, race_id: int, journal: Journal, say: Callable[[str], None]):
         self.client, self.race_id, self.journal, self.say = client, race_id, journal, say
         self.unconfirmed: list[str] = []
+        self.claimed: set[str] = set()  # registration ids this push's adds were given, batch after batch
 
     def send(self, kind: str, units: Sequence[tuple[dict[str, Any], Any]], body_of: Callable[[list[Any]], Any],
              call: Callable[[Any], Any], key: str = "participants", id_key: str = "registration_id") -> list[Any]:
@@ -438,14 +635,73 @@ class _Sender:
 
     def _attempt(self, kind: str, units: Sequence[tuple[dict[str, Any], Any]], body_of: Callable[[list[Any]], Any],
                  call: Callable[[Any], Any], key: str, id_key: str) -> list[Any]:
-        path, answer = _send(self.journal, kind, [u[0] for u in units], body_of([u[1] for u in units]), call)
+        now = getattr(self.client, "server_now", lambda: None)()
+        since = max(0, int(now) - READ_OVERLAP) if now else 0  # the server's time before the batch left
+        path, answer = _send(self.journal, kind, [u[0] for u in units], body_of([u[1] for u in units]), call,
+                             getattr(self.client, "base_url", None))
         res = _confirmed(answer, len(units), key, id_key)
         missing = sum(r is None for r in res)
-        if missing:
-            self.journal.finish(path, "lost", answer=answer, unconfirmed=missing)
-            self.unconfirmed.append(f"{missing} of {len(units)} {kind} rows sent in batch {path.stem} were not "
-                                    f"confirmed by RaceEntry's answer")
+        adds = [i for i, (item, _) in enumerate(units) if item.get("op") == "add" and isinstance(res[i], str)]
+        absent, checked = 0, False
+        if kind == "participants" and adds:
+            res, absent = self._by_identity(units, res, adds, since)
+            checked = True
+        elif kind == "teams" and any(isinstance(r, str) for r in res):
+            res, absent = self._teams_by_name(units, res)
+            checked = True
+        if missing or absent:
+            ids = [r if isinstance(r, str) else None for r in res]
+            # A short answer is RaceEntry's last word on the batch; rows answered with an id that the read
+            # shows no one under may still be on their way (answered False: the next push waits for them).
+            self.journal.finish(path, "lost", answer=answer, ids=ids, unconfirmed=missing + absent,
+                                answered=not absent)
+            if missing:
+                self.unconfirmed.append(f"{missing} of {len(units)} {kind} rows sent in batch {path.stem} were "
+                                        f"not confirmed by RaceEntry's answer")
+            if absent:
+                self.unconfirmed.append(f"{absent} of {len(units)} {kind} rows sent in batch {path.stem} got an "
+                                        f"id in RaceEntry's answer, but RaceEntry lists nobody of that name")
+        elif checked:
+            self.journal.finish(path, "done", answer=answer, ids=[r if isinstance(r, str) else None for r in res])
         return res
+
+    def _teams_by_name(self, units: Sequence[tuple[dict[str, Any], Any]], res: list[Any]) -> tuple[list[Any], int]:
+        """The answer's team ids checked against RaceEntry's teams by name (one read): a team whose answered
+        id is another team's takes its own (runners joining it need the right one); one RaceEntry does
+        not list is not confirmed. Returns the ids and how many teams it does not list."""
+        by_name: dict[str, list[str]] = {}
+        for t in parse_teams(self.client.teams(self.race_id)):
+            by_name.setdefault(norm("team_name", t.team_name), []).append(str(t.team_id))
+        out, absent = list(res), 0
+        answered = {str(r) for r in res if isinstance(r, str)}
+        for i, (item, _) in enumerate(units):
+            if not isinstance(res[i], str):
+                continue
+            ids = by_name.get(norm("team_name", item["name"]), [])
+            if str(res[i]) in ids:
+                continue
+            if not ids:
+                out[i], absent = None, absent + 1
+                continue
+            out[i] = sorted(ids, key=lambda t: t not in answered)[0]
+            self.say(f"team {item['name']}: RaceEntry's answer gave id {res[i]}, another team's; it is {out[i]}")
+        return out, absent
+
+    def _by_identity(self, units: Sequence[tuple[dict[str, Any], Any]], res: list[Any], adds: list[int],
+                     since: int) -> tuple[list[Any], int]:
+        """The answer's ids for added rows, checked against what RaceEntry now lists (one read of what
+        changed since the batch left): each row gets the id of the record that is the same person
+        (names, event, dob, email), whatever position the answer gave it. A row no record matches is not
+        confirmed (None). Returns the ids and how many rows no record matched."""
+        records = self.client.participants_answer(self.race_id, since).participants
+        out, unmatched, notes = _match_adds(units, res, adds, records, self.claimed)
+        if unmatched and since:  # a server clock that disagrees with its Date header: read everything
+            records = self.client.participants_answer(self.race_id, 0).participants
+            out, unmatched, notes = _match_adds(units, res, adds, records, self.claimed)
+        for note in notes:
+            self.say(note)
+        self.claimed.update(r for i, r in enumerate(out) if i in adds and isinstance(r, str))
+        return out, len(unmatched)
 
     def _split(self, kind: str, units: Sequence[tuple[dict[str, Any], Any]], body_of: Callable[[list[Any]], Any],
                call: Callable[[Any], Any], key: str, id_key: str, exc: "Refused") -> list[Any]:
@@ -478,6 +734,49 @@ class _Sender:
             for i, r in zip(part, got):
                 out[i] = r
         return out
+
+
+def _match_adds(units: Sequence[tuple[dict[str, Any], Any]], res: list[Any], adds: list[int],
+                records: Sequence[Participant], claimed: set[str]) -> tuple[list[Any], list[int], list[str]]:
+    """Give each added row (``adds``: indexes into ``units``) the id of the record in ``records`` that is
+    the same person, not one that existed before the push (``preexisting``) or another row of this push
+    got (``claimed``). The answer's own id for the row wins when it is such a record; else the row takes
+    one (one the answer gave this batch first), and a note says the answer's id was another runner's.
+    Returns the ids, the rows no record matched (their id None) and the notes."""
+    answered = {str(r) for r in res if isinstance(r, str)}
+    index = _identity_index(records)
+    cands: dict[int, list[str]] = {}
+    for i in adds:
+        item = units[i][0]
+        row = _person(item["identity"])
+        skip = set(item.get("preexisting") or []) | claimed
+        cands[i] = [str(p.registration_id) for p in index.get(identity(row), ())
+                    if p.registration_id and str(p.registration_id) not in skip and same_person(row, p)]
+    out = list(res)
+    taken: set[str] = set()
+    assigned: dict[int, str] = {}
+    for i in adds:
+        if str(res[i]) in cands[i] and str(res[i]) not in taken:
+            assigned[i] = str(res[i])
+            taken.add(assigned[i])
+    notes, unmatched = [], []
+    for i in adds:
+        if i in assigned:
+            continue
+        free = sorted((c for c in cands[i] if c not in taken), key=lambda c: c not in answered)
+        item = units[i][0]
+        who = " ".join(str(item["identity"].get(f) or "") for f in ("first_name", "last_name")).strip()
+        if not free:
+            out[i] = None
+            unmatched.append(i)
+            continue
+        assigned[i] = free[0]
+        taken.add(free[0])
+        notes.append(f"row {item.get('row')}, {who}: RaceEntry's answer gave id {res[i]}, another runner's; "
+                     f"{who} is {free[0]}")
+    for i, rid in assigned.items():
+        out[i] = rid
+    return out, unmatched, notes
 
 
 class Refused(TimersyncError):
@@ -647,22 +946,37 @@ def verify(client: Any, race_id: int, result: PushResult, before: int) -> list[s
     (``before``: how many participants RaceEntry had when the push was planned) and no added runner exists
     twice."""
     after = client.participants_answer(race_id, 0).participants
-    problems = []
-    expected = before + len(result.added) - len(result.deleted)
-    if len(after) != expected:
-        problems.append(f"RaceEntry now has {len(after)} participants, expected {expected}: someone else may be "
-                        f"editing the race; run diff to see the difference")
+    problems: list[str] = []
     by_id = {str(p.registration_id): p for p in after}
+    index = _identity_index(after) if result.added else {}
     for row, rid in result.added:
         p = by_id.get(rid)
         if p is None:
             problems.append(f"row {row}: added as registration {rid}, which RaceEntry no longer lists")
             continue
-        twins = [q for q in after if q is not p and same_person(p, q) and norm("email", q.email) == norm("email", p.email)]
-        if twins:
-            problems.append(f"row {row}: registration {rid} looks like a duplicate of "
-                            f"{', '.join(str(q.registration_id) for q in twins)}")
+        twins = twins_of(p, index.get(identity(p), ()))
+        if twins:  # the same runner added at the same moment by another push (another machine)
+            result.twins.append(Twin(row, f"{p.first_name or ''} {p.last_name or ''}".strip(), rid,
+                                     [str(q.registration_id) for q in twins]))
+    expected = before + len(result.added) - len(result.deleted)
+    if len(after) != expected and len(after) != expected + len(result.twins):  # twins are said on their own
+        problems.insert(0, f"RaceEntry now has {len(after)} participants, expected {expected}: someone else may be "
+                        f"editing the race; run diff to see the difference")
     return problems
+
+
+def _identity_index(records: Sequence[Participant]) -> dict[tuple, list[Participant]]:
+    """Records by :func:`converters.diff.identity` (names and event), which same_person requires."""
+    out: dict[tuple, list[Participant]] = {}
+    for p in records:
+        out.setdefault(identity(p), []).append(p)
+    return out
+
+
+def twins_of(p: Participant, everyone: Sequence[Participant]) -> list[Participant]:
+    """The registrations other than ``p`` that are the same runner: same person and the same email."""
+    return [q for q in everyone if str(q.registration_id) != str(p.registration_id) and same_person(p, q)
+            and norm("email", q.email) == norm("email", p.email)]
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -670,18 +984,24 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 def _send(journal: Journal, kind: str, items: list[dict[str, Any]], body: Any,
-          call: Callable[[Any], Any]) -> tuple[Path, Any]:
+          call: Callable[[Any], Any], server: str | None = None) -> tuple[Path, Any]:
     """Journal the batch, send it, record the outcome. A lost answer stops the push; an error answer that
-    may hide applied rows (102) asks for a read-back."""
+    may hide applied rows (102) asks for a read-back, or, when logging in again failed, stops the push
+    saying to log in (the batch is not confirmed either way: never "failed")."""
     path = journal.begin(kind, items, body)
     progress.say(f"sending {kind} batch {path.stem.split('-')[0].lstrip('0')} ({len(items)} rows)", force=True)
     try:
         answer = call(body)
     except AnsweredError as exc:
-        journal.finish(path, "lost", error=str(exc))
+        journal.finish(path, "lost", error=str(exc), answered=True)
+        if exc.login_needed:
+            login = f"timersync login --api-url {server}" if server else "timersync login"
+            raise PushInterrupted(f"batch {path.stem.split('-')[0]} ({len(items)} {kind} rows) may have landed: "
+                                  f"RaceEntry said the login had expired after it was sent. Run `{login}`, "
+                                  f"then push again: it reads back what landed before sending") from None
         raise ReadBack(str(exc)) from None
     except ResponseLost as exc:
-        journal.finish(path, "lost", error=str(exc))
+        journal.finish(path, "lost", error=str(exc), answered=False)
         raise PushInterrupted(f"{exc}. Push stopped; run the same push again: it reads back what landed "
                               f"before sending anything else (journal {path})") from None
     except (AuthError, ConnectionFailed) as exc:

@@ -42,6 +42,43 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:80] or "default"
 
 
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", "localhost.localdomain", "ip6-localhost"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def server_key(url: str) -> str:
+    """One key per server, whatever the spelling of its URL: host in lower case, ``localhost``,
+    ``127.0.0.1`` and ``::1`` as one loopback, default ports (80, 443) and trailing slashes dropped. The
+    scheme is dropped too: an http URL that redirects to https is the same server, and one port never
+    speaks both. Push locks, journals and sync rosters are keyed by it, so two spellings of one server
+    never push the same race at once.
+
+    ``HTTP://LOCALHOST:8765/rest/`` and ``http://127.0.0.1:8765/rest`` -> ``localhost:8765/rest``."""
+    from urllib.parse import urlsplit
+
+    text = str(url or "").strip()
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    scheme = (parts.scheme or "http").lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host in LOOPBACK:
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"  # an IPv6 address keeps its brackets
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    path = re.sub(r"/+", "/", parts.path).rstrip("/")
+    return f"{host}{path}"
+
+
+def server_slug(url: str) -> str:
+    """:func:`server_key` made a file name (locks, journal folders, sync rosters)."""
+    return slug(server_key(url))
+
+
 def _credentials_file() -> Path:
     return home() / "credentials.json"
 
@@ -56,13 +93,23 @@ def _read_all() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _same_server(data: dict[str, Any], base_url: str) -> list[str]:
+    """The keys of ``data`` that are ``base_url`` under any spelling (see :func:`server_key`)."""
+    key = server_key(base_url)
+    return [k for k in data if k == base_url or server_key(k) == key]
+
+
 def load_credentials(base_url: str, now: float | None = None) -> dict[str, Any] | None:
-    """The cached key/secret for ``base_url`` if younger than 24 h (minus a minute of margin)."""
-    entry = _read_all().get(base_url)
-    if not isinstance(entry, dict) or not entry.get("tmp_key") or not entry.get("tmp_secret"):
-        return None
-    age = (now or time.time()) - float(entry.get("obtained_at") or 0)
-    if age > CREDENTIAL_LIFETIME - 60:
+    """The cached key/secret for ``base_url`` if younger than 24 h (minus a minute of margin); a login
+    made under another spelling of the same server (``localhost`` for ``127.0.0.1``, http for https)
+    counts, the youngest first."""
+    data = _read_all()
+    entries = [data[base_url]] if isinstance(data.get(base_url), dict) else []
+    entries += sorted((data[k] for k in _same_server(data, base_url) if k != base_url and isinstance(data[k], dict)),
+                      key=lambda e: -float(e.get("obtained_at") or 0))
+    entry = next((e for e in entries if e.get("tmp_key") and e.get("tmp_secret")
+                  and (now or time.time()) - float(e.get("obtained_at") or 0) <= CREDENTIAL_LIFETIME - 60), None)
+    if entry is None:
         return None
     remember_secret(entry["tmp_key"])
     remember_secret(entry["tmp_secret"])
@@ -71,14 +118,18 @@ def load_credentials(base_url: str, now: float | None = None) -> dict[str, Any] 
 
 def save_credentials(base_url: str, tmp_key: str, tmp_secret: str, email: str | None) -> None:
     data = _read_all()
+    for k in _same_server(data, base_url):  # a new login ends the pair any other spelling of it holds
+        del data[k]
     data[base_url] = {"tmp_key": tmp_key, "tmp_secret": tmp_secret, "email": email, "obtained_at": time.time()}
     path = _credentials_file()
     write_bytes(path, orjson.dumps(data, option=orjson.OPT_INDENT_2), private=True)
 
 
 def forget_credentials(base_url: str) -> None:
+    """Drop the key/secret of ``base_url``, under every spelling of the server."""
     data = _read_all()
-    if data.pop(base_url, None) is not None:
+    gone = [data.pop(k) for k in _same_server(data, base_url)]
+    if gone:
         path = _credentials_file()
         write_bytes(path, orjson.dumps(data, option=orjson.OPT_INDENT_2), private=True)
 

@@ -1,6 +1,6 @@
 """Incremental sync: keep timing files current with RaceEntry, fetching only what changed.
 
-Each race has a local roster in the state folder (SQLite, ``sync/race-<id>-<slug(base_url)>.sqlite``):
+Each race has a local roster in the state folder (SQLite, ``sync/race-<id>-<server_slug(base_url)>.sqlite``):
 the participants as last seen (the last full read plus every change since), a ``changes`` table (time,
 registration_id, kind add/change/remove, the row before and after) and two watermarks, one for the
 participants feed and one for the removed feed.
@@ -121,7 +121,7 @@ CREATE INDEX IF NOT EXISTS ix_changes_rid ON changes (registration_id);
 
 
 def roster_path(race_id: int, base_url: str) -> Path:
-    return state.subdir("sync") / f"race-{race_id}-{state.slug(base_url)}.sqlite"
+    return state.subdir("sync") / f"race-{race_id}-{state.server_slug(base_url)}.sqlite"
 
 
 class Roster:

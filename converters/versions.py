@@ -49,9 +49,9 @@ MIN_SHARE = 0.5  # a version is a file's origin only if at least this share of t
 # ------------------------------------------------------------------------------------------- where
 
 def _server_key(server: str | None) -> str | None:
-    """The folder-name form of a server URL (None: no server known). One place, so a normalising key
-    (scheme, trailing slash, default port) can replace it."""
-    return state.slug(server) if server else None
+    """The folder-name form of a server (None: no server known): one per server, whatever the spelling
+    of its URL (state.server_slug), as the push journal and lock are keyed."""
+    return state.server_slug(server) if server else None
 
 
 def _race_dir(server: str | None, race_id: Any, create: bool = True) -> Path:

@@ -418,6 +418,25 @@ def test_fault_drops(srv, auth):
     assert "FiveAfter" in names(srv, auth)
 
 
+def test_fault_reverse_after_and_504_apply_later(srv, auth):
+    fault(srv, method="POST", path="/participants$", kind="reverse_after")
+    r = post(srv, f"/race/{RACE}/participants", auth, {"participants": [
+        {"registration_id": "", "event_id": 69, "user": {"first_name": f"Rev{i}", "last_name": "Fault"}}
+        for i in range(3)]})
+    ids = [e["registration_id"] for e in r.json()["participants"]]
+    got = {p["user"]["first_name"]: p["registration_id"] for p in rows(full(srv, auth))}
+    assert ids == [str(got[f"Rev{i}"]) for i in (2, 1, 0)]  # each id right, in reverse order
+    fault(srv, method="POST", path="/participants$", kind="504_apply_later", delay=0.5)
+    r = make_one(srv, auth, "Later")
+    assert r.status_code == 504 and "Later" not in names(srv, auth)  # answered at once, not applied yet
+    deadline = time.monotonic() + 10
+    while "Later" not in names(srv, auth) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert names(srv, auth).count("Later") == 1
+    log = requests.get(srv.root + "/_control/requests").json()["requests"]
+    assert [q["applied"] for q in log if q["fault"] == "504_apply_later"][-1] is True
+
+
 def test_fault_slow_nonjson_error200(srv, auth):
     fault(srv, method="GET", path="/races", kind="slow", delay=0.3)
     t0 = time.monotonic()

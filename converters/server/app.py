@@ -51,7 +51,9 @@ Both, where the document is silent:
   log without test controls, the last 100 key pairs remembered.
 
 Test controls (no auth), only when started with ``test_controls=True`` (else 404), live under
-``/_control`` beside ``/rest``: clock, faults, options (``switch_new_id``, ``error_style``,
+``/_control`` beside ``/rest``: clock, faults (``FAULT_KINDS``: among them ``reverse_after``, an answer whose
+ids come in reverse order, and ``504_apply_later``, a gateway's 504 at once while the request is applied
+``delay`` seconds later), options (``switch_new_id``, ``error_style``,
 ``error_status``, ``verbose``), requests, expire_credentials; see ``Handler._control``.
 """
 
@@ -191,7 +193,7 @@ class Fault:
 
 
 FAULT_KINDS = {"500", "429", "503", "drop_before", "drop_after", "500_after", "slow", "non_json", "error200",
-               "102_after", "short_after"}
+               "102_after", "short_after", "reverse_after", "504_apply_later"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -468,6 +470,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if kind == "slow":
                 time.sleep(max(0.0, float(fault.delay or 0)))
+            if kind == "504_apply_later" and self._apply_later(method, path, query, raw, fault, entry):
+                return
 
         try:
             body = self._route(method, path, query, raw)
@@ -499,12 +503,50 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = 200
             self._send(200, orjson.dumps(data))
             return
+        if fault is not None and fault.kind == "reverse_after" and status == 200:
+            # Applied, then answered with the entries in reverse order (a server that does not keep the
+            # request's order): each row's id is right, by position it is another row's.
+            data = orjson.loads(body)
+            key = next((k for k, v in data.items() if isinstance(v, list)), None) if isinstance(data, dict) else None
+            if key is not None:
+                data[key] = data[key][::-1]
+            entry["status"] = 200
+            self._send(200, orjson.dumps(data))
+            return
         if fault is not None and fault.kind == "500_after":
             entry["status"] = 500
             self._send(500, b"500 injected failure (after commit)\n", "text/plain")
             return
         entry["status"] = status
         self._send(status, body)
+
+    def _apply_later(self, method: str, path: str, query: dict, raw: bytes, fault: Fault, entry: dict) -> bool:
+        """``504_apply_later``: a gateway that gives up at once (504) while RaceEntry behind it takes the
+        request now (its key is checked now) and applies it ``delay`` seconds later. False (the request
+        is answered as usual) when the request would be refused anyway."""
+        try:
+            endpoint(method, path)
+            self._check_auth(query)
+        except ApiError:
+            return False
+        ctype = self.headers.get("Content-Type", "")
+        srv = self.server
+
+        def later() -> None:
+            time.sleep(max(0.0, float(fault.delay or 0)))
+            try:
+                self._route(method, path, query, raw, ctype=ctype, auth=False)
+                entry["applied"] = True
+            except Exception as exc:  # a refused request, or the server stopped meanwhile
+                entry["applied"] = f"not applied: {exc}"
+                if srv.options.verbose:
+                    sys.stderr.write(f"504_apply_later: {exc}\n")
+
+        entry["applied"] = False
+        threading.Thread(target=later, name="apply-later", daemon=True).start()
+        entry["status"] = 504
+        self._send(504, b"<html><body><h1>504 Gateway Time-out</h1></body></html>\n", "text/html")
+        return True
 
     # ------------------------------------------------------------------------------------ control
     def _control(self, method: str, path: str, raw: bytes) -> tuple[int, bytes]:
@@ -569,11 +611,15 @@ class Handler(BaseHTTPRequestHandler):
         return 404, orjson.dumps({"error": "unknown control endpoint"})
 
     # -------------------------------------------------------------------------------------- API
-    def _route(self, method: str, path: str, query: dict, raw: bytes) -> bytes:
+    def _route(self, method: str, path: str, query: dict, raw: bytes, ctype: str | None = None,
+               auth: bool = True) -> bytes:
         name, race = endpoint(method, path)   # an unknown path is a 404 before any credential check
+        if ctype is None:
+            ctype = self.headers.get("Content-Type", "")
         if name == "login":
             return self._login(query, raw)
-        self._check_auth(query)
+        if auth:
+            self._check_auth(query)
         api = Api(self.server)
         if name == "races":
             return api.races(query)
@@ -583,7 +629,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(ERR_RACE, "Race not found") from None
         api.require_race(race_id)
         if method == "POST":
-            return getattr(api, name)(race_id, request_object(self.headers.get("Content-Type", ""), raw, query))
+            return getattr(api, name)(race_id, request_object(ctype, raw, query))
         return getattr(api, name)(race_id, query)
 
     def _login(self, query: dict, raw: bytes) -> bytes:
