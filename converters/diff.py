@@ -503,7 +503,8 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
               team_types: Sequence[TeamType] = (), delete: bool = False, team_type: str | None = None,
               prefer: str | None = None, renamed: dict[str, str] | None = None, source: str | None = None,
               removed: Iterable[str] | None = None, pushed: dict[str, Participant] | None = None,
-              earliest_dob: str = EARLIEST_DOB, two_way: bool = False) -> Plan:
+              earliest_dob: str = EARLIEST_DOB, two_way: bool = False,
+              new_runners: Iterable[int] | None = None) -> Plan:
     """Compare the file's participants with RaceEntry's ``current`` ones (three-way when ``base`` is given).
 
     ``rows``: the file row of each participant (for messages); ``present``: canonical fields the file
@@ -515,7 +516,8 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     participant as an earlier push sent it, the base of rows the base lacks (adds found by their id in
     push records). Without a base a timer's edit cannot be told from a later change in RaceEntry: unless
     ``two_way``, such a plan sends adds only and lists every other difference as undecided (never a
-    modify, switch or delete). Raises PlanError for a file that cannot be
+    modify, switch or delete). ``new_runners``: file rows to add even though they look like a live runner
+    (else such a row is invalid). Raises PlanError for a file that cannot be
     planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
     """
     if prefer not in (None, "file", "raceentry"):
@@ -526,7 +528,7 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
         return _make_plan(file, current, rows=rows, present=present, base=base, race_id=race_id, events=events,
                           teams=teams, team_types=team_types, delete=delete, team_type=team_type, prefer=prefer,
                           renamed=renamed, source=source, removed=removed, pushed=pushed, earliest_dob=earliest_dob,
-                          two_way=two_way)
+                          two_way=two_way, new_runners=set(new_runners or ()))
 
 
 def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None,
@@ -535,7 +537,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                team_type: str | None, prefer: str | None, renamed: dict[str, str] | None,
                source: str | None = None, removed: Iterable[str] | None = None,
                pushed: dict[str, Participant] | None = None, earliest_dob: str = EARLIEST_DOB,
-               two_way: bool = False) -> Plan:
+               two_way: bool = False, new_runners: set[int] | None = None) -> Plan:
     rows = list(rows) if rows is not None else list(range(2, len(file) + 2))
     present_set = set(present) if present is not None else set(POSTABLE_FIELDS) | {
         "event_id", "team_name", "registration_id", "bib", "chip", "age"}
@@ -644,6 +646,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         if str(p.registration_id) not in claimed:
             unclaimed.setdefault(identity(p), []).append(p)
     adds: list[tuple[Participant, int]] = []
+    near_index: dict[tuple, list[Participant]] | None = None
     for p, row in new_rows:
         found = best_match(p, unclaimed.get(identity(p), ()))
         if found is not None:
@@ -651,8 +654,18 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             claimed[str(found.registration_id)] = row
             plan.matched.append((row, str(found.registration_id)))
             matched.append((p, row, found, None, True))
-        else:
-            adds.append((p, row))
+            continue
+        if row not in (new_runners or ()):
+            if near_index is None:
+                near_index = _near_index(c for group in unclaimed.values() for c in group)
+            near = _near_match(p, near_index)
+            if near is not None:
+                plan.invalid.append(Invalid(row, None, f"{who_of(p)} looks like registration {near.registration_id} "
+                                                       f"({who_of(near)}: {_near_why(p, near)}): if it is that "
+                                                       f"runner, put {near.registration_id} in the row; if not, "
+                                                       f"push with --new-runner {row}"))
+                continue
+        adds.append((p, row))
     # Rows whose registration id holds another live runner's name and date of birth: the ids were moved
     # (the Registration ID column sorted on its own). Never pushed: that would make one runner another.
     live_by_key: dict[tuple, list[Participant]] = {}
@@ -846,6 +859,62 @@ def _undecided(plan: Plan, row: int, rid: str, name: str, file_value: Any, racee
     why = ("the row has no registration id and is this runner in RaceEntry: not sent" if adopted else
            "no base: cannot tell who changed this (--two-way sends it)")
     plan.undecided.append(Conflict(row, rid, name, None, file_value, raceentry, why, who_of(cp)))
+
+
+def _levenshtein_at_most(a: str, b: str, limit: int) -> bool:
+    if abs(len(a) - len(b)) > limit:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        if min(cur) > limit:
+            return False
+        prev = cur
+    return prev[-1] <= limit
+
+
+def _near_index(live: Iterable[Participant]) -> dict[tuple, list[Participant]]:
+    """Live runners by (folded last name, dob) and by (folded first name, dob, email)."""
+    index: dict[tuple, list[Participant]] = {}
+    for c in live:
+        first, last = identity(c)
+        dob = norm("dob", c.dob)
+        if not dob:
+            continue
+        index.setdefault(("last", last, dob), []).append(c)
+        email = norm("email", c.email)
+        if email:
+            index.setdefault(("first", first, dob, email), []).append(c)
+    return index
+
+
+def _near_match(p: Participant, index: dict[tuple, list[Participant]]) -> Participant | None:
+    """A live runner a new row is probably, though not by identity: the same last name and date of birth
+    with a first name that is a short form or a typo of theirs (Walk/Walker, Jon/John) or the same email;
+    or the same first name, date of birth and email under another last name (a typo, a marriage). Such a
+    row is never added on its own: two runners is a duplicate nobody wants to untangle on race day."""
+    dob = norm("dob", p.dob)
+    if not dob:
+        return None
+    first, last = identity(p)
+    email = norm("email", p.email)
+    for c in index.get(("last", last, dob), ()):
+        cfirst = identity(c)[0]
+        if email and email == norm("email", c.email) or first and cfirst and (
+                first.startswith(cfirst) or cfirst.startswith(first) or _levenshtein_at_most(first, cfirst, 1)):
+            return c
+    if email:
+        return next(iter(index.get(("first", first, dob, email), ())), None)
+    return None
+
+
+def _near_why(p: Participant, c: Participant) -> str:
+    same = ["last name" if identity(p)[1] == identity(c)[1] else "first name", "date of birth"]
+    if norm("email", p.email) and norm("email", p.email) == norm("email", c.email):
+        same.append("email")
+    return "same " + ", ".join(same[:-1]) + " and " + same[-1]
 
 
 def _repeats(plan: Plan, new_rows: list[tuple[Participant, int]], with_ids: list[tuple[Participant, int]],
@@ -1206,7 +1275,7 @@ def summary_lines(plan: Plan) -> list[str]:
                      f"{'is a runner' if len(plan.bound) == 1 else 'are runners'} a push added (not added again)")
     if plan.matched:
         lines.append(f"  {plural(len(plan.matched), 'row')} without an id {'is' if len(plan.matched) == 1 else 'are'} "
-                     f"in RaceEntry already (same name, event, dob/email)")
+                     f"a runner RaceEntry has (name, dob): not added")
     if plan.not_in_file:
         lines.append(f"  {plural(len(plan.not_in_file), 'RaceEntry participant')} "
                      f"{'is' if len(plan.not_in_file) == 1 else 'are'} not in the file (use --delete to delete "
@@ -1219,7 +1288,7 @@ def summary_lines(plan: Plan) -> list[str]:
         lines.append(f"  {plural(sum(plan.damaged.values()), 'cell')} a spreadsheet changed, recognised and not "
                      f"sent ({kinds})")
     for note in plan.notes[:10]:
-        lines.append(f"  note: {note}")
+        lines += textwrap.wrap(f"note: {note}", 80, initial_indent="  ", subsequent_indent="    ")
     if len(plan.notes) > 10:
         lines.append(f"  ... and {len(plan.notes) - 10} more notes")
     return lines

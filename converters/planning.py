@@ -188,7 +188,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
          team_type: str | None = None, prefer: str | None = None, bind_as: str | Path | None = None,
          prefetched: Any = None, renamed: dict[str, str] | Callable[[], dict[str, str]] | None = None,
          before_plan: Callable[[RaceState, Target], None] | None = None,
-         client_for: Callable[[str], Any] | None = None, two_way: bool = False) -> Planned:
+         client_for: Callable[[str], Any] | None = None, two_way: bool = False,
+         new_runners: Any = ()) -> Planned:
     """Plan ``file``: settle its target, read RaceEntry (or, ``offline``, use the base), read the file,
     fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
     reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given."""
@@ -278,7 +279,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                      team_types=rs.team_types, delete=delete, team_type=team_type, prefer=prefer,
                      renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None,
                      pushed=None if offline else pushed, earliest_dob=_earliest_dob(tgt.profile),
-                     two_way=two_way or offline)
+                     two_way=two_way or offline, new_runners=new_runners)
     plan.bound = filled
     plan.base_note = base_note
     plan.notes[:0] = rs.notes

@@ -420,7 +420,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
          prefetched: Any = None, read_backs: int = 3, settle_wait: float = SETTLE_WAIT,
          settle_poll: float | None = None, clock: Callable[[], float] = time.time,
          sleep: Callable[[float], None] = time.sleep, two_way: bool = False,
-         max_modify: str | int | None = None) -> PushResult:
+         max_modify: str | int | None = None, new_runners: Any = ()) -> PushResult:
     """Push ``file``: hold the race's push lock, reconcile interrupted batches, plan (planning.make), check
     the guards, ask ``confirm``, then send teams, adds and modifies, switches and deletes in batches, each
     journaled first and each confirmed row recorded in the file's binding.
@@ -472,7 +472,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
                                         encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
                                         bind_as=bind_as, prefetched=prefetched if attempt == 0 else None,
                                         renamed=journal.renamed, before_plan=before_plan,
-                                        two_way=two_way)
+                                        two_way=two_way, new_runners=new_runners)
                 plan = planned.plan
                 check_plan(plan, max_delete, skip_invalid, max_modify)
             except (TimersyncError, OSError) as exc:  # planning again after a read-back: say what landed

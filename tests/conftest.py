@@ -30,7 +30,8 @@ def state_home(tmp_path_factory, monkeypatch):
 # its document shows it, and the least forgiving RaceEntry could be). A test that checks one behaviour's
 # own answers is marked @pytest.mark.documented_only.
 CONTRACT_MODULES = {"test_pull", "test_diff", "test_push", "test_sync", "test_watch", "test_race_day",
-                    "test_doubtful", "test_console", "test_preview", "test_typed", "test_identity"}
+                    "test_doubtful", "test_console", "test_preview", "test_typed", "test_identity",
+                    "test_race_weekend"}
 
 
 def pytest_configure(config):

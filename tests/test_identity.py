@@ -331,3 +331,22 @@ def test_a_copy_dropped_into_a_pushing_drop_folder_keeps_the_desks_fix(client, s
     assert "pushed: 0 added, 1 modified" in text and "Compared with the version of runscore.csv" in text
     now = {p.registration_id: p for p in people(client, server)}
     assert now[desk.registration_id].first_name == "Deskfixed" and now[before[7].registration_id].city == "Droptown"
+
+
+def test_a_row_too_like_a_live_runner_is_never_added_on_its_own():
+    current = race(5)
+    walker = runner("77", "Walker", "Upton", "1985-03-04", 68, email="walk@upton.org")
+    live = current + [walker]
+    for typed in (runner(None, "Walk", "Upton", "1985-03-04", 68),  # a short form
+                  runner(None, "Walkr", "Upton", "1985-03-04", 16),  # a typo
+                  runner(None, "Jo", "Upton", "1985-03-04", 68, email="walk@upton.org"),  # same email
+                  runner(None, "Walker", "Upton-Smith", "1985-03-04", 68, email="walk@upton.org")):  # married
+        plan = plan_of(current + [typed], live, rows=list(range(2, 8)), two_way=True)
+        assert not plan.adds, typed
+        assert "looks like registration 77 (Walker Upton" in plan.invalid[0].message
+        assert "--new-runner 7" in plan.invalid[0].message
+        plan = plan_of(current + [typed], live, rows=list(range(2, 8)), two_way=True, new_runners={7})
+        assert len(plan.adds) == 1 and not plan.invalid
+    twin = runner(None, "Emily", "Upton", "1985-03-04", 68, email="parent@upton.org")  # a twin: another runner
+    plan = plan_of(current + [twin], live, rows=list(range(2, 8)), two_way=True)
+    assert len(plan.adds) == 1 and not plan.invalid
