@@ -291,8 +291,8 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     if ids_written:
         click.echo(f"Wrote the new registration ids into {Path(file).name} ({plural(ids_written, 'row')}).")
     elif result.added:
-        click.echo("The added runners' registration ids are kept in the file's binding (.timersync/):\n"
-                   "pushing this file again never adds them twice. --write-ids puts them in the file.")
+        click.echo("The added runners' ids are kept in the file's binding (.timersync/): pushing\n"
+                   "this file again never adds them twice. --write-ids puts them in the file.")
     click.echo(f"Receipt (file row, runner, registration id): {folder / 'receipt.csv'}")
     for problem in result.verified:
         click.echo(f"Warning: {problem}", err=True)
