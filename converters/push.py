@@ -966,7 +966,7 @@ def verify(client: Any, race_id: int, result: PushResult, before: int) -> list[s
 
 
 def _identity_index(records: Sequence[Participant]) -> dict[tuple, list[Participant]]:
-    """Records by :func:`converters.diff.identity` (names and event), which same_person requires."""
+    """Records by :func:`converters.diff.identity` (folded names), which same_person requires."""
     out: dict[tuple, list[Participant]] = {}
     for p in records:
         out.setdefault(identity(p), []).append(p)
@@ -974,9 +974,10 @@ def _identity_index(records: Sequence[Participant]) -> dict[tuple, list[Particip
 
 
 def twins_of(p: Participant, everyone: Sequence[Participant]) -> list[Participant]:
-    """The registrations other than ``p`` that are the same runner: same person and the same email."""
-    return [q for q in everyone if str(q.registration_id) != str(p.registration_id) and same_person(p, q)
-            and norm("email", q.email) == norm("email", p.email)]
+    """The registrations other than ``p`` that are the same runner (:func:`converters.diff.same_person`:
+    names and date of birth; the email only where a date of birth is missing: RaceEntry may fill a missing
+    email with the account's own, so two machines' adds of one runner can carry two emails)."""
+    return [q for q in everyone if str(q.registration_id) != str(p.registration_id) and same_person(p, q)]
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
