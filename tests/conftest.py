@@ -95,6 +95,15 @@ def drop_folder(tmp_path, server, keys: str = "settle_seconds = 0.2\n",
     return folder
 
 
+def watch_round(folder, client):
+    """One round of a drop folder's watcher (a fresh one, as after a restart): sync, then what is in in/."""
+    from converters.watch import Watcher, load_config
+
+    w = Watcher(load_config(folder), client=client)
+    w.start_checks()
+    return w.run_once()
+
+
 def has_soffice() -> bool:
     return shutil.which("soffice") is not None or shutil.which("libreoffice") is not None
 

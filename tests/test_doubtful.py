@@ -14,29 +14,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from converters import model, state
 from tests.conftest import ROOT, control
+from tests.test_race_day import people, pull, run
 from tests.test_push import read_rows as rows_of
 from tests.test_push import write_rows as save
-
-
-def run(*args):
-    from converters.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-def people(client, server):
-    return model.parse_participants(client.participants(server.race_id, 0))
-
-
-def pull(client, server, path: Path) -> Path:
-    from converters.pull import pull as do_pull
-
-    do_pull(client, server.race_id, "runscore", path)
-    return path
 
 
 def post_fault(server, kind: str, **extra) -> None:

@@ -4,9 +4,7 @@ unknown origin, a late entry joining a team."""
 
 from __future__ import annotations
 
-import os
 import random
-from pathlib import Path
 
 import pytest
 
@@ -175,8 +173,11 @@ def test_ledger_ties_rows_by_the_runner_through_sorts_and_corrections():
 
 # ------------------------------------------------------------------------------------ over real HTTP
 
-def _post(client, server, rows):
-    return client.post_participants(server.race_id, participants_request([participant_payload(p) for p in rows]))
+def desk_fix(client, server, p, **changes):
+    """The registration desk changes a runner in RaceEntry's own pages; returns the runner as changed."""
+    fixed = p.copy(**changes)
+    client.post_participants(server.race_id, participants_request([participant_payload(fixed, list(changes))]))
+    return fixed
 
 
 def _late_row(rows, first, last, dob, event_id, email=""):
@@ -236,9 +237,7 @@ def test_two_laptops_add_the_same_runner_then_the_desk_corrects_it(client, serve
     assert len(added) == 1
     # the desk corrects the name and puts the runner on a team
     team = next(t for t in client.teams(server.race_id) if str(t.get("team_type_id")) == "69")
-    fixed = added[0].copy(first_name="Twyce", team_id=str(team["team_id"]))
-    payload = participant_payload(fixed, ["first_name", "team_id"])
-    client.post_participants(server.race_id, participants_request([payload]))
+    desk_fix(client, server, added[0], first_name="Twyce", team_id=str(team["team_id"]))
     for k in "BA":
         monkeypatch.setenv("TIMERSYNC_HOME", str(homes[k]))
         result = run("push", files[k], "--yes")
@@ -260,8 +259,7 @@ def test_a_colleagues_copy_without_binding_sends_adds_only(client, server, tmp_p
     copy.write_bytes(out.read_bytes())
     # meanwhile the desk renames a runner, and a runner registers
     before = people(client, server)
-    desk = before[3].copy(first_name="Deskfixed")
-    client.post_participants(server.race_id, participants_request([participant_payload(desk, ["first_name"])]))
+    desk = desk_fix(client, server, before[3], first_name="Deskfixed")
     rows = read_rows(copy)
     rows.append(_late_row(rows, "Mailed", "Entry", "01/02/1990", 68))
     write_rows(copy, rows)
@@ -286,8 +284,7 @@ def test_a_copy_on_this_machine_is_compared_with_the_version_it_was_made_from(cl
     copy = elsewhere / "copy of race.csv"
     copy.write_bytes(out.read_bytes())
     before = people(client, server)
-    desk = before[3].copy(first_name="Deskfixed")
-    client.post_participants(server.race_id, participants_request([participant_payload(desk, ["first_name"])]))
+    desk = desk_fix(client, server, before[3], first_name="Deskfixed")
     assert pulled(client, server, tmp_path) == out  # pulled again: a newer version of the file
     rows = read_rows(copy)
     i = next(i for i, r in enumerate(rows[1:], 1) if r[col(rows, "Registration ID")] == before[7].registration_id)
@@ -303,29 +300,21 @@ def test_a_copy_on_this_machine_is_compared_with_the_version_it_was_made_from(cl
 def test_a_copy_dropped_into_a_pushing_drop_folder_keeps_the_desks_fix(client, server, tmp_path):
     """The timer edits a copy of out/runscore.csv and drops it into in/ while the desk fixes another
     runner (and sync rewrote out/): the copy is compared with the version it was copied from."""
-    from converters.watch import Watcher, load_config
-    from tests.conftest import drop_folder
+    from tests.conftest import drop_folder, watch_round
 
     folder = drop_folder(tmp_path, server, "settle_seconds = 0.2\npush = true\nsync_every = 60\n")
-
-    def round_():
-        w = Watcher(load_config(folder), client=client)
-        w.start_checks()
-        return w.run_once()
-
-    round_()
+    watch_round(folder, client)
     copy = tmp_path / "runscore.csv"
     copy.write_bytes((folder / "out" / "runscore.csv").read_bytes())
     before = people(client, server)
-    desk = before[3].copy(first_name="Deskfixed")
-    client.post_participants(server.race_id, participants_request([participant_payload(desk, ["first_name"])]))
-    round_()  # sync writes the desk's fix into out/
+    desk = desk_fix(client, server, before[3], first_name="Deskfixed")
+    watch_round(folder, client)  # sync writes the desk's fix into out/
     rows = read_rows(copy)
     i = next(i for i, r in enumerate(rows[1:], 1) if r[col(rows, "Registration ID")] == before[7].registration_id)
     rows[i][col(rows, "City")] = "Droptown"
     write_rows(copy, rows)
     copy.replace(folder / "in" / "runscore.csv")
-    summary = round_()
+    summary = watch_round(folder, client)
     assert summary.count("done") == 1, summary.outcomes
     text = (folder / "out" / "runscore.plan" / "summary.txt").read_text()
     assert "pushed: 0 added, 1 modified" in text and "Compared with the version of runscore.csv" in text

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from converters.model import participant_payload, participants_request
-from tests.conftest import control, drop_folder
+from tests.conftest import control, drop_folder, watch_round
 from tests.test_push import col, people, read_rows, run, write_rows
 
 
@@ -52,9 +51,10 @@ def fault(server, kind: str, **extra) -> None:
 
 def desk(client, server, p, **changes) -> None:
     """The registration desk changes a runner in RaceEntry's own pages."""
-    fixed = p.copy(**changes)
+    from tests.test_identity import desk_fix
+
     client.login()  # the laptops' logins ended the desk's
-    client.post_participants(server.race_id, participants_request([participant_payload(fixed, list(changes))]))
+    desk_fix(client, server, p, **changes)
 
 
 def test_race_weekend(server, tmp_path, monkeypatch, quick_polls):
@@ -146,21 +146,14 @@ def test_race_weekend(server, tmp_path, monkeypatch, quick_polls):
     laptop("A")
     folder = drop_folder(tmp_path, server, "settle_seconds = 0.2\npush = true\nsync_every = 60\n")
 
-    def round_():
-        from converters.watch import Watcher, load_config
-
-        w = Watcher(load_config(folder), client=client)
-        w.start_checks()
-        return w.run_once()
-
-    round_()
+    watch_round(folder, client)
     copy = tmp_path / "timer-copy.csv"
     shutil.copy(folder / "out" / "runscore.csv", copy)
     desk(client, server, start[ids[4]], first_name="Deskfix")
-    round_()
+    watch_round(folder, client)
     set_cell(copy, ids[5], "City", "Droptown")
     copy.replace(folder / "in" / "runscore.csv")
-    assert round_().count("done") == 1
+    assert watch_round(folder, client).count("done") == 1
     assert "pushed: 0 added, 1 modified" in (folder / "out" / "runscore.plan" / "summary.txt").read_text()
 
     # 6. A slow gateway: 504 at once, RaceEntry applies the batch a moment later.
