@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from converters import model, state
+from converters import state
 from tests.conftest import ROOT, control
 from tests.test_race_day import people, pull, run
 from tests.test_push import read_rows as rows_of
