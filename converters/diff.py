@@ -671,12 +671,14 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     live_by_key: dict[tuple, list[Participant]] = {}
     moved: list[tuple[int, str, Participant, Participant]] = []
     if {"first_name", "last_name"} <= present_set:
-        for c in current:
-            live_by_key.setdefault(identity(c), []).append(c)
         kept = []
         for item in matched:
             p, row, cp, bp, adopted = item
-            if not adopted and identity(p) != identity(cp):
+            if not adopted and (p.first_name != cp.first_name or p.last_name != cp.last_name) and (
+                    identity(p) != identity(cp)):
+                if not live_by_key:  # only when a row's names changed (most files: none)
+                    for c in current:
+                        live_by_key.setdefault(identity(c), []).append(c)
                 other = best_match(p, live_by_key.get(identity(p), ()))
                 if other is not None and str(other.registration_id) != str(cp.registration_id) and (
                         p.dob and other.dob or p.email and other.email):
