@@ -154,11 +154,25 @@ def _entries(folder: Path) -> list[dict[str, Any]]:
 
 
 def _prune(folder: Path, entries: list[dict[str, Any]], now: float) -> None:
-    """Keep the newest :data:`KEEP` versions, none older than :data:`MAX_AGE_DAYS` (the newest always);
-    then remove the bases no kept version names."""
+    """Keep the newest :data:`KEEP` versions; of the older ones, one per file and quarter of an hour for
+    the last day and one per file and day before, so a copy taken hours ago (a sync rewrites its file
+    every few minutes on race day) still finds its origin: the oldest of each, since comparing a copy
+    with a base older than its own can only make a change look like RaceEntry's (never sent), while a
+    newer one could make RaceEntry's change look like the timer's (sent back). None older than
+    :data:`MAX_AGE_DAYS` (the newest always). Then remove the bases no kept version names."""
     entries = sorted(entries, key=lambda e: (e["written_at"], e["id"]), reverse=True)
     oldest = now - MAX_AGE_DAYS * 86400
-    kept = [e for i, e in enumerate(entries) if i == 0 or (i < KEEP and e["written_at"] >= oldest)]
+    kept: list[dict[str, Any]] = entries[:1]
+    slots: dict[tuple, dict[str, Any]] = {}  # the oldest of each slot: an older base is the safe side
+    for i, e in enumerate(entries[1:], 1):
+        at = float(e["written_at"])
+        if at < oldest:
+            continue
+        if i < KEEP:
+            kept.append(e)
+            continue
+        slots[(e.get("file"), int(at // 900) if at >= now - 86400 else ("day", int(at // 86400)))] = e
+    kept += slots.values()
     kept_ids = {e["id"] for e in kept}
     for e in entries:
         if e["id"] not in kept_ids:
@@ -232,7 +246,7 @@ def find_origin(server: str | None, race_id: int, participants: Sequence[Any], p
     :func:`converters.diff.norm` normalises them; the event as it is; the team by name). A version is a
     candidate when at least half the file's rows with an id equal its rows; versions written with
     ``profile`` come first (another profile's are looked at only when none of them is a candidate); among
-    candidates the most equal rows win, and of equal counts the newest. Bases are read newest first, one
+    candidates the most equal rows win, and of equal counts the oldest. Bases are read newest first, one
     at a time, and the search stops at a version every row equals.
 
     Versions of a race share most of their rows byte for byte: a row is decoded and compared once, the
@@ -272,7 +286,9 @@ def find_origin(server: str | None, race_id: int, participants: Sequence[Any], p
                     n = -1
                 counted[sha] = n
             n = counted[sha]
-            if n >= need and (best is None or n > best[1]):
+            # Of equal counts the older: a base older than the copy's own can only make a change look like
+            # RaceEntry's (a conflict, never sent); a newer one could send RaceEntry's change back.
+            if n >= need and (best is None or n >= best[1]):
                 best, best_records = (e, n), records
             if n == len(compare.rows):
                 break  # nothing older can have more

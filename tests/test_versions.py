@@ -81,6 +81,13 @@ def test_a_copy_is_compared_with_the_version_it_was_made_from(server, client, tm
     assert origin_of(new_copy, client, url, race).id == v2["id"]
     # With no profile given, the same answers.
     assert origin_of(old_copy, client, url, race, profile=None).id == v1["id"]
+    # The timer edited X, the runner the desk fixed between v1 and v2: the copy is as far from either.
+    # The older is its origin: then RaceEntry's fix and the timer's edit are a conflict, never sent over.
+    edited = [list(r) for r in v1_rows]
+    edited[1][last_col] = "Typedbytimer"
+    tie = tmp_path / "mail" / "tie.csv"
+    save_csv(tie, edited)
+    assert origin_of(tie, client, url, race).id == v1["id"]
 
     # A file whose rows are mostly not any version's: no origin.
     unrelated = tmp_path / "mail" / "other.csv"
@@ -133,8 +140,14 @@ def test_pruning_keeps_the_newest_versions(monkeypatch):
     ids = [versions.record(url, 7, file_name="a.csv", profile="runscore", base=race_answer(5, f"v{i}"),
                            written_at=now - 100 + i) for i in range(5)]
     assert all(ids)
-    assert [e["id"] for e in entries(url, 7)] == ids[::-1][:3]
-    assert len(blobs(url, 7)) == 3 and entries(url, 7)[0]["rows"] == 5
+    # the newest 3, and of the older ones the oldest of their quarter of an hour
+    assert [e["id"] for e in entries(url, 7)] == ids[::-1][:3] + [ids[0]]
+    assert len(blobs(url, 7)) == 4 and entries(url, 7)[0]["rows"] == 5
+    # a day of syncs every two minutes: the newest 3, then one a quarter of an hour
+    for i in range(720):
+        versions.record(url, 6, file_name="s.csv", profile="runscore", base=race_answer(2, f"s{i}"),
+                        written_at=now - 86000 + i * 120)
+    assert 3 + 96 - 2 <= len(entries(url, 6)) <= 3 + 97
     # Versions older than MAX_AGE_DAYS go, but the newest stays whatever its age.
     old = now - (versions.MAX_AGE_DAYS + 1) * 86400
     monkeypatch.setattr(versions, "KEEP", 30)
