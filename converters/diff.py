@@ -106,8 +106,9 @@ def norm(name: str, value: Any) -> str:
         upper = text.upper()
         if re.fullmatch(r"\d+\.0", upper):  # a spreadsheet turned it into a number
             upper = upper[:-2]
-        if upper.isdigit() and len(upper) < 5:  # a spreadsheet dropped the leading zeros
-            upper = upper.zfill(5)
+        # Never padded here: Sydney's 2000 and Zurich's 8001 are whole postcodes. A US ZIP a spreadsheet
+        # stripped is padded by the reader (the profile's zero_pad, US rows only); any other stripped zero
+        # is recognised as damage of RaceEntry's value (damage_of: "lost leading zeros"), never sent.
         return upper
     if name == "dob":
         return parse_date(text) or text

@@ -46,8 +46,8 @@ def plan_of(file, current, **kw):
     ("gender", "Female", "F"),
     ("phone", "(555) 123-4567", "5551234567"),
     ("phone", 5551234567, "555-123-4567"),
-    ("zipcode", "2134", "02134"),
-    ("zipcode", "2134.0", "02134"),
+    ("zipcode", "02134.0", "02134"),
+    ("zipcode", " 2000 ", "2000"),
     ("dob", "05/05/1990", "1990-05-05"),
     ("dob", "1990-05-05 00:00:00", "1990-05-05"),
     ("dob", "05.05.1990", "1990-05-05"),
@@ -435,3 +435,18 @@ def test_cli_diff_file_from_another_race(client, server, tmp_path):
     assert result.exit_code == 1
     assert result.output.startswith("Error: the file looks like one for another race: rows 2, 3, 4")
     assert "none of which is an event of race 2027 (its events: 71)" in result.output
+
+
+def test_postcodes_are_never_padded_but_a_stripped_zero_is_not_an_edit():
+    """Sydney's 2000 and Zurich's 8001 are sent as typed; a ZIP whose leading zero a spreadsheet dropped
+    (the reader pads US rows; another country's, here) is recognised as damage, never sent."""
+    current = [person("1", zipcode="02134", country_code="US"), person("2", first="Bo", zipcode="0800",
+                                                                      country_code="AU")]
+    file = [person("1", zipcode="2134", country_code="US"), person("2", first="Bo", zipcode="800",
+                                                                   country_code="AU"),
+            person(None, first="Syd", last="Ney", zipcode="2000", country_code="AU", dob="1980-01-01"),
+            person(None, first="Zu", last="Rich", zipcode="8001", country_code="CH", dob="1981-01-01")]
+    plan = plan_of(file, current, base=current)
+    assert not plan.modifies and plan.damaged["lost leading zeros"] == 2
+    sent = plan_requests(plan)["participants"]["participants"]
+    assert sorted(r["user"]["address"]["zipcode"] for r in sent) == ["2000", "8001"]
