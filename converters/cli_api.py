@@ -15,12 +15,19 @@ from .server.defaults import BEHAVIOURS, DEFAULT_PASSWORD
 @api_options
 @click.option("--email", envvar="RACEENTRY_EMAIL", help="Account email (env RACEENTRY_EMAIL); prompted if missing.")
 @click.option("--password", envvar="RACEENTRY_PASSWORD",
-              help="Password (env RACEENTRY_PASSWORD); prompted, hidden, if missing. Never stored.")
+              help="Password (env RACEENTRY_PASSWORD); prompted, hidden, if missing. Never stored in a file.")
+@click.option("--remember", is_flag=True,
+              help="Keep the email and password in the system's credential store (Windows Credential Manager, "
+                   "macOS Keychain, Secret Service), so sync --every, watch and long pushes log in again by "
+                   "themselves when RaceEntry ends the key.")
+@click.option("--forget", is_flag=True, help="Remove what --remember kept for this server, and stop.")
 @json_option
-def login(base_url: str, email: str | None, password: str | None, as_json: bool) -> None:
+def login(base_url: str, email: str | None, password: str | None, remember: bool, forget: bool,
+          as_json: bool) -> None:
     """Log in to RaceEntry and keep the key/secret (valid 24 h) in the state folder.
 
-    The password is never stored. Logging in again elsewhere with the same account ends this login.
+    The password is never stored in a file; with --remember it is kept in the operating system's
+    credential store, for unattended work. Logging in again elsewhere with the same account ends this login.
     The server becomes the default for every command (until the next login to another server);
     --api-url, --demo, --production or TIMERSYNC_API_URL still choose another.
 
@@ -29,6 +36,12 @@ def login(base_url: str, email: str | None, password: str | None, as_json: bool)
     \b
         timersync login --api-url http://127.0.0.1:8765/rest --email timer@example.com
     """
+    from .state import forget_login, remember_login
+
+    if forget:
+        gone = forget_login(base_url)
+        click.echo(f"Forgot the login kept for {base_url}." if gone else f"No login was kept for {base_url}.")
+        return
     if not email:
         email = click.prompt("RaceEntry email")
     if not password:
@@ -40,10 +53,15 @@ def login(base_url: str, email: str | None, password: str | None, as_json: bool)
     from .state import save_default_server
 
     save_default_server(base_url)
+    if remember:
+        remember_login(base_url, email, password)
     if as_json:
-        echo_json({"server": base_url, "email": email, "name": name or None, "valid_hours": 24, "default": True})
+        echo_json({"server": base_url, "email": email, "name": name or None, "valid_hours": 24, "default": True,
+                   "remembered": remember})
         return
     click.echo(f"Logged in to {base_url} as {email}{f' ({name})' if name else ''}; valid for 24 hours.")
+    if remember:
+        click.echo("The password is kept in this computer's credential store: unattended work logs in again.")
     click.echo(f"Commands use {base_url} from now on, until you log in to another server.")
 
 

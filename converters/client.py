@@ -117,11 +117,21 @@ class RaceEntryClient:
         LOG.info("logged in to %s as %s", self.base_url, email)
         return body
 
+    def _remembered(self) -> bool:
+        """Take the email and password `login --remember` kept in the system's credential store, if any."""
+        if self.email and self.password:
+            return True
+        kept = state.remembered_login(self.base_url)
+        if kept is None or (self.email and self.email.casefold() != kept[0].casefold()):
+            return False
+        self.email, self.password = kept
+        return True
+
     def _credentials(self) -> dict[str, Any]:
         if self._creds is None:
             self._creds = state.load_credentials(self.base_url)
         if self._creds is None:
-            if self.email and self.password:
+            if self._remembered():
                 self.login()
             else:
                 raise AuthError(f"not logged in to {self.base_url} (or the login is over 24 hours old): "
@@ -132,7 +142,7 @@ class RaceEntryClient:
     def _relogin_or_raise(self, message: str) -> None:
         state.forget_credentials(self.base_url)
         self._creds = None
-        if not (self.email and self.password):
+        if not self._remembered():
             raise AuthError(f"RaceEntry says the login has expired ({message}): run `timersync login` again "
                             f"(a later login elsewhere with the same account also ends this one)", code=EXPIRED)
         LOG.info("credentials expired; logging in again once")

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from .atomic import write_bytes
+from .errors import TimersyncError
 from .redact import remember_secret
 
 CREDENTIAL_LIFETIME = 24 * 3600
@@ -132,6 +133,60 @@ def forget_credentials(base_url: str) -> None:
     if gone:
         path = _credentials_file()
         write_bytes(path, orjson.dumps(data, option=orjson.OPT_INDENT_2), private=True)
+
+
+KEYRING_SERVICE = "timersync"
+
+
+class NoCredentialStore(TimersyncError):
+    """``login --remember`` on a machine whose operating system offers no credential store to keyring."""
+
+
+def remember_login(base_url: str, email: str, password: str) -> None:
+    """Keep the email and password of ``base_url`` in the operating system's credential store (Windows
+    Credential Manager, macOS Keychain, the Secret Service on Linux, through the ``keyring`` package),
+    never in a file of ours, so unattended work (``sync --every``, ``watch``, a long push) can log in
+    again by itself when RaceEntry ends the key."""
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+
+        keyring.set_password(KEYRING_SERVICE, server_key(base_url), orjson.dumps(
+            {"email": email, "password": password}).decode())
+    except ImportError:  # pragma: no cover - keyring is a dependency
+        raise NoCredentialStore("--remember needs the keyring package; pip install keyring") from None
+    except (KeyringError, RuntimeError) as exc:
+        raise NoCredentialStore(f"--remember: this machine has no credential store keyring can use ({exc}); log in "
+                                f"without --remember (the password is not kept) or set RACEENTRY_EMAIL and "
+                                f"RACEENTRY_PASSWORD for unattended work") from None
+
+
+def remembered_login(base_url: str) -> tuple[str, str] | None:
+    """(email, password) kept by ``login --remember`` for ``base_url``, or None (never raises)."""
+    try:
+        import keyring
+
+        raw = keyring.get_password(KEYRING_SERVICE, server_key(base_url))
+        data = orjson.loads(raw) if raw else None
+    except Exception:  # noqa: BLE001 - no store, a locked store, a damaged entry: as if none were kept
+        return None
+    if not isinstance(data, dict) or not data.get("email") or not data.get("password"):
+        return None
+    remember_secret(data["password"])
+    return str(data["email"]), str(data["password"])
+
+
+def forget_login(base_url: str) -> bool:
+    """Remove what ``login --remember`` kept for ``base_url``; True when there was something."""
+    try:
+        import keyring
+
+        if keyring.get_password(KEYRING_SERVICE, server_key(base_url)) is None:
+            return False
+        keyring.delete_password(KEYRING_SERVICE, server_key(base_url))
+        return True
+    except Exception:  # noqa: BLE001 - nothing kept where nothing can be kept
+        return False
 
 
 def _settings_file() -> Path:
