@@ -238,7 +238,7 @@ def settle(binding: Binding | None, *, race_id: int | None, profile: str | None,
         if differ(race_id, binding.race_id):
             raise PlanError(f"{file} was pulled from race {binding.race_id}, not race {race_id}: drop RACE_ID "
                             f"(it is remembered) or check it")
-        if profile is not None and binding.profile is not None and not _same_profile(profile, binding.profile):
+        if profile is not None and binding.profile is not None and not same_profile(profile, binding.profile):
             raise PlanError(f"{file} was written with profile {binding.profile}, not {profile}: drop -p (it is "
                             f"remembered) or pull the file again with the profile you want")
         from .state import server_key  # localhost is 127.0.0.1: one server, however it is spelt
@@ -257,7 +257,7 @@ def settle(binding: Binding | None, *, race_id: int | None, profile: str | None,
     return int(race_id), profile, server
 
 
-def _same_profile(a: str, b: str) -> bool:
+def same_profile(a: str, b: str) -> bool:
     if a == b:
         return True
     pa, pb = Path(a), Path(b)

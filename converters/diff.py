@@ -669,7 +669,14 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         adds.append((p, row))
     # Rows whose registration id holds another live runner's name and date of birth: the ids were moved
     # (the Registration ID column sorted on its own). Never pushed: that would make one runner another.
-    live_by_key: dict[tuple, list[Participant]] = {}
+    live_by_key: dict[tuple, list[Participant]] = {}  # RaceEntry's runners by identity, built when first needed
+
+    def live_index() -> dict[tuple, list[Participant]]:
+        if not live_by_key:
+            for c in current:
+                live_by_key.setdefault(identity(c), []).append(c)
+        return live_by_key
+
     moved: list[tuple[int, str, Participant, Participant]] = []
     if {"first_name", "last_name"} <= present_set:
         kept = []
@@ -677,10 +684,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             p, row, cp, bp, adopted = item
             if not adopted and (p.first_name != cp.first_name or p.last_name != cp.last_name) and (
                     identity(p) != identity(cp)):
-                if not live_by_key:  # only when a row's names changed (most files: none)
-                    for c in current:
-                        live_by_key.setdefault(identity(c), []).append(c)
-                other = best_match(p, live_by_key.get(identity(p), ()))
+                other = best_match(p, live_index().get(identity(p), ()))  # only rows whose names changed
                 if other is not None and str(other.registration_id) != str(cp.registration_id) and (
                         p.dob and other.dob or p.email and other.email):
                     moved.append((row, str(cp.registration_id), cp, other))
@@ -784,7 +788,6 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
 
     # Rows whose registration is gone from RaceEntry: deleted there, or never issued (a mistyped id).
     gone = set(removed) if removed is not None else None
-    live: dict[tuple, list[Participant]] = {}
     for p, row, rid in orphans:
         bp = base_by_id.get(rid)
         if bp is None and gone is not None and rid not in gone:
@@ -801,10 +804,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         plan.conflicts.append(Conflict(row, rid, "(registration)", "present" if bp is not None else None,
                                        "edited", what, resolution, who_of(p)))
         if prefer == "file":
-            if not live:
-                for c in current:
-                    live.setdefault(identity(c), []).append(c)
-            twin = next((c for c in live.get(identity(p), ()) if same_person(p, c)), None)
+            twin = best_match(p, live_index().get(identity(p), ()))
             if gone is None or rid not in gone:
                 plan.notes.append(f"row {row}: registration {rid} is not in RaceEntry's removed participants; "
                                   f"not added again (check the id)")

@@ -251,7 +251,7 @@ def find_origin(server: str | None, race_id: int, participants: Sequence[Any], p
 
     Versions of a race share most of their rows byte for byte: a row is decoded and compared once, the
     first time its bytes are met; in the older versions only the rows that differ are."""
-    from .binding import _same_profile, load_base_file, profile_ref
+    from .binding import same_profile, load_base_file, profile_ref
 
     folder = _race_dir(server, race_id, create=False)
     if not folder.is_dir():
@@ -264,7 +264,7 @@ def find_origin(server: str | None, race_id: int, participants: Sequence[Any], p
         return None
     ref = profile_ref(profile) if profile is not None else None
     if ref is not None:
-        own = [e for e in entries if e.get("profile") and _same_profile(ref, e["profile"])]
+        own = [e for e in entries if e.get("profile") and same_profile(ref, e["profile"])]
         groups = [own, [e for e in entries if e not in own]]
     else:
         groups = [entries]
