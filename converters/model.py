@@ -879,6 +879,9 @@ def parse_teams(data: Any, source: str = "teams response") -> list[Team]:
             obj = obj["team"]
         if not isinstance(obj, dict):
             raise ShapeError(f"{source}[{i}]: expected an object")
+        from .wire import loosen_team, zone_for
+
+        obj = loosen_team(obj, zone_for(source))  # read liberally (a no-op on what the client checked)
         teams.append(Team(
             team_id=as_text(obj.get("team_id")), team_type_id=as_text(obj.get("team_type_id")),
             team_name=as_text(obj.get("team_name")), team_gender=as_text(obj.get("team_gender")),
@@ -910,6 +913,9 @@ def parse_team_types(data: Any, source: str = "team types response") -> list[Tea
         raise ShapeError(f"{source}: expected {{\"race_team_types\": [...]}}")
     out = []
     for i, obj in enumerate(data):
+        from .wire import loosen_team_type
+
+        obj = loosen_team_type(obj)  # read liberally (a no-op on what the client checked)
         if not isinstance(obj, dict) or obj.get("team_type_id") is None:
             raise ShapeError(f"{source}[{i}]: expected a team type with team_type_id")
         ids = [as_int(x, f"{source}[{i}].valid_event_ids") for x in obj.get("valid_event_ids") or []]
