@@ -309,7 +309,9 @@ def timestamp(value: Any, key: str, zone: str | None) -> Any:
     """A timestamp as a Unix integer, numeric text or date-time text (``"2019-01-04 12:49:39"``,
     ``"01/04/2019 12:49"``, with or without seconds, ISO offsets honoured) -> int seconds. A date-time with
     no offset is read in ``zone`` (the race's timezone, see :func:`zone_for`), or in UTC when no races
-    answer named one. Anything else unchanged (the caller refuses it)."""
+    answer named one. A local time the clocks pass twice (the hour after daylight saving ends) is read as
+    the earlier instant: a watermark taken from it re-reads rows, never skips them. Anything else unchanged
+    (the caller refuses it)."""
     import datetime as dt
 
     if value is None or value.__class__ is int:
