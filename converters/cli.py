@@ -79,6 +79,15 @@ class Group(click.Group):
             ctx.exit(1)
         finally:
             progress.clear()
+            _print_notes()
+
+
+def _print_notes() -> None:
+    """What RaceEntry sent in another typing than documented, and how it was read: once per command, one
+    ``note:`` line per kind on stderr (converters.wire.NOTES, filled by the typed decode)."""
+    wire = sys.modules.get("converters.wire")
+    for text in wire.take_notes() if wire else ():
+        click.echo(f"note: {text}", err=True)
 
 
 @click.group(cls=Group, context_settings=CONTEXT_SETTINGS)

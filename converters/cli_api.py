@@ -164,9 +164,13 @@ def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
 @click.option("--test-controls", is_flag=True,
               help="Also answer the test controls under /_control (faults, clock, options), which need no "
                    "password. Off by default.")
+@click.option("--quirk", "quirks", multiple=True, type=click.Choice(["loose-typing"]),
+              help="loose-typing: send documented fields in other plausible typings (ids as text, flags as 0/1 "
+                   "or Y/N, null for empty lists, dob as MM/DD/YYYY, last_modified as date-time text), to "
+                   "rehearse reading them.")
 @json_option
 def serve(host: str, port: int, password: str | None, db: str | None, count: int, seed: int, behave: str,
-          test_controls: bool, as_json: bool) -> None:
+          test_controls: bool, as_json: bool, quirks: tuple[str, ...] = ()) -> None:
     """Run the bundled RaceEntry-compatible server, to rehearse against before race day.
 
     It implements login and every documented endpoint on SQLite, seeded with a realistic race.
@@ -183,6 +187,8 @@ def serve(host: str, port: int, password: str | None, db: str | None, count: int
     password, generated = serve_password(host, password)
 
     def ready(handle: Any) -> None:
+        if "loose-typing" in quirks:
+            handle._server.options.typing = "loose"
         if as_json:  # one line a script can read, then the server runs
             from .jsonio import dumps
 

@@ -353,6 +353,10 @@ class RawExtras(Mapping):
             user = obj.get("user") or {}
             data = self._data = _extras_of(obj, user, user.get("address") or {})
             self._raw = None
+            if data.get("imported") not in (None, "T", "F"):  # the documented flag outside the model
+                from .wire import loose_flag
+
+                data["imported"] = loose_flag(data["imported"], "imported")
         return data
 
     def __getitem__(self, key: str) -> Any:
@@ -592,6 +596,39 @@ class Answer:
         return msgspec.json.decode(self.to_bytes())
 
 
+def _w_text(value: Any, key: str, types: dict[str, str], id_like: bool) -> str | None:
+    """:func:`_text` for the typed reader of RaceEntry's answers: an id sent as text is reported."""
+    if id_like and value.__class__ is str and key in _WIRE_ID_KEYS:
+        from .wire import label, note
+
+        note(f"RaceEntry sent {label(key)} as text; read as numbers")
+    return _text(value, key, types, id_like)
+
+
+def _w_int_field(value: Any, key: str, types: dict[str, str], where: str) -> int | None:
+    """:func:`_int_field` for the typed reader: numbers as text reported; ``last_modified`` also as
+    date-time text, read in the race's timezone (:func:`converters.wire.timestamp`)."""
+    from . import wire
+
+    if key == "last_modified":
+        value = wire.timestamp(value, key, _READ_ZONE[0])
+        if value is None or value.__class__ is int:
+            return value
+    elif value.__class__ is str and _INT_RE.match(value.strip()):
+        wire.note(f"RaceEntry sent {wire.label(key)} as text; read as numbers")
+    return _int_field(value, key, types, where)
+
+
+def _w_flag(value: Any) -> bool | None:
+    from .wire import loose_flag
+
+    return as_flag(loose_flag(value, "flags"))
+
+
+_WIRE_ID_KEYS = {"registration_id", "user_id", "team_id", "team_type_id"}
+_READ_ZONE: list[str | None] = [None]  # the timezone of the race being decoded (set by decode_participants)
+
+
 def _compile_wire_reader() -> Any:
     """Straight-line ``from_wire(w, types, extra)``: a decoded :class:`converters.wire.Participant` ->
     Participant, with the same conversions as :func:`participant_from_api` except where the typed
@@ -611,8 +648,9 @@ def _compile_wire_reader() -> Any:
         args.append(v if hints[container].get(key) == typing.Optional[str] else _conversion(name, key, v, "''"))
     src = ("def from_wire(w, types, extra):\n    u = w.user\n    a = u.address\n"
            f"    return Participant({', '.join(args)}, extra, types)\n")
-    namespace: dict[str, Any] = {"Participant": Participant, "_text": _text, "as_flag": as_flag,
-                                 "_int_field": _int_field}
+    # the same conversions, their slow branches reporting what they normalise (the fast ones are untouched)
+    namespace: dict[str, Any] = {"Participant": Participant, "_text": _w_text, "as_flag": _w_flag,
+                                 "_int_field": _w_int_field}
     exec(src, namespace)  # noqa: S102 - source built from constants and the wire structs' declared types
     return namespace["from_wire"]
 
@@ -632,8 +670,12 @@ def decode_participants(data: Any, source: str = "response", removed: bool = Fal
     from . import wire
     from .errors import SchemaError
 
+    _READ_ZONE[0] = wire.zone_for(source)
     try:
-        groups = wire.GROUPS_DECODER.decode(data)
+        try:
+            groups = wire.GROUPS_DECODER.decode(data)
+        except msgspec.ValidationError:
+            groups = _loose_groups(data)  # null for an empty list, say; else the strict error again
     except msgspec.ValidationError as exc:
         raise SchemaError(wire.path_of(str(exc), f"{source}: $")) from None
     except msgspec.DecodeError as exc:
@@ -650,7 +692,10 @@ def decode_participants(data: Any, source: str = "response", removed: bool = Fal
     with gc_paused():
         for gi, group in enumerate(groups):
             try:
-                event = decode_event(group.event)
+                try:
+                    event = decode_event(group.event)
+                except msgspec.ValidationError:
+                    event = _loose_event(group.event)
             except msgspec.ValidationError as exc:
                 raise SchemaError(wire.path_of(str(exc), f"{source}: $[{gi}].event")) from None
             event_id = as_int(event.event_id, f"{source}[{gi}].event.event_id")
@@ -661,7 +706,10 @@ def decode_participants(data: Any, source: str = "response", removed: bool = Fal
             raws = raws or ()
             for ri, raw in enumerate(raws):
                 try:
-                    p = from_wire(decode_row(raw), {}, RawExtras(raw) if keep_bytes else {})
+                    try:
+                        p = from_wire(decode_row(raw), {}, RawExtras(raw) if keep_bytes else {})
+                    except (msgspec.ValidationError, ShapeError):
+                        p = _loose_row(raw, keep_bytes)  # the strict struct refused it: read liberally
                 except msgspec.ValidationError as exc:
                     raise SchemaError(wire.path_of(str(exc), f"{source}: $[{gi}].{where}[{ri}]")) from None
                 except ShapeError as exc:
@@ -675,14 +723,64 @@ def decode_participants(data: Any, source: str = "response", removed: bool = Fal
     return Answer(out_groups, participants, rows, removed)
 
 
+def _loose_row(raw: Any, keep_bytes: bool) -> Participant:
+    """A row the strict struct refused, read liberally: its documented fields normalised
+    (:func:`converters.wire.loosen_participant`), then through the same strict struct and converters, so
+    what still cannot be read is refused with its path. Its extras stay those of the bytes as sent."""
+    from . import wire
+
+    obj = msgspec.json.decode(raw)
+    fixed = msgspec.json.encode(wire.loosen_participant(obj))
+    return _from_wire(wire.PARTICIPANT_DECODER.decode(fixed), {}, RawExtras(raw) if keep_bytes else {})
+
+
+_LOOSE_GROUPS = msgspec.json.Decoder(list[dict[str, msgspec.Raw]])
+
+
+def _loose_groups(data: Any) -> list[Any]:
+    """The groups of an answer the strict decoder refused, read liberally (null for an empty list, an event
+    id as 7.0): each group normalised, then decoded strictly again (a wrong type keeps its path). The rows
+    stay the bytes they were sent as."""
+    from . import wire
+
+    out = []
+    for group in _LOOSE_GROUPS.decode(data):
+        parts = {k: v for k, v in group.items() if k in ("event", "participants")}
+        if "participants" in parts:
+            rows = msgspec.json.decode(parts["participants"], type=list[msgspec.Raw] | None | str)
+            if rows in (None, ""):
+                wire.note("RaceEntry sent null for empty participant lists; read as empty")
+                rows = []
+            parts["participants"] = rows
+        if "event" in parts:
+            event = wire.loosen_group({"event": msgspec.json.decode(parts["event"])})["event"]
+            parts["event"] = msgspec.Raw(msgspec.json.encode(event))
+        if "event" not in parts:
+            wire.GROUPS_DECODER.decode(data)  # not a liberal reading's matter: the strict error, with its path
+        out.append(wire.Group(**parts))
+    return out
+
+
+def _loose_event(raw: Any) -> Any:
+    """An event object the strict struct refused, read liberally (null participants, id as 7.0)."""
+    from . import wire
+
+    event = wire.loosen_group({"event": msgspec.json.decode(raw)})["event"]
+    return wire.EVENT_DECODER.decode(msgspec.json.encode(event))
+
+
 def participant_from_json(raw: Any, where: str = "participant", event_id: int | None = None) -> Participant:
     """One participant object's JSON bytes -> Participant, in the same typed pass as
     :func:`decode_participants` (a saved row of the sync roster, say)."""
     from . import wire
     from .errors import SchemaError
 
+    _READ_ZONE[0] = wire.zone_for(where)
     try:
-        p = _from_wire(wire.PARTICIPANT_DECODER.decode(raw), {}, RawExtras(raw))
+        try:
+            p = _from_wire(wire.PARTICIPANT_DECODER.decode(raw), {}, RawExtras(raw))
+        except (msgspec.ValidationError, ShapeError):
+            p = _loose_row(raw, True)
     except msgspec.ValidationError as exc:
         raise SchemaError(wire.path_of(str(exc), f"{where}: $")) from None
     except msgspec.DecodeError as exc:
@@ -781,6 +879,9 @@ def parse_teams(data: Any, source: str = "teams response") -> list[Team]:
             obj = obj["team"]
         if not isinstance(obj, dict):
             raise ShapeError(f"{source}[{i}]: expected an object")
+        from .wire import loosen_team, zone_for
+
+        obj = loosen_team(obj, zone_for(source))  # read liberally (a no-op on what the client checked)
         teams.append(Team(
             team_id=as_text(obj.get("team_id")), team_type_id=as_text(obj.get("team_type_id")),
             team_name=as_text(obj.get("team_name")), team_gender=as_text(obj.get("team_gender")),
@@ -812,6 +913,9 @@ def parse_team_types(data: Any, source: str = "team types response") -> list[Tea
         raise ShapeError(f"{source}: expected {{\"race_team_types\": [...]}}")
     out = []
     for i, obj in enumerate(data):
+        from .wire import loosen_team_type
+
+        obj = loosen_team_type(obj)  # read liberally (a no-op on what the client checked)
         if not isinstance(obj, dict) or obj.get("team_type_id") is None:
             raise ShapeError(f"{source}[{i}]: expected a team type with team_type_id")
         ids = [as_int(x, f"{source}[{i}].valid_event_ids") for x in obj.get("valid_event_ids") or []]

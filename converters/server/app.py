@@ -54,7 +54,7 @@ Test controls (no auth), only when started with ``test_controls=True`` (else 404
 ``/_control`` beside ``/rest``: clock, faults (``FAULT_KINDS``: among them ``reverse_after``, an answer whose
 ids come in reverse order, and ``504_apply_later``, a gateway's 504 at once while the request is applied
 ``delay`` seconds later), options (``switch_new_id``, ``error_style``,
-``error_status``, ``verbose``), requests, expire_credentials; see ``Handler._control``.
+``error_status``, ``verbose``, ``typing``: ``"loose"`` sends other plausible typings), requests, expire_credentials; see ``Handler._control``.
 """
 
 from __future__ import annotations
@@ -162,6 +162,78 @@ def _with_fields(doc: bytes, fields: dict) -> bytes:
     return orjson.dumps(obj)
 
 
+# ``typing: "loose"`` (/_control/options, or ``timersync serve --quirk loose-typing``): every answer sends
+# documented fields in other plausible typings (issue 17), so a client's liberal reading can be rehearsed.
+TYPINGS = ("documented", "loose")
+_LOOSE_ZONE = "America/Denver"  # the seeded races' timezone: date-time text is written in it
+
+
+def _loose_time(ts: Any) -> Any:
+    """Unix seconds -> "YYYY-MM-DD HH:MM:SS" in the race's timezone."""
+    if not isinstance(ts, int) or isinstance(ts, bool):
+        return ts
+    return _dt.datetime.fromtimestamp(ts, _seed._zone(_LOOSE_ZONE)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _loose_flag(v: Any, yn: bool = False) -> Any:
+    if v in ("T", "F"):
+        return ("Y" if v == "T" else "N") if yn else (1 if v == "T" else 0)
+    return v
+
+
+def _loose_participant(doc: bytes) -> bytes:
+    """A participant's JSON in loose typing: ids as text, checked_in as 0/1, imported as Y/N, dob as
+    MM/DD/YYYY, last_modified as date-time text."""
+    obj = orjson.loads(doc)
+    for key in ("registration_id", "event_id", "team_id", "team_type_id"):
+        if isinstance(obj.get(key), int):
+            obj[key] = str(obj[key])
+    obj["checked_in"] = _loose_flag(obj.get("checked_in"))
+    obj["imported"] = _loose_flag(obj.get("imported"), yn=True)
+    obj["last_modified"] = _loose_time(obj.get("last_modified"))
+    user = obj.get("user")
+    if isinstance(user, dict):
+        if isinstance(user.get("user_id"), int):
+            user["user_id"] = str(user["user_id"])
+        dob = user.get("dob")
+        if isinstance(dob, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", dob):
+            user["dob"] = f"{dob[5:7]}/{dob[8:10]}/{dob[:4]}"
+    return orjson.dumps(obj)
+
+
+def _loose_docs(docs: list[bytes], kind: str) -> list[bytes]:
+    """Team and team-type documents in loose typing (ids as text, times as date-time text, flags as
+    Y/N, null for empty lists)."""
+    out = []
+    for doc in docs:
+        obj = orjson.loads(doc)
+        for key in ("team_id", "team_type_id", "min_members", "max_members"):
+            if isinstance(obj.get(key), int):
+                obj[key] = str(obj[key])
+        if kind == "team":
+            obj["last_modified_ts"] = _loose_time(obj.get("last_modified_ts"))
+        else:
+            for key, value in list(obj.items()):
+                if value in ("T", "F"):
+                    obj[key] = _loose_flag(value, yn=True)
+                elif value == []:
+                    obj[key] = None
+        out.append(orjson.dumps(obj))
+    return out
+
+
+def _loose_race(doc: bytes) -> bytes:
+    """A race in loose typing: its id as text, flags as 0/1, dates as YYYY-MM-DD."""
+    obj = orjson.loads(doc)
+    obj["race_id"] = str(obj["race_id"])
+    for key, value in list(obj.items()):
+        if value in ("T", "F"):
+            obj[key] = _loose_flag(value)
+        elif isinstance(value, str) and re.fullmatch(r"\d{2}/\d{2}/\d{4}", value):
+            obj[key] = f"{value[6:]}-{value[:2]}-{value[3:5]}"
+    return orjson.dumps(obj)
+
+
 @dataclass
 class Options:
     switch_new_id: bool = False      # strict starts with True
@@ -171,6 +243,7 @@ class Options:
     # Fields beyond the document added to every participant served ("shirt_size", "user.nickname",
     # "address.street3"): a RaceEntry that sends more than it documents, for tests.
     extra_fields: dict = field(default_factory=dict)
+    typing: str = "documented"  # or "loose" (TYPINGS)
 
 
 @dataclass
@@ -594,8 +667,9 @@ class Handler(BaseHTTPRequestHandler):
                     o.extra_fields = dict(data["extra_fields"])
                     with srv.store.lock:
                         srv.store.cache.clear()
+                self._option_typing(data)
             o = srv.options
-            return 200, orjson.dumps({"switch_new_id": o.switch_new_id, "error_style": o.error_style,
+            return 200, orjson.dumps({"typing": o.typing, "switch_new_id": o.switch_new_id, "error_style": o.error_style,
                                       "error_status": o.error_status, "verbose": o.verbose,
                                       "extra_fields": o.extra_fields})
         if name == "requests":
@@ -609,6 +683,15 @@ class Handler(BaseHTTPRequestHandler):
                     c[2] = False
             return 200, orjson.dumps({"expired": True})
         return 404, orjson.dumps({"error": "unknown control endpoint"})
+
+    def _option_typing(self, data: dict) -> None:
+        """/_control/options ``{"typing": "loose"}``: answers in other plausible typings (TYPINGS)."""
+        if "typing" in data:
+            if data["typing"] not in TYPINGS:
+                raise ValueError(f"typing must be one of {', '.join(TYPINGS)}")
+            self.server.options.typing = data["typing"]
+            with self.server.store.lock:
+                self.server.store.cache.clear()
 
     # -------------------------------------------------------------------------------------- API
     def _route(self, method: str, path: str, query: dict, raw: bytes, ctype: str | None = None,
@@ -848,6 +931,8 @@ class Api:
             docs = [r[0] for r in self.db.execute(sql + " ORDER BY race_id", args)]
         if self.srv.strict:   # the document's example lists no events: clients must find them elsewhere
             docs = [orjson.dumps({**orjson.loads(d), "events": []}) for d in docs]
+        if self.srv.options.typing == "loose":
+            docs = [_loose_race(d) for d in docs]
         return b'{"races":[' + b",".join(b'{"race":' + d + b"}" for d in docs) + b"]}"
 
     # GET participants / removed_participants ------------------------------------------------------
@@ -892,11 +977,18 @@ class Api:
                                    args + limit).fetchall() if n else []
         groups: dict[int, list[bytes]] = {e: [] for e in events}
         extra = self.srv.options.extra_fields
+        loose = self.srv.options.typing == "loose"
         for eid, doc in rows:
-            groups.setdefault(eid, []).append(_with_fields(doc, extra) if extra else doc)
+            doc = _with_fields(doc, extra) if extra else doc
+            groups.setdefault(eid, []).append(_loose_participant(doc) if loose else doc)
         out = []
         for eid, docs in groups.items():
             head = b'{"event":{"event_id":%d,"participants":[]}' % eid
+            if loose:
+                head = b'{"event":{"event_id":"%d","participants":null}' % eid
+                if not docs:
+                    out.append(head + b',"participants":null}')
+                    continue
             if deleted and not docs:
                 out.append(head + b"}")   # removed feed: no "participants" key for an empty event (doc)
             else:
@@ -914,12 +1006,16 @@ class Api:
         with self.store.lock:
             docs = [r[0] for r in self.db.execute(
                 "SELECT doc FROM teams WHERE race_id=? ORDER BY team_id", (race_id,))]
+        if self.srv.options.typing == "loose":
+            docs = _loose_docs(docs, "team")
         return b"[" + b",".join(docs) + b"]"
 
     def team_types(self, race_id: int, _query: dict) -> bytes:
         with self.store.lock:
             docs = [r[0] for r in self.db.execute(
                 "SELECT doc FROM team_types WHERE race_id=? ORDER BY team_type_id", (race_id,))]
+        if self.srv.options.typing == "loose":
+            docs = _loose_docs(docs, "team_type")
         return b'{"race_team_types":[' + b",".join(docs) + b"]}"
 
     def _types(self, race_id: int) -> dict[int, dict]:
