@@ -87,6 +87,7 @@ class RaceEntryClient:
         self.session.headers["User-Agent"] = "timersync"
         self._creds: dict[str, Any] | None = None
         self._server_clock: tuple[float, float] | None = None  # (server's Date, local monotonic) of the last answer
+        self._paging: str | None = None  # the paging style participants_answer found: "page", "after", "none"
 
     # ------------------------------------------------------------------------------------ credentials
     def login(self, email: str | None = None, password: str | None = None) -> dict[str, Any]:
@@ -329,26 +330,34 @@ class RaceEntryClient:
 
         Without a timestamp RaceEntry uses "now", so a full download passes 0. The document does not
         page; RunSignup, whose API RaceEntry copies, pages with ``results_per_page`` and either ``page`` or
-        ``after_registration_id``. Pages are asked for by ``page``; a server that answers the same rows
-        again (it ignores ``page``) is asked ``after_registration_id`` = the largest id seen instead; a
-        server that ignores paging altogether answers everything at once (not exactly one page), which
-        ends the loop. Pages are merged into one answer, de-duplicated by registration id keeping the
-        newest ``last_modified``.
+        ``after_registration_id``. A page with fewer rows than asked is never taken as the end (a server
+        may cap its pages below ``results_per_page`` without saying so): pages are asked for until one
+        is empty or brings nothing new, whatever the paging style. They are asked for by ``page``; a
+        server that answers page 2 with the rows of page 1 (it ignores ``page``) is asked
+        ``after_registration_id`` = the largest id seen instead; one that repeats itself again ignores
+        paging altogether, and its one answer is everything. The style found is remembered for this
+        client's later reads. Pages are merged into one answer, de-duplicated by registration id keeping
+        the newest ``last_modified``.
         """
         path = f"race/{race_id}/{'removed_participants' if removed else 'participants'}"
         what = f"{'removed participants' if removed else 'participants'} of race {race_id}"
         events: dict[Any, Any] = {}  # event id -> the event object's bytes
         rows_by_event: dict[Any, dict[str, tuple[Participant, Any]]] = {}
         event_of: dict[str, Any] = {}
-        page, after, largest = 1, None, 0
-        only: Answer | None = None  # the one page, when there is only one: kept as it came
+        page, largest, pages = 1, 0, 0
+        # How pages after the first are asked for: by `page`, or by `after_registration_id` for a server
+        # found (here or in an earlier read) to ignore `page`.
+        style = "after" if self._paging in ("after", "none") else "page"
+        found = style
+        only: Answer | None = None  # the first page, while no other page added anything: kept as it came
         while True:
             params: dict[str, Any] = {"modified_after_timestamp": int(since), "results_per_page": self.page_size}
-            if after is None:
+            if pages == 0 or style == "page":
                 params["page"] = page
             else:
-                params["after_registration_id"] = after
+                params["after_registration_id"] = largest
             answer = as_answer(self.get(path, params, what, "participants.response"), what, removed)
+            pages += 1
             count = new = 0
             at = 0
             for eid, event, n in answer.groups:
@@ -371,20 +380,26 @@ class RaceEntryClient:
                     bucket[rid] = (p, answer.rows[i])
                     event_of[rid] = eid
                 at += n
-            only = answer if page == 1 and after is None else None
+            if pages == 1:
+                only = answer
+            elif new:
+                only = None
             if progress:
                 progress(len(event_of))
             _progress.say(f"{what}: {len(event_of):,} read")
-            if count != self.page_size:
-                break  # a last page, or everything at once from a server that does not page
-            if new == 0:
-                if after is not None or page == 1 or not largest:
-                    break
-                after = largest  # `page` was ignored: page RunSignup-style, by the last id seen
-                continue
-            page += 1
-            if after is not None:
-                after = largest
+            if count == 0:
+                found = style
+                break  # an empty page: the end, whatever the style
+            if new == 0:  # a page repeating what was read: the server ignores how it was asked
+                if style == "page" and largest:
+                    style = "after"  # `page` was ignored: page RunSignup-style, by the last id seen
+                    continue
+                found = "none"  # `after_registration_id` ignored too: its one answer is everything
+                break
+            if style == "page":
+                page += 1
+        if pages > 1:
+            self._paging = found  # (one empty page says nothing about the server's paging)
         if only is not None and len(event_of) == len(only.participants) and len(events) == len(only.groups):
             return only  # one page, no row twice: the answer exactly as RaceEntry sent it
         groups, participants, rows = [], [], []

@@ -130,7 +130,8 @@ def test_paging_is_merged_and_deduplicated(server, client):
     control(server, "requests", method="DELETE")
     paged = model.parse_participants(small.participants(server.race_id, 0))
     assert sorted(p.registration_id for p in paged) == sorted(p.registration_id for p in full)
-    assert len(requests_to(server, "/participants")) == len(full) // 7 + 1
+    # every page, then an empty one: a page with fewer rows than asked is not taken as the end
+    assert len(requests_to(server, "/participants")) == -(-len(full) // 7) + 1
 
 
 @pytest.mark.parametrize("kind", ["429", "503", "drop_before", "500_retry"])
