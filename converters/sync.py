@@ -328,6 +328,17 @@ class Syncer:
         base = rwm if rwm is not None else (new_wm if full else wm)
         rsince = max(0, int(base or 0) - self.overlap)
         removed = _rows_of(self.client.participants_answer(self.race_id, rsince, removed=True))
+        if full and self._rows:
+            # A full read lacking many of the roster's runners, with no removals to account for them, is
+            # an answer cut short: refused (ShortRead, an ApiError: the round changes nothing).
+            from . import readcheck
+
+            readcheck.check(self.client, self.race_id, (r.p.registration_id for r in rows),
+                            {rid: r.lm for rid, r in self._rows.items()},
+                            roster.get("read_at", roster.get("full_at")), (r.p.registration_id for r in removed),
+                            "the roster and files are unchanged",
+                            f"ask RaceEntry's support why its answer lacks them (if RaceEntry really lost them, "
+                            f"move {roster.path} aside and sync again)")
         out = {"rows": rows, "removed": removed, "since": since, "rsince": rsince, "event_ids": data.event_ids()}
         if full:
             from .convert import with_events
@@ -390,6 +401,7 @@ class Syncer:
         elif old_rwm is None and full:
             meta["removed_watermark"] = meta["watermark"]
         meta["runs_since_full"] = 0 if full else int(self.roster.get("runs_since_full", 0)) + 1
+        meta["read_at"] = time.time()  # the last read, named when a later full read looks cut short
         if full:
             meta["full_at"] = time.time()
             context = {"race": fetched["race"], "teams": fetched["teams"], "team_types": fetched["team_types"]}
