@@ -557,7 +557,8 @@ def _loopback(host: str) -> bool:
 
 def _squeeze(text: str, width: int = 100) -> str:
     """Text without tags and runs of whitespace, cut to ``width``."""
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", text)).strip()
+    text = re.sub(r"<(?:br|p|div|hr)\b[^>]*>", " ", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", "", text)).strip()
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -36,7 +36,7 @@ import orjson
 
 from . import state
 from .atomic import file_sha256
-from .errors import ApiError, InputError, TimersyncError
+from .errors import ApiError, InputError, ShortRead, TimersyncError
 from .model import Answer, Participant, by_event, participant_from_json
 
 LOG = logging.getLogger("timersync.sync")
@@ -72,6 +72,7 @@ class SyncResult:
     total: int = 0
     outputs: list[OutputResult] = field(default_factory=list)
     error: str | None = None  # RaceEntry unreachable or answered an error: nothing was changed
+    cut_short: bool = False  # the error is a full read refused as cut short (readcheck)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +83,8 @@ class SyncResult:
         clock = time.strftime("%H:%M:%S", time.localtime(self.when))
         if self.error:
             kept = ", ".join(o.path.name for o in self.outputs) or "the last good file"
+            if self.cut_short:
+                return f"{clock}  {self.error} (keeping {kept})"
             return f"{clock}  RaceEntry not reachable: {self.error}; keeping {kept}; will catch up"
         notes = []
         for o in self.outputs:
@@ -298,6 +301,7 @@ class Syncer:
         except ApiError as exc:
             LOG.warning("sync race %s: %s", self.race_id, exc)
             result.error = str(exc)
+            result.cut_short = isinstance(exc, ShortRead)
             result.total = len(self._rows)
             result.outputs = [OutputResult(o.path) for o in self.outputs]
             return result
