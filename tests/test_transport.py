@@ -48,6 +48,17 @@ def test_redirected_login_is_repeated_with_its_body_at_the_new_address(server, s
     assert [q["status"] for q in posts] == [status, 200]
 
 
+def test_redirected_write_is_repeated_with_its_body(server, client, capsys):
+    target = client.participants_answer(server.race_id, 0).participants[0]
+    fault(server, "redirect_login", "POST", "/participants$", status=308)
+    body = model.participants_request([model.participant_payload(target.copy(first_name="Moved"), ["first_name"])])
+    client.post_participants(server.race_id, body)
+    assert client.base_url.endswith("/moved/rest")
+    again = {p.registration_id: p for p in client.participants_answer(server.race_id, 0).participants}
+    assert again[target.registration_id].first_name == "Moved"
+    assert "use " + client.base_url + " from now on" in capsys.readouterr().err
+
+
 def test_redirect_to_another_host_is_not_followed(server):
     """The password never goes to another host; the message says which address to use if it is right."""
     c = RaceEntryClient(server.url)

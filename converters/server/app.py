@@ -551,19 +551,21 @@ class Handler(BaseHTTPRequestHandler):
     def _transport_fault(self, fault: Fault, method: str, path: str, query: dict, raw: bytes, entry: dict) -> bool:
         """Transport and envelope faults; True when the request was answered here.
 
-        ``redirect_login``: a login answered ``status`` (301 by default) to the same API at another
-        address (``MOVED_PREFIX`` + /rest on this server, as http -> https would move it).
+        ``redirect_login``: a login (or the request its ``path`` matches) answered ``status`` (301 by
+        default) to the same API at another address (``MOVED_PREFIX`` + /rest on this server, as http ->
+        https would move it).
         ``bom_prefix``/``php_notice``: the usual answer with a UTF-8 BOM and a newline, or a PHP notice,
         before its JSON. ``403_key``: HTTP 403 with an error about the key. ``html_error``: an HTML
         error page with ``status`` (503 by default), as a proxy in front of RaceEntry answers."""
         kind = fault.kind
-        if kind == "redirect_login":
-            if path != "/rest/login":
+        if kind == "redirect_login":   # (any request the fault matches: a login unless its path says else)
+            if not path.startswith("/rest/") or (fault.path is None and path != "/rest/login"):
                 return False
             host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+            tail = urllib.parse.urlsplit(self.path).query
             entry["status"] = fault.status or 301
             self._send(fault.status or 301, b"<html><body>Moved</body></html>\n", "text/html",
-                       {"Location": f"http://{host}{MOVED_PREFIX}/rest/login"})
+                       {"Location": f"http://{host}{MOVED_PREFIX}{path}" + (f"?{tail}" if tail else "")})
             return True
         if kind == "403_key":
             entry["status"] = 403
