@@ -48,6 +48,7 @@ def login(base_url: str, email: str | None, password: str | None, remember: bool
         password = click.prompt("Password", hide_input=True)
     client = make_client(base_url)
     body = client.login(email, password)
+    base_url = client.base_url  # where the login landed: a moved RaceEntry (http -> https) is used from now on
     user = (body.get("user") or {}).get("user") or {}
     name = " ".join(x for x in (user.get("first_name"), user.get("last_name")) if x)
     from .state import save_default_server

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import re
 import os
+import sys
 import time
 from typing import Any, Callable
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import orjson
 import requests
@@ -29,6 +31,7 @@ DEMO_URL = "https://demo.raceentry.com/rest"
 PRODUCTION_URL = "https://www.raceentry.com/rest"
 EXPIRED = 102
 RETRY_STATUS = {429, 502, 503, 504}
+MOVED_STATUS = {301, 302, 307, 308}  # a POST answered so was not processed: repeated at the new address
 # Answers decoded by a typed decoder (converters.wire), which checks them against the same contract as
 # their schema in the same pass; client.get hands these back as bytes.
 TYPED = {"participants.response"}
@@ -85,8 +88,12 @@ class RaceEntryClient:
         self.page_size = page_size
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "timersync"
+        # Big answers (a 50,000-runner race is 55 MB of JSON) come gzipped when asked; requests unpacks them.
+        self.session.headers["Accept-Encoding"] = "gzip, deflate"
         self._creds: dict[str, Any] | None = None
         self._server_clock: tuple[float, float] | None = None  # (server's Date, local monotonic) of the last answer
+        self._moves = 0  # redirects of POSTs followed (a loop stops at 3)
+        self._paging: str | None = None  # the paging style participants_answer found: "page", "after", "none"
 
     # ------------------------------------------------------------------------------------ credentials
     def login(self, email: str | None = None, password: str | None = None) -> dict[str, Any]:
@@ -97,11 +104,16 @@ class RaceEntryClient:
             raise AuthError("email and password are needed to log in: run `timersync login` or set "
                             "RACEENTRY_EMAIL and RACEENTRY_PASSWORD")
         remember_secret(password)
-        url = f"{self.base_url}/login"
-        try:
-            resp = self.session.post(url, data={"email": email, "password": password}, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise ConnectionFailed(f"cannot reach RaceEntry at {self.base_url} ({_reason(exc)})") from None
+        while True:
+            # Redirects are followed here, not by requests: it would repeat a redirected POST as a GET
+            # without its body (http -> https moves answer 301/302).
+            try:
+                resp = self.session.post(f"{self.base_url}/login", data={"email": email, "password": password},
+                                         timeout=self.timeout, allow_redirects=False)
+            except requests.RequestException as exc:
+                raise ConnectionFailed(f"cannot reach RaceEntry at {self.base_url} ({_reason(exc)})") from None
+            if not self._follow_move(resp, "login", "login"):
+                break
         body = self._decode(resp, "login")
         problem = error_in(body)
         if problem or resp.status_code >= 400:
@@ -169,18 +181,73 @@ class RaceEntryClient:
         return when + (time.monotonic() - at)
 
     def _decode(self, resp: requests.Response, what: str) -> Any:
+        content = self._json_part(resp, what)
         try:
             with gc_paused():
-                return orjson.loads(resp.content)
+                return orjson.loads(content)
         except orjson.JSONDecodeError:
             if resp.status_code == 401:
                 return None  # "401 Unauthorized" as text: an auth problem, handled as such
-            if resp.status_code >= 400:
-                raise ApiError(f"{what}: RaceEntry answered HTTP {resp.status_code} {resp.reason or ''}".rstrip(),
-                               status=resp.status_code) from None
-            kind = resp.headers.get("Content-Type", "unknown type").split(";")[0]
-            raise ApiError(f"{what}: RaceEntry answered with something that is not JSON ({kind}, "
-                           f"{len(resp.content)} bytes); is the API URL right?", status=resp.status_code) from None
+            if resp.status_code == 403 and not _is_html(resp) and _KEY_WORDS.search(_text(resp)):
+                return None  # "403 Forbidden: invalid key" as text: the same
+            raise ApiError(f"{what}: {_not_json(resp)}", status=resp.status_code) from None
+
+    def _json_part(self, resp: requests.Response, what: str) -> bytes:
+        """The answer's bytes from its JSON on: a byte-order mark, or a short text a server printed before
+        it (a PHP notice: ``<br />\n<b>Notice</b>: ...``), is skipped with a warning (once per run).
+        Whitespace alone is valid JSON and passes as it is. Anything else comes back unchanged (and fails
+        to decode, with its own message)."""
+        content = resp.content
+        if content[:4096].lstrip()[:1] in (b"{", b"["):
+            return content
+        if content.startswith(b"\xef\xbb\xbf") and content[3:4096].lstrip()[:1] in (b"{", b"["):
+            _warn_once("bom", f"RaceEntry's answer ({what}) starts with a byte-order mark before its JSON: "
+                              f"skipped (nothing to do)")
+            return content[3:]
+        for tries, m in enumerate(re.finditer(rb"[\[{]", content[:4096])):
+            if tries >= 8:
+                break
+            try:
+                orjson.loads(content[m.start():])
+            except orjson.JSONDecodeError:
+                continue
+            shown = _squeeze(content[:m.start()].decode("utf-8", "replace"))
+            _warn_once("prefix", f"RaceEntry's answer ({what}) starts with text before its JSON ({shown!r}): "
+                                 f"skipped; if answers go wrong, tell RaceEntry's support")
+            return content[m.start():]
+        return content
+
+    def _follow_move(self, resp: requests.Response, path: str, what: str) -> bool:
+        """For a POST answered 301/302/307/308 (a move, answered before anything is processed): True
+        after switching to the same API at its new address (the answer's Location, ending in ``path``),
+        where the caller repeats the POST with its body. Only within the same host (http -> https, another
+        port or path); never from https down to http off this machine."""
+        if resp.status_code not in MOVED_STATUS or not resp.headers.get("Location"):
+            return False
+        target = urljoin(resp.url, resp.headers["Location"])
+        new, old = urlsplit(target), urlsplit(self.base_url)
+        new_path = new.path.rstrip("/")
+        shown = redact(urlunsplit((new.scheme, new.netloc, new.path, "", "")))
+        if not new_path.endswith("/" + path):
+            raise ApiError(f"{what}: RaceEntry at {self.base_url} answers HTTP {resp.status_code} pointing to "
+                           f"{shown}, not to its API elsewhere; check the API URL (it ends in /rest)",
+                           status=resp.status_code)
+        base = urlunsplit((new.scheme, new.netloc, new_path[: -len(path) - 1], "", ""))
+        host = (new.hostname or "").lower().removeprefix("www.")
+        if host != (old.hostname or "").lower().removeprefix("www.") or (
+                old.scheme == "https" and new.scheme != "https" and not _loopback(new.hostname or "")):
+            raise ApiError(f"{what}: RaceEntry at {self.base_url} sends the request on to {base} (HTTP "
+                           f"{resp.status_code}); not followed, so nothing (no password) goes there. If that "
+                           f"is RaceEntry's address, use --api-url {base}", status=resp.status_code)
+        self._moves += 1
+        if self._moves > 3:
+            raise ApiError(f"{what}: RaceEntry's address keeps moving ({self.base_url} -> {base}); check the "
+                           f"API URL", status=resp.status_code)
+        _warn_once(f"moved {self.base_url}", f"RaceEntry moved from {self.base_url} to {base} (HTTP "
+                                             f"{resp.status_code}): continued there; use {base} from now on "
+                                             f"(timersync login --api-url {base})")
+        self.base_url = base
+        return True
 
     def _must_retry_after_relogin(self, resp: requests.Response, body: Any, what: str, relogged: bool) -> bool:
         """Raise for an error answer (an envelope, even with HTTP 200, or an HTTP error); when the key is
@@ -189,6 +256,8 @@ class RaceEntryClient:
         problem = error_in(body)
         if problem is None and resp.status_code == 401:
             problem = (f"HTTP 401 {resp.reason or 'Unauthorized'}".strip(), None)
+        if problem is None and resp.status_code == 403 and body is None:  # a text about the key (see _decode)
+            problem = (f"HTTP 403 {_squeeze(_text(resp))}", None)
         if problem:
             msg, code = problem
             if _key_refused(msg, code, resp.status_code):
@@ -198,7 +267,7 @@ class RaceEntryClient:
                 raise AuthError(f"{what}: the login was refused again right after logging in ({msg})", code=code)
             raise ApiError(f"{what}: RaceEntry says: {msg}", code=code, status=resp.status_code)
         if resp.status_code >= 400:
-            raise ApiError(f"{what}: RaceEntry answered HTTP {resp.status_code}", status=resp.status_code)
+            raise ApiError(f"{what}: RaceEntry answered {_status(resp)}", status=resp.status_code)
         return False
 
     def _backoff(self, attempt: int, resp: requests.Response | None) -> float:
@@ -235,12 +304,13 @@ class RaceEntryClient:
                 self._note_time(resp)
                 if resp.status_code in RETRY_STATUS:
                     if attempt + 1 >= self.max_attempts:
-                        raise ApiError(f"{what}: RaceEntry is busy or unavailable (HTTP {resp.status_code}) "
+                        raise ApiError(f"{what}: RaceEntry is busy or unavailable ({_status(resp, inside=True)}) "
                                        f"after {attempt + 1} attempts; try again later", status=resp.status_code)
                     LOG.warning("%s: HTTP %s; retrying", what, resp.status_code)
                 else:
-                    if schema in TYPED and resp.status_code < 400 and resp.content[:64].lstrip()[:1] == b"[":
-                        return resp.content  # an array is never an error envelope: the typed decoder checks it
+                    content = self._json_part(resp, what) if schema in TYPED and resp.status_code < 400 else b""
+                    if content[:64].lstrip()[:1] == b"[":
+                        return content  # an array is never an error envelope: the typed decoder checks it
                     body = self._decode(resp, what)
                     if self._must_retry_after_relogin(resp, body, what, relogged):
                         relogged = True
@@ -270,7 +340,7 @@ class RaceEntryClient:
             resp = None
             try:
                 resp = self.session.post(f"{self.base_url}/{path}", params=self._credentials(), data=payload,
-                                         timeout=self.timeout)
+                                         timeout=self.timeout, allow_redirects=False)
             except requests.ConnectionError as exc:
                 if _never_sent(exc) and attempt + 1 < self.max_attempts:
                     LOG.warning("%s: %s before sending; retrying", what, _reason(exc))
@@ -288,13 +358,15 @@ class RaceEntryClient:
                 raise ResponseLost(f"{what}: {_reason(exc)}; the change may or may not have been applied") from None
             LOG.debug("POST %s -> %s", redact(resp.url), resp.status_code)
             self._note_time(resp)
+            if self._follow_move(resp, path, what):
+                continue  # a move is answered before anything is processed: repeated at the new address
             if resp.status_code == 429 and attempt + 1 < self.max_attempts:
                 # A 429 is a refusal before processing: repeating it cannot duplicate anything.
                 self.sleep(self._backoff(attempt, resp))
                 attempt += 1
                 continue
             if resp.status_code >= 500:
-                raise ResponseLost(f"{what}: RaceEntry answered HTTP {resp.status_code}; the change may or may "
+                raise ResponseLost(f"{what}: RaceEntry answered {_status(resp)}; the change may or may "
                                    f"not have been applied", status=resp.status_code)
             data = self._decode(resp, what)
             # Expired credentials: log in again, but never re-send blindly. The document does not say that
@@ -339,26 +411,34 @@ class RaceEntryClient:
 
         Without a timestamp RaceEntry uses "now", so a full download passes 0. The document does not
         page; RunSignup, whose API RaceEntry copies, pages with ``results_per_page`` and either ``page`` or
-        ``after_registration_id``. Pages are asked for by ``page``; a server that answers the same rows
-        again (it ignores ``page``) is asked ``after_registration_id`` = the largest id seen instead; a
-        server that ignores paging altogether answers everything at once (not exactly one page), which
-        ends the loop. Pages are merged into one answer, de-duplicated by registration id keeping the
-        newest ``last_modified``.
+        ``after_registration_id``. A page with fewer rows than asked is never taken as the end (a server
+        may cap its pages below ``results_per_page`` without saying so): pages are asked for until one
+        is empty or brings nothing new, whatever the paging style. They are asked for by ``page``; a
+        server that answers page 2 with the rows of page 1 (it ignores ``page``) is asked
+        ``after_registration_id`` = the largest id seen instead; one that repeats itself again ignores
+        paging altogether, and its one answer is everything. The style found is remembered for this
+        client's later reads. Pages are merged into one answer, de-duplicated by registration id keeping
+        the newest ``last_modified``.
         """
         path = f"race/{race_id}/{'removed_participants' if removed else 'participants'}"
         what = f"{'removed participants' if removed else 'participants'} of race {race_id}"
         events: dict[Any, Any] = {}  # event id -> the event object's bytes
         rows_by_event: dict[Any, dict[str, tuple[Participant, Any]]] = {}
         event_of: dict[str, Any] = {}
-        page, after, largest = 1, None, 0
-        only: Answer | None = None  # the one page, when there is only one: kept as it came
+        page, largest, pages = 1, 0, 0
+        # How pages after the first are asked for: by `page`, or by `after_registration_id` for a server
+        # found (here or in an earlier read) to ignore `page`.
+        style = "after" if self._paging in ("after", "none") else "page"
+        found = style
+        only: Answer | None = None  # the first page, while no other page added anything: kept as it came
         while True:
             params: dict[str, Any] = {"modified_after_timestamp": int(since), "results_per_page": self.page_size}
-            if after is None:
+            if pages == 0 or style == "page":
                 params["page"] = page
             else:
-                params["after_registration_id"] = after
+                params["after_registration_id"] = largest
             answer = as_answer(self.get(path, params, what, "participants.response"), what, removed)
+            pages += 1
             count = new = 0
             at = 0
             for eid, event, n in answer.groups:
@@ -381,20 +461,26 @@ class RaceEntryClient:
                     bucket[rid] = (p, answer.rows[i])
                     event_of[rid] = eid
                 at += n
-            only = answer if page == 1 and after is None else None
+            if pages == 1:
+                only = answer
+            elif new:
+                only = None
             if progress:
                 progress(len(event_of))
             _progress.say(f"{what}: {len(event_of):,} read")
-            if count != self.page_size:
-                break  # a last page, or everything at once from a server that does not page
-            if new == 0:
-                if after is not None or page == 1 or not largest:
-                    break
-                after = largest  # `page` was ignored: page RunSignup-style, by the last id seen
-                continue
-            page += 1
-            if after is not None:
-                after = largest
+            if count == 0:
+                found = style
+                break  # an empty page: the end, whatever the style
+            if new == 0:  # a page repeating what was read: the server ignores how it was asked
+                if style == "page" and largest:
+                    style = "after"  # `page` was ignored: page RunSignup-style, by the last id seen
+                    continue
+                found = "none"  # `after_registration_id` ignored too: its one answer is everything
+                break
+            if style == "page":
+                page += 1
+        if pages > 1:
+            self._paging = found  # (one empty page says nothing about the server's paging)
         if only is not None and len(event_of) == len(only.participants) and len(events) == len(only.groups):
             return only  # one page, no row twice: the answer exactly as RaceEntry sent it
         groups, participants, rows = [], [], []
@@ -438,6 +524,8 @@ def _key_refused(msg: str, code: int | None, status: int) -> bool:
     """The answer says the key/secret pair is no good: 102, HTTP 401, or an auth error text."""
     if code == EXPIRED or status == 401:
         return True
+    if status == 403:  # "forbidden" about the key (not about the race or the account's rights)
+        return bool(_KEY_WORDS.search(msg))
     return code in (None, 100, 103) and bool(_KEY_WORDS.search(msg))
 
 
@@ -456,3 +544,89 @@ def _reason(exc: BaseException) -> str:
         if needle in text:
             return reason
     return redact(type(exc).__name__)
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    """A warning about RaceEntry's answers, shown once per run (stderr, one line) and logged."""
+    if key in _WARNED:
+        return
+    _WARNED.add(key)
+    LOG.warning("%s", message)
+    try:
+        print(f"warning: {redact(message)}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _squeeze(text: str, width: int = 100) -> str:
+    """Text without tags and runs of whitespace, cut to ``width``."""
+    text = re.sub(r"<(?:br|p|div|hr)\b[^>]*>", " ", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", "", text)).strip()
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _text(resp: requests.Response) -> str:
+    return resp.content[:4096].decode("utf-8", "replace")
+
+
+def _is_html(resp: requests.Response) -> bool:
+    return ("html" in resp.headers.get("Content-Type", "").lower()
+            or resp.content[:512].lstrip()[:1] == b"<" and b"<html" in resp.content[:4096].lower())
+
+
+def _title(resp: requests.Response) -> str:
+    """An HTML page's title (else its first heading), in a line."""
+    text = _text(resp)
+    for tag in ("title", "h1"):
+        m = re.search(rf"<{tag}[^>]*>(.*?)</{tag}>", text, re.IGNORECASE | re.DOTALL)
+        if m and _squeeze(m.group(1)):
+            return _squeeze(m.group(1), 80)
+    return ""
+
+
+def _status(resp: requests.Response, inside: bool = False) -> str:
+    """``HTTP 503 'Service Unavailable' (an HTML page)``: the status, and an HTML error page's title
+    (``inside``: ``HTTP 503 'Service Unavailable', an HTML page``, for inside parentheses)."""
+    if not _is_html(resp):
+        return f"HTTP {resp.status_code}"
+    title = _title(resp) or resp.reason or ""
+    title = re.sub(rf"^{resp.status_code}\s+", "", title)
+    head = f"HTTP {resp.status_code} {title!r}" if title else f"HTTP {resp.status_code}"
+    return f"{head}, an HTML page" if inside else f"{head} (an HTML page)"
+
+
+_ERROR_WORDS = re.compile(r"error|maintenance|unavailable|\bdown\b|busy|try again|time-?out|gateway|forbidden|"
+                          r"denied|overload|not available", re.IGNORECASE)
+
+
+def _not_json(resp: requests.Response) -> str:
+    """What an answer that is not JSON is, in a line, and what to do. "Is the API URL right?" only where
+    it looks like the wrong URL: a 404, or a page that is no error page."""
+    status = resp.status_code
+    wrong_url = "is the API URL right? It ends in /rest, like " + PRODUCTION_URL
+    if _is_html(resp):
+        title = _title(resp)
+        if status == 404:
+            return f"RaceEntry answered {_status(resp)}: {wrong_url}"
+        if status >= 500:
+            return f"RaceEntry answered {_status(resp)}: RaceEntry (or a server in front of it) is failing; try again later"
+        if status >= 400:
+            return f"RaceEntry answered {_status(resp)}"
+        if title and _ERROR_WORDS.search(title + " " + _squeeze(_text(resp), 400)):
+            return (f"RaceEntry answered an error page {title!r} instead of JSON (HTTP {status}, an HTML page); "
+                    f"try again later")
+        return (f"RaceEntry answered a web page{f' {title!r}' if title else ''} instead of JSON (HTTP {status}): "
+                f"{wrong_url}")
+    if status == 404:
+        return f"RaceEntry answered HTTP 404 {resp.reason or ''}".rstrip() + f": {wrong_url}"
+    if status >= 400:
+        return f"RaceEntry answered HTTP {status} {resp.reason or ''}".rstrip()
+    kind = resp.headers.get("Content-Type", "unknown type").split(";")[0]
+    return f"RaceEntry answered with something that is not JSON ({kind}, {len(resp.content)} bytes); {wrong_url}"

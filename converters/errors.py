@@ -27,6 +27,11 @@ class ApiError(TimersyncError):
         self.status = status
 
 
+class ShortRead(ApiError):
+    """A read of a race that lacks a large share of the runners the previous read had, with no removals
+    to account for them: an answer cut short, never written, planned or synced from."""
+
+
 class AuthError(ApiError):
     """Login rejected, or credentials missing/expired."""
 

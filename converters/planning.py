@@ -42,8 +42,11 @@ class RaceState:
     notes: list[str] = field(default_factory=list)  # what the read had to make up for (no events listed)
 
 
-def race_state(client: Any, race_id: int, removed: bool = True) -> RaceState:
-    """Read the race, its participants (and removed participants), teams and team types from RaceEntry."""
+def race_state(client: Any, race_id: int, removed: bool = True, before: list[Participant] | None = None,
+               before_at: float | None = None) -> RaceState:
+    """Read the race, its participants (and removed participants), teams and team types from RaceEntry.
+    ``before``: the file's base (read at ``before_at``): a read lacking many of its runners, with no
+    removals to account for them, is refused (:func:`converters.readcheck.check`)."""
     from .convert import with_events
 
     race = client.race(race_id)
@@ -54,6 +57,12 @@ def race_state(client: Any, race_id: int, removed: bool = True) -> RaceState:
     if removed:
         gone = {str(p.registration_id) for p in client.participants_answer(race_id, 0, removed=True).participants
                 if p.registration_id}
+    if before:
+        from . import readcheck
+
+        readcheck.check(client, race_id, current, readcheck.ids_of(before), before_at, gone,
+                        "nothing planned or sent", "ask RaceEntry's support why its answer lacks them (a plan "
+                        "from it would take them as deleted in RaceEntry)")
     teams = parse_teams(client.teams(race_id))
     types = parse_team_types(client.team_types(race_id))
     return RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [])
@@ -220,7 +229,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                 raise PlanError("no RaceEntry client")
             client = client_for(tgt.url)
         progress.say(f"reading race {tgt.race_id} from RaceEntry", force=True)
-        rs = race_state(client, tgt.race_id)
+        rs = race_state(client, tgt.race_id, before=base, before_at=b.pulled_at if b is not None else None)
         if before_plan is not None:
             before_plan(rs, tgt)
             fresh = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger

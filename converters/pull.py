@@ -65,7 +65,8 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     as plain JSON. ``fetched``: a read already made (the demo writes every profile from one read).
 
     A bound file holding edits no push has sent yet is not replaced (PlanError) unless ``force``; the
-    replaced version is kept as ``<file>.bak`` either way.
+    replaced version is kept as ``<file>.bak`` either way. Nor is a read that lacks many runners of the
+    previous read (:func:`check_read`) written, unless ``force``.
     """
     from .convert import kind_of
     from .writer import write_file
@@ -97,6 +98,8 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
             raise PlanError(f"{output.name} has {len(edits)} edit{'s' if len(edits) != 1 else ''} not pushed yet "
                             f"({shown}): {first}pull with --force (the file is kept as {output.name}.bak)")
     got = fetched or fetch(client, race_id, progress)
+    if not force:
+        check_read(client, race_id, output, got)
     participants = got.participants
     teams = parse_teams(got.teams_raw)
     backup = None
@@ -115,3 +118,51 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
         write_pieces(snapshot, got.data.pieces())
     LOG.info("pulled race %s: %d participants, %d teams -> %s", race_id, len(participants), len(teams), output)
     return PullResult(output, b.folder, len(participants), len(teams), got.notes + list(warnings or []), backup)
+
+
+def check_read(client: RaceEntryClient, race_id: int, output: Path, got: Fetched) -> None:
+    """Refuse (ShortRead) a read lacking many runners of the previous read of the race, with no removals
+    to account for them (:func:`converters.readcheck.check`): the previous read is ``output``'s binding
+    base (a file pulled from this race on this server), else the sync roster of the race, else none."""
+    from . import readcheck
+    from .binding import load as load_binding
+    from .planning import base_of
+
+    before: dict[str, int] | None = None
+    when = None
+    b = load_binding(output) if output.is_file() else None
+    if (b is not None and str(b.race_id) == str(race_id) and (b.server or "").rstrip("/") == client.base_url
+            and b.has_base):
+        bases = base_of(b)
+        if bases is not None:
+            before, when = readcheck.ids_of(bases[1]), b.pulled_at
+    if before is None:
+        before, when = _roster_ids(race_id, client.base_url)
+    readcheck.check(client, race_id, got.participants, before, when, None, "nothing written",
+                    "ask RaceEntry's support why its answer lacks them (pull --force writes it as it is)")
+
+
+def _roster_ids(race_id: int, base_url: str) -> tuple[dict[str, int] | None, float | None]:
+    """The sync roster's runners (id -> last_modified) and the time of its last read, if there is one."""
+    import sqlite3
+
+    import orjson
+
+    from .sync import roster_path
+
+    path = roster_path(race_id, base_url)
+    if not path.is_file():
+        return None, None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            ids = {str(rid): int(lm or 0) for rid, lm in db.execute(
+                "SELECT registration_id, last_modified FROM participants")}
+            row = db.execute("SELECT value FROM meta WHERE key IN ('read_at', 'full_at') "
+                             "ORDER BY key DESC LIMIT 1").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        LOG.info("sync roster %s not read (%s): the read is not compared with it", path, exc)
+        return None, None
+    return ids or None, float(orjson.loads(row[0])) if row else None

@@ -36,7 +36,7 @@ import orjson
 
 from . import state
 from .atomic import file_sha256
-from .errors import ApiError, InputError, TimersyncError
+from .errors import ApiError, InputError, ShortRead, TimersyncError
 from .model import Answer, Participant, by_event, participant_from_json
 
 LOG = logging.getLogger("timersync.sync")
@@ -72,6 +72,7 @@ class SyncResult:
     total: int = 0
     outputs: list[OutputResult] = field(default_factory=list)
     error: str | None = None  # RaceEntry unreachable or answered an error: nothing was changed
+    cut_short: bool = False  # the error is a full read refused as cut short (readcheck)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +83,8 @@ class SyncResult:
         clock = time.strftime("%H:%M:%S", time.localtime(self.when))
         if self.error:
             kept = ", ".join(o.path.name for o in self.outputs) or "the last good file"
+            if self.cut_short:
+                return f"{clock}  {self.error} (keeping {kept})"
             return f"{clock}  RaceEntry not reachable: {self.error}; keeping {kept}; will catch up"
         notes = []
         for o in self.outputs:
@@ -298,6 +301,7 @@ class Syncer:
         except ApiError as exc:
             LOG.warning("sync race %s: %s", self.race_id, exc)
             result.error = str(exc)
+            result.cut_short = isinstance(exc, ShortRead)
             result.total = len(self._rows)
             result.outputs = [OutputResult(o.path) for o in self.outputs]
             return result
@@ -328,6 +332,17 @@ class Syncer:
         base = rwm if rwm is not None else (new_wm if full else wm)
         rsince = max(0, int(base or 0) - self.overlap)
         removed = _rows_of(self.client.participants_answer(self.race_id, rsince, removed=True))
+        if full and self._rows:
+            # A full read lacking many of the roster's runners, with no removals to account for them, is
+            # an answer cut short: refused (ShortRead, an ApiError: the round changes nothing).
+            from . import readcheck
+
+            readcheck.check(self.client, self.race_id, (r.p.registration_id for r in rows),
+                            {rid: r.lm for rid, r in self._rows.items()},
+                            roster.get("read_at", roster.get("full_at")), (r.p.registration_id for r in removed),
+                            "the roster and files are unchanged",
+                            f"ask RaceEntry's support why its answer lacks them (if RaceEntry really lost them, "
+                            f"move {roster.path} aside and sync again)")
         out = {"rows": rows, "removed": removed, "since": since, "rsince": rsince, "event_ids": data.event_ids()}
         if full:
             from .convert import with_events
@@ -390,6 +405,7 @@ class Syncer:
         elif old_rwm is None and full:
             meta["removed_watermark"] = meta["watermark"]
         meta["runs_since_full"] = 0 if full else int(self.roster.get("runs_since_full", 0)) + 1
+        meta["read_at"] = time.time()  # the last read, named when a later full read looks cut short
         if full:
             meta["full_at"] = time.time()
             context = {"race": fetched["race"], "teams": fetched["teams"], "team_types": fetched["team_types"]}

@@ -15,23 +15,24 @@ def rows(ids):
 
 
 class FakeRaceEntry:
-    """Answers GET participants the way a server of one paging style would (100 rows, pages of 30)."""
+    """Answers GET participants the way a server of one paging style would (100 rows, pages of 30, or of
+    at most ``cap`` whatever was asked, without saying so)."""
 
-    def __init__(self, style: str):
-        self.style, self.calls = style, []
+    def __init__(self, style: str, cap: int | None = None):
+        self.style, self.cap, self.calls = style, cap, []
 
     def __call__(self, path, params, what, schema):
         self.calls.append(dict(params))
         ids = list(range(1, 101))
-        size = params["results_per_page"]
+        size = min(params["results_per_page"], self.cap or 10**9)
         if self.style == "page":
             page = params.get("page", 1)
             chosen = ids[(page - 1) * size: page * size]
         elif self.style == "after":  # ignores page
             after = params.get("after_registration_id", 0)
             chosen = [i for i in ids if i > after][:size]
-        else:  # no paging: everything at once
-            chosen = ids
+        else:  # no paging: everything at once (up to the cap)
+            chosen = ids[:self.cap]
         return [{"event": {"event_id": 16, "participants": []}, "participants": rows(chosen)}]
 
 
@@ -43,9 +44,25 @@ def test_paging_works_every_way(style, monkeypatch):
     monkeypatch.setattr(c, "get", fake)
     got = c.participants(2026, 0)
     assert sorted(r["registration_id"] for g in got for r in g["participants"]) == list(range(1, 101))
-    assert len(fake.calls) <= {"page": 4, "after": 5, "none": 1}[style]
+    # every style is read until an empty page or a page bringing nothing new (never "fewer than asked")
+    assert len(fake.calls) == {"page": 5, "after": 6, "none": 3}[style]
     if style == "after":
-        assert [c.get("after_registration_id") for c in fake.calls[2:]] == [30, 60, 90]
+        assert [c.get("after_registration_id") for c in fake.calls[2:]] == [30, 60, 90, 100]
+    # the style found is remembered: the next read asks by id at once (a server without paging: twice)
+    fake.calls.clear()
+    c.participants(2026, 0)
+    assert len(fake.calls) == {"page": 5, "after": 5, "none": 2}[style]
+
+
+@pytest.mark.parametrize("style", ["page", "after"])
+def test_pages_capped_without_saying_so_are_all_read(style, monkeypatch):
+    """A server that answers at most 25 rows whatever results_per_page asks: fewer rows than asked is not
+    the end; an empty page is."""
+    c = RaceEntryClient("http://127.0.0.1:9/rest")
+    fake = FakeRaceEntry(style, cap=25)
+    monkeypatch.setattr(c, "get", fake)
+    got = c.participants(2026, 0)
+    assert sorted(r["registration_id"] for g in got for r in g["participants"]) == list(range(1, 101))
 
 
 def test_events_from_the_participants_answer():

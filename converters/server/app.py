@@ -53,8 +53,11 @@ Both, where the document is silent:
 Test controls (no auth), only when started with ``test_controls=True`` (else 404), live under
 ``/_control`` beside ``/rest``: clock, faults (``FAULT_KINDS``: among them ``reverse_after``, an answer whose
 ids come in reverse order, and ``504_apply_later``, a gateway's 504 at once while the request is applied
-``delay`` seconds later), options (``switch_new_id``, ``error_style``,
-``error_status``, ``verbose``, ``typing``: ``"loose"`` sends other plausible typings), requests, expire_credentials; see ``Handler._control``.
+``delay`` seconds later; the transport faults ``redirect_login``, ``bom_prefix``, ``php_notice``,
+``403_key``, ``html_error``: see ``Handler._transport_fault``), options (``switch_new_id``, ``error_style``,
+``error_status``, ``verbose``, ``typing``: ``"loose"`` sends other plausible typings, ``page_cap``,
+``truncate_to``, ``gzip``), requests, expire_credentials; see ``Handler._control``. Answers over 1 KB are
+gzipped when the client accepts it (option ``gzip``).
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ MAX_RESULTS_PER_PAGE = 2500
 MAX_DELETE = 250
 MAX_BODY = 10 * 1024 * 1024
 MAX_KEPT_KEYS = 100   # invalidated key pairs remembered (to answer 102 rather than 103)
+MOVED_PREFIX = "/moved"   # /moved/rest/... serves the same API (where redirect_login sends a login)
 
 ERR_MISSING_AUTH = 100
 ERR_LOGIN = 101
@@ -244,6 +248,12 @@ class Options:
     # "address.street3"): a RaceEntry that sends more than it documents, for tests.
     extra_fields: dict = field(default_factory=dict)
     typing: str = "documented"  # or "loose" (TYPINGS)
+    # Paging quirks (see Handler._paging_quirks): pages of at most page_cap rows whatever
+    # results_per_page asks, without saying so; truncate_to: every answer is its first N rows whatever
+    # paging asks (a server that truly loses rows).
+    page_cap: int = 0
+    truncate_to: int = 0
+    gzip: bool = True   # gzip answers over 1 KB when the client sends Accept-Encoding: gzip
 
 
 @dataclass
@@ -254,6 +264,7 @@ class Fault:
     count: int = 1
     retry_after: float | None = None
     delay: float = 0.0
+    status: int | None = None   # redirect_login's 301/302/307/308, html_error's status
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method:
@@ -262,11 +273,13 @@ class Fault:
 
     def as_dict(self) -> dict:
         return {"method": self.method, "path": self.path, "kind": self.kind, "count": self.count,
-                "retry_after": self.retry_after, "delay": self.delay}
+                "retry_after": self.retry_after, "delay": self.delay, "status": self.status}
 
 
 FAULT_KINDS = {"500", "429", "503", "drop_before", "drop_after", "500_after", "slow", "non_json", "error200",
-               "102_after", "short_after", "reverse_after", "504_apply_later"}
+               "102_after", "short_after", "reverse_after", "504_apply_later"} | {
+               # transport and envelope faults (Handler._transport_fault)
+               "redirect_login", "bom_prefix", "php_notice", "403_key", "html_error"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -444,6 +457,7 @@ class Handler(BaseHTTPRequestHandler):
     # -------------------------------------------------------------------------------------------
     def _send(self, status: int, body: bytes, ctype: str = "application/json",
               headers: dict | None = None) -> None:
+        body, headers = self._gzip(body, headers)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -452,6 +466,17 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _gzip(self, body: bytes, headers: dict | None) -> tuple[bytes, dict | None]:
+        """The body gzipped (level 1: a 50,000-runner answer in well under a second) when the client
+        accepts gzip, the option is on and the body is over 1 KB; as it is otherwise."""
+        accepts = (self.headers.get("Accept-Encoding") or "").lower()
+        if not self.server.options.gzip or len(body) <= 1024 or "gzip" not in accepts:
+            return body, headers
+        import gzip
+
+        return gzip.compress(body, compresslevel=1), {**(headers or {}), "Content-Encoding": "gzip",
+                                                       "Vary": "Accept-Encoding"}
 
     def _drop(self) -> None:
         self.close_connection = True
@@ -496,6 +521,8 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path.rstrip("/") or "/"
+        if (path + "/").startswith(MOVED_PREFIX + "/"):   # the same API at another address (redirect_login)
+            path = path[len(MOVED_PREFIX):]
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
         raw = self._read_body()
         if raw is None:
@@ -518,6 +545,8 @@ class Handler(BaseHTTPRequestHandler):
             with srv.state_lock:
                 srv.requests_log.append(entry)
 
+        if fault is not None and self._transport_fault(fault, method, path, query, raw, entry):
+            return
         if fault is not None:
             kind = fault.kind
             if kind in ("500", "503", "429"):
@@ -593,6 +622,52 @@ class Handler(BaseHTTPRequestHandler):
         entry["status"] = status
         self._send(status, body)
 
+    def _transport_fault(self, fault: Fault, method: str, path: str, query: dict, raw: bytes, entry: dict) -> bool:
+        """Transport and envelope faults; True when the request was answered here.
+
+        ``redirect_login``: a login (or the request its ``path`` matches) answered ``status`` (301 by
+        default) to the same API at another address (``MOVED_PREFIX`` + /rest on this server, as http ->
+        https would move it).
+        ``bom_prefix``/``php_notice``: the usual answer with a UTF-8 BOM and a newline, or a PHP notice,
+        before its JSON. ``403_key``: HTTP 403 with an error about the key. ``html_error``: an HTML
+        error page with ``status`` (503 by default), as a proxy in front of RaceEntry answers."""
+        kind = fault.kind
+        if kind == "redirect_login":   # (any request the fault matches: a login unless its path says else)
+            if not path.startswith("/rest/") or (fault.path is None and path != "/rest/login"):
+                return False
+            host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+            tail = urllib.parse.urlsplit(self.path).query
+            entry["status"] = fault.status or 301
+            self._send(fault.status or 301, b"<html><body>Moved</body></html>\n", "text/html",
+                       {"Location": f"http://{host}{MOVED_PREFIX}{path}" + (f"?{tail}" if tail else "")})
+            return True
+        if kind == "403_key":
+            entry["status"] = 403
+            self._send(403, orjson.dumps({"error": {"error_code": 403, "error_msg": "Forbidden: invalid or "
+                                                                                      "expired tmp_key"}}))
+            return True
+        if kind == "html_error":
+            status = fault.status or 503
+            reason = self.responses.get(status, ("Error",))[0]
+            entry["status"] = status
+            self._send(status, (f"<!DOCTYPE html>\n<html><head><title>{status} {reason}</title></head><body>"
+                                f"<h1>{reason}</h1><p>The server is temporarily unable to service your request."
+                                f"</p><hr><address>Apache</address></body></html>\n").encode(),
+                       "text/html; charset=iso-8859-1")
+            return True
+        if kind in ("bom_prefix", "php_notice"):
+            try:
+                body, status = self._route(method, path, query, raw), 200
+            except ApiError as e:
+                status, body = self._error(e.code, e.msg, e.http_status)
+            prefix = (b"\xef\xbb\xbf\r\n" if kind == "bom_prefix" else
+                      b"<br />\n<b>Notice</b>:  Undefined index: page in <b>/var/www/rest/index.php</b> on line "
+                      b"<b>42</b><br />\n")
+            entry["status"] = status
+            self._send(status, prefix + body)
+            return True
+        return False
+
     def _apply_later(self, method: str, path: str, query: dict, raw: bytes, fault: Fault, entry: dict) -> bool:
         """``504_apply_later``: a gateway that gives up at once (504) while RaceEntry behind it takes the
         request now (its key is checked now) and applies it ``delay`` seconds later. False (the request
@@ -646,7 +721,8 @@ class Handler(BaseHTTPRequestHandler):
                         srv.faults.append(Fault(method=f.get("method"), path=f.get("path"), kind=kind,
                                                 count=int(f.get("count", 1) or 1),
                                                 retry_after=f.get("retry_after"),
-                                                delay=float(f.get("delay", 0) or 0)))
+                                                delay=float(f.get("delay", 0) or 0),
+                                                status=int(f["status"]) if f.get("status") else None))
                 return 200, orjson.dumps({"faults": [f.as_dict() for f in srv.faults]})
         if name == "options":
             if method == "POST":
@@ -661,6 +737,7 @@ class Handler(BaseHTTPRequestHandler):
                     o.error_status = int(data["error_status"])
                 if "verbose" in data:
                     o.verbose = bool(data["verbose"])
+                _paging_options(o, data)
                 if "extra_fields" in data:
                     if not isinstance(data["extra_fields"], dict):
                         raise ValueError("extra_fields must be an object of field -> value")
@@ -671,7 +748,8 @@ class Handler(BaseHTTPRequestHandler):
             o = srv.options
             return 200, orjson.dumps({"typing": o.typing, "switch_new_id": o.switch_new_id, "error_style": o.error_style,
                                       "error_status": o.error_status, "verbose": o.verbose,
-                                      "extra_fields": o.extra_fields})
+                                      "extra_fields": o.extra_fields, "page_cap": o.page_cap,
+                                      "truncate_to": o.truncate_to, "gzip": o.gzip})
         if name == "requests":
             with srv.state_lock:
                 if method == "DELETE":
@@ -775,6 +853,17 @@ def endpoint(method: str, path: str) -> tuple[str, str]:
         if name:
             return name, race
     raise ApiError(ERR_NOT_FOUND, f"Unknown endpoint {method} {path}", 404)
+
+
+def _paging_options(o: Options, data: dict) -> None:
+    """POST /_control/options {"page_cap": N} / {"truncate_to": N} (0: off) / {"gzip": false}."""
+    for name in ("page_cap", "truncate_to"):
+        if name in data:
+            if int(data[name] or 0) < 0:
+                raise ValueError(f"{name} must be a number of rows (0: off)")
+            setattr(o, name, int(data[name] or 0))
+    if "gzip" in data:
+        o.gzip = bool(data["gzip"])
 
 
 def _looks_json(ctype: str, raw: bytes) -> bool:
@@ -942,6 +1031,18 @@ class Api:
     def removed_participants(self, race_id: int, query: dict) -> bytes:
         return self._feed(race_id, query, deleted=True)
 
+    def _paging_quirks(self, after: int | None, page: int | None, rpp: int | None
+                       ) -> tuple[int | None, int | None, int | None]:
+        """(after, page, results_per_page) as a quirky server takes them: ``truncate_to`` ignores paging
+        and answers the first N rows; ``page_cap`` makes pages of at most N rows (no paging asked: the
+        first N), without saying so."""
+        o = self.srv.options
+        if o.truncate_to:
+            return None, None, o.truncate_to
+        if o.page_cap:
+            return after, page, min(rpp or o.page_cap, o.page_cap)
+        return after, page, rpp
+
     def _feed(self, race_id: int, query: dict, deleted: bool) -> bytes:
         ts = _int_param(query, "modified_after_timestamp", lambda v: int(float(v)))
         if ts is None:
@@ -951,6 +1052,7 @@ class Api:
         if (page is not None and page < 1) or (rpp is not None and not 1 <= rpp <= MAX_RESULTS_PER_PAGE):
             raise ApiError(ERR_BAD_REQUEST,
                            f"page must be >= 1 and results_per_page between 1 and {MAX_RESULTS_PER_PAGE}")
+        after, page, rpp = self._paging_quirks(after, page, rpp)
         # documented: modified *after* the timestamp
         where, args = "race_id=? AND deleted=? AND last_modified>?", [race_id, 1 if deleted else 0, ts]
         if after is not None:   # RunSignup's paging by id: only larger ids (page is then ignored)
