@@ -71,6 +71,8 @@ def _push_json(result: Any, tgt: Any, url: str, folder: Path | None) -> None:
         "refused": [{"row": e.row, "registration_id": e.registration_id, "what": e.what, "message": e.message}
                     for e in result.errors],
         "warnings": result.verified,
+        "wiped": [{"row": w.row, "registration_id": w.registration_id, "name": w.name, "field": w.field,
+                   "expected": w.expected, "found": w.found, "message": w.message} for w in result.wiped],
         "twins": [{"row": t.row, "name": t.name, "registration_id": t.ours, "twins": t.others,
                    "undo": f"timersync undo-add {tgt.file} {t.ours}"} for t in result.twins]}))
 
@@ -214,7 +216,8 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     refused above --max-delete and when the file looks truncated.
 
     Exit status: 0 done, 1 error (nothing sent), 2 usage, 3 not confirmed (run it again), 4 some rows
-    refused (the rest was sent), 6 a runner added is in RaceEntry twice (undo-add removes ours).
+    refused (the rest was sent), 6 a runner added is in RaceEntry twice (undo-add removes ours), 7 RaceEntry
+    blanked or altered a field the push did not change (named: put it back, or push the file again).
 
     Example:
 
@@ -282,6 +285,8 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         _push_json(result, tgt, url, folder)
         if result.twins:
             click.get_current_context().exit(6)
+        if result.wiped:
+            click.get_current_context().exit(lib.EXIT_WIPED)
         if result.errors:
             click.get_current_context().exit(4)
         return
@@ -302,9 +307,13 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
             click.echo(f"Failed: {where} ({e.what}): {e.message}", err=True)
         click.echo(f"{len(result.errors)} row{'s' if len(result.errors) != 1 else ''} failed; the rest was sent.",
                    err=True)
+    for w in result.wiped:
+        click.echo(f"Wiped: {w.message}", err=True)
     if result.twins:
         _tell_twins(result.twins, file)
         click.get_current_context().exit(6)
+    if result.wiped:
+        click.get_current_context().exit(lib.EXIT_WIPED)
     if result.errors:
         click.get_current_context().exit(4)
 

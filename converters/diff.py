@@ -1117,7 +1117,12 @@ def add_payload(a: Add, team_ids: dict[str, str] | None = None) -> dict[str, Any
 
 
 def modify_payload(m: Modify, team_ids: dict[str, str] | None = None) -> dict[str, Any]:
-    """The POST participants row updating only ``m``'s changed fields (event: the current one)."""
+    """The POST participants row updating ``m``'s runner (event: the current one): the runner's complete
+    record as RaceEntry has it (``m.current``, from the read the plan was made from) with the file's
+    changes applied (user, address, team), so a RaceEntry that replaces the record (or its user or
+    address object) on update keeps every field, as one that merges does. Values come from RaceEntry's
+    record or the file's changes only, never from the file's unchanged cells; a field RaceEntry has blank
+    stays out (see :func:`converters.model.participant_payload`)."""
     p = m.current.copy(event_id=m.event_id)
     changed = []
     for c in m.changes:

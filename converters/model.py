@@ -934,9 +934,13 @@ POSTABLE_FIELDS = ("first_name", "middle_name", "last_name", "email", "street", 
 def participant_payload(p: Participant, changed: Iterable[str] | None = None) -> dict[str, Any]:
     """The POST race/{id}/participants row for ``p``.
 
-    ``changed`` limits the optional fields to those that changed (an update sends only what changed:
-    unsent fields stay as they are, fields sent as null are cleared). A create (no registration id) sends
-    every field that has a value.
+    A create (no registration id) sends every field that has a value. An update sends the runner's
+    complete record as ``p`` holds it (every field with a value), and the ``changed`` fields even when
+    blank (sent as null: cleared). So a server that merges an update into the record and one that
+    REPLACES the record (or its user or address object) with what was sent end up with the same runner:
+    nothing unsent can be wiped. ``p`` must be RaceEntry's current record with the changes applied (see
+    :func:`converters.diff.modify_payload`), never a file's row: an update sends no value nobody typed.
+    A field blank in ``p`` and not changed stays out (a replacing server leaves it blank, as it was).
 
     The document is ambiguous: its example puts gender, phone and team_id beside ``user`` and the
     address zip under ``"zip code"``, its field table puts them inside ``user`` and responses say
@@ -945,8 +949,9 @@ def participant_payload(p: Participant, changed: Iterable[str] | None = None) ->
     creating = not p.registration_id
     if changed is None or creating:
         fields = [f for f in POSTABLE_FIELDS if getattr(p, f) not in (None, "")]
-    else:
-        fields = [f for f in POSTABLE_FIELDS if f in set(changed)]
+    else:  # the whole record, plus the changed fields a change blanked (they must be cleared)
+        wanted = set(changed)
+        fields = [f for f in POSTABLE_FIELDS if f in wanted or getattr(p, f) not in (None, "")]
     user: dict[str, Any] = {"first_name": p.first_name or "", "last_name": p.last_name or ""}
     row: dict[str, Any] = {"registration_id": p.registration_id or "", "event_id": p.event_id, "user": user}
     address: dict[str, Any] = {}

@@ -57,6 +57,11 @@ class PushInterrupted(TimersyncError):
     exit_code = 3
 
 
+# Exit status of a push that landed but left a runner's field other than it should be (a field the push did
+# not change blanked or altered by RaceEntry): a person must look (an automatic re-run could wipe it again).
+EXIT_WIPED = 7
+
+
 # -------------------------------------------------------------------------------------------- guards
 
 def delete_limit(spec: str | int | None, race_size: int) -> int:
@@ -391,6 +396,33 @@ class Twin:
 
 
 @dataclass
+class Changed:
+    """A runner this push modified or switched: RaceEntry's record the plan was made from (``before``),
+    what it should hold now (``expected``: ``before`` with the intended changes), the id it is under now
+    and the changes in words ("first name", "city", "team", "event")."""
+
+    row: int
+    registration_id: str
+    before: Participant
+    expected: Participant
+    what: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Wiped:
+    """A field of a runner this push changed that RaceEntry holds other than the push left it: ``field``
+    was ``expected`` and is ``found`` after the push."""
+
+    row: int
+    registration_id: str
+    name: str
+    field: str
+    expected: Any
+    found: Any
+    message: str
+
+
+@dataclass
 class PushResult:
     plan: Plan | None = None
     reconciled: list[str] = field(default_factory=list)
@@ -402,6 +434,10 @@ class PushResult:
     errors: list[RowError] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
     twins: list[Twin] = field(default_factory=list)
+    # Runners this push changed (modified or switched), to check afterwards that nothing else of theirs
+    # changed: registration id -> Changed.
+    changed: dict[str, "Changed"] = field(default_factory=dict)
+    wiped: list["Wiped"] = field(default_factory=list)
     read_backs: int = 0
     sent: bool = False
     binding: Path | None = None
@@ -512,6 +548,8 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             result.verified = verify(client, tgt.race_id, result, before)
         except TimersyncError as exc:  # everything was sent and confirmed: the check alone is missing
             result.verified = [f"could not read RaceEntry back to check the push ({exc}); run diff to check it"]
+        if result.wiped:
+            _ledger_wiped(tgt.bind_as, result.wiped)
     return result
 
 
@@ -876,6 +914,7 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
             else:
                 result.modified += 1
                 entries.append(item["ledger"])
+                _note_changed(result, op, item)
         say(f"participants: {len(result.added)} added, {result.modified} modified")
         record(entries)
 
@@ -895,6 +934,11 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
             else:
                 result.switched.append((s.registration_id, str(res)))
                 entries.append(item["ledger"])
+                c = result.changed.pop(s.registration_id, None) or Changed(s.row, s.registration_id, s.current,
+                                                                            s.current.copy())
+                c.expected.event_id, c.registration_id = s.new_event_id, str(res)
+                c.what.append("event")
+                result.changed[str(res)] = c
         say(f"switches: {len(result.switched)} of {len(plan.switches)}")
         record(entries)
 
@@ -914,6 +958,77 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
                 entries.append(item["ledger"])
         say(f"deletes: {len(result.deleted)} of {len(plan.deletes)}")
         record(entries)
+
+
+def _note_changed(result: PushResult, m: Modify, item: dict[str, Any]) -> None:
+    """Remember a confirmed modify for :func:`verify`: RaceEntry's record before, and after as intended."""
+    expected = m.current.copy()
+    what = []
+    for f, v in item["fields"].items():
+        if f != "team_id":
+            setattr(expected, f, v)
+            what.append(f.replace("_", " "))
+    if "team_id" in item["fields"]:
+        expected.team_id = item["fields"]["team_id"]
+        what.append("team")
+    result.changed[m.registration_id] = Changed(m.row, m.registration_id, m.current, expected, what)
+
+
+def _pronoun(p: Participant) -> str:
+    return {"F": "her", "M": "his"}.get(norm("gender", p.gender), "their")
+
+
+def _show(v: Any) -> str:
+    return "blank" if v in (None, "") else str(v)
+
+
+def check_changed(result: PushResult, after: Sequence[Participant]) -> list[Wiped]:
+    """Each runner this push changed, read back (``after``), against RaceEntry's record before the push with
+    the intended changes: any other field RaceEntry now holds otherwise (a RaceEntry that replaced the
+    record on update and blanked what the update did not name) is a Wiped naming runner and field."""
+    from .diff import COMPARED_FIELDS, who_of
+
+    by_id = {str(p.registration_id): p for p in after}
+    out: list[Wiped] = []
+    for rid, c in result.changed.items():
+        p = by_id.get(rid)
+        if p is None:
+            continue  # gone: the count check says so
+        name = who_of(c.expected) or f"registration {rid}"
+        did = " and ".join(c.what) if c.what else "record"
+        when = (f"when {_pronoun(c.before)} {did} {'was' if len(c.what) <= 1 else 'were'} changed"
+                if c.what != ["event"] else f"when {'she' if _pronoun(c.before) == 'her' else 'he' if _pronoun(c.before) == 'his' else 'they'} "
+                f"{'were' if _pronoun(c.before) == 'their' else 'was'} switched to event {c.expected.event_id}")
+        diffs = [(f, getattr(c.expected, f), getattr(p, f)) for f in COMPARED_FIELDS
+                 if norm(f, getattr(c.expected, f)) != norm(f, getattr(p, f))]
+        if p.event_id != c.expected.event_id:
+            diffs.append(("event_id", c.expected.event_id, p.event_id))
+        if (p.team_id or "") != (str(c.expected.team_id) if c.expected.team_id not in (None, "") else ""):
+            diffs.append(("team", c.before.team_name if c.expected.team_id == c.before.team_id else c.expected.team_id,
+                          p.team_name or p.team_id))
+        for f, want, got in diffs:
+            label = f.replace("_", " ")
+            how = "blanked" if got in (None, "") else f"changed to {got}"
+            fix = (f"put it back in RaceEntry ({label} {_show(want)}), or push the file again: the file's "
+                   f"{label} is then sent")
+            out.append(Wiped(c.row, rid, name, f, want, got,
+                             f"{name}'s {label} was {how} by RaceEntry {when} (row {c.row}, registration {rid}): "
+                             f"{fix}"))
+    return out
+
+
+def _ledger_wiped(bind_as: Any, wiped: Sequence[Wiped]) -> None:
+    """Record in the file's ledger the fields RaceEntry left other than pushed, as RaceEntry holds them, so
+    the next push of the file (whose cells still hold the values) sends them back: an edit, not a change
+    "made only in RaceEntry"."""
+    b = binding_mod.load(bind_as) if bind_as else None
+    if b is None or b.legacy:
+        return
+    for w in wiped:
+        if w.field in ("team", "event_id"):
+            continue
+        b.ledger.append(binding_mod.ledger_entry("modify", w.row, w.registration_id, {w.field: w.found}))
+    b.save(base=False, context=False)
 
 
 def record_matches(planned: Any, b: Any) -> None:
@@ -944,9 +1059,11 @@ def _not_confirmed(problems: list[str]) -> None:
 def verify(client: Any, race_id: int, result: PushResult, before: int) -> list[str]:
     """Re-read RaceEntry (registration ids may have changed with switches) and check that the counts add up
     (``before``: how many participants RaceEntry had when the push was planned) and no added runner exists
-    twice."""
+    twice, and that the runners it modified or switched hold nothing else than before but the changes
+    (:func:`check_changed`: ``result.wiped``)."""
     after = client.participants_answer(race_id, 0).participants
     problems: list[str] = []
+    result.wiped = check_changed(result, after)  # every other field of the runners changed is as it was
     by_id = {str(p.registration_id): p for p in after}
     index = _identity_index(after) if result.added else {}
     for row, rid in result.added:

@@ -373,9 +373,10 @@ def test_cli_diff_plan_files(client, server, tmp_path):
                                                           "summary.txt"]
     body = json.loads((plan_dir / "participants.json").read_text())
     schemas.validate("participants.request", body)
-    assert body["participants"][1]["user"] == {"first_name": body["participants"][1]["user"]["first_name"],
-                                               "last_name": body["participants"][1]["user"]["last_name"],
-                                               "email": "changed@example.com"}
+    # A modify sends the runner's complete record as RaceEntry has it with the change applied (issue 17:
+    # a RaceEntry that replaces the record on update must keep every field), not the changed field alone.
+    user = body["participants"][1]["user"]
+    assert user["email"] == "changed@example.com" and user.get("dob") and user.get("address")
 
 
 def test_cli_diff_offline_with_base(client, server, tmp_path):

@@ -81,12 +81,15 @@ def test_schema_error_names_the_json_path():
         schemas.validate("participants.response", data)
 
 
-def test_update_payload_sends_only_changes_and_required_fields():
+def test_update_payload_sends_the_whole_record_and_clears_changed_blanks():
+    # Issue 17: an update sends the complete record (a replacing RaceEntry must keep every field), with the
+    # changed fields a change blanked sent as null; it used to send the changed fields alone.
     p = model.parse_participants([{"event": {"event_id": 16}, "participants": [api_participant()]}])[0]
     p.first_name, p.phone = "Jon", None
     row = model.participant_payload(p, changed=["first_name", "phone"])
-    assert row == {"registration_id": "30", "event_id": 16,
-                   "user": {"first_name": "Jon", "last_name": "Doe", "phone": None}, "phone": None}
+    assert row["user"]["first_name"] == "Jon" and row["user"]["phone"] is None and row["phone"] is None
+    assert row["user"]["dob"] == p.dob and row["user"]["email"] == p.email
+    assert row["user"]["address"]["city"] == p.city and row["user"]["gender"] == p.gender
     schemas.validate("participants.request", model.participants_request([row]))
 
 

@@ -378,3 +378,62 @@ def test_lost_switch_answer_is_not_switched_twice(client, server, tmp_path, snap
     after = people(client, server)
     assert len(after) == len(before)
     assert [(p.event_id, p.registration_id != rid) for p in after if p.user_id == user] == [(int(new_event), True)]
+
+
+# ------------------------------------------------------------------------- updates that cannot wipe
+
+def _record(p):
+    return (p.first_name, p.middle_name, p.last_name, p.email, p.street, p.city, p.state, p.zipcode,
+            p.country_code, p.dob, p.gender, p.phone, p.team_id, p.event_id)
+
+
+@pytest.mark.parametrize("edit", ["first_name", "address", "team", "event"])
+def test_a_replacing_server_keeps_every_other_field(client, server, tmp_path, edit):
+    control(server, "options", {"update": "replace"})  # documented too: RaceEntry may replace on update
+    out = pulled(client, server, tmp_path)
+    before = {p.registration_id: p for p in people(client, server)}
+    rows = read_rows(out)
+    rid_col = col(rows, "Registration ID")
+    row = next(r for r in rows[1:] if before[r[rid_col]].dob and before[r[rid_col]].city
+               and (edit != "event" or not before[r[rid_col]].team_id))
+    rid = row[rid_col]
+    want = list(_record(before[rid]))
+    if edit == "first_name":
+        row[col(rows, "First Name")], want[0] = "Annabel", "Annabel"
+    elif edit == "address":
+        row[col(rows, "City")], want[5] = "Spanish Fork", "Spanish Fork"
+    elif edit == "team":
+        row[col(rows, "Team")], row[col(rows, "Team ID")] = "", ""
+        want[12] = None
+    else:
+        new = 69 if before[rid].event_id != 69 else 70
+        row[col(rows, "Event ID")], row[col(rows, "Event")] = str(new), ""
+        want[13] = new
+    write_rows(out, rows)
+    r = run("push", out, "--yes")
+    assert r.exit_code == 0, r.output
+    after = people(client, server)
+    p = next(q for q in after if q.user_id == before[rid].user_id)
+    assert list(_record(p)) == want
+    others = {q.registration_id: _record(q) for q in after if q.user_id != before[rid].user_id}
+    assert others == {k: _record(v) for k, v in before.items() if v.user_id != before[rid].user_id}
+
+
+def test_a_server_that_wipes_anyway_is_named(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    before = {p.registration_id: p for p in people(client, server)}
+    rows = read_rows(out)
+    rid_col = col(rows, "Registration ID")
+    row = next(r for r in rows[1:] if before[r[rid_col]].dob)
+    rid, dob = row[rid_col], before[row[rid_col]].dob
+    row[col(rows, "First Name")] = "Annabel"
+    write_rows(out, rows)
+    control(server, "faults", {"method": "POST", "path": "/participants$", "kind": "blank_after", "field": "dob"})
+    r = run("push", out, "--yes")
+    assert r.exit_code == 7, r.output
+    name = f"Annabel {before[rid].last_name}"
+    assert f"{name}'s dob was blanked by RaceEntry when" in r.output and "first name was changed" in r.output
+    assert people(client, server) and next(p for p in people(client, server) if p.registration_id == rid).dob is None
+    r = run("push", out, "--yes")  # the file still holds the dob: the next push sends it back
+    assert r.exit_code == 0, r.output
+    assert next(p for p in people(client, server) if p.registration_id == rid).dob == dob

@@ -32,6 +32,9 @@ Timer API document (base path ``/rest``) with the document's JSON shapes, backed
 * Errors are ``{"error": "..."}`` with a real HTTP status: 401 for a missing, bad or expired key (and a
   failed login), 404 for an unknown race or endpoint, 400 for a bad request.
 * An update whose ``event_id`` is not the runner's event is a bad row.
+* An update REPLACES the record: the row's user and address objects replace the stored ones, so every
+  user field, address field and the team the row does not send become blank (documented merges: unsent
+  fields stay). ``/_control/options {"update": "replace"|"merge"}`` switches either behaviour.
 * switch_participant_events gives a NEW registration_id (the old one goes to the removed feed).
 * The races answer lists ``"events": []`` for every race (as the document's example does).
 
@@ -53,8 +56,9 @@ Both, where the document is silent:
 Test controls (no auth), only when started with ``test_controls=True`` (else 404), live under
 ``/_control`` beside ``/rest``: clock, faults (``FAULT_KINDS``: among them ``reverse_after``, an answer whose
 ids come in reverse order, and ``504_apply_later``, a gateway's 504 at once while the request is applied
-``delay`` seconds later; the transport faults ``redirect_login``, ``bom_prefix``, ``php_notice``,
-``403_key``, ``html_error``: see ``Handler._transport_fault``), options (``switch_new_id``, ``error_style``,
+``delay`` seconds later; ``blank_after``, an update applied and then ``field`` (dob by default)
+blanked in every record it updated; the transport faults ``redirect_login``, ``bom_prefix``, ``php_notice``,
+``403_key``, ``html_error``: see ``Handler._transport_fault``), options (``switch_new_id``, ``update``, ``error_style``,
 ``error_status``, ``verbose``, ``typing``: ``"loose"`` sends other plausible typings, ``page_cap``,
 ``truncate_to``, ``gzip``), requests, expire_credentials; see ``Handler._control``. Answers over 1 KB are
 gzipped when the client accepts it (option ``gzip``).
@@ -241,6 +245,10 @@ def _loose_race(doc: bytes) -> bytes:
 @dataclass
 class Options:
     switch_new_id: bool = False      # strict starts with True
+    # How a POST participants row with a registration_id updates the record: "merge" (unsent fields stay)
+    # or "replace" (the row's user and address objects replace the stored ones: every user field, address
+    # field and the team not sent become blank). strict starts with "replace".
+    update: str = "merge"
     error_style: str = "runsignup"   # or "message"
     error_status: int = 200
     verbose: bool = False
@@ -265,6 +273,7 @@ class Fault:
     retry_after: float | None = None
     delay: float = 0.0
     status: int | None = None   # redirect_login's 301/302/307/308, html_error's status
+    field: str = "dob"   # blank_after: the user field (or "address.<key>") blanked
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method:
@@ -273,11 +282,12 @@ class Fault:
 
     def as_dict(self) -> dict:
         return {"method": self.method, "path": self.path, "kind": self.kind, "count": self.count,
-                "retry_after": self.retry_after, "delay": self.delay, "status": self.status}
+                "retry_after": self.retry_after, "delay": self.delay, "status": self.status,
+                "field": self.field}
 
 
 FAULT_KINDS = {"500", "429", "503", "drop_before", "drop_after", "500_after", "slow", "non_json", "error200",
-               "102_after", "short_after", "reverse_after", "504_apply_later"} | {
+               "102_after", "short_after", "reverse_after", "504_apply_later", "blank_after"} | {
                # transport and envelope faults (Handler._transport_fault)
                "redirect_login", "bom_prefix", "php_notice", "403_key", "html_error"}
 
@@ -395,7 +405,8 @@ class Server(ThreadingHTTPServer):
         self.strict = behave == "strict"
         self.test_controls = test_controls
         self.clock = Clock()
-        self.options = Options(switch_new_id=self.strict, verbose=verbose)
+        self.options = Options(switch_new_id=self.strict, update="replace" if self.strict else "merge",
+                               verbose=verbose)
         self.faults: list[Fault] = []
         self.requests_log: list[dict] = []
         self.state_lock = threading.Lock()
@@ -615,6 +626,10 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = 200
             self._send(200, orjson.dumps(data))
             return
+        if fault is not None and fault.kind == "blank_after" and status == 200:
+            # Applied, answered as usual, and the field blanked in every record the request updated: a
+            # RaceEntry that wipes a field on update whatever the row sent.
+            self._blank_updated(path, query, raw, fault.field)
         if fault is not None and fault.kind == "500_after":
             entry["status"] = 500
             self._send(500, b"500 injected failure (after commit)\n", "text/plain")
@@ -667,6 +682,30 @@ class Handler(BaseHTTPRequestHandler):
             self._send(status, prefix + body)
             return True
         return False
+
+    def _blank_updated(self, path: str, query: dict, raw: bytes, name: str) -> None:
+        """``blank_after``: blank ``name`` ("dob", "address.city") in the records a POST participants
+        updated (rows with a registration_id)."""
+        try:
+            req = request_object(self.headers.get("Content-Type", ""), raw, query)
+            ids = [_as_int(r["registration_id"], "registration_id") for r in req.get("participants") or []
+                   if isinstance(r, dict) and not _blank(r.get("registration_id"))]
+        except (ApiError, RowError, ValueError, TypeError, AttributeError):
+            return
+        store = self.server.store
+        with store.lock:
+            for reg in ids:
+                r = store.db.execute("SELECT doc FROM participants WHERE registration_id=?", (reg,)).fetchone()
+                if r is None:
+                    continue
+                p = orjson.loads(r[0])
+                holder, key = p["user"], name
+                if name.startswith("address."):
+                    holder = p["user"]["address"] = p["user"].get("address") or {}
+                    key = name.split(".", 1)[1]
+                holder[key] = "" if key == "gender" else None
+                store.db.execute("UPDATE participants SET doc=? WHERE registration_id=?", (orjson.dumps(p), reg))
+            store.invalidate()
 
     def _apply_later(self, method: str, path: str, query: dict, raw: bytes, fault: Fault, entry: dict) -> bool:
         """``504_apply_later``: a gateway that gives up at once (504) while RaceEntry behind it takes the
@@ -722,13 +761,18 @@ class Handler(BaseHTTPRequestHandler):
                                                 count=int(f.get("count", 1) or 1),
                                                 retry_after=f.get("retry_after"),
                                                 delay=float(f.get("delay", 0) or 0),
-                                                status=int(f["status"]) if f.get("status") else None))
+                                                status=int(f["status"]) if f.get("status") else None,
+                                                field=str(f.get("field") or "dob")))
                 return 200, orjson.dumps({"faults": [f.as_dict() for f in srv.faults]})
         if name == "options":
             if method == "POST":
                 o = srv.options
                 if "switch_new_id" in data:
                     o.switch_new_id = bool(data["switch_new_id"])
+                if "update" in data:
+                    if data["update"] not in ("merge", "replace"):
+                        raise ValueError("update must be 'merge' or 'replace'")
+                    o.update = data["update"]
                 if "error_style" in data:
                     if data["error_style"] not in ("runsignup", "message"):
                         raise ValueError("error_style must be 'runsignup' or 'message'")
@@ -746,7 +790,7 @@ class Handler(BaseHTTPRequestHandler):
                         srv.store.cache.clear()
                 self._option_typing(data)
             o = srv.options
-            return 200, orjson.dumps({"typing": o.typing, "switch_new_id": o.switch_new_id, "error_style": o.error_style,
+            return 200, orjson.dumps({"typing": o.typing, "switch_new_id": o.switch_new_id, "update": o.update, "error_style": o.error_style,
                                       "error_status": o.error_status, "verbose": o.verbose,
                                       "extra_fields": o.extra_fields, "page_cap": o.page_cap,
                                       "truncate_to": o.truncate_to, "gzip": o.gzip})
@@ -1307,6 +1351,16 @@ class Api:
                 raise RowError(f"the registration is in event {p['event_id']}, not {event_id}; "
                                "use switch_participant_events to move it")
         u = p["user"]
+        prev_team = p["team_id"]
+        replace = not creating and self.srv.options.update == "replace"
+        if replace:
+            # A server that REPLACES the record on update: the row's user and address objects are the new
+            # ones, so every field the row does not send becomes blank (user_id and the profile image,
+            # which no POST can send, stay).
+            for k in ("middle_name", "email", "dob", "phone"):
+                u[k] = None
+            u["gender"] = ""
+            u["address"] = {k: None for k in _seed.ADDRESS_KEYS}
 
         # Fields may sit inside "user" (the field table) or beside it (the example); inside wins.
         def pick(name: str) -> Any:
@@ -1363,7 +1417,9 @@ class Api:
                         addr[dst] = None if _blank(v[src]) else _str_or_none(v[src]).strip()
             u["address"] = {k: addr.get(k) for k in _seed.ADDRESS_KEYS}
         v = pick("team_id")
-        if v is not _ABSENT:
+        if v is _ABSENT and replace:
+            self._apply_team(p, None, ctx["types"])
+        elif v is not _ABSENT:
             if _blank(v):
                 self._apply_team(p, None, ctx["types"])
             else:
@@ -1371,7 +1427,7 @@ class Api:
                 team = ctx["teams"].get(tid)
                 if team is None:
                     raise RowError(f"unknown team_id {tid}")
-                if p["team_id"] != tid:
+                if prev_team != tid:
                     self._check_can_join(race_id, team, ctx["types"].get(team["team_type_id"], {}),
                                          event_id if creating else p["event_id"])
                 self._apply_team(p, team, ctx["types"])
