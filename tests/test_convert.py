@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 import os
 import shutil
@@ -54,9 +56,9 @@ def _norm(value):
 
 def expected_value(profile, kind, field, value):
     """What a field reads back as: Windows-1252 targets transliterate what they cannot hold; a tab inside a
-    value of a tab-delimited file is written as a space."""
+    value of a tab-delimited file is written as a space, and so is a line break."""
     if isinstance(value, str) and kind == "txt":
-        value = value.replace("\t", " ")
+        value = re.sub(r"\r\n|[\t\r\n]", " ", value)
     if isinstance(value, str) and profile.encoding == "cp1252" and kind != "xlsx":
         return to_cp1252(value)
     return value
