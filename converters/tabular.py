@@ -16,6 +16,7 @@ import io
 import itertools
 import os
 import re
+import unicodedata
 from typing import Sequence
 
 from .atomic import write_bytes
@@ -412,9 +413,11 @@ def check_rows(rows: list[list[str]], text: str, file: str) -> None:
 
 
 def to_cp1252(value: str) -> str:
-    """``value`` with every character Windows-1252 cannot hold transliterated (anyascii)."""
+    """``value`` with every character Windows-1252 cannot hold transliterated (anyascii); an accent it
+    can hold stays, also when it came decomposed (``Zoe`` + U+0308 is written ``Zoë``, not ``Zoe``)."""
     from anyascii import anyascii
 
+    value = unicodedata.normalize("NFC", value)
     out = []
     for ch in value:
         try:
@@ -502,8 +505,9 @@ def write_rows(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Se
                     value.encode(encoding)
                 except UnicodeEncodeError:
                     new[i] = to_cp1252(value)
-                    warnings.append(f"row {r}, column {header[i]!r}: {value!r} written as {new[i]!r} "
-                                    f"({encoding} cannot hold it)")
+                    if new[i] != unicodedata.normalize("NFC", value):  # not only composed: something was lost
+                        warnings.append(f"row {r}, column {header[i]!r}: {value!r} written as {new[i]!r} "
+                                        f"({encoding} cannot hold it)")
             fixed_rows.append(new)
         text = _text([to_cp1252(h) for h in header], fixed_rows, delimiter, line_ending)
         data = text.encode(encoding, errors="replace")
