@@ -365,8 +365,9 @@ def _tab_cells(header: Sequence[str], rows: Sequence[Sequence[str | None]]
         fixed.append(new)
     note = None
     if count:
-        note = (f"{count} value{'s' if count > 1 else ''} held a tab or line break, written as a space "
-                f"(a tab-delimited file has one runner a line; first: row {first[0]}, column {first[1]!r})")
+        what = "tabs or line breaks in values written as spaces" if count > 1 else \
+            "tab or line break in a value written as a space"
+        note = f"{count} {what} (first: row {first[0]}, {first[1]!r})"
     return cells, fixed, note
 
 

@@ -33,9 +33,8 @@ def test_every_record_is_on_exactly_one_line(tmp_path):
                    '""""""""""', '"""a """"b"""""""', " lead", "'=1+1"]
     assert cells[1][street] == "'=1+1"
     # Once per file, not per value: 4 first names and 4 streets held a tab or a line break.
-    notes = [w for w in warnings if "tab or line break" in w]
-    assert notes == ["8 values held a tab or line break, written as a space (a tab-delimited file has one "
-                     "runner a line; first: row 3, column 'Address')"]
+    notes = [w for w in warnings if "line breaks" in w]
+    assert notes == ["8 tabs or line breaks in values written as spaces (first: row 3, 'Address')"]
 
 
 def test_reading_mirrors_writing(tmp_path):
