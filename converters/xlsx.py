@@ -19,6 +19,7 @@ import datetime as _dt
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Sequence
 from xml.sax.saxutils import escape as _xml_escape
@@ -328,9 +329,10 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def check_zip(path: str | os.PathLike) -> None:
-    """Raise for a file that is not a whole zip: CutShort when it starts like one (a copy interrupted),
-    InputError when it is something else altogether."""
+def check_zip(path: str | os.PathLike) -> bool:
+    """Raise for a file that is not a whole zip: CutShort when it starts like one (a copy interrupted) or a
+    part is corrupt, InputError when it is something else altogether, or larger than any race. Returns
+    :func:`check_extent`'s answer (it reads every part once, so each part's checksum is checked too)."""
     from .errors import CutShort
 
     file = str(path)
@@ -341,15 +343,7 @@ def check_zip(path: str | os.PathLike) -> None:
             raise CutShort("the file looks cut short (an incomplete .xlsx: the zip ends early); copy it again, "
                            "or open and re-save it in Excel", file=file)
         raise InputError("not an Excel .xlsx file (not a zip); save it as .xlsx, or as .csv and use that", file=file)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            bad = zf.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise CutShort(f"the file looks cut short or damaged ({exc}); copy it again, or re-save it in Excel",
-                       file=file) from None
-    if bad is not None:
-        raise CutShort(f"the file looks cut short or damaged (part {bad} is corrupt); copy it again, or re-save "
-                       f"it in Excel", file=file)
+    return check_extent(path)
 
 
 def read_xlsx(path: str | os.PathLike, raw: bool = False) -> list[tuple[str, list[list[Any]]]]:
@@ -361,8 +355,7 @@ def read_xlsx(path: str | os.PathLike, raw: bool = False) -> list[tuple[str, lis
         raise InputError("file not found", file=file)
     if os.path.getsize(path) == 0:
         raise InputError("the file is empty; expected an Excel .xlsx workbook", file=file)
-    check_zip(path)
-    if check_extent(path):
+    if check_zip(path):
         try:
             return _read_calamine(path, raw)
         except (KeyboardInterrupt, SystemExit):
@@ -409,45 +402,60 @@ def check_extent(path: str | os.PathLike) -> bool:
     (its grid of rows x columns stays small beside the cells there are), False when some cell lies so far
     from the others (a stray character in row 1,048,576, a cell at XFD1048576) that only a reader keeping
     just the cells there are may be used."""
+    from .errors import CutShort
+
     file = str(path)
     limit = max_rows()
     budget = limit * ROW_BYTES
     total = 0
     dense = True
-    with zipfile.ZipFile(path) as zf:
-        for info in zf.infolist():
-            if info.file_size > budget - total:
-                raise _too_large(file, f"its part {info.filename} unpacks to {info.file_size:,} bytes", limit)
-            rows = cells = max_row = 0
-            max_col = 52  # what no far reference found may reach (AZ)
-            sheet = None
-            tail = b""
-            with zf.open(info) as part:
-                while chunk := part.read(_CHUNK):
-                    total += len(chunk)
-                    if total > budget:
-                        raise _too_large(file, f"its parts unpack to more than {budget:,} bytes", limit)
-                    if sheet is None:
-                        sheet = b"worksheet" in chunk[:4096] and b"sheetData" in chunk or None
-                    if not sheet:
-                        continue
-                    data = tail + chunk
-                    cut = data.rfind(b"<")
-                    data, tail = (data, b"") if cut < 0 else (data[:cut], data[cut:])
-                    rows += data.count(b"<row")  # (and a <rowBreaks>: one more at most)
-                    cells += data.count(b"<c ")
-                    refs = _ROW_REF.findall(data)
-                    if refs:
-                        max_row = max(max_row, max(map(int, refs)))
-                    for far in _FAR_REF.findall(data):
-                        letters, digits = (far[0], far[1]) if far[0] else (far[2], far[3])
-                        max_col = max(max_col, column_number(letters.decode()))
-                        max_row = max(max_row, int(digits))
-            if sheet and rows > limit:
-                raise _too_large(file, f"a sheet has {rows:,} rows", limit)
-            if sheet and max_row * max_col > max(GRID_CELLS, GRID_FACTOR * cells):
-                dense = False
+    info = None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                total, sparse = _scan_part(zf, info, file, limit, budget, total)
+                dense = dense and not sparse
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        part = f"part {info.filename} is corrupt" if info is not None else str(exc)
+        raise CutShort(f"the file looks cut short or damaged ({part}); copy it again, or re-save it in Excel",
+                       file=file) from None
     return dense
+
+
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, file: str, limit: int, budget: int,
+               total: int) -> tuple[int, bool]:
+    """Stream one part (see :func:`check_extent`): (bytes unpacked so far, whether it is a sheet whose
+    cells lie too far apart for calamine's grid)."""
+    if info.file_size > budget - total:
+        raise _too_large(file, f"its part {info.filename} unpacks to {info.file_size:,} bytes", limit)
+    rows = cells = max_row = 0
+    max_col = 52  # what no far reference found may reach (AZ)
+    sheet = None
+    tail = b""
+    with zf.open(info) as part:
+        while chunk := part.read(_CHUNK):
+            total += len(chunk)
+            if total > budget:
+                raise _too_large(file, f"its parts unpack to more than {budget:,} bytes", limit)
+            if sheet is None:
+                sheet = b"worksheet" in chunk[:4096]  # <worksheet ...> opens a sheet's part
+            if not sheet:
+                continue
+            data = tail + chunk
+            cut = data.rfind(b"<")
+            data, tail = (data, b"") if cut < 0 else (data[:cut], data[cut:])
+            rows += data.count(b"<row")  # (and a <rowBreaks>: one more at most)
+            cells += data.count(b"<c ")
+            refs = _ROW_REF.findall(data)
+            if refs:
+                max_row = max(max_row, max(map(int, refs)))
+            for far in _FAR_REF.findall(data):
+                letters, digits = (far[0], far[1]) if far[0] else (far[2], far[3])
+                max_col = max(max_col, column_number(letters.decode()))
+                max_row = max(max_row, int(digits))
+    if sheet and rows > limit:
+        raise _too_large(file, f"a sheet has {rows:,} rows", limit)
+    return total, bool(sheet) and max_row * max_col > max(GRID_CELLS, GRID_FACTOR * cells)
 
 
 CHILD_TIMEOUT = 600.0  # seconds a child may take to read a workbook

@@ -223,19 +223,13 @@ def test_push_true_sends_a_dropped_edit_once(client, server, tmp_path):
     assert len(parse_participants(client.participants(server.race_id, 0))) == len(people)
 
 
-def _far_cell_workbook(path, people, cell=b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>'
-                       b'</row>'):
-    """A raceresult workbook of ``people`` whose sheet also claims ``cell`` (by default XFD1048576)."""
-    import zipfile
+def _far_cell_workbook(path, people):
+    """A raceresult workbook of ``people`` whose sheet also claims a cell at XFD1048576."""
+    from tests.corpus.make_corpus import _add_cells
 
     plain = path.with_name("plain.xlsx")
     write_file(plain, people, "raceresult")
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"</sheetData>", cell + b"</sheetData>")
-            dst.writestr(item.filename, data)
+    _add_cells(plain, path, b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>')
     plain.unlink()
 
 

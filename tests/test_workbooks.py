@@ -3,7 +3,6 @@ no more than the data, a workbook larger than any race is refused with one line.
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import zipfile
@@ -16,6 +15,7 @@ from converters.convert import write_file
 from converters.errors import InputError
 from converters.model import Participant
 from converters.xlsx import check_extent, read_xlsx
+from tests.corpus.make_corpus import rewrite_part
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
@@ -23,15 +23,6 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 def people(n: int) -> list[Participant]:
     return [Participant(registration_id=str(1000 + i), event_id=16, first_name=f"R{i}", last_name="Lee",
                         dob="1980-01-02", gender="F" if i % 2 else "M", zipcode="01234") for i in range(n)]
-
-
-def with_part(source: Path, target: Path, name: str, change) -> None:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            dst.writestr(item.filename, change(data) if item.filename == name else data)
-    target.write_bytes(buf.getvalue())
 
 
 def peak_mb(*args: str) -> tuple[int, float, str]:
@@ -52,7 +43,7 @@ def test_a_stray_cell_far_below_costs_no_more_than_the_data(tmp_path):
     plain = tmp_path / "plain.xlsx"
     write_file(plain, people(300), "runscore")
     stray = tmp_path / "stray.xlsx"
-    with_part(plain, stray, "xl/worksheets/sheet1.xml", lambda d: d.replace(
+    rewrite_part(plain, stray, "xl/worksheets/sheet1.xml", lambda d: d.replace(
         b"</sheetData>", b'<row r="1048576"><c r="B1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'))
     assert check_extent(plain) and not check_extent(stray)
     status, base_mb, _ = peak_mb("convert", str(plain), str(tmp_path / "plain.json"), "-p", "runscore")
@@ -73,7 +64,7 @@ def test_a_declared_extent_alone_is_no_reason_to_go_slow(tmp_path):
     plain = tmp_path / "plain.xlsx"
     write_file(plain, people(3), "raceresult")
     claimed = tmp_path / "claimed.xlsx"
-    with_part(plain, claimed, "xl/worksheets/sheet1.xml",
+    rewrite_part(plain, claimed, "xl/worksheets/sheet1.xml",
               lambda d: d.replace(b'<dimension ref="', b'<dimension ref="A1:XFD1048576" x="'))
     assert check_extent(claimed)
     assert read_xlsx(claimed) == read_xlsx(plain)
@@ -90,8 +81,23 @@ def test_a_workbook_larger_than_any_race_is_refused_in_one_line(tmp_path, monkey
     assert read_xlsx(plain)
     # A part that unpacks far beyond its rows (a zip bomb: 4 MB of one shared string, 4 KB a row allowed).
     bomb = tmp_path / "bomb.xlsx"
-    with_part(plain, bomb, "xl/sharedStrings.xml",
+    rewrite_part(plain, bomb, "xl/sharedStrings.xml",
               lambda d: d.replace(b"</sst>", b"<si><t>" + b"a" * (4 << 20) + b"</t></si></sst>"))
     assert bomb.stat().st_size < 100_000
     with pytest.raises(InputError, match=r"larger than any race \(its part xl/sharedStrings.xml unpacks to "):
         read_xlsx(bomb)
+
+
+def test_a_corrupt_part_is_named(tmp_path):
+    """Every part is read once before a reader sees it, so a part whose checksum fails is caught there."""
+    from converters.errors import CutShort
+
+    path = tmp_path / "p.xlsx"
+    write_file(path, people(300), "raceresult")
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+    data[info.header_offset + 30 + len(info.filename) + len(info.extra) + 100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CutShort, match=r"cut short or damaged \(part xl/worksheets/sheet1.xml is corrupt\)"):
+        read_xlsx(path)

@@ -7,6 +7,7 @@ import io
 import sys
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
@@ -78,16 +79,21 @@ def main() -> None:
     blank.write_bytes(b"\r\n".join(lines[:2] + [b"," * lines[0].count(b",")] + lines[2:]))
 
 
-def _add_cells(source: Path, target: Path, cells: bytes) -> None:
-    """``source`` as ``target`` with ``cells`` (sheet XML rows) added after its first sheet's data."""
+def rewrite_part(source: Path, target: Path, name: str, change: Callable[[bytes], bytes]) -> None:
+    """The workbook ``source`` as ``target``, its part ``name`` changed by ``change``."""
     buf = io.BytesIO()
     with zipfile.ZipFile(source) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             data = src.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"</sheetData>", cells + b"</sheetData>")
-            dst.writestr(item.filename, data)
+            info = zipfile.ZipInfo(item.filename, date_time=item.date_time)  # the same bytes every time
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, change(data) if item.filename == name else data)
     target.write_bytes(buf.getvalue())
+
+
+def _add_cells(source: Path, target: Path, cells: bytes) -> None:
+    """``source`` as ``target`` with ``cells`` (sheet XML rows) added after its first sheet's data."""
+    rewrite_part(source, target, "xl/worksheets/sheet1.xml", lambda d: d.replace(b"</sheetData>", cells + b"</sheetData>"))
 
 
 if __name__ == "__main__":
