@@ -371,7 +371,10 @@ def _decide(fv: str, cv: str, bv: str | None) -> str | None:
     if bv and fv != bv and not bv.isascii() and fv in (_transliterated(bv), _question_marked(bv)):
         # "Ivanov" in a Windows-1252 file pulled when RaceEntry said "Иванов": the file holds the base as
         # the code page could; RaceEntry renamed the runner since. Stale, not a conflict to push over it.
+        # RaceEntry still says "Иванов": the file is as pulled, nothing changed on either side.
         fv = bv
+        if fv == cv:
+            return None
     if fv and not cv.isascii() and fv in (_transliterated(cv), _question_marked(cv)):
         # A Windows-1252 file holds "Lukasz" (our writer transliterates) or "?ukasz" (a Windows spreadsheet
         # re-saved it as "CSV", writing "?" for what the code page lacks) for RaceEntry's "Łukasz": the save

@@ -139,11 +139,17 @@ def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str |
     RaceEntry's participants) settles rows whose event name and event id columns disagree."""
     from .reader import read_file
 
+    from .profiles import load_profile
+    from .writer import as_written
+
     known = {p.registration_id: p.event_id for p in reference if p.registration_id} if reference else None
     with gc_paused():
         # A bad date stops nothing here: the diff lists that row as invalid and the others can still go.
-        return read_file(file, profile, race=race, encoding=encoding, known_events=known, prefetched=prefetched,
+        data = read_file(file, profile, race=race, encoding=encoding, known_events=known, prefetched=prefetched,
                          keep_bad_dates=True)
+    if reference:  # a code the program needed (a non-binary gender as "U") is no edit
+        as_written(data.participants, reference, load_profile(profile) if isinstance(profile, str) else profile)
+    return data
 
 
 # ------------------------------------------------------------------------------------------ the pipeline

@@ -51,6 +51,7 @@ class Column:
     map: dict[str, str] = field(default_factory=dict)
     reverse: dict[str, str] = field(default_factory=dict)  # casefolded file value -> canonical value
     blank: str | None = None
+    other: str | None = None  # what a value the map lacks is written as (a non-binary gender: "U", "")
     date_format: str | None = None
     max_width: int | None = None
     zero_pad: int | None = None
@@ -256,8 +257,14 @@ def _column(c: dict[str, Any], where: str, shown: str, event_default: str, team:
     blank = c.get("blank")
     if blank and blank.casefold() in reverse:
         raise ProfileError(f"{shown}: {where}.blank: {blank!r} is also a mapped value")
+    other = c.get("other")
+    if other is not None and not mapping:
+        raise ProfileError(f"{shown}: {where}.other: says what a value the map lacks becomes, so it needs a map")
+    if other and other.casefold() in reverse:
+        raise ProfileError(f"{shown}: {where}.other: {other!r} is also a mapped value; reading it back would "
+                           f"turn every other value into {reverse[other.casefold()]!r}")
     return Column(header=c["header"], source=source, kind=kind, type=ctype, required=bool(c.get("required")),
-                  map=mapping, reverse=reverse, blank=blank, date_format=c.get("date_format"),
+                  map=mapping, reverse=reverse, blank=blank, other=other, date_format=c.get("date_format"),
                   max_width=c.get("max_width"), zero_pad=c.get("zero_pad"), neutralize=c.get("neutralize"),
                   event=(c.get("event", event_default) if source == "event_id" and not team else None),
                   template_fields=fields, xlsx_date=bool(c.get("xlsx_date")) and ctype == "date")

@@ -383,20 +383,21 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
 
         # A raw row is falsy-only when every cell is "" or None, or a 0 / False that has text ("0", "FALSE").
         kept = [(r, row) for r, row in enumerate(rows, start=first_row)
-                if any(row) or any(cell_text(v) for v in row)]
+                if row and (any(row) or any(cell_text(v) for v in row))]
     else:
         kept = [(r, row) for r, row in enumerate(rows, start=first_row) if any(row)]
     rownums = [r for r, _ in kept]
-    gaps: list[int] = []
-    if rownums and rownums[-1] - first_row + 1 != len(rownums):  # some row between the first and last is blank
+    gaps: list[int] = []  # the first 8 blank rows between the first and last row kept
+    blanks = rownums[-1] - first_row + 1 - len(rownums) if rownums else 0  # all of them
+    if blanks:
         kept_rows = set(rownums)
-        gaps = [r for r in range(first_row, rownums[-1]) if r not in kept_rows]
+        gaps = list(itertools.islice((r for r in range(first_row, rownums[-1]) if r not in kept_rows), 8))
     if gaps:
-        shown = ", ".join(map(str, gaps[:8])) + (f" and {len(gaps) - 8} more" if len(gaps) > 8 else "")
+        shown = ", ".join(map(str, gaps)) + (f" and {blanks - 8} more" if blanks > 8 else "")
         if profile.stops_at_blank_row:
-            raise InputError(f"row{'s' if len(gaps) > 1 else ''} {shown} {'are' if len(gaps) > 1 else 'is'} blank: "
+            raise InputError(f"row{'s' if blanks > 1 else ''} {shown} {'are' if blanks > 1 else 'is'} blank: "
                              f"{profile.target} stops importing at a blank row; delete the blank rows", file=file)
-        blank_note = f"row{'s' if len(gaps) > 1 else ''} {shown} {'are' if len(gaps) > 1 else 'is'} blank (skipped)"
+        blank_note = f"row{'s' if blanks > 1 else ''} {shown} {'are' if blanks > 1 else 'is'} blank (skipped)"
     else:
         blank_note = None
     width = max([len(header)] + [fi + 1 for fi in found.values()])

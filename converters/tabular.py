@@ -16,6 +16,7 @@ import io
 import itertools
 import os
 import re
+import unicodedata
 from typing import Sequence
 
 from .atomic import write_bytes
@@ -285,6 +286,10 @@ def read_rows(path: str | os.PathLike, delimiter: str, encoding: str | None = No
     text, _ = decode(data, file, encoding)
     first = text[: text.find("\n")] if "\n" in text else text
     delim = sniff_delimiter(first, delimiter)
+    if delimiter == delim == "\t":
+        rows = tab_records(text)
+        check_rows(rows, text, file)
+        return rows
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
     except csv.Error as exc:
@@ -293,6 +298,77 @@ def read_rows(path: str | os.PathLike, delimiter: str, encoding: str | None = No
         _check_quotes(text, delim, file)  # cells hold line breaks: legitimately, or an unclosed quote
     check_rows(rows, text, file)
     return rows
+
+
+# The tab-delimited kind (.txt) is line-oriented, as timing programs' text imports read it: one record a
+# line, cells split at tabs, never quoted. Values hold no tab or line break (written as a space) and a
+# quote is written as it is. The one exception keeps what spreadsheets write readable: a cell in their
+# quoted form, wrapped in quotes with every quote inside doubled and at least one doubled quote
+# ('"Bob ""Speedy"""', as Excel and LibreOffice save 'Bob "Speedy"'), is read as what it quotes; so a value
+# that itself has that form (never a name) is written quoted, and every value reads back as written.
+
+
+def _quoted_form(cell: str) -> bool:
+    inner = cell[1:-1]
+    return (len(cell) >= 4 and cell[0] == cell[-1] == '"' and '""' in inner
+            and '"' not in inner.replace('""', ""))
+
+
+def tab_cell(value: str) -> str:
+    """A value (holding no tab or line break) as a .txt cell: as it is, or quoted when it has the quoted form."""
+    return '"' + value.replace('"', '""') + '"' if value[:1] == '"' and _quoted_form(value) else value
+
+
+def tab_records(text: str) -> list[list[str]]:
+    """The records of a tab-delimited text: one a line (CR, LF or CRLF ends it), cells split at tabs,
+    a cell in the quoted form unquoted."""
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE))
+    if '""' in text:
+        for row in rows:
+            for i, cell in enumerate(row):
+                if cell[:1] == '"' and _quoted_form(cell):
+                    row[i] = cell[1:-1].replace('""', '"')
+    return rows
+
+
+_TAB_BREAK = re.compile(r"\r\n|[\t\r\n]")
+
+
+def _tab_cells(header: Sequence[str], rows: Sequence[Sequence[str | None]]
+               ) -> tuple[list[str], Sequence[Sequence[str | None]], str | None]:
+    """Header and rows as .txt cells (:func:`tab_cell`), tabs and line breaks inside values as a space, and
+    the one warning that says how many values held one (None when none did)."""
+    cells = [tab_cell(_TAB_BREAK.sub(" ", h)) for h in header]
+    try:
+        joined = "".join(map("".join, rows))  # C-level; rows of text (the writers' empty cells are "")
+    except TypeError:
+        joined = "".join(v for row in rows for v in row if v)
+    if not any(ch in joined for ch in '\t\r\n"'):
+        return cells, rows, None
+    fixed: list[Sequence[str | None]] = []
+    first = None
+    count = 0
+    for r, row in enumerate(rows, start=2):
+        line = "".join(v or "" for v in row)
+        if "\t" not in line and "\r" not in line and "\n" not in line and '"' not in line:
+            fixed.append(row)
+            continue
+        new = list(row)
+        for i, v in enumerate(row):
+            if not v:
+                continue
+            if "\t" in v or "\r" in v or "\n" in v:
+                count += 1
+                first = first or (r, header[i])
+                v = _untab(_TAB_BREAK.sub(" ", v), v)
+            new[i] = tab_cell(v)
+        fixed.append(new)
+    note = None
+    if count:
+        what = "tabs or line breaks in values written as spaces" if count > 1 else \
+            "tab or line break in a value written as a space"
+        note = f"{count} {what} (first: row {first[0]}, {first[1]!r})"
+    return cells, fixed, note
 
 
 def _check_quotes(text: str, delim: str, file: str) -> None:
@@ -338,9 +414,11 @@ def check_rows(rows: list[list[str]], text: str, file: str) -> None:
 
 
 def to_cp1252(value: str) -> str:
-    """``value`` with every character Windows-1252 cannot hold transliterated (anyascii)."""
+    """``value`` with every character Windows-1252 cannot hold transliterated (anyascii); an accent it
+    can hold stays, also when it came decomposed (``Zoe`` + U+0308 is written ``Zoë``, not ``Zoe``)."""
     from anyascii import anyascii
 
+    value = unicodedata.normalize("NFC", value)
     out = []
     for ch in value:
         try:
@@ -397,10 +475,10 @@ def _plain_body(rows: Sequence[Sequence[str | None]], delimiter: str, line_endin
     return body + line_ending
 
 
-def _untab(value: str) -> str:
-    """``value`` with its tabs as spaces, and without the formula guard ``'`` that only the tab needed."""
-    out = value.replace("\t", " ")
-    if out.startswith("'") and value.lstrip("'")[:1] == "\t":
+def _untab(out: str, value: str) -> str:
+    """``out`` (``value`` with its tabs and line breaks as spaces) without the formula guard ``'`` that
+    only a leading tab or CR needed."""
+    if out.startswith("'") and value.lstrip("'")[:1] in ("\t", "\r"):
         out = out[1:]
     return out
 
@@ -409,27 +487,11 @@ def write_rows(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Se
                delimiter: str, line_ending: str, encoding: str) -> list[str]:
     """Write header + rows atomically; returns warnings (values transliterated for the encoding)."""
     warnings: list[str] = []
-    if delimiter == "\t" and any(v and "\t" in v for row in rows for v in row):
-        # A tab inside a value of a tab-delimited file would be quoted, which timing programs' text imports
-        # read as two cells and a stray quote: a space instead, reported.
-        fixed = []
-        for r, row in enumerate(rows, start=2):
-            if any(v and "\t" in v for v in row):
-                row = [_untab(v) if v and "\t" in v else v for v in row]
-                for i, v in enumerate(rows[r - 2]):
-                    if v and "\t" in v:
-                        warnings.append(f"row {r}, column {header[i]!r}: a tab inside {v!r} written as a space")
-            fixed.append(row)
-        rows = fixed
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(header)
-    body = _plain_body(rows, delimiter, line_ending)
-    if body is None:
-        writer.writerows(rows)
-        text = buf.getvalue()
-    else:
-        text = buf.getvalue() + body
+    if delimiter == "\t":
+        header, rows, note = _tab_cells(header, rows)
+        if note:
+            warnings.append(note)
+    text = _text(header, rows, delimiter, line_ending)
     try:
         data = text.encode(encoding)
     except UnicodeEncodeError:
@@ -444,13 +506,30 @@ def write_rows(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Se
                     value.encode(encoding)
                 except UnicodeEncodeError:
                     new[i] = to_cp1252(value)
-                    warnings.append(f"row {r}, column {header[i]!r}: {value!r} written as {new[i]!r} "
-                                    f"({encoding} cannot hold it)")
+                    if new[i] != unicodedata.normalize("NFC", value):  # not only composed: something was lost
+                        warnings.append(f"row {r}, column {header[i]!r}: {value!r} written as {new[i]!r} "
+                                        f"({encoding} cannot hold it)")
             fixed_rows.append(new)
-        buf = io.StringIO(newline="")
-        writer = csv.writer(buf, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL)
-        writer.writerow([to_cp1252(h) for h in header])
-        writer.writerows(fixed_rows)
-        data = buf.getvalue().encode(encoding, errors="replace")
+        text = _text([to_cp1252(h) for h in header], fixed_rows, delimiter, line_ending)
+        data = text.encode(encoding, errors="replace")
     write_bytes(path, data)
     return warnings
+
+
+def _text(header: Sequence[str], rows: Sequence[Sequence[str | None]], delimiter: str, line_ending: str) -> str:
+    """Header and rows as text: tab-delimited cells (already made by :func:`_tab_cells`) joined as they
+    are; any other delimiter as csv.writer (QUOTE_MINIMAL) writes them."""
+    if delimiter == "\t":
+        try:
+            lines = list(map("\t".join, itertools.chain([header], rows)))
+        except TypeError:  # a None cell
+            lines = ["\t".join(v or "" for v in row) for row in itertools.chain([header], rows)]
+        return line_ending.join(lines) + line_ending
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(header)
+    body = _plain_body(rows, delimiter, line_ending)
+    if body is None:
+        writer.writerows(rows)
+        return buf.getvalue()
+    return buf.getvalue() + body

@@ -34,8 +34,10 @@ Rules:
 from __future__ import annotations
 
 import codecs
+import hashlib
 import logging
 import os
+import re
 import threading
 import time
 import tomllib
@@ -286,6 +288,32 @@ def free_name(folder: Path, name: str, stamp: float | None = None) -> Path:
         n += 1
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+WORK = ".timersync-work"  # FOLDER/.timersync-work/: a dropped file under a name every step can use
+NAME_ROOM = 255  # bytes a file name may have (ext4, NTFS, APFS)
+MOVE_ROOM = NAME_ROOM - 45  # a name in done/ or failed/ leaves room for a time stamp, .error.txt and a temp name
+
+
+def shown(name: str) -> str:
+    """A file name as text that prints, logs and goes into JSON: bytes that are not UTF-8 as ``\\xNN``,
+    control characters as ``?``."""
+    return _UNPRINTABLE.sub("?", os.fsencode(name).decode("utf-8", "backslashreplace"))
+
+
+def usable_name(name: str, room: int) -> str:
+    """``name`` as a name every step can use: UTF-8 without control characters (others become ``_``) and at
+    most ``room`` bytes (a cut name keeps its extension and gets ``~`` and 8 hex digits of the whole name,
+    so two long names never become one)."""
+    raw = os.fsencode(name)
+    text = _UNPRINTABLE.sub("_", raw.decode("utf-8", "replace").replace("\ufffd", "_"))
+    if len(text.encode()) <= room:
+        return text
+    suffix = Path(text).suffix if len(Path(text).suffix.encode()) <= 16 else ""
+    tag = "~" + hashlib.sha256(raw).hexdigest()[:8]
+    stem = text[: len(text) - len(suffix)].encode()[: room - len(tag) - len(suffix.encode())]
+    return stem.decode("utf-8", "ignore") + tag + suffix
+
+
 # ------------------------------------------------------------------------------------------ watcher
 
 class Watcher:
@@ -374,7 +402,13 @@ class Watcher:
                 continue
             if self._still_incomplete(path, now):
                 continue
-            outcome = self.process(path)
+            try:
+                outcome = self.process(path)
+            except Exception as exc:  # noqa: BLE001 - e.g. failed/ not writable: say so, go on, retry later
+                LOG.exception("%s", shown(name))
+                outcome = Outcome(shown(name), "deferred", f"cannot process or move it ({type(exc).__name__}: "
+                                  f"{shown(str(exc))}); trying again in {RETRY_UNREACHABLE:.0f} s")
+                self.report(f"{outcome.name}: {outcome.message}")
             summary.outcomes.append(outcome)
             if outcome.status == "deferred":
                 self._deferred[name] = now + RETRY_UNREACHABLE
@@ -398,7 +432,7 @@ class Watcher:
             first = self._incomplete.setdefault(path.name, now)
             if now - first < self.config.incomplete_timeout:
                 if first == now:
-                    self.report(f"{path.name}: waiting, {exc}")
+                    self.report(f"{shown(path.name)}: waiting, {str(exc).replace(str(path), shown(path.name))}")
                 return True
         except (TimersyncError, OSError):
             pass  # other problems are reported when the file is processed
@@ -507,7 +541,7 @@ class Watcher:
     # -------------------------------------------------------------------------------- processing
     def process(self, path: Path) -> Outcome:
         """Process one settled input exactly once and move it to done/ or failed/."""
-        name = path.name
+        name = shown(path.name)  # as printed, logged and journaled (the file keeps its own bytes)
         try:
             st = path.stat()
             digest = file_sha256(path)
@@ -523,8 +557,10 @@ class Watcher:
             self.report(f"{name}: {outcome.message}; moved to {outcome.moved_to.parent.name}/")
             return outcome
         details = ""
+        work = path
         try:
-            outputs = self._handle(path)
+            work = self._work_path(path)
+            outputs = self._handle(work)
             status, message = "done", f"wrote {', '.join(outputs)}"
         except ConnectionFailed as exc:
             msg = f"RaceEntry not reachable ({exc}); left in in/, trying again in {RETRY_UNREACHABLE:.0f} s"
@@ -536,6 +572,12 @@ class Watcher:
         except Exception as exc:  # the watcher must survive anything a file can do to it
             status, message, outputs = "failed", f"unexpected error: {type(exc).__name__}: {exc}", []
             details = traceback.format_exc()
+        finally:
+            if work != path:
+                work.unlink(missing_ok=True)
+        if work != path:  # messages name the file as it was dropped
+            message, details = (m.replace(str(work), f"in/{name}").replace(work.name, name) for m in (message, details))
+        message, details = shown(message), "\n".join(map(shown, details.split("\n")))
         self.journal.add({"key": key, "name": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
                           "sha256": digest, "status": status, "message": message, "details": details,
                           "outputs": outputs, "time": time.strftime("%Y-%m-%d %H:%M:%S")})
@@ -547,12 +589,32 @@ class Watcher:
         self.report(f"{name}: {'ok' if status == 'done' else 'FAILED'}: {message}")
         return outcome
 
+    def _work_path(self, path: Path) -> Path:
+        """The dropped file under a name every step can use (``usable_name``, room left for the outputs'
+        names made from it): ``path`` itself, or a link to it (a copy where links fail) in ``.timersync-work/``."""
+        longest = max([len(o.file.encode()) for o in self.config.outputs] + [len("plan")])
+        name = usable_name(path.name, min(MOVE_ROOM, NAME_ROOM - 16 - longest))
+        if name == path.name:
+            return path
+        work = self.config.folder / WORK
+        work.mkdir(exist_ok=True)
+        target = work / name
+        target.unlink(missing_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            import shutil
+
+            shutil.copy2(path, target)
+        return target
+
     def _move(self, path: Path, ok: bool, message: str, details: str) -> Path:
         folder = self.config.done if ok else self.config.failed
-        target = free_name(folder, path.name)
+        target = free_name(folder, usable_name(path.name, MOVE_ROOM)
+                           if len(os.fsencode(path.name)) > MOVE_ROOM else path.name)
         if not ok:
-            text = (f"{message}\n\n"
-                    f"File: {path.name}\nWhat to do: fix the file and drop it into in/ again.\n"
+            text = (f"{shown(message)}\n\n"
+                    f"File: {shown(path.name)}\nWhat to do: fix the file and drop it into in/ again.\n"
                     f"Config: {self.config.path}\n")
             if details:
                 text += f"\nDetails:\n{details}"
@@ -564,6 +626,10 @@ class Watcher:
         kind = path.suffix.lower().lstrip(".")
         if kind == "json":
             return self._convert_json(path)
+        if kind == "xlsx":
+            from .xlsx import read_isolated
+
+            read_isolated(path)  # a workbook that crashes a native reader crashes a child, not the watcher
         if kind in TABLE_KINDS:
             return self._plan_table(path)
         raise InputError(f"unsupported file type {path.suffix or '(no extension)'!r}; drop a participants "

@@ -36,14 +36,16 @@ def write_ids(path: str | Path, profile: Any, ids: dict[int, str], expected_sha:
 
 
 def _text(path: Path, header: str, ids: dict[int, str], delimiter: str) -> int:
-    from .tabular import decode, sniff_delimiter
+    from .tabular import decode, sniff_delimiter, tab_cell, tab_records
 
     data = path.read_bytes()
     text, encoding = decode(data, str(path))
     bom = encoding in ("utf-8-sig", "utf-16") and data[:3] == b"\xef\xbb\xbf"
     lines = text.splitlines(keepends=True)
     delim = sniff_delimiter(lines[0] if lines else "", delimiter)
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
+    tabs = delimiter == delim == "\t"  # the tab-delimited kind: line-oriented, never quoted (tabular)
+    records = (tab_records(text) if tabs else
+               list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)))
     if len(records) != len(lines):
         raise InputError("a cell holds a line break, so rows cannot be matched to lines; ids not written (they "
                          "are in the push's receipt.csv)", file=str(path))
@@ -58,7 +60,10 @@ def _text(path: Path, header: str, ids: dict[int, str], delimiter: str) -> int:
         cells = records[i] + [""] * (col + 1 - len(records[i]))
         cells[col] = str(rid)
         buf = io.StringIO()
-        csv.writer(buf, delimiter=delim, lineterminator="").writerow(cells)
+        if tabs:
+            buf.write("\t".join(map(tab_cell, cells)))
+        else:
+            csv.writer(buf, delimiter=delim, lineterminator="").writerow(cells)
         ending = lines[i][len(lines[i].rstrip("\r\n")):]
         lines[i] = buf.getvalue() + ending
         written += 1

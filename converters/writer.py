@@ -145,7 +145,18 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
     elif col.map or col.blank is not None:
         mapping, blank = col.map, (col.blank or empty)
         lookup = {v: (mapping.get(v, v) if v else blank) for v in set(values)}
-        if mapping and any(v and v not in mapping for v in lookup):
+        lacking = sorted(v for v in lookup if v and v not in mapping) if mapping else []
+        if lacking and col.other is not None:
+            # A non-binary gender in a program that holds M and F only: written as the program expects
+            # (the profile's `other`), said once; read back, it is compared as written (as_written).
+            for v in lacking:
+                lookup[v] = col.other or empty
+            changed = [v for v in lacking if v != col.other]
+            n = sum(1 for v in values if v in changed)
+            if n:
+                warn(f"{header!r}: {n} value{'s' if n > 1 else ''} {profile.target} has no code for "
+                     f"({', '.join(map(repr, changed))}) written as {col.other!r}")
+        elif lacking:
             for r, v in enumerate(values, start=2):
                 if v and v not in mapping:
                     warn(f"row {r}, column {header!r}: {v!r} has no value in the profile's map; written unchanged")
@@ -232,6 +243,26 @@ def _may_trigger(values: list[str | None], empty: str | None) -> bool:
         return True
     joined = "\n" + "\n".join(values)
     return any(t in joined for t in _LINE_TRIGGERS)
+
+
+def as_written(participants: Iterable[Participant], reference: Iterable[Participant], profile: Profile) -> None:
+    """Compare as written: in a column with an ``other`` code, a value read back from that code stands for
+    the reference's (the base's, or RaceEntry's) value it was written from, so that value is put back; a
+    non-binary gender written "U" for The Race Director is no edit to push as blank."""
+    columns = [c for c in profile.columns if c.kind == "field" and c.other is not None]
+    if not columns:
+        return
+    by_id = {p.registration_id: p for p in reference if p.registration_id}
+    for col in columns:
+        other = col.other.casefold()
+        back = "" if not other or (col.blank and col.blank.casefold() == other) else col.other
+        for p in participants:
+            ref = by_id.get(p.registration_id) if p.registration_id else None
+            if ref is None:
+                continue
+            was = getattr(ref, col.source)
+            if was and was not in col.map and (getattr(p, col.source) or "") == back:
+                setattr(p, col.source, was)
 
 
 def participants_to_rows(participants: Iterable[Participant], profile: Profile | str, race: Any = None,

@@ -5,6 +5,12 @@ widths from the content, text-formatted cells for bib/chip/ZIP/phone so leading 
 person edits them). For 50,000 x 25 cells this takes about a second where xlsxwriter takes 6.5-7.4 s
 and pandas + openpyxl 18.6 s. Reading: python-calamine (Rust), falling back to openpyxl only when
 calamine cannot read the file.
+
+Before either reader sees a workbook, :func:`check_extent` streams its parts once: a workbook larger
+than any race (``TIMERSYNC_MAX_ROWS`` rows, default 200,000, or its XML beyond 4 KB a row) is refused,
+and a sheet whose cells lie far from each other (a character typed in row 1,048,576, a cell claimed at
+XFD1048576) is read cell by cell instead of through calamine's grid of every row times every column
+(which for XFD1048576 asks for 550 GB and aborts the process).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import datetime as _dt
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Sequence
 from xml.sax.saxutils import escape as _xml_escape
@@ -322,9 +329,10 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def check_zip(path: str | os.PathLike) -> None:
-    """Raise for a file that is not a whole zip: CutShort when it starts like one (a copy interrupted),
-    InputError when it is something else altogether."""
+def check_zip(path: str | os.PathLike) -> bool:
+    """Raise for a file that is not a whole zip: CutShort when it starts like one (a copy interrupted) or a
+    part is corrupt, InputError when it is something else altogether, or larger than any race. Returns
+    :func:`check_extent`'s answer (it reads every part once, so each part's checksum is checked too)."""
     from .errors import CutShort
 
     file = str(path)
@@ -335,15 +343,7 @@ def check_zip(path: str | os.PathLike) -> None:
             raise CutShort("the file looks cut short (an incomplete .xlsx: the zip ends early); copy it again, "
                            "or open and re-save it in Excel", file=file)
         raise InputError("not an Excel .xlsx file (not a zip); save it as .xlsx, or as .csv and use that", file=file)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            bad = zf.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise CutShort(f"the file looks cut short or damaged ({exc}); copy it again, or re-save it in Excel",
-                       file=file) from None
-    if bad is not None:
-        raise CutShort(f"the file looks cut short or damaged (part {bad} is corrupt); copy it again, or re-save "
-                       f"it in Excel", file=file)
+    return check_extent(path)
 
 
 def read_xlsx(path: str | os.PathLike, raw: bool = False) -> list[tuple[str, list[list[Any]]]]:
@@ -355,11 +355,13 @@ def read_xlsx(path: str | os.PathLike, raw: bool = False) -> list[tuple[str, lis
         raise InputError("file not found", file=file)
     if os.path.getsize(path) == 0:
         raise InputError("the file is empty; expected an Excel .xlsx workbook", file=file)
-    check_zip(path)
-    try:
-        return _read_calamine(path, raw)
-    except Exception:  # noqa: BLE001 - any calamine failure: try the slower, more forgiving reader
-        pass
+    if check_zip(path):
+        try:
+            return _read_calamine(path, raw)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - any calamine failure (a Rust panic is a BaseException too):
+            pass  # try the slower, more forgiving reader
     try:
         return _read_openpyxl(path)
     except Exception as exc:  # noqa: BLE001
@@ -367,9 +369,161 @@ def read_xlsx(path: str | os.PathLike, raw: bool = False) -> list[tuple[str, lis
                          f"Excel or LibreOffice and save it again as .xlsx", file=file) from None
 
 
+MAX_ROWS = 200_000  # rows a workbook may hold (TIMERSYNC_MAX_ROWS): four times the largest races
+ROW_BYTES = 4096  # XML a row may take, on average, before the workbook counts as too large
+GRID_CELLS = 5_000_000  # calamine's grid (rows x columns) allowed whatever the cells, about 160 MB
+GRID_FACTOR = 8  # ... and beyond that, this many grid places per cell that is there
+_ROW_REF = re.compile(rb'<row [^>]*?r="([0-9]+)"')
+# A cell reference far out: a column of three letters or from BA on, or a row of six digits or more. A
+# normal sheet has none, so the scan costs one failed match per cell (0.1 s for 50,000 x 48 cells).
+_FAR_REF = re.compile(rb'r="(?:([A-Z]{3,}|[B-Z][A-Z])([0-9]+)|([A-Z]{1,2})([0-9]{6,}))"')  # no \b: it costs 4x
+_CHUNK = 1 << 20
+
+
+def max_rows() -> int:
+    """The row limit: ``TIMERSYNC_MAX_ROWS`` when it is a positive whole number, else :data:`MAX_ROWS`."""
+    value = os.environ.get("TIMERSYNC_MAX_ROWS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else MAX_ROWS
+
+
+def column_number(letters: str) -> int:
+    """A -> 1, Z -> 26, AA -> 27, XFD -> 16384."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def check_extent(path: str | os.PathLike) -> bool:
+    """Stream every part of the workbook once (never holding one whole) before a reader sees it.
+
+    Raises InputError for a workbook larger than any race: more than :func:`max_rows` rows in a sheet, or
+    more XML than ``ROW_BYTES`` a row (what a zip bomb unpacks to). Returns True when calamine may read it
+    (its grid of rows x columns stays small beside the cells there are), False when some cell lies so far
+    from the others (a stray character in row 1,048,576, a cell at XFD1048576) that only a reader keeping
+    just the cells there are may be used."""
+    from .errors import CutShort
+
+    file = str(path)
+    limit = max_rows()
+    budget = limit * ROW_BYTES
+    total = 0
+    dense = True
+    info = None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                total, sparse = _scan_part(zf, info, file, limit, budget, total)
+                dense = dense and not sparse
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        part = f"part {info.filename} is corrupt" if info is not None else str(exc)
+        raise CutShort(f"the file looks cut short or damaged ({part}); copy it again, or re-save it in Excel",
+                       file=file) from None
+    return dense
+
+
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, file: str, limit: int, budget: int,
+               total: int) -> tuple[int, bool]:
+    """Stream one part (see :func:`check_extent`): (bytes unpacked so far, whether it is a sheet whose
+    cells lie too far apart for calamine's grid)."""
+    if info.file_size > budget - total:
+        raise _too_large(file, f"its part {info.filename} unpacks to {info.file_size:,} bytes", limit)
+    rows = cells = max_row = 0
+    max_col = 52  # what no far reference found may reach (AZ)
+    sheet = None
+    tail = b""
+    with zf.open(info) as part:
+        while chunk := part.read(_CHUNK):
+            total += len(chunk)
+            if total > budget:
+                raise _too_large(file, f"its parts unpack to more than {budget:,} bytes", limit)
+            if sheet is None:
+                sheet = b"worksheet" in chunk[:4096]  # <worksheet ...> opens a sheet's part
+            if not sheet:
+                continue
+            data = tail + chunk
+            cut = data.rfind(b"<")
+            data, tail = (data, b"") if cut < 0 else (data[:cut], data[cut:])
+            rows += data.count(b"<row")  # (and a <rowBreaks>: one more at most)
+            cells += data.count(b"<c ")
+            refs = _ROW_REF.findall(data)
+            if refs:
+                max_row = max(max_row, max(map(int, refs)))
+            for far in _FAR_REF.findall(data):
+                letters, digits = (far[0], far[1]) if far[0] else (far[2], far[3])
+                max_col = max(max_col, column_number(letters.decode()))
+                max_row = max(max_row, int(digits))
+    if sheet and rows > limit:
+        raise _too_large(file, f"a sheet has {rows:,} rows", limit)
+    return total, bool(sheet) and max_row * max_col > max(GRID_CELLS, GRID_FACTOR * cells)
+
+
+CHILD_TIMEOUT = 600.0  # seconds a child may take to read a workbook
+CHILD_MEMORY = 8 << 30  # address space a child may use (where the system lets it be limited)
+# The child: read the workbook as read_xlsx does; 0 when it could be read or was refused with an
+# InputError (the caller's own read says why), 3 when memory ran out, anything else a crash.
+_CHILD = """
+import sys
+try:
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), int(sys.argv[2])))
+except (ImportError, ValueError, OSError):
+    pass
+from converters.errors import InputError
+from converters.xlsx import read_xlsx
+try:
+    read_xlsx(sys.argv[1], raw=True)
+except InputError:
+    pass
+except MemoryError:
+    sys.exit(3)
+"""
+
+
+def read_isolated(path: str | os.PathLike, timeout: float | None = None) -> None:
+    """Read the workbook once in a child process, so that a native library's crash on a hostile or
+    damaged file (an abort, a segfault) or a read that runs out of memory or time costs the child, not
+    the caller; raise InputError saying so. A workbook the child reads, or refuses with its own message,
+    passes: the caller then reads it (and gives that message)."""
+    import signal
+    import subprocess
+    import sys
+
+    file = str(path)
+    env = dict(os.environ)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        done = subprocess.run([sys.executable, "-c", _CHILD, os.fsencode(path), str(CHILD_MEMORY)], env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              timeout=CHILD_TIMEOUT if timeout is None else timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise InputError(f"reading the workbook took over {exc.timeout:.0f} s and was stopped; open it in Excel "
+                         f"or LibreOffice and save it again as .xlsx", file=file) from None
+    code = done.returncode
+    if code == 0 or (code == 1 and b"Traceback" in done.stderr):
+        return  # read, refused with a message, or a Python error: the caller's own read reports it
+    if code == 3:
+        why = f"it needs more than {CHILD_MEMORY >> 30} GB of memory"
+    elif code < 0:
+        try:
+            why = f"the XLSX reader crashed ({signal.Signals(-code).name})"
+        except ValueError:
+            why = f"the XLSX reader crashed (signal {-code})"
+    else:
+        why = f"the XLSX reader crashed (exit status {code})"
+    raise InputError(f"the workbook cannot be read: {why}; open it in Excel or LibreOffice and save it "
+                     f"again as .xlsx", file=file)
+
+
+def _too_large(file: str, why: str, limit: int) -> InputError:
+    return InputError(f"the workbook is larger than any race ({why}; the limit is {limit:,} rows, "
+                      f"TIMERSYNC_MAX_ROWS); check it is the right file", file=file)
+
+
 def _convert(rows: list[list[Any]]) -> list[list[str]]:
     conv = cell_text
-    return [[v if type(v) is str else conv(v) for v in row] for row in rows]
+    return [[v if type(v) is str else conv(v) for v in row] if row else row for row in rows]
 
 
 def _read_calamine(path: str | os.PathLike, raw: bool = False) -> list[tuple[str, list[list[Any]]]]:
@@ -392,13 +546,47 @@ def _read_openpyxl(path: str | os.PathLike) -> list[tuple[str, list[list[str]]]]
         inline = "xl/sharedStrings.xml" not in zf.namelist()
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        sheets = [(ws.title, _convert([list(r) for r in ws.iter_rows(values_only=True)])) for ws in wb.worksheets]
+        sheets = [(ws.title, _convert(_cells_there(ws))) for ws in wb.worksheets]
     finally:
         wb.close()
     # openpyxl leaves OOXML's _xHHHH_ escapes in inline strings; in shared strings it decodes them,
     # except those of control characters (which XML cannot carry literally), so finish those.
     fix = _unescape if inline else _unescape_controls
-    return [(name, [[fix(v) if "_x" in v else v for v in row] for row in rows]) for name, rows in sheets]
+    return [(name, [[fix(v) if "_x" in v else v for v in row] if row else row for row in rows])
+            for name, rows in sheets]
+
+
+_NO_ROW: list[Any] = []  # every row that holds nothing (shared: never changed by the readers' callers)
+WIDE = 1024  # columns up to which rows are given one width, as calamine gives them
+
+
+def _cells_there(ws: Any) -> list[list[Any]]:
+    """A read-only openpyxl sheet's rows, keeping only the cells there are: rows with nothing as one shared
+    empty list, nothing after the last value; the others as wide as the widest (``""`` where a cell is
+    empty, as calamine reads them), or, past :data:`WIDE` columns, each as long as its last value.
+    (``iter_rows`` fills every row to the widest and every gap with such rows: 16,384 cells a row, a
+    million rows, for one cell at XFD1048576.)"""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    found: dict[int, dict[int, Any]] = {}
+    with ws._get_source() as src:  # the parser iter_rows itself uses, without its filling
+        parser = WorkSheetParser(src, ws._shared_strings, data_only=True, epoch=ws.parent.epoch,
+                                 date_formats=ws.parent._date_formats,
+                                 timedelta_formats=ws.parent._timedelta_formats)
+        for index, cells in parser.parse():
+            there = {c["column"]: c["value"] for c in cells if c["value"] is not None and c["value"] != ""}
+            if there and index >= 1:
+                found.setdefault(index, {}).update(there)
+    if not found:
+        return []
+    width = max(max(there) for there in found.values())
+    rows: list[list[Any]] = [_NO_ROW] * max(found)
+    for index, there in found.items():
+        row = [""] * (width if width <= WIDE else max(there))
+        for col, value in there.items():
+            row[col - 1] = value
+        rows[index - 1] = row
+    return rows
 
 
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")

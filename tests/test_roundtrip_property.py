@@ -3,6 +3,8 @@ neutralisation is a bijection."""
 
 from __future__ import annotations
 
+import re
+
 import tempfile
 from pathlib import Path
 
@@ -57,8 +59,8 @@ def _check(kind, ps):
         data = read_file(path, profile)
     # A row whose every cell is empty is skipped; registration_id is always set, so none is.
     assert len(data.participants) == len(ps)
-    def sent(v):  # a tab inside a value of a tab-delimited file is written as a space
-        return v.replace("\t", " ") if kind == "txt" and isinstance(v, str) else v
+    def sent(v):  # a tab or line break inside a value of a tab-delimited file is written as a space
+        return re.sub(r"\r\n|[\t\r\n]", " ", v) if kind == "txt" and isinstance(v, str) else v
 
     for a, b in zip(ps, data.participants):
         for f in TEXT_FIELDS + ("registration_id", "event_id", "bib", "chip", "gender"):

@@ -221,3 +221,89 @@ def test_push_true_sends_a_dropped_edit_once(client, server, tmp_path):
     write_file(folder / "in" / "runscore.csv", edited, "runscore", race=race)
     w.run_once()
     assert len(parse_participants(client.participants(server.race_id, 0))) == len(people)
+
+
+def _far_cell_workbook(path, people):
+    """A raceresult workbook of ``people`` whose sheet also claims a cell at XFD1048576."""
+    from tests.corpus.make_corpus import _add_cells
+
+    plain = path.with_name("plain.xlsx")
+    write_file(plain, people, "raceresult")
+    _add_cells(plain, path, b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>')
+    plain.unlink()
+
+
+def test_hostile_workbook_fails_alone_and_the_watcher_goes_on(client, server, tmp_path):
+    """A 2 KB workbook claiming a cell at XFD1048576 once aborted the process inside the XLSX reader
+    (550 GB asked for), on every restart. Now it is read cell by cell and fails on what it holds (a blank
+    row, for Race Result), and the file after it is processed."""
+    folder = make_folder(tmp_path, server, extra="incomplete_timeout = 0\n")
+    w = watcher(folder, client)
+    people = parse_participants(client.participants(server.race_id, 0))
+    _far_cell_workbook(folder / "in" / "a_hostile.raceresult.xlsx", people[:2])
+    assert (folder / "in" / "a_hostile.raceresult.xlsx").stat().st_size < 4000
+    write_file(folder / "in" / "b_runscore.csv", people, "runscore", race=client.race(server.race_id))
+    summary = w.run_once()
+    assert [(o.name, o.status) for o in summary.outcomes] == [("a_hostile.raceresult.xlsx", "failed"),
+                                                              ("b_runscore.csv", "done")]
+    error = (folder / "failed" / "a_hostile.raceresult.xlsx.error.txt").read_text().splitlines()[0]
+    assert "stops importing at a blank row" in error and "1048" in error
+
+
+def test_a_native_crash_reading_a_workbook_fails_that_file_only(client, server, tmp_path, monkeypatch):
+    """Whatever a native library does on a workbook (here the child reader aborts, as calamine does when
+    an allocation fails), the file goes to failed/ with the reason and the next file is processed."""
+    import converters.xlsx
+
+    monkeypatch.setattr(converters.xlsx, "_CHILD", "import os; os.abort()")
+    folder = make_folder(tmp_path, server)
+    w = watcher(folder, client)
+    people = parse_participants(client.participants(server.race_id, 0))
+    write_file(folder / "in" / "a.raceresult.xlsx", people, "raceresult")
+    write_file(folder / "in" / "b_runscore.csv", people, "runscore", race=client.race(server.race_id))
+    summary = w.run_once()
+    assert [(o.name, o.status) for o in summary.outcomes] == [("a.raceresult.xlsx", "failed"),
+                                                              ("b_runscore.csv", "done")]
+    error = (folder / "failed" / "a.raceresult.xlsx.error.txt").read_text().splitlines()[0]
+    assert "the XLSX reader crashed (SIGABRT)" in error and "save it again as .xlsx" in error
+
+
+@pytest.mark.skipif(os.name == "nt" or os.uname().sysname == "Darwin",
+                    reason="names that are not UTF-8: Linux file systems only")
+def test_file_names_of_any_bytes_and_length(client, server, tmp_path):
+    """A name that is not UTF-8 (Latin-1 from an old share) and one of 245 bytes are processed like any
+    other: reported and journaled readably, outputs under a usable name, the input moved to done/ or
+    failed/ under its own name (a long one cut to fit beside its .error.txt)."""
+    folder = make_folder(tmp_path, server)
+    w = watcher(folder, client)
+    data = client.participants(server.race_id, 0)
+    inbox = os.fsencode(folder / "in")
+    latin = b"r\xe9sultats.json"
+    with open(os.path.join(inbox, latin), "wb") as fh:
+        fh.write(orjson.dumps(data))
+    long_name = ("x" * 237 + ".json").encode()
+    assert len(long_name) == 242
+    with open(os.path.join(inbox, long_name), "wb") as fh:
+        fh.write(orjson.dumps(data))
+    broken = b"\xff" * 240 + b".csv"
+    assert len(broken) == 244
+    with open(os.path.join(inbox, broken), "wb") as fh:
+        fh.write(b"nothing,to,see\n")
+    lines = []
+    w.report = lines.append
+    summary = w.run_once()
+    assert sorted(o.status for o in summary.outcomes) == ["done", "done", "failed"], summary.outcomes
+    assert "r\\xe9sultats.json: ok" in "\n".join(lines)
+    done = set(os.listdir(os.fsencode(folder / "done")))
+    assert latin in done and long_name not in done  # 242 bytes leave no room for a time stamp if taken
+    assert any(n.startswith(b"x" * 150) and n.endswith(b".json") and len(n) <= 210 for n in done)
+    out = os.listdir(folder / "out")
+    assert "r_sultats.runscore.csv" in out and "r_sultats.raceresult.xlsx" in out
+    assert any(n.startswith("x" * 100) and n.endswith(".raceresult.xlsx") for n in out)
+    failed = os.listdir(os.fsencode(folder / "failed"))
+    assert len(failed) == 2 and all(len(n) <= 255 for n in failed)
+    text = next(n for n in failed if n.endswith(b".error.txt"))
+    assert "File: " + "\\xff" * 240 + ".csv" in (folder / "failed" / os.fsdecode(text)).read_text(encoding="utf-8")
+    journal = [orjson.loads(line) for line in (folder / JOURNAL).read_bytes().splitlines()]
+    assert {j["name"] for j in journal} == {"r\\xe9sultats.json", "x" * 237 + ".json", "\\xff" * 240 + ".csv"}
+    assert os.listdir(inbox) == []

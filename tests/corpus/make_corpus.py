@@ -7,6 +7,7 @@ import io
 import sys
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
@@ -62,10 +63,37 @@ def main() -> None:
                 dst.writestr(item, src.read(item))
     (HERE / "damaged.xlsx").write_bytes(buf.getvalue())
     whole.unlink()
+    # Far-away cells: a 2 KB workbook claiming a cell at XFD1048576 (once an abort inside the XLSX reader,
+    # asking for 550 GB), and a character typed in row 1,048,576 below 30 runners (once 800 MB).
+    small = HERE / "small.xlsx"
+    write_file(small, people[:2], "raceresult")
+    _add_cells(small, HERE / "far_cell.xlsx",
+               b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>')
+    write_file(small, people, "runscore")
+    _add_cells(small, HERE / "stray_cell.xlsx",
+               b'<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row>')
+    small.unlink()
     blank = HERE / "blank_row_raceresult.csv"
     write_file(blank, people[:3], "raceresult")
     lines = blank.read_bytes().split(b"\r\n")
     blank.write_bytes(b"\r\n".join(lines[:2] + [b"," * lines[0].count(b",")] + lines[2:]))
+
+
+def rewrite_part(source: Path, target: Path, name: str, change: Callable[[bytes], bytes]) -> None:
+    """The workbook ``source`` as ``target``, its part ``name`` changed by ``change``."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            info = zipfile.ZipInfo(item.filename, date_time=item.date_time)  # the same bytes every time
+            info.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(info, change(data) if item.filename == name else data)
+    target.write_bytes(buf.getvalue())
+
+
+def _add_cells(source: Path, target: Path, cells: bytes) -> None:
+    """``source`` as ``target`` with ``cells`` (sheet XML rows) added after its first sheet's data."""
+    rewrite_part(source, target, "xl/worksheets/sheet1.xml", lambda d: d.replace(b"</sheetData>", cells + b"</sheetData>"))
 
 
 if __name__ == "__main__":
