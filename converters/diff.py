@@ -842,6 +842,10 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             if f in present_set and getattr(p, f) != getattr(cp, f):
                 fv, cv = norm(f, getattr(p, f)), norm(f, getattr(cp, f))
                 if fv != cv and (bp is None or fv != norm(f, getattr(bp, f))):
+                    kind = damage_of(fv, cv) or (damage_of(fv, norm(f, getattr(bp, f))) if bp is not None else None)
+                    if kind:  # a 12-digit chip shown as 1.23457E+11: the spreadsheet's, not a change
+                        plan.damaged[kind] += 1
+                        continue
                     plan.unpushable.append(Unpushable(row, rid, f, getattr(cp, f), getattr(p, f),
                                                       f"RaceEntry's API has no {f} field: change it in RaceEntry "
                                                       f"by hand or keep it in the timing program", who_of(cp)))

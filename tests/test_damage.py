@@ -32,6 +32,25 @@ def plan_of(file, current, **kw):
     ("2026-03-04", "3/4", "text as a date"),
     ("Jos\ufffd", "José", "characters lost (\ufffd)"),
     ("\ufffdlite Engineering", "Élite Engineering", "characters lost (\ufffd)"),
+    # a month-first date read day first by a German, French or British spreadsheet
+    ("04.02.1954", "1954-04-02", "day and month swapped"),
+    ("1954-02-04", "1954-04-02", "day and month swapped"),
+    ("04.02.54", "1954-04-02", "two-digit year"),
+    # numbers in a locale's spelling
+    ("1,00E+05", "1E5", "number as 1E5"),
+    ("1.234,5", "1234.5", "number in a locale's spelling"),
+    ("1,234.5", "1234.5", "number in a locale's spelling"),
+    ("1 234,5", "1234.5", "number in a locale's spelling"),
+    ("1234,5", "1234.5", "number in a locale's spelling"),
+    ("1.23457E+11", "123456789012", "long number rounded (1.23457E+11)"),
+    ("1,23457E+11", "123456789012", "long number rounded (1.23457E+11)"),
+    # Excel's and LibreOffice's date conversions of text, as each language shows them
+    ("4-Mar", "3/4", "text as a date"), ("10-Dec", "12-10", "text as a date"),
+    ("04. Mrz", "3/4", "text as a date"), ("10-Dez", "12-10", "text as a date"),  # de
+    ("4-mars", "3/4", "text as a date"), ("10-déc.", "12-10", "text as a date"),  # fr
+    ("4-mar", "3/4", "text as a date"), ("10-dic", "12-10", "text as a date"),  # es, it
+    ("04-mag", "5/4", "text as a date"), ("4-mrt", "3/4", "text as a date"),  # it, nl
+    ("10-okt", "10/10", "text as a date"), ("Mar-04", "3/4", "text as a date"),
 ])
 def test_damage_is_recognised(file_value, ref, kind):
     assert damage_of(file_value, ref) == kind
@@ -40,6 +59,8 @@ def test_damage_is_recognised(file_value, ref, kind):
 @pytest.mark.parametrize("file_value,ref", [
     ("05/31/72", "1971-05-31"),  # another year: an edit (and an invalid one, see below)
     ("43", "0042"), ("Josef", "José"), ("FALSE", "True"), ("2026-03-05", "3/4"), ("Ann", "Anne"),
+    ("04.03.1954", "1954-04-02"), ("1954-02-05", "1954-04-02"), ("1.235", "1234"), ("1234", "1234.5"),
+    ("1.23456E+11", "123456789012"), ("5-Mar", "3/4"), ("Mars", "3/4"), ("1,5", "15"),
 ])
 def test_real_edits_are_not_damage(file_value, ref):
     assert damage_of(file_value, ref) is None
@@ -93,6 +114,17 @@ def test_spreadsheet_coercions_are_not_edits():
     plan = plan_of(file, current, base=[p.copy() for p in current])
     assert plan.is_empty() and not plan.invalid
     assert sum(plan.damaged.values()) == 4
+
+
+def test_locale_spellings_are_not_edits_nor_chip_changes():
+    current = [person("1", last_name="1E5", street="1234.5", city="3/4", chip="123456789012", bib="1001",
+                      first_name="12-10")]
+    file = [person("1", last_name="1,00E+05", street="1.234,5", city="4-Mar", chip="1.23457E+11", bib="1001",
+                   first_name="10-Dez")]
+    plan = plan_of(file, current, base=[p.copy() for p in current])
+    assert plan.is_empty() and not plan.unpushable and not plan.invalid
+    assert plan.damaged == {"number as 1E5": 1, "number in a locale's spelling": 1, "text as a date": 2,
+                            "long number rounded (1.23457E+11)": 1}
 
 
 def test_lost_characters_are_never_pushed():
