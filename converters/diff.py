@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
-from . import dates
+from . import countries, dates
 from .errors import PlanError
 from .model import (POSTABLE_FIELDS, Participant, Team, TeamType, delete_request, gc_paused, participant_payload,
                     participants_request, switch_request, teams_request)
@@ -82,7 +82,9 @@ def norm(name: str, value: Any) -> str:
         return upper
     if name == "dob":
         return dates.parse(text) or text
-    if name in ("state", "country_code"):
+    if name == "country_code":
+        return countries.code(text)  # "US" is RaceEntry's "USA"
+    if name == "state":
         return text.upper()
     if name in ("bib", "chip", "team_bib"):
         if text.isdigit():
@@ -104,8 +106,8 @@ def push_value(name: str, value: Any) -> str | None:
         return dates.parse(text) or text
     if name == "gender":
         return norm("gender", text)
-    if name == "zipcode":
-        return norm("zipcode", text)
+    if name in ("zipcode", "country_code"):
+        return norm(name, text)
     return text
 
 
@@ -883,6 +885,8 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                 adds.append((p.copy(registration_id=None), row))
 
     for p, row in adds:
+        if p.country_code and countries.code(p.country_code) != p.country_code:
+            p = p.copy(country_code=countries.code(p.country_code))  # as RaceEntry writes it: "US" -> "USA"
         existing, new_team = team_for(p, row, p.event_id) if by_team_name else (clean_text(p.team_id) or None, None)
         if existing and existing != p.team_id:
             p = p.copy(team_id=existing)  # a late entry joining a team RaceEntry has: sent with its id
@@ -1388,9 +1392,11 @@ def summary_text(plan: Plan, width: int | None = None, skip_invalid: bool = Fals
     if rows:
         lines += ["", table(rows, ["kind", "row", "reg_id", "who", "details"], width, caps=(12, 6, 8, 22))]
     if blocked(plan, skip_invalid):
+        import textwrap
+
         n = len(plan.invalid)
-        lines.append(f"Nothing will be pushed until {plural(n, 'invalid row')} {'is' if n == 1 else 'are'} fixed"
-                     + ("." if plan.is_empty() else " (--skip-invalid sends the others)."))
+        lines += textwrap.wrap(f"Nothing will be pushed until {plural(n, 'invalid row')} {'is' if n == 1 else 'are'} "
+                               f"fixed" + ("." if plan.is_empty() else " (or push --skip-invalid)."), 80)
     else:
         lines.append("No changes to push." if plan.is_empty() else "")
     return "\n".join(lines).rstrip("\n")

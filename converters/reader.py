@@ -15,7 +15,7 @@ from . import dates
 from .errors import InputError, ShapeError
 from .model import Participant, Team, as_flag, as_int, gc_paused
 from .profiles import Column, Profile, load_profile, normalise_header, with_extra_columns
-from .convert import (KINDS, _TRIGGERS, _INT_FIELDS, _FLAG_FIELDS, _FLOAT_INT, _INT_TEXT, _INT_LINES, _US, _STR_ONLY, _FLOAT_ONLY, _PARTICIPANT_ARGS, FileData, neutralize, unneutralize, race_events, with_events, race_event_order, kind_of, teams_path, guarded, _event_table)  # noqa: F401
+from .convert import (KINDS, _TRIGGERS, _INT_FIELDS, _FLAG_FIELDS, _FLOAT_INT, _INT_TEXT, _INT_LINES, _STR_ONLY, _FLOAT_ONLY, _PARTICIPANT_ARGS, FileData, neutralize, unneutralize, race_events, with_events, race_event_order, kind_of, teams_path, guarded, _event_table)  # noqa: F401
 
 # --------------------------------------------------------------------------------------------- reading
 
@@ -360,10 +360,14 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     pad = next((profile.columns[ci].zero_pad for ci in found
                 if profile.columns[ci].source == "zipcode" and profile.columns[ci].zero_pad), None)
     if pad:
+        # Only a US ZIP code: another country's postcode (Sydney's 2000, Zurich's 8001) is kept as typed.
+        from .countries import in_us, race_country
+
+        where = race_country(race)
         padded = []
         for p, r in zip(participants, rownums):
             z = p.zipcode
-            if z and len(z) < pad and z.isdigit() and (p.country_code or "").strip().upper() in _US:
+            if z and len(z) < pad and z.isdigit() and in_us(p.country_code, where):
                 p.zipcode = z.zfill(pad)
                 padded.append((r, z, p.zipcode))
         if padded:
