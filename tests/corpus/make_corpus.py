@@ -41,6 +41,7 @@ def main() -> None:
         "shift_jis.csv": csv_text([row("1001", "花子", "山田"), row("1002", "太郎", "佐藤")]).encode("shift_jis"),
         "two_digit_year.csv": csv_text([row("1001", dob="05/31/71")]).encode(),
         "bad_date.csv": csv_text([row("1001", dob="31/31/1990")]).encode(),
+        "two_way_date.csv": csv_text([row("1001", dob="04.02.1954")]).encode(),  # a day-first re-save
         "letters_for_id.csv": csv_text([row("abc")]).encode(),
         "huge_id.csv": csv_text([row("99999999999999999999999")]).encode(),
         "ids_only.csv": csv_text([row(str(1000 + i), "", "") for i in range(50)]).encode(),
