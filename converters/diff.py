@@ -1374,8 +1374,8 @@ def summary_lines(plan: Plan) -> list[str]:
                      f"(not pushed back; pull to refresh the file)")
     if plan.damaged:
         kinds = ", ".join(f"{k} {n}" for k, n in plan.damaged.most_common())
-        lines.append(f"  {plural(sum(plan.damaged.values()), 'cell')} a spreadsheet changed, recognised and not "
-                     f"sent ({kinds})")
+        lines += textwrap.wrap(f"{plural(sum(plan.damaged.values()), 'cell')} a spreadsheet changed, recognised "
+                               f"and not sent ({kinds})", 80, initial_indent="  ", subsequent_indent="    ")
     for note in plan.notes[:10]:
         lines += textwrap.wrap(f"note: {note}", 80, initial_indent="  ", subsequent_indent="    ")
     if len(plan.notes) > 10:
