@@ -639,6 +639,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     new_rows: list[tuple[Participant, int]] = []
     cur_by_user: dict[str, list[Participant]] = {}
     check_dob = "dob" in present_set
+    same_names: dict[tuple, list[Participant]] = {}  # RaceEntry's runners by identity, built when first needed
     for p, row in zip(file, rows):
         rid = p.registration_id.strip() if p.registration_id else ""
         if rid and not _ID_RE.match(rid):
@@ -648,8 +649,14 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         if check_dob and isinstance(p.dob, str) and p.dob and not (len(p.dob) == 10 and p.dob[4] == "-"):
             # Read two ways, or a two-digit year: RaceEntry's or the base's day for the runner, else (a late
             # entry) the race's day settles it, or the row is invalid with both readings.
-            refs = [norm("dob", r.dob) for r in (cur_by_id.get(renamed.get(rid, rid)), base_by_id.get(rid))
-                    if r is not None and r.dob] if rid else []
+            if rid:
+                known: Iterable[Participant | None] = (cur_by_id.get(renamed.get(rid, rid)), base_by_id.get(rid))
+            else:  # a row without an id may be a runner RaceEntry has (an earlier push's late entry)
+                if not same_names:
+                    for c in current:
+                        same_names.setdefault(identity(c), []).append(c)
+                known = same_names.get(identity(p), ())
+            refs = [norm("dob", r.dob) for r in known if r is not None and r.dob]
             dob, kind, problem, note = settle_dob(p.dob, dob_format, refs, race_day or today, adding=not rid)
             if problem:
                 plan.invalid.append(Invalid(row, rid or None, problem))

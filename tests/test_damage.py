@@ -116,6 +116,17 @@ def test_spreadsheet_coercions_are_not_edits():
     assert sum(plan.damaged.values()) == 4
 
 
+def test_a_row_without_an_id_read_two_ways_is_the_runner_raceentry_has_on_one_of_them():
+    """An earlier push's late entry (the file has no id for it) re-saved day first: RaceEntry's runner of
+    that name and one of the readings is that runner, not an invalid row nor a second add."""
+    current = [person("1", first_name="Gus", last_name="Typed", dob="1954-04-02")]
+    file = [person(None, first_name="Gus", last_name="Typed", dob="04.02.1954"),
+            person(None, first_name="Gus", last_name="Other", dob="04.02.1954")]
+    plan = plan_of(file, current, base=[p.copy() for p in current], dob_format="%m/%d/%Y")
+    assert plan.matched == [(2, "1")] and plan.damaged["day and month swapped"] == 1
+    assert [i.row for i in plan.invalid] == [3] and not plan.adds
+
+
 def test_locale_spellings_are_not_edits_nor_chip_changes():
     current = [person("1", last_name="1E5", street="1234.5", city="3/4", chip="123456789012", bib="1001",
                       first_name="12-10")]
