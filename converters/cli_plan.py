@@ -146,7 +146,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
         timersync diff 2026 race.csv -p runscore -o plan/
     """
     from . import planning
-    from .diff import summary_text
+    from .diff import blocked, summary_text
 
     planned = planning.make(file, race_id=race_id, profile=profile, server=server, offline=offline,
                             base_path=base_path, race_path=race_path, encoding=encoding, delete=delete,
@@ -155,7 +155,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
     plan = planned.plan
     summary = plan.summary()
     summary["warnings"] = planned.warnings
-    text = summary_text(plan)
+    text = summary_text(plan, skip_invalid=skip_invalid)
     if open_page and not plan_dir:
         from .binding import binding_dir
 
@@ -174,6 +174,8 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
             click.echo(f"Plan written to {plan_dir} (open preview.html to look at it)")
     if open_page:
         click.launch(str(Path(plan_dir) / "preview.html"))
+    if blocked(plan, skip_invalid):  # never "nothing to do" while rows wait to be fixed
+        click.get_current_context().exit(1)
     if exit_code and not plan.is_empty():
         click.get_current_context().exit(5)
 
@@ -246,7 +248,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     def confirm(plan: Any) -> bool:
         progress.clear()
         if not as_json:
-            show_plan(summary_text(plan))
+            show_plan(summary_text(plan, skip_invalid=skip_invalid))
             click.echo(f"Target: {where}")
         if yes:
             return True

@@ -29,7 +29,6 @@ _FLAG_FIELDS = {"checked_in"}
 _FLOAT_INT = re.compile(r"-?[0-9]+\.0+\Z")
 _INT_TEXT = re.compile(r"-?(0|[1-9][0-9]*)\Z")
 _INT_LINES = re.compile(r"\n(?:(?:-?(?:0|[1-9][0-9]*))?\n)*\Z")  # a joined column of integers/blanks
-_US = {"", "US", "USA"}
 _STR_ONLY = {str}
 _FLOAT_ONLY = {float}
 _PARTICIPANT_ARGS = tuple(f for f in Participant.__struct_fields__ if f not in ("extra", "types"))

@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
+from . import countries, dates
 from .errors import PlanError
 from .model import (POSTABLE_FIELDS, Participant, Team, TeamType, delete_request, gc_paused, participant_payload,
                     participants_request, switch_request, teams_request)
@@ -36,9 +37,6 @@ MAX_DELETE_PER_REQUEST = 250
 _WS = re.compile(r"\s+")
 _ID_RE = re.compile(r"[1-9][0-9]{0,17}\Z")  # a positive integer below 2^63
 _NON_DIGIT = re.compile(r"\D")
-# Never a two-digit year: "05/31/71" could be 1871, 1971 or 2071; see _full_year.
-_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%Y%m%d")
-_TWO_DIGIT_YEAR = re.compile(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2})\s*\Z")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # control characters, U+FFFD
 _GENDERS = {"", "M", "F"}
 EARLIEST_DOB = "1900-01-01"
@@ -62,34 +60,6 @@ def clean_text(value: Any) -> str:
     return _WS.sub(" ", str(value)).strip()
 
 
-def parse_date(value: Any) -> str | None:
-    """A date in any of the usual spellings -> ``YYYY-MM-DD``; None when it is not a date."""
-    if isinstance(value, _dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, _dt.date):
-        return value.isoformat()
-    return _parse_date_text(clean_text(value))
-
-
-@functools.lru_cache(maxsize=65536)
-def _parse_date_text(text: str) -> str | None:
-    if len(text) == 10 and text[4] == "-" and text[7] == "-":
-        try:
-            return _dt.date.fromisoformat(text).isoformat()
-        except ValueError:
-            pass
-    if not text:
-        return None
-    # Spreadsheets add a time to dates ("1990-05-05 00:00:00", "1990-05-05T00:00:00").
-    text = re.split(r"[ T]\d{1,2}:\d{2}", text, maxsplit=1)[0].strip()
-    for fmt in _DATE_FORMATS:
-        try:
-            return _dt.datetime.strptime(text, fmt).date().isoformat()
-        except ValueError:
-            continue
-    return None
-
-
 def norm(name: str, value: Any) -> str:
     """The comparable form of a canonical field's value (never None)."""
     text = clean_text(value)
@@ -111,8 +81,10 @@ def norm(name: str, value: Any) -> str:
         # is recognised as damage of RaceEntry's value (damage_of: "lost leading zeros"), never sent.
         return upper
     if name == "dob":
-        return parse_date(text) or text
-    if name in ("state", "country_code"):
+        return dates.parse(text) or text
+    if name == "country_code":
+        return countries.code(text)  # "US" is RaceEntry's "USA"
+    if name == "state":
         return text.upper()
     if name in ("bib", "chip", "team_bib"):
         if text.isdigit():
@@ -131,11 +103,11 @@ def push_value(name: str, value: Any) -> str | None:
     if not text:
         return "" if name == "gender" else None
     if name == "dob":
-        return parse_date(text) or text
+        return dates.parse(text) or text
     if name == "gender":
         return norm("gender", text)
-    if name == "zipcode":
-        return norm("zipcode", text)
+    if name in ("zipcode", "country_code"):
+        return norm(name, text)
     return text
 
 
@@ -283,6 +255,7 @@ class Invalid:
     row: int
     registration_id: str | None
     message: str
+    who: str = ""  # the runner the row names (else RaceEntry's name for its registration)
 
 
 @dataclass
@@ -391,40 +364,92 @@ def _decide(fv: str, cv: str, bv: str | None) -> str | None:
 
 _SCIENTIFIC = re.compile(r"[0-9]+(\.[0-9]+)?[eE][+-]?[0-9]+\Z")
 _DAY_MONTH = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})\Z")
-DAMAGE_KINDS = ("two-digit year", "lost leading zeros", "number as 1E5", "TRUE/FALSE", "text as a date",
-                "characters lost (\ufffd)", "formula guard")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_PLAIN_NUMBER = re.compile(r"[0-9]+([.,][0-9]+)?\Z")
+# A number as a spreadsheet's locale shows it: grouping by thousands ("1.234,5", "1,234.5", "1 234,5",
+# "1'234.5"), a decimal comma ("1234,5"), or in scientific form with either mark ("1,00E+05", "1.23457E+11").
+_GROUPED = re.compile(r"[0-9]{1,3}(?P<g>[.,\u00a0\u202f' ])[0-9]{3}((?P=g)[0-9]{3})*([.,][0-9]+)?\Z")
+_DECIMAL = re.compile(r"[0-9]+[.,][0-9]+\Z")
+_SCIENTIFIC_ANY = re.compile(r"(?P<m>[0-9]+([.,](?P<f>[0-9]+))?)[eE](?P<e>[+-]?[0-9]+)\Z")
+DAMAGE_KINDS = ("two-digit year", "day and month swapped", "lost leading zeros", "number as 1E5",
+                "number in a locale's spelling", "long number rounded (1.23457E+11)", "TRUE/FALSE",
+                "text as a date", "characters lost (\ufffd)", "formula guard")
+
+
+def _decimal(text: str) -> Any:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _number_damage(fv: str, ref: str) -> str | None:
+    """The kind of damage when ``fv`` is a spreadsheet's spelling of the number ``ref`` is; else None."""
+    sci = _SCIENTIFIC_ANY.match(fv)
+    if _SCIENTIFIC.match(ref):  # "1E5" shown as 100000, 1.00E+05 or 1,00E+05
+        shown = fv.replace(",", ".") if sci else fv if fv.replace(".", "", 1).isdigit() else None
+        got, want = _decimal(shown) if shown else None, _decimal(ref)
+        return "number as 1E5" if got is not None and want is not None and got == want else None
+    if not _PLAIN_NUMBER.match(ref):
+        return None
+    want = _decimal(ref.replace(",", "."))
+    if sci and ref.isdigit() and len(ref) > 11:  # a 12-digit chip shown as 1.23457E+11: rounded, not edited
+        from decimal import ROUND_HALF_UP, Decimal
+
+        got = _decimal(sci["m"].replace(",", ".") + "E" + sci["e"])
+        digits = len(sci["m"].replace(",", "").replace(".", "").lstrip("0")) or 1
+        drop = len(ref.lstrip("0")) - digits
+        rounded = Decimal(int(ref)).scaleb(-drop).quantize(Decimal(1), ROUND_HALF_UP).scaleb(drop)
+        return "long number rounded (1.23457E+11)" if drop > 0 and got == rounded else None
+    if sci:
+        got = _decimal(sci["m"].replace(",", ".") + "E" + sci["e"])
+        return "number in a locale's spelling" if got is not None and got == want else None
+    readings = []
+    if _GROUPED.match(fv):
+        group = _GROUPED.match(fv)["g"]
+        decimal_mark = "," if group != "," else "."
+        whole, _, part = fv.replace(group, "").partition(decimal_mark)
+        readings.append(f"{whole}.{part}" if part else whole)
+    elif _DECIMAL.match(fv):
+        readings.append(fv.replace(",", "."))
+    return "number in a locale's spelling" if any(_decimal(r) == want for r in readings) else None
 
 
 def damage_of(file_value: str, ref: str | None) -> str | None:
     """The kind of damage when ``file_value`` is what a spreadsheet's defaults make of ``ref`` (both
-    normalised): a two-digit year, leading zeros dropped, "1E5" as 100000, "True" as TRUE, "3/4" as a date,
-    characters a wrong character set turned into U+FFFD, the formula guard ``'`` an earlier version wrote
-    into workbooks. None when it is not (a real edit, or the same)."""
+    normalised): a two-digit year, a date read day first (day and month swapped), leading zeros dropped,
+    a number in a locale's spelling ("1E5" as 100000 or 1,00E+05, 1234.5 as 1.234,5, a 12-digit chip as
+    1.23457E+11), "True" as TRUE, "3/4" as a date (03/04/26, 4-Mar, 4. Mrz), characters a wrong character
+    set turned into U+FFFD, the formula guard ``'`` an earlier version wrote into workbooks. None when it
+    is not (a real edit, or the same)."""
     fv = file_value
     if not fv or not ref or fv == ref:
         return None
-    m = _TWO_DIGIT_YEAR.match(fv)
-    if m and len(ref) == 10 and ref[4] == "-" and ref[2:4] == m.group(3) and {int(m.group(1)), int(m.group(2))} == {
-            int(ref[5:7]), int(ref[8:10])}:
-        return "two-digit year"
+    if _ISO_DATE.match(ref):
+        got = dates.readings(fv)
+        day = (int(ref[5:7]), int(ref[8:10]))
+        if any(yy == int(ref[2:4]) and {m, d} == set(day) for yy, m, d in got.short):
+            return "two-digit year"
+        if ref in got.dates or (dates.swapped(ref) or "-") in got.dates:
+            return "day and month swapped"
+        return None
     if ref.isdigit() and ref[0] == "0" and fv == (ref.lstrip("0") or "0"):
         return "lost leading zeros"
-    if _SCIENTIFIC.match(ref) and (fv.replace(".", "", 1).isdigit() or _SCIENTIFIC.match(fv.replace("+", ""))):
-        try:  # 100000, or 1.00E+05 as a spreadsheet shows it
-            if float(fv) == float(ref):
-                return "number as 1E5"
-        except ValueError:
-            pass
+    number = _number_damage(fv, ref)
+    if number:
+        return number
     if ref.casefold() in ("true", "false") and fv == ref.upper():
         return "TRUE/FALSE"
     if fv == "'" + ref and ref[:1] in "=+-@":
         return "formula guard"
     dm = _DAY_MONTH.match(ref)
-    if dm:
-        short = _TWO_DIGIT_YEAR.match(fv)  # "3/4" shown back as 03/04/26
-        when = None if short else parse_date(fv)
-        parts = {int(short.group(1)), int(short.group(2))} if short else (
-            {int(when[5:7]), int(when[8:10])} if when else None)
+    if dm:  # "3/4" shown back as 03/04/26, 2026-03-04, 4-Mar, 04. Mrz, 4-mars ...
+        got = dates.readings(fv)
+        shown = dates.day_month(fv)
+        parts = ({got.short[0][1], got.short[0][2]} if got.short else
+                 {int(got.dates[0][5:7]), int(got.dates[0][8:10])} if got.dates else set(shown) if shown else None)
         if parts == {int(dm.group(1)), int(dm.group(2))}:
             return "text as a date"
     if "\ufffd" in fv and len(fv) == len(ref) and all(a == b or (a == "\ufffd" and not b.isascii())
@@ -433,14 +458,39 @@ def damage_of(file_value: str, ref: str | None) -> str | None:
     return None
 
 
-def _full_year(text: str, refs: Iterable[Participant | None]) -> str | None:
-    """The full date a two-digit-year ``text`` stands for, when RaceEntry or the base has that day."""
+def settle_dob(text: str, fmt: str | None, refs: Sequence[str], race_day: str,
+               adding: bool) -> tuple[str | None, str | None, str | None, str | None]:
+    """A date of birth the reader could not read as one day (two readings, or a two-digit year), judged:
+    (the day, the damage kind, the row's problem, a note for the plan). ``refs``: RaceEntry's and the
+    base's day for the runner; a value that is one of them read another way (day and month swapped, the
+    year shortened) is damage. A row being added (``adding``) gets the single century that makes the
+    runner 0 to 100 years old on ``race_day``; where two fit, or the day and month read either way,
+    the row is invalid with both readings."""
+    got = dates.readings(text, fmt)
+    if not got:
+        return None, None, None, None  # not a date at all: _invalid says so
+    if got.one:
+        return got.one, None, None, None  # one day (a day over 12, a month name): compared as any other
+    shown = clean_text(text)
     for ref in refs:
-        if ref is not None and ref.dob:
-            full = norm("dob", ref.dob)
-            if damage_of(clean_text(text), full) == "two-digit year":
-                return full
-    return None
+        kind = damage_of(shown, ref)
+        if kind in ("two-digit year", "day and month swapped"):
+            return ref, kind, None, None
+    if got.dates:
+        return None, None, (f"date of birth {shown!r} can be read as {' or '.join(got.dates)} (day and month "
+                            f"either way): type it as {dates.hint(fmt)}"), None
+    if not adding:
+        return None, None, (f"date of birth {shown!r} has a two-digit year (a spreadsheet shortened it) and is "
+                            f"not RaceEntry's day: type the year in full, or open the file with that column as "
+                            f"Text"), None
+    days = dates.centuries(got.short, race_day)
+    if len(days) == 1:
+        return days[0], None, None, f"dob {shown} read as {days[0]}"
+    if days:
+        return None, None, (f"date of birth {shown!r} can be read as {' or '.join(days)} (a two-digit year): "
+                            f"type the year in full"), None
+    return None, None, (f"date of birth {shown!r} gives no age from 0 to 100 on race day ({race_day}): type "
+                        f"the year in full"), None
 
 
 def _transliterated(value: str) -> str:
@@ -508,7 +558,8 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
               prefer: str | None = None, renamed: dict[str, str] | None = None, source: str | None = None,
               removed: Iterable[str] | None = None, pushed: dict[str, Participant] | None = None,
               earliest_dob: str = EARLIEST_DOB, two_way: bool = False,
-              new_runners: Iterable[int] | None = None) -> Plan:
+              new_runners: Iterable[int] | None = None, dob_format: str | None = None,
+              race_day: str | None = None) -> Plan:
     """Compare the file's participants with RaceEntry's ``current`` ones (three-way when ``base`` is given).
 
     ``rows``: the file row of each participant (for messages); ``present``: canonical fields the file
@@ -521,7 +572,9 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     push records). Without a base a timer's edit cannot be told from a later change in RaceEntry: unless
     ``two_way``, such a plan sends adds only and lists every other difference as undecided (never a
     modify, switch or delete). ``new_runners``: file rows to add even though they look like a live runner
-    (else such a row is invalid). Raises PlanError for a file that cannot be
+    (else such a row is invalid). ``dob_format``: the file's date of birth format, read first in a
+    date the reader left as text (:func:`settle_dob`); ``race_day``: the race's day (ISO; today when
+    None), the day a late entry's two-digit year is read for. Raises PlanError for a file that cannot be
     planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
     """
     if prefer not in (None, "file", "raceentry"):
@@ -532,7 +585,8 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
         return _make_plan(file, current, rows=rows, present=present, base=base, race_id=race_id, events=events,
                           teams=teams, team_types=team_types, delete=delete, team_type=team_type, prefer=prefer,
                           renamed=renamed, source=source, removed=removed, pushed=pushed, earliest_dob=earliest_dob,
-                          two_way=two_way, new_runners=set(new_runners or ()))
+                          two_way=two_way, new_runners=set(new_runners or ()), dob_format=dob_format,
+                          race_day=race_day)
 
 
 def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None,
@@ -541,7 +595,8 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                team_type: str | None, prefer: str | None, renamed: dict[str, str] | None,
                source: str | None = None, removed: Iterable[str] | None = None,
                pushed: dict[str, Participant] | None = None, earliest_dob: str = EARLIEST_DOB,
-               two_way: bool = False, new_runners: set[int] | None = None) -> Plan:
+               two_way: bool = False, new_runners: set[int] | None = None, dob_format: str | None = None,
+               race_day: str | None = None) -> Plan:
     rows = list(rows) if rows is not None else list(range(2, len(file) + 2))
     present_set = set(present) if present is not None else set(POSTABLE_FIELDS) | {
         "event_id", "team_name", "registration_id", "bib", "chip", "age"}
@@ -587,18 +642,36 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     new_rows: list[tuple[Participant, int]] = []
     cur_by_user: dict[str, list[Participant]] = {}
     check_dob = "dob" in present_set
+    same_names: dict[tuple, list[Participant]] = {}  # RaceEntry's runners by identity, built when first needed
     for p, row in zip(file, rows):
         rid = p.registration_id.strip() if p.registration_id else ""
         if rid and not _ID_RE.match(rid):
             plan.invalid.append(Invalid(row, rid, f"registration id {rid!r} is not a registration id (a positive "
                                                   f"whole number): fix the id, or clear it to add the runner"))
             continue
-        if check_dob and isinstance(p.dob, str) and _TWO_DIGIT_YEAR.match(p.dob):
-            # A spreadsheet shortened the year: the same day in RaceEntry or the base says which century.
-            full = _full_year(p.dob, (cur_by_id.get(renamed.get(rid, rid)), base_by_id.get(rid))) if rid else None
-            if full:
-                p = p.copy(dob=full)
-                plan.damaged["two-digit year"] += 1
+        if check_dob and isinstance(p.dob, str) and p.dob and not (len(p.dob) == 10 and p.dob[4] == "-"):
+            # Read two ways, or a two-digit year: RaceEntry's or the base's day for the runner, else (a late
+            # entry) the race's day settles it, or the row is invalid with both readings.
+            if rid:
+                known: Iterable[Participant | None] = (cur_by_id.get(renamed.get(rid, rid)), base_by_id.get(rid))
+            else:  # a row without an id may be a runner RaceEntry has (an earlier push's late entry)
+                if not same_names:
+                    for c in current:
+                        same_names.setdefault(identity(c), []).append(c)
+                known = same_names.get(identity(p), ())
+            refs = [norm("dob", r.dob) for r in known if r is not None and r.dob]
+            dob, kind, problem, note = settle_dob(p.dob, dob_format, refs, race_day or today, adding=not rid)
+            if problem:
+                plan.invalid.append(Invalid(row, rid or None, problem))
+                if rid:
+                    claimed[rid] = row
+                continue
+            if dob:
+                p = p.copy(dob=dob)
+            if kind:
+                plan.damaged[kind] += 1
+            if note:
+                plan.notes.append(f"row {row} ({who_of(p)}): {note}")
         # Most rows are fine: a quick look first, the full check (with messages) only when it fails.
         quick = (p.first_name and p.last_name and p.event_id is not None
                  and (event_set is None or p.event_id in event_set)
@@ -781,6 +854,10 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             if f in present_set and getattr(p, f) != getattr(cp, f):
                 fv, cv = norm(f, getattr(p, f)), norm(f, getattr(cp, f))
                 if fv != cv and (bp is None or fv != norm(f, getattr(bp, f))):
+                    kind = damage_of(fv, cv) or (damage_of(fv, norm(f, getattr(bp, f))) if bp is not None else None)
+                    if kind:  # a 12-digit chip shown as 1.23457E+11: the spreadsheet's, not a change
+                        plan.damaged[kind] += 1
+                        continue
                     plan.unpushable.append(Unpushable(row, rid, f, getattr(cp, f), getattr(p, f),
                                                       f"RaceEntry's API has no {f} field: change it in RaceEntry "
                                                       f"by hand or keep it in the timing program", who_of(cp)))
@@ -818,6 +895,8 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                 adds.append((p.copy(registration_id=None), row))
 
     for p, row in adds:
+        if p.country_code and countries.code(p.country_code) != p.country_code:
+            p = p.copy(country_code=countries.code(p.country_code))  # as RaceEntry writes it: "US" -> "USA"
         existing, new_team = team_for(p, row, p.event_id) if by_team_name else (clean_text(p.team_id) or None, None)
         if existing and existing != p.team_id:
             p = p.copy(team_id=existing)  # a late entry joining a team RaceEntry has: sent with its id
@@ -855,6 +934,13 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
 
     plan.teams = _team_types_for(team_needs, team_types, team_type)
     _check_team_sizes(plan, current, teams, team_types, rows)
+    if plan.invalid:  # each invalid row names its runner
+        by_row = dict(zip(rows, file))
+        for item in plan.invalid:
+            named = by_row.get(item.row)
+            known = cur_by_id.get(str(item.registration_id or ""))
+            item.who = item.who or (who_of(named) if named is not None else "") or (
+                who_of(known) if known is not None else "")
     if plan.suspect is None:
         plan.suspect = _sorted_column(plan, current)
     return plan
@@ -1029,7 +1115,7 @@ def _settle(plan: Plan, row: int, rid: str, name: str, bp: Participant | None, p
 
 
 def _dob_fine(dob: Any, today: str, earliest: str = EARLIEST_DOB) -> bool:
-    parsed = _parse_date_text(dob) if isinstance(dob, str) else parse_date(dob)
+    parsed = dates.parse(dob)
     return parsed is not None and earliest <= parsed <= today
 
 
@@ -1045,11 +1131,8 @@ def _invalid(p: Participant, rid: str, present: set[str], events: set[int] | Non
         if not p.last_name or not p.last_name.strip():
             problems.append("last name is missing")
     if p.dob and "dob" in present:
-        dob = _parse_date_text(p.dob) if isinstance(p.dob, str) and len(p.dob) == 10 else parse_date(p.dob)
-        if dob is None and isinstance(p.dob, str) and _TWO_DIGIT_YEAR.match(p.dob):
-            problems.append(f"date of birth {clean_text(p.dob)!r} has a two-digit year (a spreadsheet shortened "
-                            f"it): type the year in full, or open the file with that column as Text")
-        elif dob is None and clean_text(p.dob):
+        dob = dates.parse(p.dob)
+        if dob is None and clean_text(p.dob):
             problems.append(f"date of birth {clean_text(p.dob)!r} is not a date")
         elif dob is not None and dob > today:
             problems.append(f"date of birth {dob} is in the future")
@@ -1238,8 +1321,13 @@ def summary_rows(plan: Plan) -> list[list[Any]]:
         rows.append(["cannot tell", c.row or "", c.registration_id or "", c.who,
                      f"{c.field}: file {show(c.file)}, RaceEntry {show(c.raceentry)}: {c.resolution}"])
     for i in plan.invalid:
-        rows.append(["INVALID", i.row, i.registration_id or "", "", i.message])
+        rows.append(["INVALID", i.row, i.registration_id or "", i.who, i.message])
     return rows
+
+
+def blocked(plan: Plan, skip_invalid: bool = False) -> bool:
+    """Whether invalid rows stop the plan from being pushed (push refuses them unless --skip-invalid)."""
+    return bool(plan.invalid) and not skip_invalid
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -1296,8 +1384,8 @@ def summary_lines(plan: Plan) -> list[str]:
                      f"(not pushed back; pull to refresh the file)")
     if plan.damaged:
         kinds = ", ".join(f"{k} {n}" for k, n in plan.damaged.most_common())
-        lines.append(f"  {plural(sum(plan.damaged.values()), 'cell')} a spreadsheet changed, recognised and not "
-                     f"sent ({kinds})")
+        lines += textwrap.wrap(f"{plural(sum(plan.damaged.values()), 'cell')} a spreadsheet changed, recognised "
+                               f"and not sent ({kinds})", 80, initial_indent="  ", subsequent_indent="    ")
     for note in plan.notes[:10]:
         lines += textwrap.wrap(f"note: {note}", 80, initial_indent="  ", subsequent_indent="    ")
     if len(plan.notes) > 10:
@@ -1305,14 +1393,22 @@ def summary_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def summary_text(plan: Plan, width: int | None = None) -> str:
+def summary_text(plan: Plan, width: int | None = None, skip_invalid: bool = False) -> str:
     """The plan for a person: the summary first, then a table of every item (fitted to ``width``
-    columns, the terminal's by default), then whether anything is to be pushed."""
+    columns, the terminal's by default), then whether anything is to be pushed: nothing while rows are
+    invalid (push refuses them, unless ``skip_invalid``)."""
     lines = summary_lines(plan)
     rows = summary_rows(plan)
     if rows:
         lines += ["", table(rows, ["kind", "row", "reg_id", "who", "details"], width, caps=(12, 6, 8, 22))]
-    lines.append("No changes to push." if plan.is_empty() else "")
+    if blocked(plan, skip_invalid):
+        import textwrap
+
+        n = len(plan.invalid)
+        lines += textwrap.wrap(f"Nothing will be pushed until {plural(n, 'invalid row')} {'is' if n == 1 else 'are'} "
+                               f"fixed" + ("." if plan.is_empty() else " (or push --skip-invalid)."), 80)
+    else:
+        lines.append("No changes to push." if plan.is_empty() else "")
     return "\n".join(lines).rstrip("\n")
 
 

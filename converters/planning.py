@@ -20,6 +20,7 @@ from typing import Any, Callable
 from . import binding as binding_mod
 from . import progress
 from .binding import Binding
+from .dates import race_day
 from .diff import Plan, make_plan
 from .errors import PlanError, TimersyncError
 from .jsonio import load_file, save_file
@@ -294,7 +295,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                      team_types=rs.team_types, delete=delete, team_type=team_type, prefer=prefer,
                      renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None,
                      pushed=None if offline else pushed, earliest_dob=_earliest_dob(tgt.profile),
-                     two_way=two_way or offline, new_runners=new_runners)
+                     two_way=two_way or offline, new_runners=new_runners, dob_format=_dob_format(tgt.profile),
+                     race_day=race_day((ctx or {}).get("race") or rs.race))
     plan.bound = filled
     plan.base_note = base_note
     plan.notes[:0] = rs.notes
@@ -311,6 +313,18 @@ def _base_note(tgt: Target, b: Binding | None, base_path: str | Path | None) -> 
         return f"Compared with {binding_mod.legacy_snapshot_path(tgt.bind_as).name} (the snapshot beside it)."
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.pulled_at)) if b is not None and b.pulled_at else None
     return f"Compared with {tgt.file.name} as timersync wrote it" + (f" at {when}." if when else ".")
+
+
+def _dob_format(profile: Any) -> str | None:
+    """The format of the profile's date of birth column (what a date the reader left as text is read in
+    first), or None."""
+    from .profiles import load_profile
+
+    try:
+        prof = profile if not isinstance(profile, str) else load_profile(profile)
+    except Exception:  # noqa: BLE001 - an unloadable profile fails where the file is read, with its message
+        return None
+    return next((c.date_format for c in prof.columns if c.source == "dob" and c.type == "date"), None)
 
 
 def _earliest_dob(profile: Any) -> str:

@@ -5,19 +5,17 @@ double-encoded UTF-8). The writing direction is :mod:`converters.writer`."""
 
 from __future__ import annotations
 
-import datetime as _dt
-import functools
 import itertools
 import os
-import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
+from . import dates
 from .errors import InputError, ShapeError
 from .model import Participant, Team, as_flag, as_int, gc_paused
 from .profiles import Column, Profile, load_profile, normalise_header, with_extra_columns
-from .convert import (KINDS, _TRIGGERS, _INT_FIELDS, _FLAG_FIELDS, _FLOAT_INT, _INT_TEXT, _INT_LINES, _US, _STR_ONLY, _FLOAT_ONLY, _PARTICIPANT_ARGS, FileData, neutralize, unneutralize, race_events, with_events, race_event_order, kind_of, teams_path, guarded, _event_table)  # noqa: F401
+from .convert import (KINDS, _TRIGGERS, _INT_FIELDS, _FLAG_FIELDS, _FLOAT_INT, _INT_TEXT, _INT_LINES, _STR_ONLY, _FLOAT_ONLY, _PARTICIPANT_ARGS, FileData, neutralize, unneutralize, race_events, with_events, race_event_order, kind_of, teams_path, guarded, _event_table)  # noqa: F401
 
 # --------------------------------------------------------------------------------------------- reading
 
@@ -48,96 +46,6 @@ def _locate(header: Sequence[str], cols: Sequence[Column], profile: Profile, fil
                          f"profile {profile.name}; found: {', '.join(repr(h) for h in header if h) or 'none'}",
                          file=file)
     return found
-
-
-_DATE_PARTS = {"%d": r"(?P<d>[0-9]{1,2})", "%m": r"(?P<m>[0-9]{1,2})", "%Y": r"(?P<y>[0-9]{4})"}
-
-
-@functools.lru_cache(maxsize=32)
-def _date_regex(fmt: str) -> re.Pattern[str] | None:
-    """A fast matcher for formats made of %d %m %Y and separators (strptime is ~30x slower)."""
-    if not all(p in fmt for p in _DATE_PARTS):
-        return None
-    out = ""
-    for part in re.split(r"(%[a-zA-Z%])", fmt):
-        if part.startswith("%") and len(part) == 2:
-            if part not in _DATE_PARTS:
-                return None
-            out += _DATE_PARTS[part]
-        else:
-            out += re.escape(part)
-    try:
-        return re.compile(out + r"\Z")
-    except re.error:  # a part used twice
-        return None
-
-
-def _parse_date(text: str, fmt: str) -> str | None:
-    for f in (fmt, "%Y-%m-%d"):  # the profile's format, then ISO (a date cell read back)
-        rx = _date_regex(f)
-        m = rx.match(text) if rx else None
-        if m:
-            try:
-                return _dt.date(int(m["y"]), int(m["m"]), int(m["d"])).isoformat()
-            except ValueError:
-                return None
-    for f in (fmt, "%Y-%m-%d"):
-        try:
-            return _dt.datetime.strptime(text, f).date().isoformat()
-        except ValueError:
-            continue
-    # A date cell read back with a time part (2000-04-13 00:00:00).
-    try:
-        return _dt.datetime.fromisoformat(text).date().isoformat()
-    except ValueError:
-        return None
-
-
-@functools.lru_cache(maxsize=32)
-def _date_reader(fmt: str) -> tuple[re.Pattern[str], Callable[[Iterable[str]], dict[str, str]]] | None:
-    """For a format of %d %m %Y (once each) and literal text: a matcher for a joined column of such
-    dates written at fixed width (05.05.1990), and a compiled ``{text: iso}`` builder (slices)."""
-    parts = re.split(r"(%.)", fmt)
-    if sorted(p for p in parts if "%" in p) != ["%Y", "%d", "%m"]:
-        return None
-    pattern, pos, where = "", 0, {}
-    for part in parts:
-        if part in ("%Y", "%m", "%d"):
-            size = 4 if part == "%Y" else 2
-            where[part] = f"v[{pos}:{pos + size}]"
-            pattern += f"[0-9]{{{size}}}"
-            pos += size
-        else:
-            pattern += re.escape(part)
-            pos += len(part)
-    src = f"def build(vs):\n    return {{v: {where['%Y']} + '-' + {where['%m']} + '-' + {where['%d']} for v in vs}}\n"
-    namespace: dict[str, Any] = {}
-    exec(src, namespace)  # noqa: S102 - slices at positions computed above
-    return re.compile(f"(?:{pattern}\n)*\\Z"), namespace["build"]
-
-
-def _iso_from_cells(values: list[str], fmt: str) -> list[str | None] | None:
-    """A date column read in one pass over its distinct values, when every cell is empty or a valid
-    fixed-width date in ``fmt``; None otherwise (then the careful per-cell path runs)."""
-    reader = _date_reader(fmt)
-    if reader is None:
-        return None
-    rx, build = reader
-    uniq = set(values)
-    uniq.discard("")
-    if not uniq or not rx.match("\n".join(uniq) + "\n"):
-        return None
-    lookup: dict[str, str | None] = build(uniq)
-    try:
-        list(map(_dt.date.fromisoformat, lookup.values()))  # day and month ranges, year 0
-    except ValueError:
-        return None
-    lookup[""] = None
-    return list(map(lookup.__getitem__, values))
-
-
-def _fmt_hint(fmt: str) -> str:
-    return fmt.replace("%d", "DD").replace("%m", "MM").replace("%Y", "YYYY").replace("%y", "YY")
 
 
 class _UnknownEvent(str):
@@ -237,7 +145,7 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
         return out
     if col.type == "date":
         fmt = col.date_format or "%Y-%m-%d"
-        fast = _iso_from_cells(values, fmt)
+        fast = dates.column(values, fmt)
         if fast is not None:
             return fast
         cache: dict[str, str | None] = {}
@@ -249,17 +157,19 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
                 continue
             iso = cache.get(v)
             if iso is None:
-                iso = cache[v] = _parse_date(v, fmt)
+                got = dates.readings(v, fmt)
+                iso = cache[v] = got.one
                 if iso is None and keep_bad_dates:
-                    out.append(v)
+                    out.append(v)  # the diff judges it against RaceEntry's day and the race's (diff.settle_dob)
                     continue
+                if iso is None and got.short:  # never a guessed century here
+                    raise bad(i, f"{v!r} has a two-digit year (a spreadsheet shortened it): type the year "
+                                 f"in full, or open the file with that column as Text")
+                if iso is None and got.dates:
+                    raise bad(i, f"{v!r} can be read as {' or '.join(got.dates)} (day and month either way): "
+                                 f"type it as {dates.hint(fmt)}")
                 if iso is None:
-                    from .diff import _TWO_DIGIT_YEAR
-
-                    if _TWO_DIGIT_YEAR.match(v):  # never a guessed century
-                        raise bad(i, f"{v!r} has a two-digit year (a spreadsheet shortened it): type the year "
-                                     f"in full, or open the file with that column as Text")
-                    raise bad(i, f"{v!r} is not a date in the form {_fmt_hint(fmt)}")
+                    raise bad(i, f"{v!r} is not a date in the form {dates.hint(fmt)}")
             out.append(iso)
         return out
     reverse = col.reverse
@@ -451,10 +361,14 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     pad = next((profile.columns[ci].zero_pad for ci in found
                 if profile.columns[ci].source == "zipcode" and profile.columns[ci].zero_pad), None)
     if pad:
+        # Only a US ZIP code: another country's postcode (Sydney's 2000, Zurich's 8001) is kept as typed.
+        from .countries import in_us, race_country
+
+        where = race_country(race)
         padded = []
         for p, r in zip(participants, rownums):
             z = p.zipcode
-            if z and len(z) < pad and z.isdigit() and (p.country_code or "").strip().upper() in _US:
+            if z and len(z) < pad and z.isdigit() and in_us(p.country_code, where):
                 p.zipcode = z.zfill(pad)
                 padded.append((r, z, p.zipcode))
         if padded:

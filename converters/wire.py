@@ -21,6 +21,8 @@ from typing import Annotated, Any, Union
 import msgspec
 from msgspec import Meta, Raw, Struct
 
+from .dates import in_format
+
 # JSON types, as the schemas name them.
 Scalar = Union[str, int, float, bool, None]  # a field the document shows only as null or "$0.00"
 Id = Union[int, str]
@@ -280,17 +282,17 @@ def loose_id(value: Any, key: str) -> Any:
 
 def iso_date(value: Any, what: str) -> Any:
     """A date as MM/DD/YYYY -> YYYY-MM-DD (the canonical dob); anything else unchanged."""
-    if value.__class__ is str and (m := _MDY.match(value)):
+    if value.__class__ is str and _MDY.match(value) and (iso := in_format(value, "%m/%d/%Y")):
         note(f"RaceEntry sent {what} as MM/DD/YYYY; read as dates")
-        return f"{m[3]}-{m[1]}-{m[2]}"
+        return iso
     return value
 
 
 def mdy_date(value: Any, what: str) -> Any:
     """A date as YYYY-MM-DD -> MM/DD/YYYY (the documented race dates); anything else unchanged."""
-    if value.__class__ is str and (m := _YMD.match(value)):
+    if value.__class__ is str and _YMD.match(value) and (iso := in_format(value, "%Y-%m-%d")):
         note(f"RaceEntry sent {what} as YYYY-MM-DD; read as dates")
-        return f"{m[2]}/{m[3]}/{m[1]}"
+        return f"{iso[5:7]}/{iso[8:10]}/{iso[:4]}"
     return value
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Sequence
 from .errors import ProfileError
 from .model import Participant, Team, as_text, gc_paused
 from .profiles import Column, Profile, load_profile, with_extra_columns
-from .convert import (KINDS, _TRIGGERS, _INT_FIELDS, _FLAG_FIELDS, _FLOAT_INT, _INT_TEXT, _INT_LINES, _US, _STR_ONLY, _FLOAT_ONLY, _PARTICIPANT_ARGS, FileData, neutralize, unneutralize, race_events, with_events, race_event_order, kind_of, teams_path, guarded, _event_table)  # noqa: F401
+from .convert import (KINDS, _TRIGGERS, _INT_FIELDS, _FLAG_FIELDS, _FLOAT_INT, _INT_TEXT, _INT_LINES, _STR_ONLY, _FLOAT_ONLY, _PARTICIPANT_ARGS, FileData, neutralize, unneutralize, race_events, with_events, race_event_order, kind_of, teams_path, guarded, _event_table)  # noqa: F401
 
 # --------------------------------------------------------------------------------------------- writing
 

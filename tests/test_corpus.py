@@ -1,5 +1,6 @@
 """The bad-input corpus (tests/corpus/): every broken file gets its one-line error, exit 1, no traceback,
-and nothing written."""
+and nothing written. The plan corpus (tests/corpus/plans/): every file a spreadsheet re-saved or a timer
+typed into gets the plan it must give."""
 
 from __future__ import annotations
 
@@ -30,3 +31,32 @@ def test_corpus_file_gets_its_one_line_error(name, tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"Error: {CORPUS / name}"), r.output
     assert case["message"] in lines[0], lines[0]
     assert "Traceback" not in r.output and not out.exists()
+
+
+PLANS = CORPUS / "plans"
+PLANNED = tomllib.loads((PLANS / "expected.toml").read_text(encoding="utf-8"))["files"]
+
+
+def test_every_plan_corpus_file_has_its_plan():
+    assert {p.name for p in PLANS.iterdir() if p.suffix in (".csv", ".txt", ".xlsx")} == set(PLANNED)
+
+
+@pytest.mark.parametrize("name", sorted(PLANNED))
+def test_plan_corpus_file_gets_its_plan(name, tmp_path):
+    import shutil
+
+    from converters import binding
+    from converters.cli import main
+    from converters.jsonio import load_file
+
+    case = PLANNED[name]
+    file = tmp_path / name
+    shutil.copy(PLANS / name, file)
+    binding.bind(file, server=None, race_id=2026, profile=case["profile"], base=load_file(PLANS / "base.json"),
+                 race=load_file(PLANS / "race.json"))
+    r = CliRunner().invoke(main, ["diff", "--offline", str(file)])
+    assert r.exit_code == case["exit"], r.output
+    lines = [line.strip() for line in r.output.splitlines()]
+    for want in case["lines"]:
+        assert want in lines, f"{want!r} not in:\n{r.output}"
+    assert "Traceback" not in r.output

@@ -32,6 +32,25 @@ def plan_of(file, current, **kw):
     ("2026-03-04", "3/4", "text as a date"),
     ("Jos\ufffd", "José", "characters lost (\ufffd)"),
     ("\ufffdlite Engineering", "Élite Engineering", "characters lost (\ufffd)"),
+    # a month-first date read day first by a German, French or British spreadsheet
+    ("04.02.1954", "1954-04-02", "day and month swapped"),
+    ("1954-02-04", "1954-04-02", "day and month swapped"),
+    ("04.02.54", "1954-04-02", "two-digit year"),
+    # numbers in a locale's spelling
+    ("1,00E+05", "1E5", "number as 1E5"),
+    ("1.234,5", "1234.5", "number in a locale's spelling"),
+    ("1,234.5", "1234.5", "number in a locale's spelling"),
+    ("1 234,5", "1234.5", "number in a locale's spelling"),
+    ("1234,5", "1234.5", "number in a locale's spelling"),
+    ("1.23457E+11", "123456789012", "long number rounded (1.23457E+11)"),
+    ("1,23457E+11", "123456789012", "long number rounded (1.23457E+11)"),
+    # Excel's and LibreOffice's date conversions of text, as each language shows them
+    ("4-Mar", "3/4", "text as a date"), ("10-Dec", "12-10", "text as a date"),
+    ("04. Mrz", "3/4", "text as a date"), ("10-Dez", "12-10", "text as a date"),  # de
+    ("4-mars", "3/4", "text as a date"), ("10-déc.", "12-10", "text as a date"),  # fr
+    ("4-mar", "3/4", "text as a date"), ("10-dic", "12-10", "text as a date"),  # es, it
+    ("04-mag", "5/4", "text as a date"), ("4-mrt", "3/4", "text as a date"),  # it, nl
+    ("10-okt", "10/10", "text as a date"), ("Mar-04", "3/4", "text as a date"),
 ])
 def test_damage_is_recognised(file_value, ref, kind):
     assert damage_of(file_value, ref) == kind
@@ -40,20 +59,53 @@ def test_damage_is_recognised(file_value, ref, kind):
 @pytest.mark.parametrize("file_value,ref", [
     ("05/31/72", "1971-05-31"),  # another year: an edit (and an invalid one, see below)
     ("43", "0042"), ("Josef", "José"), ("FALSE", "True"), ("2026-03-05", "3/4"), ("Ann", "Anne"),
+    ("04.03.1954", "1954-04-02"), ("1954-02-05", "1954-04-02"), ("1.235", "1234"), ("1234", "1234.5"),
+    ("1.23456E+11", "123456789012"), ("5-Mar", "3/4"), ("Mars", "3/4"), ("1,5", "15"),
 ])
 def test_real_edits_are_not_damage(file_value, ref):
     assert damage_of(file_value, ref) is None
 
 
-def test_a_two_digit_year_is_never_a_guessed_century():
-    current = [person("1", dob="1927-02-28"), person("2", dob="1900-01-01", first_name="Bo")]
+def test_a_two_digit_year_is_raceentrys_day_or_the_one_century_a_late_entry_can_be():
+    current = [person("1", dob="1927-02-28"), person("2", dob="1900-01-01", first_name="Bo"),
+               person("3", dob="1960-07-08", first_name="Cy")]
     file = [person("1", dob="02/28/27"), person("2", dob="01/01/00", first_name="Bo"),
-            person(None, dob="12/17/71", first_name="New")]  # an add: nothing says which century
-    plan = plan_of(file, current, base=[p.copy() for p in current])
-    assert plan.modifies == [] and plan.adds == []
+            person("3", dob="07/08/61", first_name="Cy"),  # an existing runner: must be RaceEntry's day
+            person(None, dob="12/17/71", first_name="New"),  # 2071 is unborn, 1871 is 155: 1971
+            person(None, dob="03/04/27", first_name="Two", last_name="Ways"),  # 1927 (100) or 2027 (0)
+            person(None, dob="03/04/1985", first_name="Typed")]
+    plan = plan_of(file, current, base=[p.copy() for p in current], race_day="2027-09-18",
+                   dob_format="%m/%d/%Y")
+    assert plan.modifies == []
+    assert [(a.row, a.participant.dob) for a in plan.adds] == [(5, "1971-12-17"), (7, "1985-03-04")]
     assert plan.damaged["two-digit year"] == 2
-    assert [i.row for i in plan.invalid] == [4]
-    assert "has a two-digit year" in plan.invalid[0].message and "type the year in full" in plan.invalid[0].message
+    assert "row 5 (New Lee): dob 12/17/71 read as 1971-12-17" in plan.notes
+    invalid = {i.row: i for i in plan.invalid}
+    assert sorted(invalid) == [4, 6]
+    assert invalid[4].who == "Cy Lee" and "two-digit year" in invalid[4].message
+    assert invalid[6].who == "Two Ways"
+    assert "'03/04/27' can be read as 1927-03-04 or 2027-03-04" in invalid[6].message
+
+
+def test_a_date_read_two_ways_is_damage_of_raceentrys_day_or_an_invalid_row():
+    """A month-first column re-saved by a day-first spreadsheet: 04/02/1954 (2 April) comes back as
+    04.02.1954. Either reading of RaceEntry's day is damage, never sent; another day read two ways is
+    an invalid row showing both readings; a day over 12 reads one way only."""
+    current = [person("1", dob="1954-04-02"), person("2", dob="1954-04-02", first_name="Bo"),
+               person("3", dob="1970-01-05", first_name="Cy"), person("4", dob="1980-02-21", first_name="Di")]
+    file = [person("1", dob="04.02.1954"), person("2", dob="1954-02-04", first_name="Bo"),
+            person("3", dob="06.07.1971", first_name="Cy"), person("4", dob="21.03.1980", first_name="Di"),
+            person(None, dob="05.06.1990", first_name="Eve", last_name="New")]
+    plan = plan_of(file, current, base=[p.copy() for p in current], dob_format="%m/%d/%Y")
+    assert plan.damaged["day and month swapped"] == 2
+    assert [(m.registration_id, [(c.field, c.new) for c in m.changes]) for m in plan.modifies] == [
+        ("4", [("dob", "1980-03-21")])]
+    invalid = {i.row: i.message for i in plan.invalid}
+    assert invalid == {
+        4: "date of birth '06.07.1971' can be read as 1971-06-07 or 1971-07-06 (day and month either way): "
+           "type it as MM/DD/YYYY",
+        6: "date of birth '05.06.1990' can be read as 1990-05-06 or 1990-06-05 (day and month either way): "
+           "type it as MM/DD/YYYY"}
 
 
 def test_spreadsheet_coercions_are_not_edits():
@@ -62,6 +114,28 @@ def test_spreadsheet_coercions_are_not_edits():
     plan = plan_of(file, current, base=[p.copy() for p in current])
     assert plan.is_empty() and not plan.invalid
     assert sum(plan.damaged.values()) == 4
+
+
+def test_a_row_without_an_id_read_two_ways_is_the_runner_raceentry_has_on_one_of_them():
+    """An earlier push's late entry (the file has no id for it) re-saved day first: RaceEntry's runner of
+    that name and one of the readings is that runner, not an invalid row nor a second add."""
+    current = [person("1", first_name="Gus", last_name="Typed", dob="1954-04-02")]
+    file = [person(None, first_name="Gus", last_name="Typed", dob="04.02.1954"),
+            person(None, first_name="Gus", last_name="Other", dob="04.02.1954")]
+    plan = plan_of(file, current, base=[p.copy() for p in current], dob_format="%m/%d/%Y")
+    assert plan.matched == [(2, "1")] and plan.damaged["day and month swapped"] == 1
+    assert [i.row for i in plan.invalid] == [3] and not plan.adds
+
+
+def test_locale_spellings_are_not_edits_nor_chip_changes():
+    current = [person("1", last_name="1E5", street="1234.5", city="3/4", chip="123456789012", bib="1001",
+                      first_name="12-10")]
+    file = [person("1", last_name="1,00E+05", street="1.234,5", city="4-Mar", chip="1.23457E+11", bib="1001",
+                   first_name="10-Dez")]
+    plan = plan_of(file, current, base=[p.copy() for p in current])
+    assert plan.is_empty() and not plan.unpushable and not plan.invalid
+    assert plan.damaged == {"number as 1E5": 1, "number in a locale's spelling": 1, "text as a date": 2,
+                            "long number rounded (1.23457E+11)": 1}
 
 
 def test_lost_characters_are_never_pushed():

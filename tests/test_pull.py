@@ -138,7 +138,7 @@ def test_bad_date_row_is_listed_invalid_and_the_rest_still_goes(server, client, 
     rows[2][h.index("City")] = "Moab"
     save_csv(out, rows)
     r = CliRunner().invoke(main, ["diff", str(server.race_id), str(out), "-p", "runscore", "--json", *api])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # nothing will be pushed until the invalid row is fixed
     summary = json.loads(r.output[r.output.index("{"):])
     assert summary["counts"]["invalid"] == 1 and summary["counts"]["modifies"] == 1
     assert summary["invalid"][0]["row"] == 2 and "31/31/1990" in summary["invalid"][0]["message"]
