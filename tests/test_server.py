@@ -30,7 +30,8 @@ def srv(server):
     def reset():
         requests.delete(server.root + "/_control/faults", timeout=5)
         requests.post(server.root + "/_control/options", timeout=5,
-                      json={"switch_new_id": False, "error_style": "runsignup", "error_status": 200})
+                      json={"switch_new_id": False, "error_style": "runsignup", "error_status": 200,
+                            "paging": False, "race_events": False, "key_403": False})
         requests.post(server.root + "/_control/clock", json={"now": None}, timeout=5)
     reset()
     yield server
@@ -127,7 +128,10 @@ def test_missing_or_unknown_credentials(srv):
 def test_races_and_date_filter(srv, auth):
     races = get(srv, "/races", auth)["races"]
     assert [r["race"]["race_id"] for r in races] == [2026, 2027]
-    main = races[0]["race"]
+    # documented: "events": [] as the document's only example shows; quirk race-events lists them
+    assert all(r["race"]["events"] == [] for r in races)
+    requests.post(srv.root + "/_control/options", json={"quirks": ["race-events"]}, timeout=5)
+    main = get(srv, "/races", auth)["races"][0]["race"]
     assert main["name"] == "Wasatch Harvest Run"
     assert [e["event_id"] for e in main["events"]] == [16, 67, 68, 69, 70]
     ev = main["events"][0]
@@ -201,6 +205,11 @@ def test_incremental_is_strictly_after(srv, auth):
 
 def test_paging(srv, auth):
     everything = rows(full(srv, auth))
+    # documented: the document shows no paging, so its parameters mean nothing: every answer is whole
+    ignored = rows(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=0, page=3,
+                       results_per_page=37, after_registration_id=10**6))
+    assert len(ignored) == len(everything) > 37
+    requests.post(srv.root + "/_control/options", json={"paging": True}, timeout=5)
     paged, page = [], 1
     while True:
         groups = get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=0, page=page,
@@ -273,6 +282,19 @@ def test_create_update_partial_and_null(srv, auth):
     assert by_id(full(srv, auth))[a]["last_modified"] == t2
 
 
+def test_rows_without_their_id_create_nothing(srv, auth):
+    """registration_id and team_id are required: blank creates (the document's example), absent is a bad
+    row (the document shows no creation without the key)."""
+    before = len(rows(full(srv, auth)))
+    resp = post(srv, f"/race/{RACE}/participants", auth, {"participants": [
+        {"event_id": 70, "user": {"first_name": "No", "last_name": "Key"}}]}).json()["participants"]
+    assert resp[0]["error"]["error_msg"] == "row 1: registration_id is required (blank creates a participant)"
+    teams = post(srv, f"/race/{RACE}/teams", auth, {"race_teams": [{"team_type_id": 68, "team_name": "Keyless"}]})
+    assert teams.json()["race_teams"][0]["error"]["error_msg"] == "row 1: team_id is required (blank creates a team)"
+    assert len(rows(full(srv, auth))) == before
+    assert "Keyless" not in {t["team_name"] for t in get(srv, f"/race/{RACE}/teams", auth)}
+
+
 def test_post_per_row_errors(srv, auth):
     live = by_id(full(srv, auth))
     rid = min(live)
@@ -301,9 +323,12 @@ def test_post_malformed_request(srv, auth):
     assert r.status_code == 200 and r.json()["error"]["error_code"] == 400
     r = requests.post(srv.url + f"/race/{RACE}/participants", params=auth, data={"request": '{"x": 1}'})
     assert "error" in r.json()
+    # a raw JSON body without "request" (the document shows none) is refused; one carrying it is read
+    row = {"registration_id": "", "event_id": 70, "user": {"first_name": "Raw", "last_name": "Json"}}
+    r = requests.post(srv.url + f"/race/{RACE}/participants", params=auth, json={"participants": [row]})
+    assert r.json()["error"]["error_msg"] == "Missing request parameter"
     r = requests.post(srv.url + f"/race/{RACE}/participants", params=auth,
-                      json={"participants": [{"registration_id": "", "event_id": 70,
-                                              "user": {"first_name": "Raw", "last_name": "Json"}}]})
+                      json={"request": json.dumps({"participants": [row]})})
     assert r.json()["participants"][0]["registration_id"]
 
 
@@ -558,6 +583,7 @@ def test_request_from_form_multipart_or_query(srv, auth):
 
 @pytest.mark.parametrize("feed", ["participants", "removed_participants"])
 def test_after_registration_id(srv, auth, feed):
+    requests.post(srv.root + "/_control/options", json={"paging": True}, timeout=5)
     everything = sorted(by_id(get(srv, f"/race/{RACE}/{feed}", auth, modified_after_timestamp=0)))
     pivot = everything[len(everything) // 3]
     after = rows(get(srv, f"/race/{RACE}/{feed}", auth, modified_after_timestamp=0, after_registration_id=pivot))
