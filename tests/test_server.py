@@ -868,19 +868,36 @@ def test_serve_command_strict_with_test_controls(tmp_path):
     import sys
 
     proc = subprocess.Popen([sys.executable, "-m", "converters", "serve", "--port", "0", "--participants", "30",
-                             "--behave", "strict", "--test-controls"],
+                             "--behave", "strict", "--test-controls", "--quirk", "403-key",
+                             "--quirk", "race-events"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         banner = proc.stdout.readline()
         assert "RaceEntry-compatible server on http://127.0.0.1:" in banner and "strict" in banner
+        assert "quirks: 403-key, race-events" in banner
         url = banner.split(" on ", 1)[1].split()[0]
-        assert requests.get(url.rsplit("/rest", 1)[0] + "/_control/options", timeout=5).status_code == 200
-        assert requests.get(url + "/races", timeout=5).status_code == 401
+        options = requests.get(url.rsplit("/rest", 1)[0] + "/_control/options", timeout=5).json()
+        assert options["quirks"] == ["403-key", "race-events"] and options["race_events"]
+        assert requests.get(url + "/races", timeout=5).status_code == 403   # (strict alone: 401)
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "warning: test controls are on" in err
+
+
+def test_serve_help_lists_every_quirk_within_80_columns():
+    from click.testing import CliRunner
+
+    from converters.cli import main
+    from converters.server.defaults import QUIRKS
+
+    r = CliRunner().invoke(main, ["serve", "--help"], terminal_width=80)
+    assert r.exit_code == 0
+    assert all(f"  {name}  " in r.output for name in QUIRKS)
+    assert max(map(len, r.output.splitlines())) <= 80
+    bad = CliRunner().invoke(main, ["serve", "--quirk", "lazy"])
+    assert bad.exit_code == 2 and "'lazy' is not one of" in bad.output
 
 
 def test_left_running_it_keeps_no_request_log_and_few_old_keys():
