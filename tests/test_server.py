@@ -533,6 +533,11 @@ def test_team_rename_updates_members(srv, auth):
     t = freeze(srv)
     resp = post(srv, f"/race/{RACE}/teams", auth, {"race_teams": [
         {"team_id": str(member["team_id"]), "team_name": "Renamed Runners"}]}).json()
+    # the field table marks team_type_id and team_name required, updates included
+    assert resp["race_teams"][0]["error"]["error_msg"].endswith(": team_type_id is required")
+    resp = post(srv, f"/race/{RACE}/teams", auth, {"race_teams": [
+        {"team_id": str(member["team_id"]), "team_type_id": member["team_type_id"],
+         "team_name": "Renamed Runners"}]}).json()
     assert resp == {"race_teams": [{"team_id": member["team_id"]}]}
     changed = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t - 1))
     assert member["registration_id"] in changed
@@ -682,8 +687,9 @@ def test_team_holds_at_most_max_members(fresh):
 def test_race_holds_at_most_max_num_teams_of_a_type(fresh):
     a = login(fresh)
     # changing a team's type is held to the new type's limits (its members must fit)
-    corporate = next(p["team_id"] for p in rows(full(fresh, a)) if p["team_type_id"] == 69)
-    moved = post(fresh, f"/race/{RACE}/teams", a, {"race_teams": [{"team_id": corporate, "team_type_id": 68}]})
+    corporate, name = next((p["team_id"], p["team_name"]) for p in rows(full(fresh, a)) if p["team_type_id"] == 69)
+    moved = post(fresh, f"/race/{RACE}/teams", a, {"race_teams": [{"team_id": corporate, "team_type_id": 68,
+                                                                   "team_name": name}]})
     assert moved.json()["race_teams"][0]["team_id"] is None
     assert "the team cannot change type: team type 68 (Team Marathon) takes events 16 only" in moved.text
     have = sum(t["team_type_id"] == 68 for t in get(fresh, f"/race/{RACE}/teams", a))

@@ -17,7 +17,8 @@ Timer API document (base path ``/rest``) with the document's JSON shapes, backed
 * The races answer lists ``"events": []`` for every race, as the document's only example does (quirk
   ``race-events`` lists them with RunSignup's details: name, times, distance).
 * POST participants and POST teams: ``registration_id`` (``team_id``) is required on every row: blank
-  creates (the example's ``""``), a value updates, a row without the key is a bad row.
+  creates (the example's ``""``), a value updates, a row without the key is a bad row. A team row needs
+  ``team_type_id`` and ``team_name`` too, updates included (the field table).
   ``event_id``, ``user.first_name`` and ``user.last_name`` are required on every row,
   updates included (the field table marks them required). Unsent fields stay, fields sent as null are
   cleared; ``last_modified`` moves only when a row really changes something; a create without email gets
@@ -1250,22 +1251,21 @@ class Api:
             raise RowError("team must be an object")
         if "team_id" not in row:   # required by the field table; blank creates
             raise RowError("team_id is required (blank creates a team)")
+        # the field table marks team_type_id and team_name required on every row, updates included
+        if _blank(row.get("team_name")):
+            raise RowError("team_name is required")
+        if _blank(row.get("team_type_id")):
+            raise RowError("team_type_id is required")
         tid_raw = row.get("team_id")
         if _blank(tid_raw):
             doc = {"team_id": None, "team_type_id": None, "team_name": None, "team_gender": None,
                    "team_bib_num": None, "team_age_restriction_id": None, "last_modified_ts": now}
-            if _blank(row.get("team_name")):
-                raise RowError("team_name is required")
-            if "team_type_id" not in row or _blank(row.get("team_type_id")):
-                raise RowError("team_type_id is required")
         else:
             tid = _as_int(tid_raw, "team_id")
             r = self.db.execute("SELECT doc FROM teams WHERE team_id=? AND race_id=?", (tid, race_id)).fetchone()
             if r is None:
                 raise RowError(f"not a team of race {race_id}")
             doc = orjson.loads(r[0])
-            if "team_name" in row and _blank(row.get("team_name")):
-                raise RowError("team_name must not be empty")
         if "team_type_id" in row:
             ttid = _as_int(row["team_type_id"], "team_type_id")
             if ttid not in types:
