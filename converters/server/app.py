@@ -813,15 +813,13 @@ class Handler(BaseHTTPRequestHandler):
                     if not isinstance(data["extra_fields"], dict):
                         raise ValueError("extra_fields must be an object of field -> value")
                     o.extra_fields = dict(data["extra_fields"])
-                    with srv.store.lock:
-                        srv.store.cache.clear()
                 self._option_typing(data)
                 for key in ("paging", "race_events", "key_403"):
                     if key in data:
                         setattr(o, key, bool(data[key]))
                 if "quirks" in data:
                     apply_quirks(srv, data["quirks"])
-                with srv.store.lock:
+                with srv.store.lock:   # answers built before are built another way now
                     srv.store.cache.clear()
             o = srv.options
             return 200, orjson.dumps({"typing": o.typing, "switch_new_id": o.switch_new_id, "update": o.update, "error_style": o.error_style,
@@ -848,8 +846,6 @@ class Handler(BaseHTTPRequestHandler):
             if data["typing"] not in TYPINGS:
                 raise ValueError(f"typing must be one of {', '.join(TYPINGS)}")
             self.server.options.typing = data["typing"]
-            with self.server.store.lock:
-                self.server.store.cache.clear()
 
     # -------------------------------------------------------------------------------------- API
     def _route(self, method: str, path: str, query: dict, raw: bytes, ctype: str | None = None,
@@ -1568,8 +1564,9 @@ class Api:
 
 # ------------------------------------------------------------------------------------- public API
 def apply_quirks(srv: Server, names: Any) -> None:
-    """Switch on the named quirks (``defaults.QUIRKS``) on a running server, each through the option or
-    the fault that makes it (a quirk's fault answers every matching request and is never used up)."""
+    """Switch on the named quirks (``defaults.QUIRKS``), each through the option or the fault that makes
+    it (a quirk's fault answers every matching request and is never used up). At start, or through
+    /_control/options (which then clears the answers built before)."""
     if isinstance(names, str) or not all(isinstance(n, str) for n in names):
         raise ValueError("quirks must be a list of names")
     unknown = [n for n in names if n not in QUIRKS]
@@ -1601,8 +1598,6 @@ def apply_quirks(srv: Server, names: Any) -> None:
             with srv.state_lock:
                 srv.quirk_faults.append(faults[name])
         srv.quirks.append(name)
-    with srv.store.lock:
-        srv.store.cache.clear()
 
 
 @dataclass
