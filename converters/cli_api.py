@@ -210,9 +210,9 @@ def serve(host: str, port: int, password: str | None, db: str | None, count: int
             sys.stdout.flush()
             return
         strict = "; strict" if behave == "strict" else ""
-        quirky = f"; quirks: {', '.join(quirks)}" if quirks else ""
-        click.echo(f"RaceEntry-compatible server on {handle.url} (race {handle.race_id}, {count} participants"
-                   f"{strict}{quirky})")
+        click.echo(f"RaceEntry-compatible server on {handle.url} (race {handle.race_id}, {count} participants{strict})")
+        if quirks:
+            click.echo(f"  quirks: {', '.join(quirks)} (serve --help says what each does)")
         shown = "" if given else f" --password {handle.password}"
         made_up = "   # a password made up for this run" if generated else ""
         click.echo(f"  timersync login --api-url {handle.url} --email {handle.email}{shown}{made_up}")

@@ -880,7 +880,7 @@ def test_serve_command_strict_with_test_controls(tmp_path):
     try:
         banner = proc.stdout.readline()
         assert "RaceEntry-compatible server on http://127.0.0.1:" in banner and "strict" in banner
-        assert "quirks: 403-key, race-events" in banner
+        assert proc.stdout.readline() == "  quirks: 403-key, race-events (serve --help says what each does)\n"
         url = banner.split(" on ", 1)[1].split()[0]
         options = requests.get(url.rsplit("/rest", 1)[0] + "/_control/options", timeout=5).json()
         assert options["quirks"] == ["403-key", "race-events"] and options["race_events"]
