@@ -429,6 +429,7 @@ class Server(ThreadingHTTPServer):
         self.options = Options(switch_new_id=self.strict, update="replace" if self.strict else "merge",
                                verbose=verbose)
         self.faults: list[Fault] = []
+        self.gzip_memo: tuple[bytes, bytes] | None = None   # (an answer, its gzip): see Handler._gzip
         self.quirk_faults: list[Fault] = []   # faults a quirk keeps on: every matching request, never used up
         self.quirks: list[str] = []
         self.requests_log: list[dict] = []
@@ -510,8 +511,16 @@ class Handler(BaseHTTPRequestHandler):
             return body, headers
         import gzip
 
-        return gzip.compress(body, compresslevel=1), {**(headers or {}), "Content-Encoding": "gzip",
-                                                       "Vary": "Accept-Encoding"}
+        # The last large answer's gzip is kept: a feed answered again from the cache (the same bytes
+        # object: a client asking for pages of a server that does not page) is not compressed again.
+        memo = self.server.gzip_memo
+        if memo is not None and memo[0] is body:
+            packed = memo[1]
+        else:
+            packed = gzip.compress(body, compresslevel=1)
+            if len(body) > 1 << 20:
+                self.server.gzip_memo = (body, packed)
+        return packed, {**(headers or {}), "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
 
     def _drop(self) -> None:
         self.close_connection = True
