@@ -57,18 +57,21 @@ def write_csv(path: Path, rows: list[list[str]]) -> None:
         csv.writer(fh, lineterminator="\r\n").writerows(rows)
 
 
-def runners_in(path: Path) -> set[tuple[str, str, str]]:
+def runners_in(path: Path) -> set[tuple[str, ...]]:
+    """(registration id, first name, last name, event id, city) of every row of a runscore file."""
     rows = read_csv(path)
     h = rows[0]
 
     def cell(v: str) -> str:   # a value a spreadsheet would run is written with a ' before it
         return v[1:] if v[:1] == "'" and v[1:2] in ("=", "+", "-", "@") else v
-    return {(r[h.index("Registration ID")], cell(r[h.index("First Name")]), cell(r[h.index("Last Name")]))
-            for r in rows[1:]}
+    return {(r[h.index("Registration ID")], cell(r[h.index("First Name")]), cell(r[h.index("Last Name")]),
+             r[h.index("Event ID")], r[h.index("City")]) for r in rows[1:]}
 
 
-def runners_of(docs: dict[int, dict]) -> set[tuple[str, str, str]]:
-    return {(str(d["registration_id"]), d["user"]["first_name"], d["user"]["last_name"]) for d in docs.values()}
+def runners_of(docs: dict[int, dict]) -> set[tuple[str, ...]]:
+    """The same of RaceEntry's runners."""
+    return {(str(d["registration_id"]), d["user"]["first_name"], d["user"]["last_name"], str(d["event_id"]),
+             (d["user"]["address"] or {}).get("city") or "") for d in docs.values()}
 
 
 def edit(path: Path, docs: dict[int, dict]) -> dict[str, int]:
