@@ -17,10 +17,9 @@ Timer API document (base path ``/rest``) with the document's JSON shapes, backed
 * The races answer lists ``"events": []`` for every race, as the document's only example does (quirk
   ``race-events`` lists them with RunSignup's details: name, times, distance).
 * POST participants and POST teams: ``registration_id`` (``team_id``) is required on every row: blank
-  creates (the example's ``""``), a value updates, a row without the key is a bad row. A team row needs
-  ``team_type_id`` and ``team_name`` too, updates included (the field table).
-  ``event_id``, ``user.first_name`` and ``user.last_name`` are required on every row,
-  updates included (the field table marks them required). Unsent fields stay, fields sent as null are
+  creates (the example's ``""``), a value updates, a row without the key is a bad row. The field table
+  marks the rest required on every row too, updates included: ``event_id``, ``user.first_name`` and
+  ``user.last_name`` (participants), ``team_type_id`` and ``team_name`` (teams). Unsent fields stay, fields sent as null are
   cleared; ``last_modified`` moves only when a row really changes something; a create without email gets
   the logged-in account's. An update whose ``event_id`` is not the runner's event is not refused (the
   document is silent): the other fields apply and the event stays (moving is switch_participant_events').
@@ -271,8 +270,8 @@ class Options:
     extra_fields: dict = field(default_factory=dict)
     typing: str = "documented"  # or "loose" (TYPINGS)
     # Paging quirks (see Api._paging_quirks): RunSignup's paging (as with ``paging``) in pages of at most
-    # page_cap rows whatever results_per_page asks, without saying so; truncate_to: every answer is its first N rows whatever
-    # paging asks (a server that truly loses rows).
+    # page_cap rows whatever results_per_page asks, without saying so; truncate_to: every answer is its
+    # first N rows whatever paging asks (a server that truly loses rows).
     page_cap: int = 0
     truncate_to: int = 0
     gzip: bool = True   # gzip answers over 1 KB when the client sends Accept-Encoding: gzip
@@ -1123,7 +1122,7 @@ class Api:
         o = self.srv.options
         if o.truncate_to:
             return None, None, o.truncate_to
-        if o.page_cap:   # (a server that caps its pages pages)
+        if o.page_cap:   # (page_cap pages, as paging does)
             return after, page, min(rpp or o.page_cap, o.page_cap)
         return after, page, rpp
 
