@@ -1,6 +1,7 @@
 """The compatibility suite (issue 17, part 7): the README's race-day session (login, races, teams, pull,
 edit, diff, push, push again, sync, pull) against the rehearsal server with each quirk a real RaceEntry
-plausibly has switched on, one at a time, beside a quirk-free baseline of each behaviour. Every session
+plausibly has switched on, one at a time, beside a quirk-free baseline of each behaviour and the strict
+behaviour with every quirk at once. Every session
 ends with RaceEntry holding exactly the intended runners (read from the server's own store, not through
 timersync) and with files that hold exactly RaceEntry's runners.
 
@@ -21,7 +22,9 @@ from converters.server.defaults import QUIRKS
 
 from .conftest import control
 
-VARIANTS = [("documented", None), ("strict", None)] + [("documented", q) for q in QUIRKS]
+# (name, behaviour, quirks)
+VARIANTS = ([("documented", "documented", ()), ("strict", "strict", ())]
+            + [(q, "documented", (q,)) for q in QUIRKS] + [("strict-every-quirk", "strict", tuple(QUIRKS))])
 
 
 def run(*args):
@@ -106,15 +109,14 @@ def same_runner(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if k not in ("last_modified", "age")}
 
 
-@pytest.fixture(params=VARIANTS, ids=[q or behave for behave, q in VARIANTS])
+@pytest.fixture(params=VARIANTS, ids=[name for name, _, _ in VARIANTS])
 def variant(request, monkeypatch):
     from converters.server import start_background
 
-    behave, quirk = request.param
+    _, behave, quirks = request.param
     # a race of 60 (quick), but one longer than its pages where pages are cut to 100
-    handle = start_background(participants=250 if quirk == "page-cap" else 60, seed=3, behave=behave,
-                              test_controls=True,
-                              quirks=[quirk] if quirk else [])
+    handle = start_background(participants=250 if "page-cap" in quirks else 60, seed=3, behave=behave,
+                              test_controls=True, quirks=quirks)
     monkeypatch.setenv("RACEENTRY_EMAIL", handle.email)
     monkeypatch.setenv("RACEENTRY_PASSWORD", handle.password)
     yield handle
