@@ -31,7 +31,7 @@ def srv(server):
         requests.delete(server.root + "/_control/faults", timeout=5)
         requests.post(server.root + "/_control/options", timeout=5,
                       json={"switch_new_id": False, "error_style": "runsignup", "error_status": 200,
-                            "paging": False, "race_events": False, "key_403": False})
+                            "paging": False, "race_events": False, "key_403": False, "page_cap": 0})
         requests.post(server.root + "/_control/clock", json={"now": None}, timeout=5)
     reset()
     yield server
@@ -904,6 +904,16 @@ def test_serve_help_lists_every_quirk_within_80_columns():
     assert max(map(len, r.output.splitlines())) <= 80
     bad = CliRunner().invoke(main, ["serve", "--quirk", "lazy"])
     assert bad.exit_code == 2 and "'lazy' is not one of" in bad.output
+
+
+def test_quirks_through_the_test_controls(srv, auth):
+    r = requests.post(srv.root + "/_control/options", json={"quirks": ["lazy"]}, timeout=5)
+    assert r.status_code == 400 and r.json()["error"].startswith("bad control request: unknown quirk 'lazy'; the quirks: ")
+    everything = rows(full(srv, auth))
+    r = requests.post(srv.root + "/_control/options", json={"quirks": ["page-cap", "403-key"]}, timeout=5)
+    assert {"page-cap", "403-key"} <= set(r.json()["quirks"]) and r.json()["page_cap"] == 100
+    assert len(rows(full(srv, auth))) == 100 < len(everything)   # pages of 100, unsaid
+    assert requests.get(srv.url + "/races", params={"tmp_key": "x", "tmp_secret": "y"}, timeout=5).status_code == 403
 
 
 def test_left_running_it_keeps_no_request_log_and_few_old_keys():

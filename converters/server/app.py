@@ -1584,9 +1584,7 @@ def apply_quirks(srv: Server, names: Any) -> None:
     faults = {"https-redirect": Fault("POST", None, "redirect_login", status=301),
               "bom": Fault(None, None, "bom_prefix"), "php-notice": Fault(None, None, "php_notice"),
               "reversed-answers": Fault("POST", r"^/rest/race/", "reverse_after")}
-    for name in names:
-        if name in srv.quirks:
-            continue
+    for name in names:   # (again: the option is set again, the fault is not added twice)
         if name == "loose-typing":
             o.typing = "loose"
         elif name in ("paging", "page-cap"):
@@ -1602,10 +1600,11 @@ def apply_quirks(srv: Server, names: Any) -> None:
             o.error_style, o.error_status = "message", 200
         elif name == "403-key":
             o.key_403 = True
-        else:
+        elif name not in srv.quirks:
             with srv.state_lock:
                 srv.quirk_faults.append(faults[name])
-        srv.quirks.append(name)
+        if name not in srv.quirks:
+            srv.quirks.append(name)
 
 
 @dataclass
