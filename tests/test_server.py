@@ -31,7 +31,8 @@ def srv(server):
         requests.delete(server.root + "/_control/faults", timeout=5)
         requests.post(server.root + "/_control/options", timeout=5,
                       json={"switch_new_id": False, "error_style": "runsignup", "error_status": 200,
-                            "paging": False, "race_events": False, "key_403": False, "page_cap": 0})
+                            "paging": False, "race_events": False, "key_403": False, "page_cap": 0,
+                            "since_inclusive": False, "rows_in_event": False})
         requests.post(server.root + "/_control/clock", json={"now": None}, timeout=5)
     reset()
     yield server
@@ -914,6 +915,14 @@ def test_quirks_through_the_test_controls(srv, auth):
     assert {"page-cap", "403-key"} <= set(r.json()["quirks"]) and r.json()["page_cap"] == 100
     assert len(rows(full(srv, auth))) == 100 < len(everything)   # pages of 100, unsaid
     assert requests.get(srv.url + "/races", params={"tmp_key": "x", "tmp_secret": "y"}, timeout=5).status_code == 403
+    requests.post(srv.root + "/_control/options", json={"page_cap": 0, "key_403": False,
+                                                        "quirks": ["rows-in-event", "inclusive-since"]}, timeout=5)
+    groups = full(srv, auth)
+    assert all(g["participants"] == [] for g in groups)
+    assert sum(len(g["event"]["participants"]) for g in groups) == len(everything)
+    last = max(p["last_modified"] for p in everything)   # "on or after": the newest change is in
+    since_last = get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=last)
+    assert any(p["last_modified"] == last for g in since_last for p in g["event"]["participants"])
 
 
 def test_left_running_it_keeps_no_request_log_and_few_old_keys():

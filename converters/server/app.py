@@ -65,7 +65,8 @@ ids come in reverse order, and ``504_apply_later``, a gateway's 504 at once whil
 blanked in every record it updated; the transport faults ``redirect_login``, ``bom_prefix``, ``php_notice``,
 ``403_key``, ``html_error``: see ``Handler._transport_fault``), options (``switch_new_id``, ``update``, ``error_style``,
 ``error_status``, ``verbose``, ``typing``: ``"loose"`` sends other plausible typings, ``page_cap``,
-``truncate_to``, ``gzip``, ``paging``, ``race_events``, ``key_403``, ``quirks``), requests,
+``truncate_to``, ``gzip``, ``paging``, ``race_events``, ``key_403``, ``since_inclusive``, ``rows_in_event``,
+``quirks``), requests,
 expire_credentials; see ``Handler._control``. Answers over 1 KB are gzipped when the client accepts it
 (option ``gzip``).
 
@@ -282,6 +283,10 @@ class Options:
     # details, as seeded) only with race_events (quirk "race-events").
     race_events: bool = False
     key_403: bool = False   # a missing, bad or expired key answered HTTP 403 (quirk "403-key")
+    since_inclusive: bool = False   # modified_after_timestamp read as "on or after" (quirk "inclusive-since")
+    # a group's rows inside its event object ("event": {"participants": [...]}), the sibling list empty
+    # (quirk "rows-in-event"; the document's example has both lists, the rows in the sibling)
+    rows_in_event: bool = False
 
 
 @dataclass
@@ -822,7 +827,7 @@ class Handler(BaseHTTPRequestHandler):
                         raise ValueError("extra_fields must be an object of field -> value")
                     o.extra_fields = dict(data["extra_fields"])
                 self._option_typing(data)
-                for key in ("paging", "race_events", "key_403"):
+                for key in ("paging", "race_events", "key_403", "since_inclusive", "rows_in_event"):
                     if key in data:
                         setattr(o, key, bool(data[key]))
                 if "quirks" in data:
@@ -835,6 +840,7 @@ class Handler(BaseHTTPRequestHandler):
                                       "extra_fields": o.extra_fields, "page_cap": o.page_cap,
                                       "truncate_to": o.truncate_to, "gzip": o.gzip, "paging": o.paging,
                                       "race_events": o.race_events, "key_403": o.key_403,
+                                      "since_inclusive": o.since_inclusive, "rows_in_event": o.rows_in_event,
                                       "quirks": srv.quirks})
         if name == "requests":
             with srv.state_lock:
@@ -1139,7 +1145,8 @@ class Api:
                            f"page must be >= 1 and results_per_page between 1 and {MAX_RESULTS_PER_PAGE}")
         after, page, rpp = self._paging_quirks(after, page, rpp)
         # documented: modified *after* the timestamp
-        where, args = "race_id=? AND deleted=? AND last_modified>?", [race_id, 1 if deleted else 0, ts]
+        since = ">=" if self.srv.options.since_inclusive else ">"   # (quirk inclusive-since)
+        where, args = f"race_id=? AND deleted=? AND last_modified{since}?", [race_id, 1 if deleted else 0, ts]
         if after is not None:   # RunSignup's paging by id: only larger ids (page is then ignored)
             where += " AND registration_id>?"
             args.append(after)
@@ -1169,7 +1176,13 @@ class Api:
             doc = _with_fields(doc, extra) if extra else doc
             groups.setdefault(eid, []).append(_loose_participant(doc) if loose else doc)
         out = []
+        in_event = self.srv.options.rows_in_event
         for eid, docs in groups.items():
+            if in_event and docs:   # the rows inside the event object, its sibling list empty
+                rows_json = b"[" + b",".join(docs) + b"]"
+                out.append((b'{"event":{"event_id":"%d","participants":%s},"participants":null}' if loose else
+                            b'{"event":{"event_id":%d,"participants":%s},"participants":[]}') % (eid, rows_json))
+                continue
             head = b'{"event":{"event_id":%d,"participants":[]}' % eid
             if loose:
                 head = b'{"event":{"event_id":"%d","participants":null}' % eid
@@ -1600,6 +1613,10 @@ def apply_quirks(srv: Server, names: Any) -> None:
             o.error_style, o.error_status = "message", 200
         elif name == "403-key":
             o.key_403 = True
+        elif name == "inclusive-since":
+            o.since_inclusive = True
+        elif name == "rows-in-event":
+            o.rows_in_event = True
         elif name not in srv.quirks:
             with srv.state_lock:
                 srv.quirk_faults.append(faults[name])

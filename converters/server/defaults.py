@@ -17,6 +17,9 @@ QUIRKS = {
     "page-cap": "paging, with every page cut to 100 rows whatever results_per_page asks, unsaid",
     "race-events": "the races answer lists each race's events with RunSignup's details (name, times, "
                    "distance); the document's example shows \"events\": []",
+    "rows-in-event": "each event's participants inside its event object (\"event\": {\"participants\": "
+                     "[...]}), the list beside it empty",
+    "inclusive-since": "modified_after_timestamp read as \"on or after\" (the document: \"after\")",
     "replace-updates": "an update replaces the record: the user and address sent replace the stored ones, "
                        "so every field not sent becomes blank",
     "new-id-switch": "switching events gives a new registration id (the old one goes to the removed feed)",
