@@ -79,14 +79,15 @@ def runners_of(docs: dict[int, dict]) -> set[tuple[str, ...]]:
 
 def edit(path: Path, docs: dict[int, dict]) -> dict[str, int]:
     """The timer's race-day edits: a corrected first name, a city, an event switch (by the Event ID
-    column), a late entry on a new team. The user ids of the runners edited."""
+    column), a scratched runner's row deleted, a late entry on a new team. The user ids of the runners
+    edited."""
     rows = read_csv(path)
     h = rows[0]
     by_reg = {str(d["registration_id"]): d for d in docs.values()}
     col = h.index
     plain = [i for i, r in enumerate(rows[1:], 1) if not r[col("Team")] and r[col("Event ID")] != "67"
              and by_reg[r[col("Registration ID")]]["user"]["dob"]]
-    renamed, moved, city = plain[:3]
+    renamed, moved, city, scratched = plain[:4]
     shown = {r[col("Event ID")]: r[col("Event")] for r in rows[1:]}
     rows[renamed][col("First Name")] = "Renamed"
     rows[city][col("City")] = "Ogden"
@@ -97,9 +98,10 @@ def edit(path: Path, docs: dict[int, dict]) -> dict[str, int]:
                  "Email": "late.entry@example.com"}.items():
         late[col(k)] = v
     rows.append(late)
-    write_csv(path, rows)
     user = {name: by_reg[rows[i][col("Registration ID")]]["user"]["user_id"]
-            for name, i in (("renamed", renamed), ("moved", moved), ("city", city))}
+            for name, i in (("renamed", renamed), ("moved", moved), ("city", city), ("scratched", scratched))}
+    del rows[scratched]
+    write_csv(path, rows)
     return user
 
 
@@ -138,11 +140,11 @@ def test_the_race_day_session_ends_right(variant, tmp_path):
 
     user = edit(out, before)
     control(s, "expire_credentials")   # RaceEntry ended the key: the next command logs in again
-    planned = ok("diff", out, "--team-type", 69)
-    assert "1 team to create, 1 add, 2 modifies, 1 switch, 0 deletes" in planned
-    pushed = ok("push", out, "--team-type", 69, "--yes")
-    assert "1 team created, 1 added, 2 modified, 1 switched, 0 deleted" in pushed
-    assert "No changes to push." in ok("push", out, "--team-type", 69, "--yes")
+    planned = ok("diff", out, "--team-type", 69, "--delete")
+    assert "1 team to create, 1 add, 2 modifies, 1 switch, 1 delete" in planned
+    pushed = ok("push", out, "--team-type", 69, "--delete", "--yes")
+    assert "1 team created, 1 added, 2 modified, 1 switched, 1 deleted" in pushed
+    assert "No changes to push." in ok("push", out, "--team-type", 69, "--delete", "--yes")
 
     control(s, "expire_credentials")
     synced = tmp_path / "synced.csv"
@@ -155,18 +157,19 @@ def test_the_race_day_session_ends_right(variant, tmp_path):
     # RaceEntry: exactly the intended runners, nothing else changed, nothing wiped
     after = store_docs(s)
     new = [uid for uid in after if uid not in before]
-    assert sorted(before) == sorted(uid for uid in after if uid not in new) and len(new) == 1
+    assert sorted(before) == sorted([uid for uid in after if uid not in new] + [user["scratched"]])
+    assert len(new) == 1
     late = after[new[0]]
     assert (late["user"]["first_name"], late["user"]["last_name"], late["user"]["dob"], late["user"]["gender"],
             late["user"]["email"], late["event_id"], late["team_name"], late["team_type_id"]) == (
         "Late", "Entry", "1990-07-04", "F", "late.entry@example.com", 68, "Track Pack", 69)
-    expected = {uid: same_runner(d) for uid, d in before.items()}
+    expected = {uid: same_runner(d) for uid, d in before.items() if uid != user["scratched"]}
     expected[user["renamed"]]["user"]["first_name"] = "Renamed"
     expected[user["city"]]["user"]["address"]["city"] = "Ogden"
     moved = expected[user["moved"]]
     moved["event_id"] = 67
     moved["registration_id"] = after[user["moved"]]["registration_id"]   # a new id where switching gives one
-    assert {uid: same_runner(after[uid]) for uid in before} == expected
+    assert {uid: same_runner(after[uid]) for uid in expected} == expected
 
     # the files: exactly RaceEntry's runners, the edits in them
     assert runners_in(out) == runners_in(synced) == runners_of(after)
