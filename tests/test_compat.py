@@ -1,9 +1,9 @@
 """The compatibility suite (issue 17, part 7): the README's race-day session (login, races, teams, pull,
 edit, diff, push, push again, sync, pull) against the rehearsal server with each quirk a real RaceEntry
 plausibly has switched on, one at a time, beside a quirk-free baseline of each behaviour and the strict
-behaviour with every quirk at once. Every session
-ends with RaceEntry holding exactly the intended runners (read from the server's own store, not through
-timersync) and with files that hold exactly RaceEntry's runners.
+behaviour with every quirk at once. Every session ends with RaceEntry holding exactly the intended
+runners (read from the server's own store, not through timersync) and with files that hold exactly
+RaceEntry's runners.
 
 One server per variant, a race of 60, every command through the command line as a timer types it. The
 key is ended twice on the way (RaceEntry ends it when the account logs in elsewhere): with the password
@@ -11,16 +11,17 @@ at hand (RACEENTRY_EMAIL/RACEENTRY_PASSWORD), each command logs in again by itse
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import orjson
 import pytest
 from click.testing import CliRunner
 
+from converters.convert import unneutralize
 from converters.server.defaults import QUIRKS
 
 from .conftest import control
+from .test_push import read_rows, write_rows
 
 # (name, behaviour, quirks)
 VARIANTS = ([("documented", "documented", ()), ("strict", "strict", ())]
@@ -50,23 +51,11 @@ def store_docs(server) -> dict[int, dict]:
     return {d["user"]["user_id"]: d for d in docs}
 
 
-def read_csv(path: Path) -> list[list[str]]:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.reader(fh, delimiter="\t" if path.suffix == ".txt" else ","))
-
-
-def write_csv(path: Path, rows: list[list[str]]) -> None:
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        csv.writer(fh, lineterminator="\r\n").writerows(rows)
-
-
 def runners_in(path: Path) -> set[tuple[str, ...]]:
     """(registration id, first name, last name, event id, city) of every row of a runscore file."""
-    rows = read_csv(path)
+    rows = read_rows(path)
     h = rows[0]
-
-    def cell(v: str) -> str:   # a value a spreadsheet would run is written with a ' before it
-        return v[1:] if v[:1] == "'" and v[1:2] in ("=", "+", "-", "@") else v
+    cell = unneutralize   # a value a spreadsheet would run is written with a ' before it
     return {(r[h.index("Registration ID")], cell(r[h.index("First Name")]), cell(r[h.index("Last Name")]),
              r[h.index("Event ID")], r[h.index("City")]) for r in rows[1:]}
 
@@ -81,7 +70,7 @@ def edit(path: Path, docs: dict[int, dict]) -> dict[str, int]:
     """The timer's race-day edits: a corrected first name, a city, an event switch (by the Event ID
     column), a scratched runner's row deleted, a late entry on a new team. The user ids of the runners
     edited."""
-    rows = read_csv(path)
+    rows = read_rows(path)
     h = rows[0]
     by_reg = {str(d["registration_id"]): d for d in docs.values()}
     col = h.index
@@ -101,7 +90,7 @@ def edit(path: Path, docs: dict[int, dict]) -> dict[str, int]:
     user = {name: by_reg[rows[i][col("Registration ID")]]["user"]["user_id"]
             for name, i in (("renamed", renamed), ("moved", moved), ("city", city), ("scratched", scratched))}
     del rows[scratched]
-    write_csv(path, rows)
+    write_rows(path, rows)
     return user
 
 
