@@ -19,9 +19,9 @@ Timer API document (base path ``/rest``) with the document's JSON shapes, backed
 * POST participants and POST teams: ``registration_id`` (``team_id``) is required on every row: blank
   creates (the example's ``""``), a value updates, a row without the key is a bad row. The field table
   marks the rest required on every row too, updates included: ``event_id``, ``user.first_name`` and
-  ``user.last_name`` (participants), ``team_type_id`` and ``team_name`` (teams). Unsent fields stay, fields sent as null are
-  cleared; ``last_modified`` moves only when a row really changes something; a create without email gets
-  the logged-in account's. An update whose ``event_id`` is not the runner's event is not refused (the
+  ``user.last_name`` (participants), ``team_type_id`` and ``team_name`` (teams). Unsent fields stay,
+  fields sent as null are cleared; ``last_modified`` moves only when a row really changes something; a
+  create without email gets the logged-in account's. An update whose ``event_id`` is not the runner's event is not refused (the
   document is silent): the other fields apply and the event stays (moving is switch_participant_events').
 * switch_participant_events keeps the registration_id (the document answers the ids it was sent).
 * Team types are enforced: a runner joins a team only if the runner's event is in the type's
@@ -1679,7 +1679,8 @@ def serve_password(host: str, password: str | None) -> tuple[str, bool]:
 
 
 def _make(host: str, port: int, db: str | None, participants: int, seed: int, email: str, password: str,
-          verbose: bool, behave: str, test_controls: bool, quirks: Any = ()) -> tuple[Server, Callable[[], None] | None]:
+          verbose: bool, behave: str, test_controls: bool,
+          quirks: Any = ()) -> tuple[Server, Callable[[], None] | None]:
     if behave not in BEHAVIOURS:
         raise ValueError(f"behave must be one of {', '.join(BEHAVIOURS)}, not {behave!r}")
     if password == DEFAULT_PASSWORD and not is_loopback(host):
