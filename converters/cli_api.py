@@ -8,7 +8,19 @@ from typing import Any
 import click
 
 from .cli import api_options, echo_json, json_option, main, make_client, table
-from .server.defaults import BEHAVIOURS, DEFAULT_PASSWORD
+from .server.defaults import BEHAVIOURS, DEFAULT_PASSWORD, QUIRKS
+
+
+def _quirks_epilog() -> str:
+    """serve --help's list of quirks, one each, wrapped to fit 80 columns."""
+    import textwrap
+
+    width = max(map(len, QUIRKS))
+    lines = ["\b", "Quirks (--quirk NAME, repeatable; each a way RaceEntry may differ):"]
+    for name, text in QUIRKS.items():
+        lines += textwrap.wrap(text, 76, initial_indent=f"  {name:<{width}}  ",
+                               subsequent_indent=" " * (width + 4))
+    return "\n".join(lines)
 
 
 @main.command()
@@ -146,7 +158,7 @@ def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
     click.echo(f"{len(rows)} {'team types' if types_ else 'teams'}")
 
 
-@main.command()
+@main.command(epilog=_quirks_epilog())
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Anything but loopback (127.0.0.0/8, ::1, localhost) is reachable from "
                    "the network and needs --password (without it, one is made up and printed).")
@@ -160,15 +172,14 @@ def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed for the generated race.")
 @click.option("--behave", type=click.Choice(BEHAVIOURS), default="documented", show_default=True,
               help="documented: what RaceEntry's Timer API document shows. strict: the least forgiving reading "
-                   "(a bad row refuses the whole request, HTTP 400/401 errors, new ids on switch, no events "
-                   "in the races answer).")
+                   "(a bad row refuses the whole request, HTTP 400/401 errors, new ids on switch, an update "
+                   "replaces the record).")
 @click.option("--test-controls", is_flag=True,
               help="Also answer the test controls under /_control (faults, clock, options), which need no "
                    "password. Off by default.")
-@click.option("--quirk", "quirks", multiple=True, type=click.Choice(["loose-typing"]),
-              help="loose-typing: send documented fields in other plausible typings (ids as text, flags as 0/1 "
-                   "or Y/N, null for empty lists, dob as MM/DD/YYYY, last_modified as date-time text), to "
-                   "rehearse reading them.")
+@click.option("--quirk", "quirks", multiple=True, type=click.Choice(list(QUIRKS)), metavar="NAME",
+              help="Also behave in this way RaceEntry plausibly has beside its document, to rehearse it "
+                   "(repeatable; the quirks are listed below).")
 @json_option
 def serve(host: str, port: int, password: str | None, db: str | None, count: int, seed: int, behave: str,
           test_controls: bool, as_json: bool, quirks: tuple[str, ...] = ()) -> None:
@@ -181,6 +192,7 @@ def serve(host: str, port: int, password: str | None, db: str | None, count: int
     \b
         timersync serve --port 8765 --participants 2000
         timersync serve --behave strict --test-controls
+        timersync serve --quirk page-cap --quirk replace-updates
     """
     from .server import DEFAULT_EMAIL, is_loopback, serve_forever, serve_password
 
@@ -188,19 +200,19 @@ def serve(host: str, port: int, password: str | None, db: str | None, count: int
     password, generated = serve_password(host, password)
 
     def ready(handle: Any) -> None:
-        if "loose-typing" in quirks:
-            handle._server.options.typing = "loose"
         if as_json:  # one line a script can read, then the server runs
             from .jsonio import dumps
 
             click.echo(dumps({"server": handle.url, "race_id": handle.race_id, "participants": count,
-                              "behave": behave, "email": handle.email,
+                              "behave": behave, "quirks": list(quirks), "email": handle.email,
                               "password_made_up": handle.password if generated else None,
                               "test_controls": test_controls}, pretty=False).decode())
             sys.stdout.flush()
             return
         strict = "; strict" if behave == "strict" else ""
         click.echo(f"RaceEntry-compatible server on {handle.url} (race {handle.race_id}, {count} participants{strict})")
+        if quirks:
+            click.echo(f"  quirks: {', '.join(quirks)} (serve --help says what each does)")
         shown = "" if given else f" --password {handle.password}"
         made_up = "   # a password made up for this run" if generated else ""
         click.echo(f"  timersync login --api-url {handle.url} --email {handle.email}{shown}{made_up}")
@@ -217,7 +229,7 @@ def serve(host: str, port: int, password: str | None, db: str | None, count: int
     progress.say(f"preparing the race ({count:,} participants)", force=True)
     try:
         serve_forever(host, port, db, count, seed, DEFAULT_EMAIL, password, on_ready=ready, behave=behave,
-                      test_controls=test_controls)
+                      test_controls=test_controls, quirks=quirks)
     except (ValueError, OSError) as e:
         raise click.ClickException(f"cannot serve on {host}:{port}: {e}") from None
 
@@ -295,7 +307,10 @@ def demo(output_dir: str, count: int, as_json: bool) -> None:
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="timersync-demo-") as tmp:
-        handle = start_background(db=str(Path(tmp) / "raceentry.sqlite"), participants=count, seed=1)
+        # race-events: the races answer lists the events with their names (as RunSignup's does), so the
+        # files show event names, not the ids a RaceEntry that lists none leaves there
+        handle = start_background(db=str(Path(tmp) / "raceentry.sqlite"), participants=count, seed=1,
+                                  quirks=["race-events"])
         try:
             if not as_json:
                 click.echo(f"Bundled RaceEntry server on {handle.url} (race {handle.race_id}, {count} participants)")

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-import msgspec
 import orjson
 
 from . import state
@@ -206,11 +205,23 @@ class Row:
     p: Participant | None = None
 
     def same(self, other: "Row") -> bool:
-        """The same JSON: the same bytes, or (a server that orders keys differently between reads) the
-        same values."""
+        """The same registration: the same bytes, or the same values as the typed pass reads them (every
+        canonical field and every extra one): a server that orders keys differently between reads, or
+        whose typing switches (ids as text, dob as MM/DD/YYYY, flags as Y/N), changed nothing."""
         if memoryview(self.doc) == memoryview(other.doc):
             return True
-        return self.lm == other.lm and msgspec.json.decode(self.doc) == msgspec.json.decode(other.doc)
+        return self.lm == other.lm and self.values() == other.values()
+
+    def values(self) -> tuple:
+        """What the row says, typing aside: its record's fields (not how RaceEntry typed them) and
+        extra fields. Decodes a row read back from the roster (and keeps the record on it)."""
+        if self.p is None:
+            self.p = participant_from_json(self.doc, "registration", self.event_id)
+        p = self.p
+        return tuple(getattr(p, f) for f in _VALUE_FIELDS) + (dict(p.extra),)
+
+
+_VALUE_FIELDS = tuple(f for f in Participant.__struct_fields__ if f not in ("extra", "types"))
 
 
 def _rows_of(answer: Answer) -> list[Row]:

@@ -30,7 +30,9 @@ def srv(server):
     def reset():
         requests.delete(server.root + "/_control/faults", timeout=5)
         requests.post(server.root + "/_control/options", timeout=5,
-                      json={"switch_new_id": False, "error_style": "runsignup", "error_status": 200})
+                      json={"switch_new_id": False, "error_style": "runsignup", "error_status": 200,
+                            "paging": False, "race_events": False, "key_403": False, "page_cap": 0,
+                            "since_inclusive": False, "rows_in_event": False})
         requests.post(server.root + "/_control/clock", json={"now": None}, timeout=5)
     reset()
     yield server
@@ -127,7 +129,10 @@ def test_missing_or_unknown_credentials(srv):
 def test_races_and_date_filter(srv, auth):
     races = get(srv, "/races", auth)["races"]
     assert [r["race"]["race_id"] for r in races] == [2026, 2027]
-    main = races[0]["race"]
+    # documented: "events": [] as the document's only example shows; quirk race-events lists them
+    assert all(r["race"]["events"] == [] for r in races)
+    requests.post(srv.root + "/_control/options", json={"quirks": ["race-events"]}, timeout=5)
+    main = get(srv, "/races", auth)["races"][0]["race"]
     assert main["name"] == "Wasatch Harvest Run"
     assert [e["event_id"] for e in main["events"]] == [16, 67, 68, 69, 70]
     ev = main["events"][0]
@@ -201,6 +206,11 @@ def test_incremental_is_strictly_after(srv, auth):
 
 def test_paging(srv, auth):
     everything = rows(full(srv, auth))
+    # documented: the document shows no paging, so its parameters mean nothing: every answer is whole
+    ignored = rows(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=0, page=3,
+                       results_per_page=37, after_registration_id=10**6))
+    assert len(ignored) == len(everything) > 37
+    requests.post(srv.root + "/_control/options", json={"paging": True}, timeout=5)
     paged, page = [], 1
     while True:
         groups = get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=0, page=page,
@@ -273,6 +283,19 @@ def test_create_update_partial_and_null(srv, auth):
     assert by_id(full(srv, auth))[a]["last_modified"] == t2
 
 
+def test_rows_without_their_id_create_nothing(srv, auth):
+    """registration_id and team_id are required: blank creates (the document's example), absent is a bad
+    row (the document shows no creation without the key)."""
+    before = len(rows(full(srv, auth)))
+    resp = post(srv, f"/race/{RACE}/participants", auth, {"participants": [
+        {"event_id": 70, "user": {"first_name": "No", "last_name": "Key"}}]}).json()["participants"]
+    assert resp[0]["error"]["error_msg"] == "row 1: registration_id is required (blank creates a participant)"
+    teams = post(srv, f"/race/{RACE}/teams", auth, {"race_teams": [{"team_type_id": 68, "team_name": "Keyless"}]})
+    assert teams.json()["race_teams"][0]["error"]["error_msg"] == "row 1: team_id is required (blank creates a team)"
+    assert len(rows(full(srv, auth))) == before
+    assert "Keyless" not in {t["team_name"] for t in get(srv, f"/race/{RACE}/teams", auth)}
+
+
 def test_post_per_row_errors(srv, auth):
     live = by_id(full(srv, auth))
     rid = min(live)
@@ -301,9 +324,12 @@ def test_post_malformed_request(srv, auth):
     assert r.status_code == 200 and r.json()["error"]["error_code"] == 400
     r = requests.post(srv.url + f"/race/{RACE}/participants", params=auth, data={"request": '{"x": 1}'})
     assert "error" in r.json()
+    # a raw JSON body without "request" (the document shows none) is refused; one carrying it is read
+    row = {"registration_id": "", "event_id": 70, "user": {"first_name": "Raw", "last_name": "Json"}}
+    r = requests.post(srv.url + f"/race/{RACE}/participants", params=auth, json={"participants": [row]})
+    assert r.json()["error"]["error_msg"] == "Missing request parameter"
     r = requests.post(srv.url + f"/race/{RACE}/participants", params=auth,
-                      json={"participants": [{"registration_id": "", "event_id": 70,
-                                              "user": {"first_name": "Raw", "last_name": "Json"}}]})
+                      json={"request": json.dumps({"participants": [row]})})
     assert r.json()["participants"][0]["registration_id"]
 
 
@@ -508,6 +534,11 @@ def test_team_rename_updates_members(srv, auth):
     t = freeze(srv)
     resp = post(srv, f"/race/{RACE}/teams", auth, {"race_teams": [
         {"team_id": str(member["team_id"]), "team_name": "Renamed Runners"}]}).json()
+    # the field table marks team_type_id and team_name required, updates included
+    assert resp["race_teams"][0]["error"]["error_msg"].endswith(": team_type_id is required")
+    resp = post(srv, f"/race/{RACE}/teams", auth, {"race_teams": [
+        {"team_id": str(member["team_id"]), "team_type_id": member["team_type_id"],
+         "team_name": "Renamed Runners"}]}).json()
     assert resp == {"race_teams": [{"team_id": member["team_id"]}]}
     changed = by_id(get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=t - 1))
     assert member["registration_id"] in changed
@@ -558,6 +589,7 @@ def test_request_from_form_multipart_or_query(srv, auth):
 
 @pytest.mark.parametrize("feed", ["participants", "removed_participants"])
 def test_after_registration_id(srv, auth, feed):
+    requests.post(srv.root + "/_control/options", json={"paging": True}, timeout=5)
     everything = sorted(by_id(get(srv, f"/race/{RACE}/{feed}", auth, modified_after_timestamp=0)))
     pivot = everything[len(everything) // 3]
     after = rows(get(srv, f"/race/{RACE}/{feed}", auth, modified_after_timestamp=0, after_registration_id=pivot))
@@ -656,8 +688,9 @@ def test_team_holds_at_most_max_members(fresh):
 def test_race_holds_at_most_max_num_teams_of_a_type(fresh):
     a = login(fresh)
     # changing a team's type is held to the new type's limits (its members must fit)
-    corporate = next(p["team_id"] for p in rows(full(fresh, a)) if p["team_type_id"] == 69)
-    moved = post(fresh, f"/race/{RACE}/teams", a, {"race_teams": [{"team_id": corporate, "team_type_id": 68}]})
+    corporate, name = next((p["team_id"], p["team_name"]) for p in rows(full(fresh, a)) if p["team_type_id"] == 69)
+    moved = post(fresh, f"/race/{RACE}/teams", a, {"race_teams": [{"team_id": corporate, "team_type_id": 68,
+                                                                   "team_name": name}]})
     assert moved.json()["race_teams"][0]["team_id"] is None
     assert "the team cannot change type: team type 68 (Team Marathon) takes events 16 only" in moved.text
     have = sum(t["team_type_id"] == 68 for t in get(fresh, f"/race/{RACE}/teams", a))
@@ -842,19 +875,55 @@ def test_serve_command_strict_with_test_controls(tmp_path):
     import sys
 
     proc = subprocess.Popen([sys.executable, "-m", "converters", "serve", "--port", "0", "--participants", "30",
-                             "--behave", "strict", "--test-controls"],
+                             "--behave", "strict", "--test-controls", "--quirk", "403-key",
+                             "--quirk", "race-events"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         banner = proc.stdout.readline()
         assert "RaceEntry-compatible server on http://127.0.0.1:" in banner and "strict" in banner
+        assert proc.stdout.readline() == "  quirks: 403-key, race-events (serve --help says what each does)\n"
         url = banner.split(" on ", 1)[1].split()[0]
-        assert requests.get(url.rsplit("/rest", 1)[0] + "/_control/options", timeout=5).status_code == 200
-        assert requests.get(url + "/races", timeout=5).status_code == 401
+        options = requests.get(url.rsplit("/rest", 1)[0] + "/_control/options", timeout=5).json()
+        assert options["quirks"] == ["403-key", "race-events"] and options["race_events"]
+        assert requests.get(url + "/races", timeout=5).status_code == 403   # (strict alone: 401)
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "warning: test controls are on" in err
+
+
+def test_serve_help_lists_every_quirk_within_80_columns():
+    from click.testing import CliRunner
+
+    from converters.cli import main
+    from converters.server.defaults import QUIRKS
+
+    r = CliRunner().invoke(main, ["serve", "--help"], terminal_width=80)
+    assert r.exit_code == 0
+    assert all(f"  {name}  " in r.output for name in QUIRKS)
+    assert max(map(len, r.output.splitlines())) <= 80
+    bad = CliRunner().invoke(main, ["serve", "--quirk", "lazy"])
+    assert bad.exit_code == 2 and "'lazy' is not one of" in bad.output
+
+
+def test_quirks_through_the_test_controls(srv, auth):
+    r = requests.post(srv.root + "/_control/options", json={"quirks": ["lazy"]}, timeout=5)
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("bad control request: unknown quirk 'lazy'; the quirks: ")
+    everything = rows(full(srv, auth))
+    r = requests.post(srv.root + "/_control/options", json={"quirks": ["page-cap", "403-key"]}, timeout=5)
+    assert {"page-cap", "403-key"} <= set(r.json()["quirks"]) and r.json()["page_cap"] == 100
+    assert len(rows(full(srv, auth))) == 100 < len(everything)   # pages of 100, unsaid
+    assert requests.get(srv.url + "/races", params={"tmp_key": "x", "tmp_secret": "y"}, timeout=5).status_code == 403
+    requests.post(srv.root + "/_control/options", json={"page_cap": 0, "key_403": False,
+                                                        "quirks": ["rows-in-event", "inclusive-since"]}, timeout=5)
+    groups = full(srv, auth)
+    assert all(g["participants"] == [] for g in groups)
+    assert sum(len(g["event"]["participants"]) for g in groups) == len(everything)
+    last = max(p["last_modified"] for p in everything)   # "on or after": the newest change is in
+    since_last = get(srv, f"/race/{RACE}/participants", auth, modified_after_timestamp=last)
+    assert any(p["last_modified"] == last for g in since_last for p in g["event"]["participants"])
 
 
 def test_left_running_it_keeps_no_request_log_and_few_old_keys():

@@ -4,18 +4,24 @@ Real RaceEntry is not reachable from tests or demos, so this server answers the 
 Timer API document (base path ``/rest``) with the document's JSON shapes, backed by a SQLite file seeded by
 ``seed.generate_race``. It behaves one of two ways (``behave``):
 
-``documented`` (the default): what the document shows, where it shows it.
+``documented`` (the default): what the document shows, where it shows it, and nothing it does not show.
 
 * Login reads ``email``/``password`` from a form-urlencoded, multipart/form-data or JSON body, or the query.
   One account; a new login invalidates the previous pair; pairs expire 24 h after issue (*server* clock).
 * POST bodies: the JSON text of the field ``request`` ("Key: request, Type: JSON string") from a
-  form-urlencoded or multipart body or the query string; a raw JSON body (the request object itself, or
-  ``{"request": ...}``) is accepted too.
+  form-urlencoded, multipart or JSON-object body or the query string; a raw JSON body without ``request``
+  (the request object itself) is refused.
 * ``modified_after_timestamp`` is strictly "after" (``last_modified > T``); absent means "now".
-* POST participants: ``event_id``, ``user.first_name`` and ``user.last_name`` are required on every row,
-  updates included (the field table marks them required). Unsent fields stay, fields sent as null are
-  cleared; ``last_modified`` moves only when a row really changes something; a create without email gets
-  the logged-in account's. An update whose ``event_id`` is not the runner's event is not refused (the
+* No paging: every answer is whole; ``page``, ``results_per_page`` and ``after_registration_id`` mean
+  nothing (quirks ``paging`` and ``page-cap`` add RunSignup's).
+* The races answer lists ``"events": []`` for every race, as the document's only example does (quirk
+  ``race-events`` lists them with RunSignup's details: name, times, distance).
+* POST participants and POST teams: ``registration_id`` (``team_id``) is required on every row: blank
+  creates (the example's ``""``), a value updates, a row without the key is a bad row. The field table
+  marks the rest required on every row too, updates included: ``event_id``, ``user.first_name`` and
+  ``user.last_name`` (participants), ``team_type_id`` and ``team_name`` (teams). Unsent fields stay,
+  fields sent as null are cleared; ``last_modified`` moves only when a row really changes something; a
+  create without email gets the logged-in account's. An update whose ``event_id`` is not the runner's event is not refused (the
   document is silent): the other fields apply and the event stays (moving is switch_participant_events').
 * switch_participant_events keeps the registration_id (the document answers the ids it was sent).
 * Team types are enforced: a runner joins a team only if the runner's event is in the type's
@@ -36,7 +42,6 @@ Timer API document (base path ``/rest``) with the document's JSON shapes, backed
   user field, address field and the team the row does not send become blank (documented merges: unsent
   fields stay). ``/_control/options {"update": "replace"|"merge"}`` switches either behaviour.
 * switch_participant_events gives a NEW registration_id (the old one goes to the removed feed).
-* The races answer lists ``"events": []`` for every race (as the document's example does).
 
 Both, where the document is silent:
 
@@ -44,9 +49,9 @@ Both, where the document is silent:
   with HTTP 200 (the hard case). Codes: 100 missing tmp_key/tmp_secret, 101 bad email/password, 102
   expired or invalidated pair, 103 unknown pair, 104 race not found, 400 bad request, 404 unknown
   endpoint, 500 injected failure. Unknown paths answer 404 before any credential check.
-* Paging (RunSignup's): ``results_per_page`` (<= 2500) with ``page`` (1-based) or
-  ``after_registration_id`` (only larger ids; ``page`` is then ignored), rows ordered by registration_id;
-  every event still gets its group. No paging parameters: everything.
+* Rows ordered by registration_id; every event gets its group. With paging on (quirk ``paging``,
+  RunSignup's): ``results_per_page`` (<= 2500) with ``page`` (1-based) or ``after_registration_id`` (only
+  larger ids; ``page`` is then ignored). No paging parameters: everything.
 * delete_participants is a soft delete (shows in removed_participants, last_modified = deletion time);
   more than 250 registrations in one request is a whole-request error. Bib/chip/team follow a switch.
 * Renaming a team (POST teams) rewrites its members' documents and bumps their last_modified.
@@ -60,8 +65,14 @@ ids come in reverse order, and ``504_apply_later``, a gateway's 504 at once whil
 blanked in every record it updated; the transport faults ``redirect_login``, ``bom_prefix``, ``php_notice``,
 ``403_key``, ``html_error``: see ``Handler._transport_fault``), options (``switch_new_id``, ``update``, ``error_style``,
 ``error_status``, ``verbose``, ``typing``: ``"loose"`` sends other plausible typings, ``page_cap``,
-``truncate_to``, ``gzip``), requests, expire_credentials; see ``Handler._control``. Answers over 1 KB are
-gzipped when the client accepts it (option ``gzip``).
+``truncate_to``, ``gzip``, ``paging``, ``race_events``, ``key_403``, ``since_inclusive``, ``rows_in_event``,
+``quirks``), requests,
+expire_credentials; see ``Handler._control``. Answers over 1 KB are gzipped when the client accepts it
+(option ``gzip``).
+
+Quirks (``defaults.QUIRKS``; ``timersync serve --quirk NAME``, ``start_background(quirks=...)``,
+``/_control/options {"quirks": [...]}``) name these options and faults, each a behaviour a real RaceEntry
+plausibly has, so users can rehearse it on its own (:func:`apply_quirks`).
 """
 
 from __future__ import annotations
@@ -88,7 +99,7 @@ import orjson
 
 from . import seed as _seed
 
-from .defaults import BEHAVIOURS, DEFAULT_EMAIL, DEFAULT_PASSWORD  # noqa: E402  (published with the server)
+from .defaults import BEHAVIOURS, DEFAULT_EMAIL, DEFAULT_PASSWORD, QUIRKS  # noqa: E402  (published with the server)
 CREDENTIAL_TTL = 24 * 3600
 MAX_RESULTS_PER_PAGE = 2500
 MAX_DELETE = 250
@@ -107,6 +118,9 @@ ERR_INJECTED = 500
 # strict: every error is {"error": msg} with a real HTTP status
 STRICT_STATUS = {ERR_MISSING_AUTH: 401, ERR_LOGIN: 401, ERR_EXPIRED: 401, ERR_BAD_AUTH: 401, ERR_RACE: 404,
                  ERR_BAD_REQUEST: 400, ERR_NOT_FOUND: 404, ERR_INJECTED: 500}
+
+# quirk 403-key and fault 403_key: the answer of a server that forbids a bad or expired key
+FORBIDDEN_KEY = orjson.dumps({"error": {"error_code": 403, "error_msg": "Forbidden: invalid or expired tmp_key"}})
 
 _SECRET_RE = re.compile(r"((?:^|[?&;])(?:tmp_key|tmp_secret|password)=)[^&;#]*", re.I)
 
@@ -256,12 +270,23 @@ class Options:
     # "address.street3"): a RaceEntry that sends more than it documents, for tests.
     extra_fields: dict = field(default_factory=dict)
     typing: str = "documented"  # or "loose" (TYPINGS)
-    # Paging quirks (see Handler._paging_quirks): pages of at most page_cap rows whatever
-    # results_per_page asks, without saying so; truncate_to: every answer is its first N rows whatever
-    # paging asks (a server that truly loses rows).
+    # Paging quirks (see Api._paging_quirks): RunSignup's paging (as with ``paging``) in pages of at most
+    # page_cap rows whatever results_per_page asks, without saying so; truncate_to: every answer is its
+    # first N rows whatever paging asks (a server that truly loses rows).
     page_cap: int = 0
     truncate_to: int = 0
     gzip: bool = True   # gzip answers over 1 KB when the client sends Accept-Encoding: gzip
+    # The document shows no paging: page, results_per_page and after_registration_id are ignored unless
+    # paging is on (RunSignup's paging, quirk "paging").
+    paging: bool = False
+    # The document's races example shows "events": []: the races answer lists events (with RunSignup's
+    # details, as seeded) only with race_events (quirk "race-events").
+    race_events: bool = False
+    key_403: bool = False   # a missing, bad or expired key answered HTTP 403 (quirk "403-key")
+    since_inclusive: bool = False   # modified_after_timestamp read as "on or after" (quirk "inclusive-since")
+    # a group's rows inside its event object ("event": {"participants": [...]}), the sibling list empty
+    # (quirk "rows-in-event"; the document's example has both lists, the rows in the sibling)
+    rows_in_event: bool = False
 
 
 @dataclass
@@ -408,6 +433,9 @@ class Server(ThreadingHTTPServer):
         self.options = Options(switch_new_id=self.strict, update="replace" if self.strict else "merge",
                                verbose=verbose)
         self.faults: list[Fault] = []
+        self.gzip_memo: tuple[bytes, bytes] | None = None   # (an answer, its gzip): see Handler._gzip
+        self.quirk_faults: list[Fault] = []   # faults a quirk keeps on: every matching request, never used up
+        self.quirks: list[str] = []
         self.requests_log: list[dict] = []
         self.state_lock = threading.Lock()
         # credentials: key -> (secret, issued_at, valid)
@@ -427,6 +455,7 @@ class Server(ThreadingHTTPServer):
                     if f.count <= 0:
                         del self.faults[i]
                     return f
+            return next((f for f in self.quirk_faults if f.matches(method, path)), None)
         return None
 
 
@@ -486,8 +515,16 @@ class Handler(BaseHTTPRequestHandler):
             return body, headers
         import gzip
 
-        return gzip.compress(body, compresslevel=1), {**(headers or {}), "Content-Encoding": "gzip",
-                                                       "Vary": "Accept-Encoding"}
+        # The last large answer's gzip is kept: a feed answered again from the cache (the same bytes
+        # object: a client asking for pages of a server that does not page) is not compressed again.
+        memo = self.server.gzip_memo
+        if memo is not None and memo[0] is body:
+            packed = memo[1]
+        else:
+            packed = gzip.compress(body, compresslevel=1)
+            if len(body) > 1 << 20:
+                self.server.gzip_memo = (body, packed)
+        return packed, {**(headers or {}), "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
 
     def _drop(self) -> None:
         self.close_connection = True
@@ -504,6 +541,8 @@ class Handler(BaseHTTPRequestHandler):
         """An error answer: strict's ``{"error": msg}`` with a real HTTP status, else the error_style
         envelope (RunSignup's by default) with error_status (200 by default)."""
         srv = self.server
+        if srv.options.key_403 and code in (ERR_MISSING_AUTH, ERR_EXPIRED, ERR_BAD_AUTH):
+            return 403, FORBIDDEN_KEY
         if srv.strict:
             return status or STRICT_STATUS.get(code, 400), orjson.dumps({"error": msg})
         status = status or srv.options.error_status
@@ -532,7 +571,8 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path.rstrip("/") or "/"
-        if (path + "/").startswith(MOVED_PREFIX + "/"):   # the same API at another address (redirect_login)
+        self.moved = (path + "/").startswith(MOVED_PREFIX + "/")
+        if self.moved:   # the same API at another address (redirect_login)
             path = path[len(MOVED_PREFIX):]
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
         raw = self._read_body()
@@ -648,7 +688,8 @@ class Handler(BaseHTTPRequestHandler):
         error page with ``status`` (503 by default), as a proxy in front of RaceEntry answers."""
         kind = fault.kind
         if kind == "redirect_login":   # (any request the fault matches: a login unless its path says else)
-            if not path.startswith("/rest/") or (fault.path is None and path != "/rest/login"):
+            if (not path.startswith("/rest/") or (fault.path is None and path != "/rest/login")
+                    or self.moved):   # (the moved address itself is never redirected)
                 return False
             host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
             tail = urllib.parse.urlsplit(self.path).query
@@ -658,8 +699,7 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if kind == "403_key":
             entry["status"] = 403
-            self._send(403, orjson.dumps({"error": {"error_code": 403, "error_msg": "Forbidden: invalid or "
-                                                                                      "expired tmp_key"}}))
+            self._send(403, FORBIDDEN_KEY)
             return True
         if kind == "html_error":
             status = fault.status or 503
@@ -786,14 +826,22 @@ class Handler(BaseHTTPRequestHandler):
                     if not isinstance(data["extra_fields"], dict):
                         raise ValueError("extra_fields must be an object of field -> value")
                     o.extra_fields = dict(data["extra_fields"])
-                    with srv.store.lock:
-                        srv.store.cache.clear()
                 self._option_typing(data)
+                for key in ("paging", "race_events", "key_403", "since_inclusive", "rows_in_event"):
+                    if key in data:
+                        setattr(o, key, bool(data[key]))
+                if "quirks" in data:
+                    apply_quirks(srv, data["quirks"])
+                with srv.store.lock:   # answers built before are built another way now
+                    srv.store.cache.clear()
             o = srv.options
             return 200, orjson.dumps({"typing": o.typing, "switch_new_id": o.switch_new_id, "update": o.update, "error_style": o.error_style,
                                       "error_status": o.error_status, "verbose": o.verbose,
                                       "extra_fields": o.extra_fields, "page_cap": o.page_cap,
-                                      "truncate_to": o.truncate_to, "gzip": o.gzip})
+                                      "truncate_to": o.truncate_to, "gzip": o.gzip, "paging": o.paging,
+                                      "race_events": o.race_events, "key_403": o.key_403,
+                                      "since_inclusive": o.since_inclusive, "rows_in_event": o.rows_in_event,
+                                      "quirks": srv.quirks})
         if name == "requests":
             with srv.state_lock:
                 if method == "DELETE":
@@ -812,8 +860,6 @@ class Handler(BaseHTTPRequestHandler):
             if data["typing"] not in TYPINGS:
                 raise ValueError(f"typing must be one of {', '.join(TYPINGS)}")
             self.server.options.typing = data["typing"]
-            with self.server.store.lock:
-                self.server.store.cache.clear()
 
     # -------------------------------------------------------------------------------------- API
     def _route(self, method: str, path: str, query: dict, raw: bytes, ctype: str | None = None,
@@ -941,15 +987,14 @@ def body_fields(ctype: str, raw: bytes) -> dict:
 
 
 def request_object(ctype: str, raw: bytes, query: dict) -> dict:
-    """The request's JSON object: the JSON text of the field ``request`` in the body (form-urlencoded,
-    multipart or JSON) or the query string (documented), else a raw JSON body itself."""
+    """The request's JSON object: the JSON text of the field ``request`` ("Key: request, Type: JSON
+    string") in the body (form-urlencoded, multipart, or a JSON object carrying it) or the query string.
+    A raw JSON body without ``request`` is refused: the document shows none."""
     fields = body_fields(ctype, raw)
     if "request" in fields:
         value = fields["request"]
     elif "request" in query:
         value = query["request"]
-    elif fields and _looks_json(ctype, raw):
-        return fields
     else:
         raise ApiError(ERR_BAD_REQUEST, "Missing request parameter")
     if isinstance(value, str):
@@ -1062,7 +1107,7 @@ class Api:
             args.append(end)
         with self.store.lock:
             docs = [r[0] for r in self.db.execute(sql + " ORDER BY race_id", args)]
-        if self.srv.strict:   # the document's example lists no events: clients must find them elsewhere
+        if not self.srv.options.race_events:   # the document's example lists no events: "events": []
             docs = [orjson.dumps({**orjson.loads(d), "events": []}) for d in docs]
         if self.srv.options.typing == "loose":
             docs = [_loose_race(d) for d in docs]
@@ -1083,7 +1128,7 @@ class Api:
         o = self.srv.options
         if o.truncate_to:
             return None, None, o.truncate_to
-        if o.page_cap:
+        if o.page_cap:   # (page_cap pages, as paging does)
             return after, page, min(rpp or o.page_cap, o.page_cap)
         return after, page, rpp
 
@@ -1091,14 +1136,17 @@ class Api:
         ts = _int_param(query, "modified_after_timestamp", lambda v: int(float(v)))
         if ts is None:
             ts = self.now()   # documented: "If a timestamp is not provided, the current time will be used."
-        after = _int_param(query, "after_registration_id")
-        page, rpp = _int_param(query, "page"), _int_param(query, "results_per_page")
+        after = page = rpp = None
+        if self.srv.options.paging or self.srv.options.page_cap:   # (else the document's: no paging)
+            after = _int_param(query, "after_registration_id")
+            page, rpp = _int_param(query, "page"), _int_param(query, "results_per_page")
         if (page is not None and page < 1) or (rpp is not None and not 1 <= rpp <= MAX_RESULTS_PER_PAGE):
             raise ApiError(ERR_BAD_REQUEST,
                            f"page must be >= 1 and results_per_page between 1 and {MAX_RESULTS_PER_PAGE}")
         after, page, rpp = self._paging_quirks(after, page, rpp)
         # documented: modified *after* the timestamp
-        where, args = "race_id=? AND deleted=? AND last_modified>?", [race_id, 1 if deleted else 0, ts]
+        since = ">=" if self.srv.options.since_inclusive else ">"   # (quirk inclusive-since)
+        where, args = f"race_id=? AND deleted=? AND last_modified{since}?", [race_id, 1 if deleted else 0, ts]
         if after is not None:   # RunSignup's paging by id: only larger ids (page is then ignored)
             where += " AND registration_id>?"
             args.append(after)
@@ -1128,7 +1176,13 @@ class Api:
             doc = _with_fields(doc, extra) if extra else doc
             groups.setdefault(eid, []).append(_loose_participant(doc) if loose else doc)
         out = []
+        in_event = self.srv.options.rows_in_event
         for eid, docs in groups.items():
+            if in_event and docs:   # the rows inside the event object, its sibling list empty
+                rows_json = b"[" + b",".join(docs) + b"]"
+                out.append((b'{"event":{"event_id":"%d","participants":%s},"participants":null}' if loose else
+                            b'{"event":{"event_id":%d,"participants":%s},"participants":[]}') % (eid, rows_json))
+                continue
             head = b'{"event":{"event_id":%d,"participants":[]}' % eid
             if loose:
                 head = b'{"event":{"event_id":"%d","participants":null}' % eid
@@ -1212,22 +1266,23 @@ class Api:
     def _one_team(self, race_id: int, row: Any, types: dict, now: int) -> int:
         if not isinstance(row, dict):
             raise RowError("team must be an object")
+        if "team_id" not in row:   # required by the field table; blank creates
+            raise RowError("team_id is required (blank creates a team)")
+        # the field table marks team_type_id and team_name required on every row, updates included
+        if _blank(row.get("team_name")):
+            raise RowError("team_name is required")
+        if _blank(row.get("team_type_id")):
+            raise RowError("team_type_id is required")
         tid_raw = row.get("team_id")
         if _blank(tid_raw):
             doc = {"team_id": None, "team_type_id": None, "team_name": None, "team_gender": None,
                    "team_bib_num": None, "team_age_restriction_id": None, "last_modified_ts": now}
-            if _blank(row.get("team_name")):
-                raise RowError("team_name is required")
-            if "team_type_id" not in row or _blank(row.get("team_type_id")):
-                raise RowError("team_type_id is required")
         else:
             tid = _as_int(tid_raw, "team_id")
             r = self.db.execute("SELECT doc FROM teams WHERE team_id=? AND race_id=?", (tid, race_id)).fetchone()
             if r is None:
                 raise RowError(f"not a team of race {race_id}")
             doc = orjson.loads(r[0])
-            if "team_name" in row and _blank(row.get("team_name")):
-                raise RowError("team_name must not be empty")
         if "team_type_id" in row:
             ttid = _as_int(row["team_type_id"], "team_type_id")
             if ttid not in types:
@@ -1337,6 +1392,10 @@ class Api:
         if event_id not in ctx["events"]:
             raise RowError(f"event_id {event_id} is not an event of race {race_id}")
 
+        # The field table marks registration_id required ("If blank, a new participant will be created"),
+        # and the example creates with "registration_id": "": a row without the key creates nothing.
+        if "registration_id" not in row:
+            raise RowError("registration_id is required (blank creates a participant)")
         reg_raw = row.get("registration_id")
         creating = _blank(reg_raw)
         if creating:
@@ -1525,6 +1584,46 @@ class Api:
 
 
 # ------------------------------------------------------------------------------------- public API
+def apply_quirks(srv: Server, names: Any) -> None:
+    """Switch on the named quirks (``defaults.QUIRKS``), each through the option or the fault that makes
+    it (a quirk's fault answers every matching request and is never used up). At start, or through
+    /_control/options (which then clears the answers built before)."""
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise ValueError("quirks must be a list of names")
+    unknown = [n for n in names if n not in QUIRKS]
+    if unknown:
+        raise ValueError(f"unknown quirk {unknown[0]!r}; the quirks: {', '.join(QUIRKS)}")
+    o = srv.options
+    faults = {"https-redirect": Fault("POST", None, "redirect_login", status=301),
+              "bom": Fault(None, None, "bom_prefix"), "php-notice": Fault(None, None, "php_notice"),
+              "reversed-answers": Fault("POST", r"^/rest/race/", "reverse_after")}
+    for name in names:   # (again: the option is set again, the fault is not added twice)
+        if name == "loose-typing":
+            o.typing = "loose"
+        elif name in ("paging", "page-cap"):
+            o.paging = True
+            o.page_cap = 100 if name == "page-cap" else o.page_cap
+        elif name == "race-events":
+            o.race_events = True
+        elif name == "replace-updates":
+            o.update = "replace"
+        elif name == "new-id-switch":
+            o.switch_new_id = True
+        elif name == "message-errors":
+            o.error_style, o.error_status = "message", 200
+        elif name == "403-key":
+            o.key_403 = True
+        elif name == "inclusive-since":
+            o.since_inclusive = True
+        elif name == "rows-in-event":
+            o.rows_in_event = True
+        elif name not in srv.quirks:
+            with srv.state_lock:
+                srv.quirk_faults.append(faults[name])
+        if name not in srv.quirks:
+            srv.quirks.append(name)
+
+
 @dataclass
 class ServerHandle:
     url: str
@@ -1580,7 +1679,8 @@ def serve_password(host: str, password: str | None) -> tuple[str, bool]:
 
 
 def _make(host: str, port: int, db: str | None, participants: int, seed: int, email: str, password: str,
-          verbose: bool, behave: str, test_controls: bool) -> tuple[Server, Callable[[], None] | None]:
+          verbose: bool, behave: str, test_controls: bool,
+          quirks: Any = ()) -> tuple[Server, Callable[[], None] | None]:
     if behave not in BEHAVIOURS:
         raise ValueError(f"behave must be one of {', '.join(BEHAVIOURS)}, not {behave!r}")
     if password == DEFAULT_PASSWORD and not is_loopback(host):
@@ -1598,6 +1698,11 @@ def _make(host: str, port: int, db: str | None, participants: int, seed: int, em
     try:
         srv = Server((host, port), store, email, password, verbose=verbose, behave=behave,
                      test_controls=test_controls)
+        try:
+            apply_quirks(srv, list(quirks))
+        except BaseException:
+            srv.server_close()
+            raise
     except BaseException:
         store.close()
         if cleanup:
@@ -1619,11 +1724,14 @@ def _handle(srv: Server, host: str) -> ServerHandle:
 
 def start_background(db: str | None = None, participants: int = 200, seed: int = 1, host: str = "127.0.0.1",
                      port: int = 0, email: str = DEFAULT_EMAIL, password: str = DEFAULT_PASSWORD,
-                     verbose: bool = False, behave: str = "documented", test_controls: bool = False) -> ServerHandle:
+                     verbose: bool = False, behave: str = "documented", test_controls: bool = False,
+                     quirks: Any = ()) -> ServerHandle:
     """Start the server in a daemon thread; port 0 picks a free port; db None uses a temp file (deleted
     on stop). An existing, already-seeded db is reused as is (participants/seed are then ignored).
-    ``behave``: "documented" or "strict" (see the module docstring); ``test_controls`` opens /_control."""
-    srv, cleanup = _make(host, port, db, participants, seed, email, password, verbose, behave, test_controls)
+    ``behave``: "documented" or "strict" (see the module docstring); ``test_controls`` opens /_control;
+    ``quirks``: names of ``defaults.QUIRKS`` switched on (see :func:`apply_quirks`)."""
+    srv, cleanup = _make(host, port, db, participants, seed, email, password, verbose, behave, test_controls,
+                         quirks)
     handle = _handle(srv, host)
     t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
                          name="raceentry-server")
@@ -1636,9 +1744,10 @@ def start_background(db: str | None = None, participants: int = 200, seed: int =
 def serve_forever(host: str = "127.0.0.1", port: int = 8765, db: str | None = None, participants: int = 200,
                   seed: int = 1, email: str = DEFAULT_EMAIL, password: str = DEFAULT_PASSWORD,
                   on_ready: Callable[[ServerHandle], None] | None = None, verbose: bool = False,
-                  behave: str = "documented", test_controls: bool = False) -> None:
+                  behave: str = "documented", test_controls: bool = False, quirks: Any = ()) -> None:
     """Serve in the foreground until Ctrl-C (KeyboardInterrupt), then close cleanly."""
-    srv, cleanup = _make(host, port, db, participants, seed, email, password, verbose, behave, test_controls)
+    srv, cleanup = _make(host, port, db, participants, seed, email, password, verbose, behave, test_controls,
+                         quirks)
     handle = _handle(srv, host)
     handle._cleanup = cleanup
     try:
