@@ -416,7 +416,8 @@ class RaceEntryClient:
         is empty or brings nothing new, whatever the paging style. They are asked for by ``page``; a
         server that answers page 2 with the rows of page 1 (it ignores ``page``) is asked
         ``after_registration_id`` = the largest id seen instead; one that repeats itself again ignores
-        paging altogether, and its one answer is everything. The style found is remembered for this
+        paging altogether, and its one answer is everything (as is page 1 of a server that sent more rows
+        than asked and then repeated them: it ignores paging, so no third read). The style found is remembered for this
         client's later reads. Pages are merged into one answer, de-duplicated by registration id keeping
         the newest ``last_modified``.
         """
@@ -433,6 +434,7 @@ class RaceEntryClient:
         only: Answer | None = None  # the first page, while no other page added anything: kept as it came
         last: Any = None  # the last page's bytes, and its number of rows
         last_count = 0
+        overfull = False
         while True:
             params: dict[str, Any] = {"modified_after_timestamp": int(since), "results_per_page": self.page_size}
             if pages == 0 or style == "page":
@@ -471,6 +473,9 @@ class RaceEntryClient:
             count = last_count = last_count if repeat else count
             if pages == 1:
                 only = answer
+                # More rows than asked for: the server ignores `results_per_page`, so a repeated page 2
+                # means it ignores paging (a RunSignup-style server honours both), not worth a third read.
+                overfull = count > self.page_size
             elif new:
                 only = None
             if progress:
@@ -480,7 +485,7 @@ class RaceEntryClient:
                 found = style
                 break  # an empty page: the end, whatever the style
             if new == 0:  # a page repeating what was read: the server ignores how it was asked
-                if style == "page" and largest:
+                if style == "page" and largest and not overfull:
                     style = "after"  # `page` was ignored: page RunSignup-style, by the last id seen
                     continue
                 found = "none"  # `after_registration_id` ignored too: its one answer is everything
