@@ -45,7 +45,8 @@ def test_paging_works_every_way(style, monkeypatch):
     got = c.participants(2026, 0)
     assert sorted(r["registration_id"] for g in got for r in g["participants"]) == list(range(1, 101))
     # every style is read until an empty page or a page bringing nothing new (never "fewer than asked")
-    assert len(fake.calls) == {"page": 5, "after": 6, "none": 3}[style]
+    # (a server that sent 100 rows when 30 were asked and repeats them ignores paging: two reads)
+    assert len(fake.calls) == {"page": 5, "after": 6, "none": 2}[style]
     if style == "after":
         assert [c.get("after_registration_id") for c in fake.calls[2:]] == [30, 60, 90, 100]
     # the style found is remembered: the next read asks by id at once (a server without paging: twice)
