@@ -63,7 +63,8 @@ class Group(click.Group):
             click.echo(f"Error: {redact(str(exc))}", err=True)
             ctx.exit(getattr(exc, "exit_code", 1))
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
+            progress.clear()
+            click.echo("Stopped (Ctrl-C).", err=True)
             ctx.exit(130)
         except BrokenPipeError:
             # `timersync participants 2026 | head`: the reader has what it wanted; end quietly (and keep

@@ -82,9 +82,10 @@ KIND_COLOURS = {"new team": "cyan", "add": "green", "modify": "blue", "switch": 
                 "cannot tell": "yellow"}
 
 
-def show_plan(text: str) -> None:
+def show_plan(text: str, page: bool = True) -> None:
     """A plan for a person: on a terminal, the kinds coloured (not with NO_COLOR set) and, when longer than
-    the screen, the whole of it through a pager (the summary is its first lines); elsewhere plain text."""
+    the screen and someone is there to page (``page``, a terminal on both ends), the whole of it through a
+    pager (the summary is its first lines); elsewhere plain text. ``push --yes`` never pages."""
     import os
     import shutil
 
@@ -93,7 +94,7 @@ def show_plan(text: str) -> None:
         return
     if "NO_COLOR" not in os.environ:
         text = colour_kinds(text)
-    if len(text.splitlines()) > shutil.get_terminal_size((80, 24)).lines - 2:
+    if page and sys.stdin.isatty() and len(text.splitlines()) > shutil.get_terminal_size((80, 24)).lines - 2:
         click.echo_via_pager(text + "\n")
     else:
         click.echo(text)
@@ -244,9 +245,11 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         " (PRODUCTION: the live registrations)" if server_key(url) == server_key(PRODUCTION_URL) else "")
 
     def confirm(plan: Any) -> bool:
+        # Shown and asked before the race lock is taken (push.push): a timer reading the plan never holds
+        # up another push of the race.
         progress.clear()
         if not as_json:
-            show_plan(summary_text(plan))
+            show_plan(summary_text(plan), page=not yes)
             click.echo(f"Target: {where}")
         if yes:
             return True
@@ -254,19 +257,41 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
             raise PlanError("nothing was sent: there is no terminal to confirm on; add --yes to push from a script")
         return click.confirm("Push these changes?", default=False)
 
-    result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
-                      race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
-                      skip_invalid=skip_invalid, prefer=prefer, team_type=team_type, batch_size=batch_size,
-                      two_way=two_way, max_modify=max_modify, new_runners=new_runners, confirm=confirm,
-                      progress=_tell, lock_wait=lock_wait,
-                      settle_wait=settle_wait)
+    for round_ in range(3):
+        try:
+            result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
+                              race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
+                              skip_invalid=skip_invalid, prefer=prefer, team_type=team_type, batch_size=batch_size,
+                              two_way=two_way, max_modify=max_modify, new_runners=new_runners, confirm=confirm,
+                              progress=_tell, lock_wait=lock_wait,
+                              settle_wait=settle_wait)
+        except lib.Cancelled as exc:
+            progress.clear()
+            click.echo(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+            return
+        except lib.PlanChanged as exc:
+            if yes or round_ == 2 or not sys.stdin.isatty():
+                raise
+            _tell(f"{str(exc).split(': nothing was sent')[0]}; here it is again:")
+            continue
+        except lib.StoppedByTimer as exc:  # Ctrl-C while sending: what landed, what the next push does
+            progress.clear()
+            click.echo(str(exc), err=True)
+            click.get_current_context().exit(exc.exit_code)
+        except KeyboardInterrupt:
+            progress.clear()
+            click.echo("Stopped (Ctrl-C); nothing was sent.", err=True)
+            click.get_current_context().exit(130)
+        break
     plan = result.plan
+    ctx = click.get_current_context()
     if not result.sent:
         if as_json:
             _push_json(result, tgt, url, None)
         else:
-            show_plan(summary_text(plan))
-        return
+            show_plan(summary_text(plan), page=not yes)
+        _tell_conflicts(plan, ctx, as_json)
+        ctx.exit(EXIT_CONFLICTS if _open_conflicts(plan) else 0)
     import time as _time
 
     from .binding import binding_dir
@@ -283,46 +308,107 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         ids_written = put_ids(file, tgt.profile, {r: i for r, i in result.added if r not in twinned}, before)
     if as_json:
         _push_json(result, tgt, url, folder)
-        if result.twins:
-            click.get_current_context().exit(6)
-        if result.wiped:
-            click.get_current_context().exit(lib.EXIT_WIPED)
-        if result.errors:
-            click.get_current_context().exit(4)
-        return
+        ctx.exit(_push_exit(result))
     click.echo(f"Pushed to race {tgt.race_id}: {plural(len(result.teams_created), 'team')} created, "
                f"{len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
                f"{len(result.deleted)} deleted.")
     if ids_written:
         click.echo(f"Wrote the new registration ids into {Path(file).name} ({plural(ids_written, 'row')}).")
     elif result.added:
-        click.echo("The added runners' ids are kept in the file's binding (.timersync/): pushing\n"
-                   "this file again never adds them twice. --write-ids puts them in the file.")
+        click.echo("timersync remembers the added runners' ids (.timersync/ beside the file):\n"
+                   "pushing this file again never adds them twice. --write-ids puts them in the file.")
     click.echo(f"Receipt (file row, runner, registration id): {folder / 'receipt.csv'}")
     for problem in result.verified:
         click.echo(f"Warning: {problem}", err=True)
     if result.errors:
+        names = planning.row_names(plan)
         for e in result.errors:
-            where = f"row {e.row}" if e.row is not None else f"registration {e.registration_id}"
-            click.echo(f"Failed: {where} ({e.what}): {e.message}", err=True)
-        click.echo(f"{len(result.errors)} row{'s' if len(result.errors) != 1 else ''} failed; the rest was sent.",
+            click.echo(f"Refused by RaceEntry: {_refused_where(e, names)}: {e.message}", err=True)
+        click.echo(f"{len(result.errors)} row{'s' if len(result.errors) != 1 else ''} refused; the rest was sent.",
                    err=True)
     for w in result.wiped:
         click.echo(f"Wiped: {w.message}", err=True)
     if result.twins:
         _tell_twins(result.twins, file)
-        click.get_current_context().exit(6)
+    _tell_conflicts(plan, ctx, as_json)
+    ctx.exit(_push_exit(result))
+
+
+# Exit status of a push that sent what it could but left conflicts unsent (a field changed both in the file
+# and in RaceEntry): `--prefer file|raceentry` settles them.
+EXIT_CONFLICTS = 8
+
+
+def _open_conflicts(plan: Any) -> list[Any]:
+    return [c for c in (plan.conflicts if plan is not None else []) if c.resolution == "not pushed"]
+
+
+def _push_exit(result: Any) -> int:
+    """The exit status of a push, the most pressing first: a runner twice (6), a field RaceEntry
+    blanked (7), rows refused (4), conflicts left unsent (8), else 0."""
+    from . import push as lib
+
+    if result.twins:
+        return 6
     if result.wiped:
-        click.get_current_context().exit(lib.EXIT_WIPED)
+        return lib.EXIT_WIPED
     if result.errors:
-        click.get_current_context().exit(4)
+        return 4
+    return EXIT_CONFLICTS if _open_conflicts(result.plan) else 0
+
+
+def _command_again(ctx: click.Context, extra: list[str]) -> str:
+    """The push as the timer gave it (its race, file and the options that shape the plan), with ``extra``
+    options: a command to copy and run."""
+    params = ctx.params
+    args = ["timersync", "push", *(shell_word(a) for a in params.get("args") or ())]
+    for name, flag in (("profile", "-p"), ("team_type", "--team-type"), ("encoding", "--encoding"),
+                       ("server", "--api-url")):
+        if params.get(name):
+            args += [flag, shell_word(params[name])]
+    args += [flag for name, flag in (("delete", "--delete"), ("two_way", "--two-way"),
+                                     ("skip_invalid", "--skip-invalid")) if params.get(name)]
+    args += [f"--new-runner {r}" for r in params.get("new_runners") or ()]
+    return " ".join(args + extra)
+
+
+def _tell_conflicts(plan: Any, ctx: click.Context, as_json: bool) -> None:
+    """Conflicts left unsent: how many, and the exact commands that settle them."""
+    from .diff import plural
+
+    open_ = _open_conflicts(plan)
+    if not open_ or as_json:
+        return
+    who = sorted({c.who or f"registration {c.registration_id}" for c in open_})
+    names = ", ".join(who[:3]) + (f" and {len(who) - 3} more" if len(who) > 3 else "")
+    click.echo(f"Not sent: {plural(len(open_), 'conflict')} ({names}): changed both in the file and in "
+               f"RaceEntry since the pull.\nTo send the file's values, type:\n  "
+               f"{_command_again(ctx, ['--prefer', 'file'])}\nTo keep RaceEntry's, type:\n  "
+               f"{_command_again(ctx, ['--prefer', 'raceentry'])}", err=True)
+
+
+def _refused_where(e: Any, names: dict[Any, str]) -> str:
+    """A refused row in the timer's words: the file's row, the runner, and what was asked."""
+    what = {"add": "adding them", "modify": "the change", "switch": "the event switch",
+            "delete": "removing them"}.get(e.what, e.what)
+    if e.row is None:
+        return f"registration {e.registration_id} ({what})"
+    name = names.get(e.row)
+    rid = f", registration {e.registration_id}" if e.registration_id else ""
+    return f"row {e.row}{f' ({name}{rid})' if name else (f' (registration {e.registration_id})' if rid else '')}, {what}"
+
+
+def shell_word(name: str) -> str:
+    """``name`` as cmd, PowerShell and a POSIX shell all read it (quoted when it needs to be)."""
+    name = str(name)
+    if not name or any(c.isspace() or c in "\"'&|;<>()$`" for c in name):
+        name = '"' + name.replace('"', '\\"') + '"'
+    return name
 
 
 def _tell_twins(twins: list[Any], file: str) -> None:
     """Each runner this push added who is in RaceEntry twice, and the command that removes ours."""
-    name = str(file)
-    if not name or any(c.isspace() or c in "\"'&|;<>()$`" for c in name):
-        name = '"' + name.replace('"', '\\"') + '"'  # as cmd, PowerShell and a POSIX shell all read it
+    name = shell_word(file)
     for t in twins:
         others = " and ".join(t.others)
         click.echo(f"Duplicate: row {t.row}, {t.name}, is in RaceEntry twice: {t.ours} (added by this push)\n"

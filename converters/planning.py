@@ -429,6 +429,17 @@ def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: st
     return written + [folder / "summary.json", folder / "summary.txt", folder / "preview.html"]
 
 
+def row_names(plan: Plan) -> dict[int, str]:
+    """The runner on each file row the plan sends (adds by the file's name, the others as RaceEntry
+    names them), for receipts and refusals."""
+    from .diff import who_of
+
+    names: dict[Any, str] = {a.row: who_of(a.participant) for a in plan.adds}
+    for item in (*plan.modifies, *plan.switches):
+        names.setdefault(item.row, who_of(item.current))
+    return names
+
+
 def write_receipt(folder: str | Path, result: Any) -> Path:
     """``receipt.csv`` after a push: per file row, the runner, what was done and the registration id
     RaceEntry gave (or the reason it refused)."""
@@ -438,11 +449,7 @@ def write_receipt(folder: str | Path, result: Any) -> Path:
     from .atomic import write_text
 
     plan = result.plan
-    from .diff import who_of
-
-    names: dict[Any, str] = {a.row: who_of(a.participant) for a in plan.adds}
-    for item in (*plan.modifies, *plan.switches):
-        names.setdefault(item.row, who_of(item.current))
+    names = row_names(plan)
     modified = {m.row: m.registration_id for m in plan.modifies}
     rows: list[list[Any]] = [[row, names.get(row, ""), "added", rid, ""] for row, rid in result.added]
     failed = {(e.row, e.what) for e in result.errors}

@@ -31,6 +31,7 @@ however its URL is spelt.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,8 @@ from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
 from . import locks, progress, state
-from .diff import MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, identity, modify_payload, norm, same_person
+from .diff import (MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, identity, modify_payload, norm, plural,
+                   same_person)
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
 from .jsonio import load_file, save_file
@@ -499,30 +501,54 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             result.reconciled.append(msg)
             say(msg)
 
-    with locks.push_lock(client.base_url, tgt.race_id, lock_wait):
+    def make_plan(reconciling: bool, first: bool) -> Any:
+        planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
+                                server=client.base_url, base_path=base_path, race_path=race_path,
+                                encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
+                                bind_as=bind_as, prefetched=prefetched if first else None,
+                                renamed=journal.renamed, before_plan=before_plan if reconciling else None,
+                                two_way=two_way, new_runners=new_runners)
+        check_plan(planned.plan, max_delete, skip_invalid, max_modify)
+        return planned
+
+    asked: Plan | None = None
+    if confirm is not None:
+        # The plan is shown and confirmed before the race lock is taken: a timer reading it (or a pager,
+        # or a prompt nobody answers) never holds up another push. Reconciling an interrupted batch
+        # writes the journal, so that alone happens under the lock; nothing is asked there.
+        if journal.pending():
+            with locks.push_lock(client.base_url, tgt.race_id, lock_wait, say):
+                planned = make_plan(True, True)
+        else:
+            planned = make_plan(False, True)
+        result.plan = asked = planned.plan
+        planned = None
+        if asked.is_empty() and not asked.matched:
+            return result
+        if not asked.is_empty() and not confirm(asked):
+            raise Cancelled("nothing was sent (you answered no)")
+        # An empty plan with matches goes on: they are recorded in the ledger under the lock.
+
+    with locks.push_lock(client.base_url, tgt.race_id, lock_wait, say):
         for attempt in range(read_backs + 1):
-            # Planned inside the lock: a push that waited sees the ledger the first one wrote.
+            # Planned (again) inside the lock: a push that waited sees the ledger the first one wrote.
             try:
-                planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
-                                        server=client.base_url, base_path=base_path, race_path=race_path,
-                                        encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
-                                        bind_as=bind_as, prefetched=prefetched if attempt == 0 else None,
-                                        renamed=journal.renamed, before_plan=before_plan,
-                                        two_way=two_way, new_runners=new_runners)
+                planned = make_plan(True, attempt == 0 and asked is None)
                 plan = planned.plan
-                check_plan(plan, max_delete, skip_invalid, max_modify)
             except (TimersyncError, OSError) as exc:  # planning again after a read-back: say what landed
                 raise _stopped(result, exc) from None
             # RaceEntry's count this attempt was planned from, less what earlier attempts already counted.
             before = len(planned.rs.current) - len(result.added) + len(result.deleted)
+            if attempt == 0 and asked is not None:
+                _recheck(asked, plan, say)
             if attempt == 0:
                 result.plan = plan
                 if plan.is_empty():
                     if plan.matched:
                         record_matches(planned, planning.bind_after_push(planned, client.base_url))
                     return result
-                if confirm is not None and not confirm(plan):
-                    raise PlanError("push cancelled; nothing was sent")
+                if confirm is not None and asked is None and not confirm(plan):
+                    raise Cancelled("nothing was sent (you answered no)")
             elif plan.is_empty():
                 break
             result.sent = True
@@ -531,6 +557,8 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             record_matches(planned, b)
             try:
                 _send_plan(client, planned, b, journal, result, batch_size, say)
+            except KeyboardInterrupt:
+                raise _ctrl_c(result, journal) from None
             except ReadBack as exc:
                 if attempt == read_backs:
                     raise _stopped(result, PushInterrupted(f"{exc}. Push stopped after {read_backs} read-backs; "
@@ -619,6 +647,66 @@ def _tie_to_twin(bind_as: str | Path, rid: str, keep: str) -> bool:
     return bool(hits)
 
 
+class Cancelled(TimersyncError):
+    """The timer said no at the prompt: nothing sent, nothing wrong (exit 0)."""
+
+    exit_code = 0
+
+
+class PlanChanged(PlanError):
+    """The plan made under the race lock holds changes the timer did not confirm (RaceEntry or the file
+    changed while the plan was on screen, or while waiting for another push): nothing sent."""
+
+
+class StoppedByTimer(PushInterrupted):
+    """Ctrl-C during a push: says what landed and what the next push does (exit 130)."""
+
+    exit_code = 130
+
+
+def plan_items(plan: Plan) -> set[tuple[Any, ...]]:
+    """What a plan would send, one hashable item per change, to compare the plan a timer confirmed with
+    the one made under the lock."""
+    items: set[tuple[Any, ...]] = {("team", norm("team_name", t.name), str(t.team_type_id)) for t in plan.teams}
+    items |= {("add", a.row, identity(a.participant), a.participant.event_id, a.new_team) for a in plan.adds}
+    items |= {("modify", m.registration_id, c.field, str(c.new)) for m in plan.modifies for c in m.changes}
+    items |= {("switch", s.registration_id, s.new_event_id) for s in plan.switches}
+    items |= {("delete", d.registration_id) for d in plan.deletes}
+    return items
+
+
+def _recheck(asked: Plan, plan: Plan, say: Callable[[str], None]) -> None:
+    """The plan made under the lock against the one the timer confirmed: fewer changes (another push sent
+    some meanwhile) go ahead, saying so; any change the timer did not see stops the push (PlanChanged)."""
+    before, now = plan_items(asked), plan_items(plan)
+    new = now - before
+    if new:
+        raise PlanChanged(f"the plan changed while it was on screen (another push, or RaceEntry, changed "
+                          f"{plural(len(new), 'thing')} since): nothing was sent; run the push again to see "
+                          f"the new plan")
+    gone = before - now
+    if gone:
+        rest = "sending the rest" if now else "nothing is left to send"
+        say(f"{plural(len(gone), 'change')} of the plan you confirmed {'was' if len(gone) == 1 else 'were'} made "
+            f"meanwhile (by another push, or in RaceEntry): {rest}")
+
+
+def _ctrl_c(result: PushResult, journal: Journal) -> StoppedByTimer:
+    """What a timer is told after Ctrl-C during a push: what landed, and what the next push will do."""
+    landed = landed_text(result)
+    doubtful = sum(len(e.get("items") or []) for _, e in journal.pending())
+    text = f"Stopped (Ctrl-C). {landed[0].upper() + landed[1:] if landed else 'Nothing'} confirmed by RaceEntry"
+    if doubtful:
+        text += (f"; {plural(doubtful, 'change')} on the way when you stopped may or may not have reached it. "
+                 f"The next push of this file first checks which did (waiting up to a few minutes while "
+                 f"RaceEntry may still be saving them), never sends them twice, then sends the rest")
+    else:
+        text += "; the next push of this file sends the rest"
+    out = StoppedByTimer(text)
+    out.result = result  # type: ignore[attr-defined]
+    return out
+
+
 def landed_text(result: PushResult) -> str:
     """What this push confirmed so far, for a timer: "1 team created, 3 added, 1 modified" ("" if nothing)."""
     parts = [(len(result.teams_created), "team created", "teams created"), (len(result.added), "added", "added"),
@@ -650,8 +738,18 @@ def _confirmed(answer: Any, n: int, key: str = "participants", id_key: str = "re
         res = result_ids(answer, key, id_key)
     except ShapeError:
         res = []
-    res = [r if isinstance(r, dict) or (r not in (None, "")) else None for r in res[:n]]
+    res = [{**r, "error": row_message(str(r.get("error", "")))} if isinstance(r, dict) else
+           r if r not in (None, "") else None for r in res[:n]]
     return res + [None] * (n - len(res))
+
+
+_REQUEST_ROW = re.compile(r"^(?:RaceEntry says: )?row \d+(?: \([a-z_]+ [^)]*\))?: *", re.IGNORECASE)
+
+
+def row_message(message: str) -> str:
+    """RaceEntry's refusal of one row, without the row's place in the request ("row 2 (registration_id
+    1027): "): the timer is told the file's row, and only that one."""
+    return _REQUEST_ROW.sub("", message, count=1) or message
 
 
 class _Sender:
@@ -744,7 +842,7 @@ class _Sender:
     def _split(self, kind: str, units: Sequence[tuple[dict[str, Any], Any]], body_of: Callable[[list[Any]], Any],
                call: Callable[[Any], Any], key: str, id_key: str, exc: "Refused") -> list[Any]:
         if len(units) == 1:
-            return [{"error": exc.reason}]
+            return [{"error": row_message(exc.reason)}]
         from .planning import race_state
 
         # The strictest reading: a refusal promises nothing; read back before sending any part again.

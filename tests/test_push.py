@@ -182,7 +182,7 @@ def test_conflict_not_pushed_unless_preferred(client, server, tmp_path):
                                                            "last_name": rows[1][col(rows, "Last Name")],
                                                            "address": {"city": "WebTown"}}}]})
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 8, result.output  # a conflict left unsent is not "done"
     assert "CONFLICT" in result.output and "file FileTown, RaceEntry WebTown: not pushed" in result.output
     by_id = {p.registration_id: p for p in people(client, server)}
     assert by_id[rid].city == "WebTown"
@@ -229,7 +229,7 @@ def test_invalid_rows_block_unless_skipped(client, server, tmp_path):
     assert [p.first_name for p in people(client, server) if p.first_name in ("Good", "Nolast")] == ["Good"]
 
 
-def test_per_row_errors_reported_by_row(client, server, tmp_path):
+def test_per_row_errors_reported_by_row(client, server, tmp_path, monkeypatch):
     from converters import push as lib
 
     out = pulled(client, server, tmp_path)
@@ -239,11 +239,11 @@ def test_per_row_errors_reported_by_row(client, server, tmp_path):
     victim = rows[1][col(rows, "Registration ID")]
     write_rows(out, rows)
 
-    def confirm(plan):  # someone deletes the first runner between planning and sending
+    def recheck(asked, plan, say):  # someone deletes the first runner between the last plan and sending
         client.delete_participants(server.race_id, {"registrations": [{"registration_id": int(victim)}]})
-        return True
 
-    result = lib.push(client, out, confirm=confirm)
+    monkeypatch.setattr(lib, "_recheck", recheck)
+    result = lib.push(client, out, confirm=lambda plan: True)
     assert [(e.row, e.what) for e in result.errors] == [(2, "modify")]
     assert "not a registration of race" in result.errors[0].message and result.modified == 1
 
@@ -342,9 +342,11 @@ def test_cli_partial_exit_4(client, server, tmp_path):
     thread.join()
     assert result.exit_code == 4, result.output
     # Refused per row (documented) or the whole batch refused, then split to find the row (strict).
-    failed = [line for line in result.output.splitlines() if line.startswith("Failed: row 2 (modify): ")]
-    assert len(failed) == 1 and f"row 1 (registration_id {victim}): not a registration of race" in failed[0]
-    assert result.output.endswith("1 row failed; the rest was sent.\n")
+    # One row number, the file's: RaceEntry's place of the row in its request is not repeated.
+    failed = [line for line in result.output.splitlines() if line.startswith("Refused by RaceEntry: row 2 (")]
+    assert len(failed) == 1 and f"registration {victim}), the change: not a registration of race" in failed[0]
+    assert "row 1" not in failed[0] and "registration_id" not in failed[0]
+    assert result.output.endswith("1 row refused; the rest was sent.\n")
     assert [p.city for p in people(client, server)].count("Elsewhere") == 1
 
 

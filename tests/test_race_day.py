@@ -127,7 +127,9 @@ def test_1_a_push_that_cannot_wait_names_the_holder(client, server, tmp_path):
     with push_lock(server.url, server.race_id):
         r = run("push", out, "--yes", "--wait", "0")
     assert r.exit_code == 1
-    assert r.output.startswith(f"Error: race {server.race_id} is being pushed by pid {os.getpid()} since ")
+    # The plan is shown (and confirmed) before the lock is asked for; then the refusal.
+    assert r.output.splitlines()[-1].startswith(f"Error: race {server.race_id} is being pushed by pid "
+                                                f"{os.getpid()} since ")
     assert "nothing was sent" in r.output
     assert counts(client, server)[("Late000", "Runner")] == 0
 

@@ -1,0 +1,176 @@
+"""Race morning, second pass (issue 20, parts 1-3 and the small things of part 7), against the bundled
+server over real HTTP: a push never blocks another while its plan is on screen, a waiting push says so,
+conflicts and Ctrl-C say what to do next, every mistake is answered in the timer's words, and plans name
+runners, events and teams as RaceEntry names them."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import ROOT, control
+from tests.test_push import col, people, read_rows, write_rows
+
+
+def run(*args, input=None, env=None):
+    from converters.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False, input=input, env=env)
+
+
+def pulled(client, server, tmp_path, name="race.csv") -> Path:
+    from converters.pull import pull
+
+    out = tmp_path / name
+    pull(client, server.race_id, "runscore", out)
+    return out
+
+
+def add_rows(path: Path, n: int, prefix: str = "Late", event_id: int = 68, team: str = "") -> list[str]:
+    rows = read_rows(path)
+    names = [f"{prefix}{chr(65 + i // 26)}{chr(97 + i % 26)}" for i in range(n)]
+    for name in names:
+        row = [""] * len(rows[0])
+        row[col(rows, "First Name")], row[col(rows, "Last Name")] = name, "Runner"
+        row[col(rows, "Event ID")], row[col(rows, "Date of Birth")] = str(event_id), "03/04/1990"
+        row[col(rows, "Team")] = team
+        rows.append(row)
+    write_rows(path, rows)
+    return names
+
+
+def count(client, server, first, last="Runner") -> int:
+    return sum(1 for p in people(client, server) if (p.first_name, p.last_name) == (first, last))
+
+
+def in_terminal(args, state_home, answer: bytes | None = None, lines: int = 200, timeout: float = 60,
+                extra_env=None) -> tuple[int, str]:
+    """``timersync ARGS`` on a pseudo-terminal (stdin and stdout a tty, as a timer's console), typing
+    ``answer`` when it asks. Returns (exit status, everything it printed)."""
+    env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT), COLUMNS="200",
+               LINES=str(lines), PAGER="sleep 30", NO_COLOR="1", **(extra_env or {}))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command on the terminal
+        os.execvpe(sys.executable, [sys.executable, "-m", "converters", *map(str, args)], env)
+    out = b""
+    end = time.monotonic() + timeout
+    answered = False
+    while time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        chunk = b""
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the command ended: its terminal is gone
+                chunk = b""
+            if not chunk:
+                _, status = os.waitpid(pid, 0)
+                os.close(fd)
+                return os.waitstatus_to_exitcode(status), out.decode("utf-8", "replace").replace("\r\n", "\n")
+            out += chunk
+        if answer is not None and not answered and b"Push these changes?" in out:
+            os.write(fd, answer)
+            answered = True
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    raise AssertionError(f"still running after {timeout} s (a pager, or a prompt?):\n{out.decode()}")
+
+
+# ------------------------------------------------------------------ part 1: never block with the lock held
+
+def test_the_plan_is_confirmed_before_the_race_lock_is_taken(client, server, tmp_path):
+    from converters import locks
+    from converters import push as lib
+
+    out = pulled(client, server, tmp_path)
+    add_rows(out, 2)
+    free = []
+
+    def confirm(plan):  # while the timer reads the plan, another push of the race can take the lock
+        with locks.push_lock(server.url, server.race_id, wait=0):
+            free.append(True)
+        return True
+
+    result = lib.push(client, out, confirm=confirm)
+    assert free == [True] and len(result.added) == 2
+
+
+def test_a_plan_that_changed_under_the_lock_is_refused_or_trimmed(client, server, tmp_path):
+    from converters import push as lib
+
+    out = pulled(client, server, tmp_path)
+    add_rows(out, 2)
+
+    def edit_meanwhile(plan):  # the file gains a runner the timer never saw in the plan
+        add_rows(out, 1, prefix="Unseen")
+        return True
+
+    with pytest.raises(lib.PlanChanged, match="the plan changed while it was on screen"):
+        lib.push(client, out, confirm=edit_meanwhile)
+    assert count(client, server, "LateAa") == 0 and count(client, server, "UnseenAa") == 0  # nothing sent
+
+    said = []
+
+    def pushed_meanwhile(plan):  # the drop folder pushes the same file while the plan is on screen
+        lib.push(client, out)
+        return True
+
+    result = lib.push(client, out, confirm=pushed_meanwhile, progress=said.append)
+    assert not result.sent
+    assert any("were made meanwhile (by another push, or in RaceEntry): nothing is left to send" in s for s in said)
+    assert [count(client, server, n) for n in ("LateAa", "LateAb", "UnseenAa")] == [1, 1, 1]
+
+
+def test_yes_never_pages_and_no_at_the_prompt_sends_nothing(client, server, tmp_path, state_home):
+    from converters.client import RaceEntryClient
+
+    RaceEntryClient(server.url).login(server.email, server.password)  # the login the commands use
+    out = pulled(client, server, tmp_path)
+    add_rows(out, 30)  # a plan far longer than a 10-line terminal
+    code, text = in_terminal(["push", out, "--api-url", server.url], state_home, answer=b"n\n")
+    assert code == 0, text
+    assert "Nothing was sent (you answered no)." in text and count(client, server, "LateAa") == 0
+    # The PAGER would sit for 30 s: a push --yes that paged would not finish in time.
+    code, text = in_terminal(["push", out, "--api-url", server.url, "--yes"], state_home, lines=10, timeout=25)
+    assert code == 0, text
+    assert "Pushed to race" in text and count(client, server, "LateBd") == 1
+
+
+def test_a_waiting_push_says_so_at_once_and_goes_ahead_when_the_first_ends(client, server, tmp_path):
+    from converters import locks
+
+    out = pulled(client, server, tmp_path)
+    add_rows(out, 1)
+    taken, release = threading.Event(), threading.Event()
+
+    def first_push():
+        with locks.push_lock(server.url, server.race_id):
+            taken.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=first_push)
+    holder.start()
+    taken.wait(5)
+    timer = threading.Timer(1.5, release.set)
+    timer.start()
+    started = time.monotonic()
+    r = run("push", out, "--yes", "--wait", "20")
+    holder.join()
+    assert r.exit_code == 0, r.output
+    since = time.strftime("%H:%M")
+    line = next(x for x in r.output.splitlines() if "is being pushed by" in x)
+    assert re.fullmatch(rf"race {server.race_id} is being pushed by pid {os.getpid()} \(since \d\d:\d\d\); "
+                        rf"waiting for the push by pid {os.getpid()} \(since \d\d:\d\d\), up to 20 s", line), line
+    assert since[:2] in line and 1.0 < time.monotonic() - started < 15
+    assert count(client, server, "LateAa") == 1
