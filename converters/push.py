@@ -311,6 +311,22 @@ def _may_still_apply(entry: dict[str, Any]) -> bool:
     return entry.get("status") == "lost" and not answered
 
 
+def batch_words(kind: Any, n: int) -> str:
+    """``n`` journaled items of ``kind`` in the timer's words: "20 runners", "1 new team"."""
+    one, many = {"teams": ("new team", "new teams"), "participants": ("runner", "runners"),
+                 "switch": ("event switch", "event switches"), "delete": ("removal", "removals")}.get(
+        str(kind), ("change", "changes"))
+    return f"{n} {one if n == 1 else many}"
+
+
+def _earlier(entry: dict[str, Any]) -> str:
+    """An interrupted batch, for the push that finds it: "an earlier push stopped while sending 50
+    runners (10:42)"."""
+    at = entry.get("journaled_at")
+    when = f" ({time.strftime('%H:%M', time.localtime(float(at)))})" if at else ""
+    return f"an earlier push stopped while sending {batch_words(entry.get('kind'), len(entry.get('items') or []))}{when}"
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(0.0, seconds):.0f} s"
 
@@ -339,8 +355,8 @@ def reconcile(journal: Journal, rs: RaceState, *, reread: Callable[[set[str]], N
             break
         path, entry, found, left = max(waiting, key=lambda w: w[3])
         missing = sum(not ok for ok, _ in found)
-        message = (f"batch {path.stem.split('-')[0]}: {missing} of {len(found)} rows not in RaceEntry yet; waiting "
-                   f"up to {_duration(left)} for RaceEntry to finish applying it (Ctrl-C stops; nothing sent)")
+        message = (f"{_earlier(entry)}: {missing} of {len(found)} not in RaceEntry yet; waiting up to "
+                   f"{_duration(left)} for RaceEntry to finish saving them (Ctrl-C stops; nothing sent)")
         if not said and say is not None:
             say(message)
             said = True
@@ -360,11 +376,9 @@ def reconcile(journal: Journal, rs: RaceState, *, reread: Callable[[set[str]], N
                     ledgers.setdefault(item["file"], []).append(done)
         n = sum(landed)
         journal.finish(path, "reconciled", landed=landed, new_ids=new_ids, previous_status=entry.get("status"))
-        what = {"teams": "team", "participants": "participant row", "switch": "switch", "delete": "delete"}.get(
-            kind, kind)
-        messages.append(f"interrupted batch {path.stem} ({len(items)} {what}{'s' if len(items) != 1 else ''}): "
-                        f"{n} landed in RaceEntry and {'are' if n != 1 else 'is'} not sent again"
-                        + (f"; {len(items) - n} did not and will be planned again" if n < len(items) else ""))
+        messages.append(f"{_earlier(entry)}: {n} reached RaceEntry and {'are' if n != 1 else 'is'} not sent again"
+                        + (f"; {len(items) - n} did not: sent now if the file still has them"
+                           if n < len(items) else ""))
     for file, entries in ledgers.items():
         b = binding_mod.load(file)
         if b is not None and not b.legacy:
@@ -792,10 +806,10 @@ class _Sender:
             self.journal.finish(path, "lost", answer=answer, ids=ids, unconfirmed=missing + absent,
                                 answered=not absent)
             if missing:
-                self.unconfirmed.append(f"{missing} of {len(units)} {kind} rows sent in batch {path.stem} were "
+                self.unconfirmed.append(f"{missing} of the {batch_words(kind, len(units))} just sent were "
                                         f"not confirmed by RaceEntry's answer")
             if absent:
-                self.unconfirmed.append(f"{absent} of {len(units)} {kind} rows sent in batch {path.stem} got an "
+                self.unconfirmed.append(f"{absent} of the {batch_words(kind, len(units))} just sent got an "
                                         f"id in RaceEntry's answer, but RaceEntry lists nobody of that name")
         elif checked:
             self.journal.finish(path, "done", answer=answer, ids=[r if isinstance(r, str) else None for r in res])
@@ -1150,8 +1164,8 @@ def record_matches(planned: Any, b: Any) -> None:
 
 
 def _not_confirmed(problems: list[str]) -> None:
-    raise PushInterrupted(f"{'; '.join(problems)}: they may or may not have landed. Push stopped; run the same "
-                          f"push again: it reads back what landed before sending anything else")
+    raise PushInterrupted(f"{'; '.join(problems)}: they may or may not have reached RaceEntry. Push stopped; run "
+                          f"the same push again: it checks what reached RaceEntry before sending anything else")
 
 
 def verify(client: Any, race_id: int, result: PushResult, before: int) -> list[str]:
@@ -1205,21 +1219,21 @@ def _send(journal: Journal, kind: str, items: list[dict[str, Any]], body: Any,
     may hide applied rows (102) asks for a read-back, or, when logging in again failed, stops the push
     saying to log in (the batch is not confirmed either way: never "failed")."""
     path = journal.begin(kind, items, body)
-    progress.say(f"sending {kind} batch {path.stem.split('-')[0].lstrip('0')} ({len(items)} rows)", force=True)
+    progress.say(f"sending {batch_words(kind, len(items))}", force=True)
     try:
         answer = call(body)
     except AnsweredError as exc:
         journal.finish(path, "lost", error=str(exc), answered=True)
         if exc.login_needed:
             login = f"timersync login --api-url {server}" if server else "timersync login"
-            raise PushInterrupted(f"batch {path.stem.split('-')[0]} ({len(items)} {kind} rows) may have landed: "
-                                  f"RaceEntry said the login had expired after it was sent. Run `{login}`, "
-                                  f"then push again: it reads back what landed before sending") from None
+            raise PushInterrupted(f"the {batch_words(kind, len(items))} just sent may have reached RaceEntry: it "
+                                  f"said the login had expired after they were sent. Run `{login}`, then push "
+                                  f"again: it checks what reached RaceEntry before sending") from None
         raise ReadBack(str(exc)) from None
     except ResponseLost as exc:
         journal.finish(path, "lost", error=str(exc), answered=False)
-        raise PushInterrupted(f"{exc}. Push stopped; run the same push again: it reads back what landed "
-                              f"before sending anything else (journal {path})") from None
+        raise PushInterrupted(f"{exc}. Push stopped; run the same push again: it checks what reached RaceEntry "
+                              f"before sending anything else") from None
     except (AuthError, ConnectionFailed) as exc:
         journal.finish(path, "failed", error=str(exc))  # never sent, or the login itself: nothing applied
         raise

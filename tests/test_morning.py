@@ -174,3 +174,59 @@ def test_a_waiting_push_says_so_at_once_and_goes_ahead_when_the_first_ends(clien
                         rf"waiting for the push by pid {os.getpid()} \(since \d\d:\d\d\), up to 20 s", line), line
     assert since[:2] in line and 1.0 < time.monotonic() - started < 15
     assert count(client, server, "LateAa") == 1
+
+
+# ------------------------------------------------------- part 2: what happened, and what to do next
+
+def test_a_conflict_exits_8_with_the_prefer_commands_to_type(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    rid, event = rows[1][col(rows, "Registration ID")], int(rows[1][col(rows, "Event ID")])
+    rows[1][col(rows, "City")] = "FileTown"
+    write_rows(out, rows)
+    client.post_participants(server.race_id, {"participants": [{
+        "registration_id": rid, "event_id": event, "user": {"first_name": rows[1][col(rows, "First Name")],
+                                                           "last_name": rows[1][col(rows, "Last Name")],
+                                                           "address": {"city": "WebTown"}}}]})
+    r = run("push", out, "--yes")
+    assert r.exit_code == 8, r.output
+    lines = r.output.splitlines()
+    assert any(x.startswith("Not sent: 1 conflict (") and "changed both in the file and in RaceEntry" in x
+               for x in lines), r.output
+    command = lines[lines.index("To send the file's values, type:") + 1].strip()
+    assert command == f"timersync push {out} --prefer file"
+    assert lines[lines.index("To keep RaceEntry's, type:") + 1].strip() == f"timersync push {out} --prefer raceentry"
+    r = run(*command.split()[1:], "--yes")  # typed as printed
+    assert r.exit_code == 0, r.output
+    assert {p.registration_id: p.city for p in people(client, server)}[rid] == "FileTown"
+
+
+def test_ctrl_c_while_sending_says_what_landed_and_the_next_push_in_plain_words(client, server, tmp_path,
+                                                                               monkeypatch):
+    from converters.client import RaceEntryClient
+
+    out = pulled(client, server, tmp_path)
+    names = add_rows(out, 10)
+    real = RaceEntryClient.post_participants
+    calls = []
+
+    def post(self, race_id, body):  # the timer presses Ctrl-C while the second batch is on its way
+        calls.append(1)
+        if len(calls) == 2:
+            real(self, race_id, body)  # it reached RaceEntry; its answer never came back
+            raise KeyboardInterrupt
+        return real(self, race_id, body)
+
+    monkeypatch.setattr(RaceEntryClient, "post_participants", post)
+    r = run("push", out, "--yes", "--batch-size", "5", "--settle-wait", "0")
+    assert r.exit_code == 130, r.output
+    said = r.output.splitlines()[-1]
+    assert said.startswith("Stopped (Ctrl-C). 5 added confirmed by RaceEntry; 5 changes on the way when you "
+                           "stopped may or may not have reached it. The next push of this file first checks"), said
+    monkeypatch.setattr(RaceEntryClient, "post_participants", real)
+    r = run("push", out, "--yes")
+    assert r.exit_code == 0, r.output
+    assert "an earlier push stopped while sending 5 runners (" in r.output
+    assert "5 reached RaceEntry and are not sent again" in r.output
+    assert not re.search(r"batch \d|0000\d", r.output), r.output
+    assert [count(client, server, n) for n in names] == [1] * 10

@@ -262,7 +262,7 @@ def test_lost_answer_then_reconcile(client, server, tmp_path, kind):
     assert "Push stopped; run the same push again" in result.output
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
     assert result.exit_code == 0, result.output
-    assert "landed in RaceEntry and are not sent again" in result.output
+    assert "reached RaceEntry and are not sent again" in result.output
     assert_intended(client, server, before, info)
     posts = [r for r in control(server, "requests", method="GET")["requests"]
              if r.get("method") == "POST" and str(r.get("path", "")).endswith("/participants")]
@@ -312,7 +312,7 @@ def test_killed_push_resumes(client, server, tmp_path, state_home):
     assert pending, "the batch was journaled before sending"
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
     assert result.exit_code == 0, result.output
-    assert "interrupted batch" in result.output
+    assert "an earlier push stopped while sending" in result.output
     assert_intended(client, server, before, info)
 
 
@@ -375,7 +375,7 @@ def test_lost_switch_answer_is_not_switched_twice(client, server, tmp_path, snap
     assert result.exit_code == 3, result.output
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", *two_way)
     assert result.exit_code == 0, result.output
-    assert "1 landed in RaceEntry and is not sent again" in result.output
+    assert "1 reached RaceEntry and is not sent again" in result.output
     assert "No changes to push." in result.output and "CONFLICT" not in result.output
     after = people(client, server)
     assert len(after) == len(before)
