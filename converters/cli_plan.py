@@ -149,10 +149,15 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
     from . import planning
     from .diff import summary_text
 
-    planned = planning.make(file, race_id=race_id, profile=profile, server=server, offline=offline,
-                            base_path=base_path, race_path=race_path, encoding=encoding, delete=delete,
-                            team_type=team_type, prefer=prefer, two_way=two_way, new_runners=new_runners,
-                            client_for=make_client)
+    from .errors import ConnectionFailed
+
+    try:
+        planned = planning.make(file, race_id=race_id, profile=profile, server=server, offline=offline,
+                                base_path=base_path, race_path=race_path, encoding=encoding, delete=delete,
+                                team_type=team_type, prefer=prefer, two_way=two_way, new_runners=new_runners,
+                                client_for=make_client)
+    except ConnectionFailed as exc:
+        raise _offline_hint(exc, file, "see your edits meanwhile") from None
     plan = planned.plan
     summary = plan.summary()
     summary["warnings"] = planned.warnings
@@ -231,6 +236,9 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     from .diff import plural, summary_text
     from .errors import PlanError
 
+    from .convert import check_readable
+
+    check_readable(file)  # said first: before "which race?" or a server to reach
     tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
     url = tgt.url
     client = make_client(url)
@@ -257,6 +265,8 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
             raise PlanError("nothing was sent: there is no terminal to confirm on; add --yes to push from a script")
         return click.confirm("Push these changes?", default=False)
 
+    from .errors import ConnectionFailed
+
     for round_ in range(3):
         try:
             result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
@@ -265,6 +275,8 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
                               two_way=two_way, max_modify=max_modify, new_runners=new_runners, confirm=confirm,
                               progress=_tell, lock_wait=lock_wait,
                               settle_wait=settle_wait)
+        except ConnectionFailed as exc:  # nothing reached RaceEntry (a failure after that says what landed)
+            raise _offline_hint(exc, file, "nothing was sent; see your edits meanwhile") from None
         except lib.Cancelled as exc:
             progress.clear()
             click.echo(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
@@ -406,6 +418,14 @@ def shell_word(name: str) -> str:
     return name
 
 
+def _offline_hint(exc: Exception, file: str, what: str) -> Exception:
+    """RaceEntry unreachable: the same error, saying what still works without it."""
+    from .errors import ConnectionFailed
+
+    return ConnectionFailed(f"{exc}; {what} with `timersync diff --offline {shell_word(file)}` (compares with the "
+                            f"file as pulled, without RaceEntry)")
+
+
 def _tell_twins(twins: list[Any], file: str) -> None:
     """Each runner this push added who is in RaceEntry twice, and the command that removes ours."""
     name = shell_word(file)
@@ -449,7 +469,7 @@ def undo_add(server: str | None, file: str, registration_id: str, lock_wait: flo
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.argument("file", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(file: str, as_json: bool) -> None:
     """What timersync remembers about FILE: server, race, profile, when it was pulled, the edits no push
@@ -466,6 +486,9 @@ def status(file: str, as_json: bool) -> None:
     from . import binding, planning
     from .errors import InputError, PlanError
 
+    from .convert import check_readable
+
+    check_readable(file)
     b = binding.load(file)
     if b is None:
         raise PlanError(f"{file}: no binding (.timersync/ beside it): the file was not pulled by timersync; "

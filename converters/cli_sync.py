@@ -48,10 +48,15 @@ def sync(args: tuple[str, ...], server: str | None, profile: str | None,
     tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
     base_url = tgt.url
     race_id, profile, output = tgt.race_id, tgt.profile, Path(file)
-    from .errors import ApiError
+    from .errors import ApiError, ConnectionFailed
     from .sync import SyncOutput, Syncer, sync_loop
 
-    syncer = Syncer(make_client(base_url), race_id, [SyncOutput(profile, output)], full_every=full_every,
+    client = make_client(base_url)
+    try:
+        client.race(race_id)  # a wrong race id is answered as pull, diff and push answer it
+    except ConnectionFailed:
+        pass  # RaceEntry down: the round says so and keeps the last good file
+    syncer = Syncer(client, race_id, [SyncOutput(profile, output)], full_every=full_every,
                     overwrite_edits=overwrite_edits)
 
     live = every is not None and progress.enabled()

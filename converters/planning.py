@@ -202,6 +202,9 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     """Plan ``file``: settle its target, read RaceEntry (or, ``offline``, use the base), read the file,
     fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
     reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given."""
+    from .convert import check_readable
+
+    check_readable(file)  # a missing file, or an .xls, is said first: before "which race?"
     if prefetched is None:
         from .reader import prefetch
 

@@ -230,3 +230,48 @@ def test_ctrl_c_while_sending_says_what_landed_and_the_next_push_in_plain_words(
     assert "5 reached RaceEntry and are not sent again" in r.output
     assert not re.search(r"batch \d|0000\d", r.output), r.output
     assert [count(client, server, n) for n in names] == [1] * 10
+
+
+@pytest.mark.parametrize("name", ["nosuch.csv", "entries.xls", "entries.ods"])
+def test_a_missing_file_or_a_kind_not_read_is_said_first(server, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    if name != "nosuch.csv":
+        (tmp_path / name).write_bytes(b"\xd0\xcf\x11\xe0 a workbook")
+    want = ("no such file in" if name == "nosuch.csv" else
+            "timersync reads .csv, .txt and .xlsx; save it as .xlsx (")
+    for args in (["diff", name], ["push", name, "--yes"], ["status", name], ["diff", name, "--offline"]):
+        r = run(*args, "--api-url", server.url) if args[0] != "status" else run(*args)
+        assert r.exit_code == 1, (args, r.output)
+        assert r.output.startswith(f"Error: {name}: ") and want in r.output, (args, r.output)
+        assert "which race" not in r.output and len(r.output.splitlines()) == 1
+
+
+def test_every_command_answers_a_wrong_race_id_the_same_way(client, server, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = pulled(client, server, tmp_path)
+    (tmp_path / "copy.csv").write_bytes(out.read_bytes())  # no binding: the race id is the one typed
+    answers = []
+    for args in (["pull", 999, "-p", "runscore", "-o", "x.csv"], ["diff", 999, "copy.csv", "-p", "runscore"],
+                 ["push", 999, "copy.csv", "-p", "runscore", "--yes"], ["sync", 999, "-p", "runscore", "-o", "y.txt"]):
+        r = run(*args, "--api-url", server.url)
+        assert r.exit_code == 1, (args, r.output)
+        answers.append(r.output.strip().splitlines()[-1])
+    assert len(set(answers)) == 1, answers
+    assert answers[0] == (f"Error: race 999 is not a race this account can see on {server.url} (it sees: "
+                          f"{server.race_id} (Wasatch Harvest Run), 2027 (Frostbite 5K)); check the id with "
+                          f"`timersync races`")
+    assert not (tmp_path / "y.txt").exists() and not (tmp_path / "x.csv").exists()
+
+
+def test_racentry_down_offers_offline(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    rows[1][col(rows, "City")] = "Elsewhere"
+    write_rows(out, rows)
+    server.stop()
+    for args in (["diff", out], ["push", out, "--yes"]):
+        r = run(*args)
+        assert r.exit_code == 1, r.output
+        assert "cannot reach RaceEntry" in r.output and f"`timersync diff --offline {out}`" in r.output, r.output
+    r = run("diff", "--offline", out)
+    assert r.exit_code == 0 and "Elsewhere" in r.output, r.output
