@@ -104,7 +104,8 @@ def main(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     edited files back, diff them against RaceEntry and push the changes safely.
 
     Exit status: 0 ok, 1 error, 2 usage, 3 not confirmed (run the same push again), 4 some rows
-    refused, 5 `diff --exit-code` found changes, 6 a runner a push added is in RaceEntry twice.
+    refused, 5 `diff --exit-code` found changes, 6 a runner a push added is in RaceEntry twice, 7 a
+    field RaceEntry blanked, 8 conflicts left unsent (--prefer), 130 stopped with Ctrl-C.
 
     Example:
 

@@ -212,18 +212,21 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     """Send the changes in FILE to RaceEntry: new teams, then adds and modifies, then event switches, then
     (with --delete) deletions.
 
-    Shows the plan and asks first (--yes for scripts). One push per race at a time: a second one waits
-    (--wait), then refuses. Every batch is journaled before it is sent, and every row RaceEntry confirms
-    is recorded in the file's binding, so pushing the same file again never adds a runner twice. If an
+    Shows the plan and asks first (--yes for scripts), before the race is locked. One push per race at a
+    time: a second one waits (--wait), saying for whom, then refuses. Every batch is journaled before it
+    is sent, and every row RaceEntry confirms is recorded beside the file (.timersync/), so pushing the
+    same file again never adds a runner twice. If an
     answer is lost or does not confirm every row, the push stops (exit 3) and the next push reads back
     what landed instead of sending it twice (waiting up to --settle-wait for a batch RaceEntry may still
     be applying). Rows RaceEntry rejects are listed by file row (exit 4). Conflicts (a field changed both
-    in the file and in RaceEntry) are listed and not pushed unless --prefer settles them. Deletions are
-    refused above --max-delete and when the file looks truncated.
+    in the file and in RaceEntry) are listed and not pushed unless --prefer settles them (exit 8, with
+    the command to type). Deletions are refused above --max-delete and when the file looks truncated.
+    `push --dry-run` is `diff`: it shows the plan and sends nothing.
 
     Exit status: 0 done, 1 error (nothing sent), 2 usage, 3 not confirmed (run it again), 4 some rows
     refused (the rest was sent), 6 a runner added is in RaceEntry twice (undo-add removes ours), 7 RaceEntry
-    blanked or altered a field the push did not change (named: put it back, or push the file again).
+    blanked or altered a field the push did not change (named: put it back, or push the file again), 8
+    conflicts left unsent, 130 stopped with Ctrl-C (what landed is said).
 
     Example:
 
@@ -491,7 +494,7 @@ def status(file: str, as_json: bool) -> None:
     check_readable(file)
     b = binding.load(file)
     if b is None:
-        raise PlanError(f"{file}: no binding (.timersync/ beside it): the file was not pulled by timersync; "
+        raise PlanError(f"{file}: timersync knows nothing of it (no .timersync/ folder beside it: not pulled here); "
                         f"`timersync pull RACE_ID -p PROFILE -o {file}` makes one")
     race = ((b.context or {}).get("race") or {}).get("name")
     try:

@@ -1228,7 +1228,7 @@ def summary_rows(plan: Plan) -> list[list[Any]]:
             hint = " (--prefer file adds them again)" if c.resolution == "not pushed" else ""
             detail = f"{c.file} in the file, {c.raceentry}: {c.resolution}{hint}"
         else:
-            detail = (f"{c.field}: base {show(c.base)}, file {show(c.file)}, RaceEntry {show(c.raceentry)}: "
+            detail = (f"{c.field}: pulled {show(c.base)}, file {show(c.file)}, RaceEntry {show(c.raceentry)}: "
                       f"{c.resolution}")
         rows.append(["CONFLICT", c.row or "", c.registration_id or "", c.who, detail])
     for c in plan.undecided:

@@ -223,8 +223,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     base_note = _base_note(tgt, b, base_path) if base is not None else ""
     if offline:
         if base is None:
-            raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, whose binding holds "
-                            "its base)")
+            raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, which keeps "
+                            "RaceEntry as pulled beside it)")
         rs = offline_state(tgt.race_id, base, ctx)
     else:
         if client is None:
@@ -269,8 +269,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
             base = binding_mod.apply_ledger(written, b.ledger) if b is not None else written
             base_note = f"Compared with {origin.describe()}."
         else:
-            base_note = (f"No base: {Path(file).name} was not written by timersync here (no binding, no recorded "
-                         f"version matches), so only adds are sent" + (
+            base_note = (f"No base: {Path(file).name} was not written by timersync here (no .timersync folder, "
+                         f"no recorded version matches), so only adds are sent" + (
                              "; --two-way: the file wins wherever it differs." if two_way else
                              "; --two-way sends the rest."))
     progress.say(f"comparing {len(data.participants):,} rows with {len(rs.current):,} participants", force=True)
