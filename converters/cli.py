@@ -133,7 +133,8 @@ def api_options(func: Callable) -> Callable:
     """--api-url / --demo / --production, shared by every command that talks to RaceEntry."""
 
     @click.option("--api-url", envvar="TIMERSYNC_API_URL", metavar="URL",
-                  help="RaceEntry API base URL (env TIMERSYNC_API_URL). Default: the demo base.")
+                  help="RaceEntry API base URL (env TIMERSYNC_API_URL). Default: the server of your last "
+                       "`timersync login`; before any login, the demo (https://demo.raceentry.com/rest).")
     @click.option("--demo", "base_choice", flag_value="demo", help="Use https://demo.raceentry.com/rest.")
     @click.option("--production", "base_choice", flag_value="production",
                   help="Use https://www.raceentry.com/rest.")
@@ -153,7 +154,7 @@ def file_server_options(func: Callable) -> Callable:
 
     @click.option("--api-url", envvar="TIMERSYNC_API_URL", metavar="URL",
                   help="RaceEntry API base URL (env TIMERSYNC_API_URL). Default: the server the file was pulled "
-                       "from, else the last login's.")
+                       "from, else the server of your last `timersync login` (before any login, the demo).")
     @click.option("--demo", "base_choice", flag_value="demo", help="Use https://demo.raceentry.com/rest.")
     @click.option("--production", "base_choice", flag_value="production", help="Use https://www.raceentry.com/rest.")
     @functools.wraps(func)
@@ -164,6 +165,15 @@ def file_server_options(func: Callable) -> Callable:
         return func(*args, **kwargs)
 
     return wrapper
+
+
+def profile_name(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """-p: a built-in profile's name in any capitalisation (``-p RunScore``)."""
+    if not value:
+        return value
+    from .profiles import builtin_name
+
+    return builtin_name(value)
 
 
 def make_client(base_url: str) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .cli import api_options, echo_json, json_option, main, make_client, table
+from .cli import api_options, echo_json, json_option, main, make_client, profile_name, table
 from .server.defaults import BEHAVIOURS, DEFAULT_PASSWORD
 
 
@@ -42,10 +42,15 @@ def login(base_url: str, email: str | None, password: str | None, remember: bool
         gone = forget_login(base_url)
         click.echo(f"Forgot the login kept for {base_url}." if gone else f"No login was kept for {base_url}.")
         return
+    if not email or not password:  # the prompt names the server: demo, production or a rehearsal?
+        from .client import DEMO_URL, PRODUCTION_URL
+
+        kind = {DEMO_URL: " (the demo)", PRODUCTION_URL: " (PRODUCTION)"}.get(base_url.rstrip("/"), "")
+        click.echo(f"Logging in to {base_url}{kind}", err=True)
     if not email:
         email = click.prompt("RaceEntry email")
     if not password:
-        password = click.prompt("Password", hide_input=True)
+        password = click.prompt(f"Password for {email} on {base_url}", hide_input=True)
     client = make_client(base_url)
     body = client.login(email, password)
     base_url = client.base_url  # where the login landed: a moved RaceEntry (http -> https) is used from now on
@@ -231,7 +236,7 @@ def _load_profile(name: str) -> Any:
 @main.command()
 @api_options
 @click.argument("race_id", type=int)
-@click.option("-p", "--profile", "profile_name", required=True, metavar="PROFILE",
+@click.option("-p", "--profile", "profile_name", required=True, metavar="PROFILE", callback=profile_name,
               help="Profile name (see `timersync profiles`) or a path to your own .toml.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="File to write: .csv, .txt or .xlsx.")

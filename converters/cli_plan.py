@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from . import progress
-from .cli import echo_json, file_server_options, json_option, main, make_client
+from .cli import echo_json, file_server_options, json_option, main, make_client, profile_name
 
 
 def plan_options(func: Callable) -> Callable:
@@ -19,7 +19,7 @@ def plan_options(func: Callable) -> Callable:
 
     @click.argument("args", nargs=-1, required=True, metavar="[RACE_ID] FILE")
     @file_server_options
-    @click.option("-p", "--profile", metavar="PROFILE",
+    @click.option("-p", "--profile", metavar="PROFILE", callback=profile_name,
                   help="Profile the file was written with: runscore, raceresult, racedayscoring, director, "
                        "raceentry, or a .toml file. Default: the one the file was pulled with.")
     @click.option("--base", "base_path", type=click.Path(dir_okay=False), metavar="SNAPSHOT",
@@ -203,12 +203,13 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
 @click.option("--write-ids", is_flag=True,
               help="Write the registration ids RaceEntry gave the added runners into FILE (refused if FILE "
                    "changed meanwhile).")
+@click.option("--dry-run", is_flag=True, help="Send nothing: show the plan, as `timersync diff FILE` does.")
 @json_option
 def push(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
          race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
          new_runners: tuple[int, ...], two_way: bool, encoding: str | None, yes: bool, max_delete: str | None,
-         max_modify: str | None,
-         batch_size: int, lock_wait: float, settle_wait: float, write_ids: bool, as_json: bool) -> None:
+         max_modify: str | None, batch_size: int, lock_wait: float, settle_wait: float, write_ids: bool,
+         dry_run: bool, as_json: bool) -> None:
     """Send the changes in FILE to RaceEntry: new teams, then adds and modifies, then event switches, then
     (with --delete) deletions.
 
@@ -238,6 +239,13 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     from . import push as lib
     from .diff import plural, summary_text
     from .errors import PlanError
+
+    if dry_run:  # `push --dry-run` is `diff`, with the same plan options
+        ctx = click.get_current_context()
+        shared = ("args", "api_url", "base_choice", "profile", "base_path", "race_path", "delete", "team_type",
+                  "prefer", "skip_invalid", "new_runners", "two_way", "encoding", "as_json")
+        ctx.invoke(diff, **{k: ctx.params[k] for k in shared if k in ctx.params})
+        return
 
     from .convert import check_readable
 

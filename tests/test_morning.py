@@ -275,3 +275,31 @@ def test_racentry_down_offers_offline(client, server, tmp_path):
         assert "cannot reach RaceEntry" in r.output and f"`timersync diff --offline {out}`" in r.output, r.output
     r = run("diff", "--offline", out)
     assert r.exit_code == 0 and "Elsewhere" in r.output, r.output
+
+
+# ------------------------------------------------------------------------ part 7: the small things
+
+def test_push_dry_run_is_diff_and_profile_names_ignore_case(client, server, tmp_path):
+    out = tmp_path / "race.csv"
+    r = run("pull", server.race_id, "-p", "RunScore", "-o", out, "--api-url", server.url)
+    assert r.exit_code == 0, r.output
+    rows = read_rows(out)
+    rows[1][col(rows, "City")] = "Elsewhere"
+    write_rows(out, rows)
+    before = [(p.registration_id, p.city) for p in people(client, server)]
+    dry = run("push", out, "--dry-run", "-p", "RUNSCORE")
+    diff = run("diff", out, "-p", "runscore")
+    assert dry.exit_code == diff.exit_code == 0, dry.output
+    assert dry.output == diff.output and "city: " in dry.output and "-> Elsewhere" in dry.output
+    assert [(p.registration_id, p.city) for p in people(client, server)] == before  # nothing sent
+
+
+def test_api_url_help_states_the_real_default_and_login_names_the_server(server):
+    for command in ("races", "pull", "diff", "push", "sync"):
+        text = " ".join(run(command, "--help").output.split())
+        assert "Default: the demo base" not in text
+        assert "the server of your last `timersync login`" in text, (command, text)
+    r = run("login", "--api-url", server.url, input=f"{server.email}\n{server.password}\n")
+    assert r.exit_code == 0, r.output
+    assert f"Logging in to {server.url}\n" in r.output
+    assert f"Password for {server.email} on {server.url}: " in r.output
