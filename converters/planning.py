@@ -291,11 +291,25 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                      team_types=rs.team_types, delete=delete, team_type=team_type, prefer=prefer,
                      renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None,
                      pushed=None if offline else pushed, earliest_dob=_earliest_dob(tgt.profile),
-                     two_way=two_way or offline, new_runners=new_runners)
+                     two_way=two_way or offline, new_runners=new_runners,
+                     event_names=_event_names((ctx or {}).get("race"), rs.race))
     plan.bound = filled
     plan.base_note = base_note
     plan.notes[:0] = rs.notes
     return Planned(plan, data, rs, base, tgt, filled)
+
+
+def _event_names(*races: Any) -> dict[int, str]:
+    """Event id -> name, as RaceEntry names them now (else as the file was written with)."""
+    from .convert import race_events
+
+    out: dict[int, str] = {}
+    for race in races:
+        try:
+            out.update(race_events(race))
+        except TimersyncError:  # a context of an unexpected shape names nothing; the ids still do
+            continue
+    return out
 
 
 def _base_note(tgt: Target, b: Binding | None, base_path: str | Path | None) -> str:
@@ -343,19 +357,22 @@ def edits_of(plan: Plan) -> list[tuple[str | None, str]]:
     for m in plan.modifies:
         fields.setdefault(m.registration_id, []).extend(c.field for c in m.changes)
         names[m.registration_id] = who(m.current)
-    for s in plan.switches:
-        fields.setdefault(s.registration_id, []).append("event_id")
+    moved: dict[str, str] = {}
+    for s in plan.switches:  # the events as RaceEntry names them: "event Marathon (16) -> 5K (69)"
+        fields.setdefault(s.registration_id, [])
+        moved[s.registration_id] = f"event {plan.event(s.old_event_id)} -> {plan.event(s.new_event_id)}"
         names[s.registration_id] = who(s.current)
     for u in plan.unpushable:
         if u.registration_id:
             fields.setdefault(u.registration_id, []).append(f"{u.field} (not pushable)")
             names.setdefault(u.registration_id, u.who or f"registration {u.registration_id}")
     for rid, changed in fields.items():
-        edits.append((rid, f"{names[rid]}: {', '.join(dict.fromkeys(changed))} changed"))
+        said = [f"{', '.join(dict.fromkeys(changed))} changed"] if changed else []
+        edits.append((rid, f"{names[rid]}: {'; '.join(said + ([moved[rid]] if rid in moved else []))}"))
     for a in plan.adds:
         edits.append((None, f"{who(a.participant)}: added in the file"))
     for i in plan.invalid:
-        edits.append((i.registration_id, f"row {i.row}: {i.message}"))
+        edits.append((i.registration_id, f"row {i.row}{f' ({i.who})' if i.who else ''}: {i.message}"))
     for rid in plan.not_in_file:
         edits.append((rid, f"registration {rid}: deleted from the file"))
     return edits

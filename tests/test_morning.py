@@ -303,3 +303,44 @@ def test_api_url_help_states_the_real_default_and_login_names_the_server(server)
     assert r.exit_code == 0, r.output
     assert f"Logging in to {server.url}\n" in r.output
     assert f"Password for {server.email} on {server.url}: " in r.output
+
+
+# ------------------------------------------------------------------------------ part 3: names, not ids
+
+def test_plans_and_status_name_events_team_types_and_invalid_runners(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    i = next(i for i, r in enumerate(rows[1:], 1) if r[col(rows, "Event ID")] == "16" and not r[col(rows, "Team")])
+    who = f"{rows[i][col(rows, 'First Name')]} {rows[i][col(rows, 'Last Name')]}"
+    rows[i][col(rows, "Event ID")], rows[i][col(rows, "Event")] = "69", ""
+    write_rows(out, rows)
+    add_rows(out, 1, prefix="Teamed", event_id=68, team="Track Pack")
+    add_rows(out, 1, prefix="Undated", event_id=68)
+    rows = read_rows(out)
+    rows[-1][col(rows, "Date of Birth")] = "13/45/1990"
+    write_rows(out, rows)
+    r = run("diff", out, "--team-type", 69)
+    assert r.exit_code == 0, r.output
+    table = {line.split()[0]: " ".join(line.split()) for line in r.output.splitlines()
+             if line.split()[:1] and line.split()[0] in ("switch", "add", "new", "INVALID")}
+    assert table["switch"].endswith(f"{who} event Marathon (16) -> 5K (69)"), r.output
+    assert table["new"].endswith("Track Pack team type Corporate Challenge (69)"), r.output
+    assert "TeamedAa Runner event 10K (68), new team Track Pack" in table["add"], r.output
+    assert "UndatedAa Runner date of birth '13/45/1990' is not a date" in table["INVALID"], r.output
+    r = run("status", out)
+    assert f"           {who}: event Marathon (16) -> 5K (69)" in r.output.splitlines(), r.output
+
+
+def test_a_new_team_that_would_be_full_is_an_invalid_row_before_anything_is_sent(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    names = add_rows(out, 6, prefix="Relay", event_id=16, team="Six Pack")  # Team Marathon takes 5
+    r = run("diff", out, "--team-type", 68)
+    assert r.exit_code == 0, r.output
+    invalid = [line for line in r.output.splitlines() if line.startswith("INVALID")]
+    assert len(invalid) == 1 and "RelayAf Runner" in invalid[0], r.output
+    assert "new team 'Six Pack' would be full (Team Marathon (68) takes 5 members" in " ".join(r.output.split())
+    r = run("push", out, "--team-type", 68, "--yes")
+    assert r.exit_code == 1 and "1 invalid row, nothing sent" in r.output, r.output
+    r = run("push", out, "--team-type", 68, "--yes", "--skip-invalid")
+    assert r.exit_code == 0, r.output  # RaceEntry refused nothing: the check was made before sending
+    assert [count(client, server, n) for n in names] == [1, 1, 1, 1, 1, 0]
