@@ -178,9 +178,10 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
         show_plan(text)
         if plan_dir:
             click.echo(f"Plan written to {plan_dir} (open preview.html to look at it)")
+        _tell_conflicts(plan, click.get_current_context(), as_json)
     if open_page:
         click.launch(str(Path(plan_dir) / "preview.html"))
-    if exit_code and not plan.is_empty():
+    if exit_code and (not plan.is_empty() or _open_conflicts(plan)):
         click.get_current_context().exit(5)
 
 

@@ -609,7 +609,7 @@ def undo_add(client: Any, file: str | Path, registration_id: str, *, race_id: in
     rid = str(registration_id).strip()
     tgt = planning.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
     journal = Journal(tgt.race_id, server=client.base_url)
-    with locks.push_lock(client.base_url, tgt.race_id, lock_wait):
+    with locks.push_lock(client.base_url, tgt.race_id, lock_wait, say):
         ours = next((item for _, item, r in journal.adds() if r == rid), None)
         if ours is None:
             raise PlanError(f"registration {rid} was not added by a push from this computer (its journal of "

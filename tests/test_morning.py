@@ -196,6 +196,10 @@ def test_a_conflict_exits_8_with_the_prefer_commands_to_type(client, server, tmp
     command = lines[lines.index("To send the file's values, type:") + 1].strip()
     assert command == f"timersync push {out} --prefer file"
     assert lines[lines.index("To keep RaceEntry's, type:") + 1].strip() == f"timersync push {out} --prefer raceentry"
+    for args in (["diff", out, "--exit-code"], ["push", out, "--dry-run"]):  # the plan says it too
+        r = run(*args)
+        assert r.exit_code == (5 if "diff" in args else 0), r.output
+        assert f"\n  timersync push {out} --prefer file\n" in r.output, r.output
     r = run(*command.split()[1:], "--yes")  # typed as printed
     assert r.exit_code == 0, r.output
     assert {p.registration_id: p.city for p in people(client, server)}[rid] == "FileTown"
