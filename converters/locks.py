@@ -84,12 +84,12 @@ def push_lock(base_url: str, race_id: int, wait: float = PUSH_WAIT,
     told: list[bool] = []
 
     def waiting(who: str, since: str | None, left: float) -> None:
-        line = f"waiting for the push by {who}{f' (since {since})' if since else ''}, up to {wait:.0f} s"
+        holder = f"the push by {who}{f' (since {since})' if since else ''}"
         if not told:
             told.append(True)
             if say is not None:
-                say(f"race {race_id} is being pushed by {who}{f' (since {since})' if since else ''}; {line}")
-        progress.say(f"{line} ({left:.0f} s left; Ctrl-C stops, nothing sent)", force=True)
+                say(f"waiting for {holder}, up to {wait:.0f} s")
+        progress.say(f"waiting for {holder}: {left:.0f} s left (Ctrl-C stops; nothing sent)", force=True)
 
     path = state.subdir("locks") / f"push-{state.server_slug(base_url)}-race-{race_id}.lock"
     return hold(path, wait, f"race {race_id} is being pushed by {{holder}}; nothing was sent: wait for that "

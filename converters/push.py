@@ -757,7 +757,7 @@ def _confirmed(answer: Any, n: int, key: str = "participants", id_key: str = "re
     return res + [None] * (n - len(res))
 
 
-_REQUEST_ROW = re.compile(r"^(?:RaceEntry says: )?row \d+(?: \([a-z_]+ [^)]*\))?: *", re.IGNORECASE)
+_REQUEST_ROW = re.compile(r"(?:^|(?<=: ))row \d+(?: \([a-z_]+ [^)]*\))?: *", re.IGNORECASE)
 
 
 def row_message(message: str) -> str:

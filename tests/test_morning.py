@@ -9,7 +9,6 @@ import os
 import pty
 import re
 import select
-import subprocess
 import sys
 import threading
 import time
@@ -18,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import ROOT, control
-from tests.test_push import col, people, read_rows, write_rows
+from tests.conftest import ROOT
+from tests.test_push import city_conflict, col, people, read_rows, write_rows
 
 
 def run(*args, input=None, env=None):
@@ -169,9 +168,8 @@ def test_a_waiting_push_says_so_at_once_and_goes_ahead_when_the_first_ends(clien
     holder.join()
     assert r.exit_code == 0, r.output
     since = time.strftime("%H:%M")
-    line = next(x for x in r.output.splitlines() if "is being pushed by" in x)
-    assert re.fullmatch(rf"race {server.race_id} is being pushed by pid {os.getpid()} \(since \d\d:\d\d\); "
-                        rf"waiting for the push by pid {os.getpid()} \(since \d\d:\d\d\), up to 20 s", line), line
+    line = next(x for x in r.output.splitlines() if x.startswith("waiting for"))
+    assert re.fullmatch(rf"waiting for the push by pid {os.getpid()} \(since \d\d:\d\d\), up to 20 s", line), line
     assert since[:2] in line and 1.0 < time.monotonic() - started < 15
     assert count(client, server, "LateAa") == 1
 
@@ -180,19 +178,12 @@ def test_a_waiting_push_says_so_at_once_and_goes_ahead_when_the_first_ends(clien
 
 def test_a_conflict_exits_8_with_the_prefer_commands_to_type(client, server, tmp_path):
     out = pulled(client, server, tmp_path)
-    rows = read_rows(out)
-    rid, event = rows[1][col(rows, "Registration ID")], int(rows[1][col(rows, "Event ID")])
-    rows[1][col(rows, "City")] = "FileTown"
-    write_rows(out, rows)
-    client.post_participants(server.race_id, {"participants": [{
-        "registration_id": rid, "event_id": event, "user": {"first_name": rows[1][col(rows, "First Name")],
-                                                           "last_name": rows[1][col(rows, "Last Name")],
-                                                           "address": {"city": "WebTown"}}}]})
+    rid = city_conflict(client, server, out)
     r = run("push", out, "--yes")
     assert r.exit_code == 8, r.output
     lines = r.output.splitlines()
-    assert any(x.startswith("Not sent: 1 conflict (") and "changed both in the file and in RaceEntry" in x
-               for x in lines), r.output
+    told = " ".join(r.output[r.output.index("Not sent: 1 conflict ("):].split())
+    assert "changed both in the file and in RaceEntry since the pull." in told, r.output
     command = lines[lines.index("To send the file's values, type:") + 1].strip()
     assert command == f"timersync push {out} --prefer file"
     assert lines[lines.index("To keep RaceEntry's, type:") + 1].strip() == f"timersync push {out} --prefer raceentry"
@@ -224,9 +215,10 @@ def test_ctrl_c_while_sending_says_what_landed_and_the_next_push_in_plain_words(
     monkeypatch.setattr(RaceEntryClient, "post_participants", post)
     r = run("push", out, "--yes", "--batch-size", "5", "--settle-wait", "0")
     assert r.exit_code == 130, r.output
-    said = r.output.splitlines()[-1]
+    said = " ".join(r.output[r.output.index("Stopped (Ctrl-C)."):].split())
     assert said.startswith("Stopped (Ctrl-C). 5 added confirmed by RaceEntry; 5 changes on the way when you "
                            "stopped may or may not have reached it. The next push of this file first checks"), said
+    assert max(len(x) for x in r.output[r.output.index("Stopped (Ctrl-C)."):].splitlines()) <= 80
     monkeypatch.setattr(RaceEntryClient, "post_participants", real)
     r = run("push", out, "--yes")
     assert r.exit_code == 0, r.output

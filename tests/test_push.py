@@ -170,8 +170,9 @@ def test_spreadsheet_round_trip_diffs_empty(client, server, tmp_path):
 
 # -------------------------------------------------------------------------------- conflicts, guards
 
-def test_conflict_not_pushed_unless_preferred(client, server, tmp_path):
-    out = pulled(client, server, tmp_path)
+def city_conflict(client, server, out: Path) -> str:
+    """The first runner's city changed both in the file (FileTown) and in RaceEntry (WebTown): a conflict.
+    Returns their registration id."""
     rows = read_rows(out)
     rid = rows[1][col(rows, "Registration ID")]
     event = int(rows[1][col(rows, "Event ID")])
@@ -181,6 +182,12 @@ def test_conflict_not_pushed_unless_preferred(client, server, tmp_path):
         "registration_id": rid, "event_id": event, "user": {"first_name": rows[1][col(rows, "First Name")],
                                                            "last_name": rows[1][col(rows, "Last Name")],
                                                            "address": {"city": "WebTown"}}}]})
+    return rid
+
+
+def test_conflict_not_pushed_unless_preferred(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    rid = city_conflict(client, server, out)
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
     assert result.exit_code == 8, result.output  # a conflict left unsent is not "done"
     assert "CONFLICT" in result.output and "file FileTown, RaceEntry WebTown: not pushed" in result.output
@@ -343,8 +350,10 @@ def test_cli_partial_exit_4(client, server, tmp_path):
     assert result.exit_code == 4, result.output
     # Refused per row (documented) or the whole batch refused, then split to find the row (strict).
     # One row number, the file's: RaceEntry's place of the row in its request is not repeated.
-    failed = [line for line in result.output.splitlines() if line.startswith("Refused by RaceEntry: row 2 (")]
-    assert len(failed) == 1 and f"registration {victim}), the change: not a registration of race" in failed[0]
+    told = result.output[result.output.index("Refused by RaceEntry: row 2 ("):result.output.index("\n1 row refused")]
+    failed = [" ".join(told.split("\n  "))]  # one refusal, wrapped at 80 columns
+    assert len(failed) == 1 and f"registration {victim}), the change: " in failed[0]
+    assert "not a registration of race" in failed[0]
     assert "row 1" not in failed[0] and "registration_id" not in failed[0]
     assert result.output.endswith("1 row refused; the rest was sent.\n")
     assert [p.city for p in people(client, server)].count("Elsewhere") == 1
