@@ -111,7 +111,7 @@ def check_plan(plan: Plan, max_delete: str | int | None = None, skip_invalid: bo
             raise PlanError(f"refusing to change {changed} participants at once: the limit is {limit} "
                             f"(--max-modify; default 10% of the race or 25, whichever is larger); nothing sent")
     if plan.invalid and not skip_invalid:
-        shown = "; ".join(f"row {i.row}: {i.message}" for i in plan.invalid[:5])
+        shown = "; ".join(f"row {i.row}{f' ({i.who})' if i.who else ''}: {i.message}" for i in plan.invalid[:5])
         more = f"; and {len(plan.invalid) - 5} more" if len(plan.invalid) > 5 else ""
         raise PlanError(f"{len(plan.invalid)} invalid row{'s' if len(plan.invalid) != 1 else ''}, nothing sent "
                         f"({shown}{more}); fix them, or use --skip-invalid to send the valid rows")

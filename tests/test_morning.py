@@ -53,9 +53,10 @@ def count(client, server, first, last="Runner") -> int:
 
 
 def in_terminal(args, state_home, answer: bytes | None = None, lines: int = 200, timeout: float = 60,
-                extra_env=None) -> tuple[int, str]:
+                extra_env=None, meanwhile=None) -> tuple[int, str]:
     """``timersync ARGS`` on a pseudo-terminal (stdin and stdout a tty, as a timer's console), typing
-    ``answer`` when it asks. Returns (exit status, everything it printed)."""
+    ``answer`` each time it asks (after calling ``meanwhile()``, the first time, if given). Returns
+    (exit status, everything it printed)."""
     env = dict(os.environ, TIMERSYNC_HOME=str(state_home), PYTHONPATH=str(ROOT), COLUMNS="200",
                LINES=str(lines), PAGER="sleep 30", NO_COLOR="1", **(extra_env or {}))
     pid, fd = pty.fork()
@@ -63,7 +64,7 @@ def in_terminal(args, state_home, answer: bytes | None = None, lines: int = 200,
         os.execvpe(sys.executable, [sys.executable, "-m", "converters", *map(str, args)], env)
     out = b""
     end = time.monotonic() + timeout
-    answered = False
+    answered = 0
     while time.monotonic() < end:
         ready, _, _ = select.select([fd], [], [], 0.2)
         chunk = b""
@@ -77,9 +78,11 @@ def in_terminal(args, state_home, answer: bytes | None = None, lines: int = 200,
                 os.close(fd)
                 return os.waitstatus_to_exitcode(status), out.decode("utf-8", "replace").replace("\r\n", "\n")
             out += chunk
-        if answer is not None and not answered and b"Push these changes?" in out:
+        if answer is not None and out.count(b"Push these changes?") > answered:
+            if meanwhile is not None and not answered:
+                meanwhile()
             os.write(fd, answer)
-            answered = True
+            answered += 1
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     os.close(fd)
@@ -129,6 +132,21 @@ def test_a_plan_that_changed_under_the_lock_is_refused_or_trimmed(client, server
     assert not result.sent
     assert any("were made meanwhile (by another push, or in RaceEntry): nothing is left to send" in s for s in said)
     assert [count(client, server, n) for n in ("LateAa", "LateAb", "UnseenAa")] == [1, 1, 1]
+
+
+def test_a_plan_that_changes_while_on_screen_is_shown_again_and_asked_again(client, server, tmp_path,
+                                                                          state_home):
+    from converters.client import RaceEntryClient
+
+    RaceEntryClient(server.url).login(server.email, server.password)
+    out = pulled(client, server, tmp_path)
+    add_rows(out, 1)
+    code, text = in_terminal(["push", out], state_home, answer=b"y\n",
+                             meanwhile=lambda: add_rows(out, 1, prefix="Unseen"))
+    assert code == 0, text
+    assert "the plan changed while it was on screen" in text and "here it is again:" in text, text
+    assert text.count("Push these changes?") == 2 and "UnseenAa Runner" in text.split("here it is again:")[1]
+    assert count(client, server, "LateAa") == 1 and count(client, server, "UnseenAa") == 1
 
 
 def test_yes_never_pages_and_no_at_the_prompt_sends_nothing(client, server, tmp_path, state_home):
@@ -336,7 +354,8 @@ def test_a_new_team_that_would_be_full_is_an_invalid_row_before_anything_is_sent
     assert len(invalid) == 1 and "RelayAf Runner" in invalid[0], r.output
     assert "new team 'Six Pack' would be full (Team Marathon (68) takes 5 members" in " ".join(r.output.split())
     r = run("push", out, "--team-type", 68, "--yes")
-    assert r.exit_code == 1 and "1 invalid row, nothing sent" in r.output, r.output
+    assert r.exit_code == 1 and "1 invalid row, nothing sent (row " in r.output, r.output
+    assert " (RelayAf Runner): new team 'Six Pack' would be full" in r.output  # the refusal names the runner
     r = run("push", out, "--team-type", 68, "--yes", "--skip-invalid")
     assert r.exit_code == 0, r.output  # RaceEntry refused nothing: the check was made before sending
     assert [count(client, server, n) for n in names] == [1, 1, 1, 1, 1, 0]

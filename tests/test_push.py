@@ -229,7 +229,7 @@ def test_invalid_rows_block_unless_skipped(client, server, tmp_path):
     bad = len(rows) - 1
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
     assert result.exit_code == 1
-    assert result.output.endswith(f"Error: 1 invalid row, nothing sent (row {bad}: last name is missing); fix them, "
+    assert result.output.endswith(f"Error: 1 invalid row, nothing sent (row {bad} (Nolast): last name is missing); fix them, "
                                   f"or use --skip-invalid to send the valid rows\n")
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--skip-invalid")
     assert result.exit_code == 0, result.output
