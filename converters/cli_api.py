@@ -112,7 +112,8 @@ def participants(base_url: str, race_id: int, since: int, removed: bool, as_json
     \b
         timersync participants 2026 --since 1764150000 --json
     """
-    data = make_client(base_url).participants_answer(race_id, since, removed)
+    client = make_client(base_url)
+    data = _of_race(client, race_id, lambda: client.participants_answer(race_id, since, removed))
     if as_json:
         echo_json(data.to_json())
         return
@@ -137,7 +138,7 @@ def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
         timersync teams 2026 --types
     """
     client = make_client(base_url)
-    data: Any = client.team_types(race_id) if types_ else client.teams(race_id)
+    data: Any = _of_race(client, race_id, lambda: client.team_types(race_id) if types_ else client.teams(race_id))
     if as_json:
         echo_json(data)
         return
@@ -149,6 +150,20 @@ def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
         rows = [[t.get("team_id"), t.get("team_type_id"), t.get("team_name"), t.get("team_bib_num")] for t in data]
         click.echo(table(rows, ["team_id", "team_type_id", "team_name", "team_bib_num"]))
     click.echo(f"{len(rows)} {'team types' if types_ else 'teams'}")
+
+
+def _of_race(client: Any, race_id: int, call: Any) -> Any:
+    """``call()``, a read of one race; refused, a race the account cannot see is said as pull, diff, push
+    and sync say it (client.unknown_race)."""
+    from .errors import ApiError, AuthError, ConnectionFailed
+
+    try:
+        return call()
+    except ApiError as exc:
+        if isinstance(exc, (AuthError, ConnectionFailed)):
+            raise
+        client.race(race_id)  # raises UnknownRace when that is the cause
+        raise
 
 
 @main.command()

@@ -270,6 +270,10 @@ def test_every_command_answers_a_wrong_race_id_the_same_way(client, server, tmp_
         r = run(*args, "--api-url", server.url)
         assert r.exit_code == 1, (args, r.output)
         answers.append(r.output.strip().splitlines()[-1])
+    for args in (["participants", 999], ["teams", 999], ["teams", 999, "--types"]):
+        r = run(*args, "--api-url", server.url)
+        assert r.exit_code == 1, (args, r.output)
+        answers.append(r.output.strip().splitlines()[-1])
     assert len(set(answers)) == 1, answers
     assert answers[0] == (f"Error: race 999 is not a race this account can see on {server.url} (it sees: "
                           f"{server.race_id} (Wasatch Harvest Run), 2027 (Frostbite 5K)); check the id with "
