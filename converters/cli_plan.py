@@ -270,7 +270,8 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         progress.clear()
         if not as_json:
             show_plan(summary_text(plan), page=not yes)
-            click.echo(f"Target: {where}")
+            named = where.replace(f"race {tgt.race_id} on", f"race {tgt.race_id} ({plan.race_name}) on", 1)
+            click.echo(f"Target: {named if plan.race_name else where}")
         if yes:
             return True
         if not sys.stdin.isatty():

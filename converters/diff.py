@@ -312,6 +312,7 @@ class Plan:
     current_count: int = 0
     event_names: dict[int, str] = field(default_factory=dict)  # event id -> the race's name for it
     type_names: dict[str, str] = field(default_factory=dict)  # team type id -> RaceEntry's name for it
+    race_name: str = ""  # the race as RaceEntry names it
 
     def event(self, event_id: Any) -> str:
         """An event as RaceEntry names it, its id beside: "10K (68)" (the id alone when no name is known)."""

@@ -295,6 +295,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                      event_names=_event_names((ctx or {}).get("race"), rs.race))
     plan.bound = filled
     plan.base_note = base_note
+    race = rs.race or (ctx or {}).get("race")  # as RaceEntry names it now, else as pulled
+    plan.race_name = str(race.get("name") or "") if isinstance(race, dict) else ""
     plan.notes[:0] = rs.notes
     return Planned(plan, data, rs, base, tgt, filled)
 

@@ -71,7 +71,7 @@ def test_status_and_the_remembered_server(client, server, tmp_path, state_home, 
     assert "  edits    4 not pushed yet" in r.output and "  pushed   nothing yet" in r.output
     r = run("push", out, "--team-type", "69", "--yes", "--debug")  # --debug after the command is fine
     assert r.exit_code == 0, r.output
-    assert f"Target: RaceEntry race {server.race_id} on {server.url}" in r.output
+    assert f"Target: RaceEntry race {server.race_id} (Wasatch Harvest Run) on {server.url}" in r.output
     r = run("status", out)
     assert "  edits    1 not pushed yet" in r.output and "bib (not pushable) changed" in r.output
     assert "  pushed   1 added, 1 modified, 1 switched (last " in r.output
