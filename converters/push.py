@@ -473,9 +473,12 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
          settle_poll: float | None = None, clock: Callable[[], float] = time.time,
          sleep: Callable[[float], None] = time.sleep, two_way: bool = False,
          max_modify: str | int | None = None, new_runners: Any = ()) -> PushResult:
-    """Push ``file``: hold the race's push lock, reconcile interrupted batches, plan (planning.make), check
-    the guards, ask ``confirm``, then send teams, adds and modifies, switches and deletes in batches, each
-    journaled first and each confirmed row recorded in the file's binding.
+    """Push ``file``: plan (planning.make), check the guards and ask ``confirm`` before the race's push lock
+    is taken (a plan on screen never holds up another push); then, holding the lock, reconcile interrupted
+    batches, plan again and compare with what was confirmed (:func:`_recheck`: fewer changes go ahead, new
+    ones raise PlanChanged), and send teams, adds and modifies, switches and deletes in batches, each
+    journaled first and each confirmed row recorded in the file's binding. "No" at ``confirm`` raises
+    Cancelled (exit 0); Ctrl-C while sending raises StoppedByTimer, saying what landed.
 
     Raises PushInterrupted (exit 3) when an answer is lost or does not confirm every row (the next push
     reads back), PlanError for plans that must not go ahead, locks.Busy when another push of the race
@@ -709,7 +712,7 @@ def _ctrl_c(result: PushResult, journal: Journal) -> StoppedByTimer:
     """What a timer is told after Ctrl-C during a push: what landed, and what the next push will do."""
     landed = landed_text(result)
     doubtful = sum(len(e.get("items") or []) for _, e in journal.pending())
-    text = f"Stopped (Ctrl-C). {landed[0].upper() + landed[1:] if landed else 'Nothing'} confirmed by RaceEntry"
+    text = f"Stopped (Ctrl-C). RaceEntry confirmed {landed or 'nothing of this push'}"
     if doubtful:
         text += (f"; {plural(doubtful, 'change')} on the way when you stopped may or may not have reached it. "
                  f"The next push of this file first checks which did (waiting up to a few minutes while "

@@ -234,7 +234,7 @@ def test_ctrl_c_while_sending_says_what_landed_and_the_next_push_in_plain_words(
     r = run("push", out, "--yes", "--batch-size", "5", "--settle-wait", "0")
     assert r.exit_code == 130, r.output
     said = " ".join(r.output[r.output.index("Stopped (Ctrl-C)."):].split())
-    assert said.startswith("Stopped (Ctrl-C). 5 added confirmed by RaceEntry; 5 changes on the way when you "
+    assert said.startswith("Stopped (Ctrl-C). RaceEntry confirmed 5 added; 5 changes on the way when you "
                            "stopped may or may not have reached it. The next push of this file first checks"), said
     assert max(len(x) for x in r.output[r.output.index("Stopped (Ctrl-C)."):].splitlines()) <= 80
     monkeypatch.setattr(RaceEntryClient, "post_participants", real)
