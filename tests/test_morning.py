@@ -281,7 +281,7 @@ def test_every_command_answers_a_wrong_race_id_the_same_way(client, server, tmp_
     assert not (tmp_path / "y.txt").exists() and not (tmp_path / "x.csv").exists()
 
 
-def test_racentry_down_offers_offline(client, server, tmp_path):
+def test_raceentry_down_offers_offline(client, server, tmp_path):
     out = pulled(client, server, tmp_path)
     rows = read_rows(out)
     rows[1][col(rows, "City")] = "Elsewhere"
