@@ -168,7 +168,8 @@ def load_base_file(path: str | Path) -> bytes:
     try:
         data = gzip.decompress(load_bytes(path))
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise InputError(f"the saved base is damaged ({exc}); pull the file again", file=str(path)) from None
+        raise InputError(f"the copy of RaceEntry kept from the pull is damaged ({exc}); pull the file again",
+                         file=str(path)) from None
     return load_bytes(path, data)
 
 
@@ -180,7 +181,8 @@ def load(file: str | Path) -> Binding | None:
     if meta_path.is_file():
         meta = load_file(meta_path)
         if not isinstance(meta, dict):
-            raise InputError("not a timersync binding; delete the folder and pull the file again", file=str(meta_path))
+            raise InputError("not what timersync keeps about a file; delete the folder and pull the file again",
+                             file=str(meta_path))
         ctx_path = binding_dir(file) / "race.json"
         context = load_file(ctx_path) if ctx_path.is_file() else None
         return Binding(file, meta.get("server"), meta.get("race_id"), meta.get("profile"), meta.get("pulled_at"),
@@ -250,10 +252,11 @@ def settle(binding: Binding | None, *, race_id: int | None, profile: str | None,
         profile = profile if profile is not None else binding.profile
         server = server if server is not None else binding.server
     if race_id is None:
-        raise PlanError(f"{file}: which race? Give RACE_ID (the file has no binding: it was not pulled by "
-                        f"timersync, or its .timersync folder is gone)")
+        raise PlanError(f"{file}: which race? Give RACE_ID (timersync did not pull this file, or the "
+                        f".timersync folder beside it is gone): timersync push RACE_ID {file} -p PROFILE")
     if profile is None:
-        raise PlanError(f"{file}: which profile? Give -p PROFILE (the file has no binding saying which)")
+        raise PlanError(f"{file}: which profile? Give -p PROFILE (runscore, raceresult, ...: `timersync profiles` "
+                        f"lists them); timersync did not pull this file, so it does not know")
     return int(race_id), profile, server
 
 

@@ -63,7 +63,8 @@ class Group(click.Group):
             click.echo(f"Error: {redact(str(exc))}", err=True)
             ctx.exit(getattr(exc, "exit_code", 1))
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
+            progress.clear()
+            click.echo("Stopped (Ctrl-C).", err=True)
             ctx.exit(130)
         except BrokenPipeError:
             # `timersync participants 2026 | head`: the reader has what it wanted; end quietly (and keep
@@ -103,7 +104,8 @@ def main(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     edited files back, diff them against RaceEntry and push the changes safely.
 
     Exit status: 0 ok, 1 error, 2 usage, 3 not confirmed (run the same push again), 4 some rows
-    refused, 5 `diff --exit-code` found changes, 6 a runner a push added is in RaceEntry twice.
+    refused, 5 `diff --exit-code` found changes, 6 a runner a push added is in RaceEntry twice, 7 a
+    field RaceEntry blanked, 8 conflicts left unsent (--prefer), 130 stopped with Ctrl-C.
 
     Example:
 
@@ -131,7 +133,8 @@ def api_options(func: Callable) -> Callable:
     """--api-url / --demo / --production, shared by every command that talks to RaceEntry."""
 
     @click.option("--api-url", envvar="TIMERSYNC_API_URL", metavar="URL",
-                  help="RaceEntry API base URL (env TIMERSYNC_API_URL). Default: the demo base.")
+                  help="RaceEntry API base URL (env TIMERSYNC_API_URL). Default: the server of your last "
+                       "`timersync login`; before any login, the demo (https://demo.raceentry.com/rest).")
     @click.option("--demo", "base_choice", flag_value="demo", help="Use https://demo.raceentry.com/rest.")
     @click.option("--production", "base_choice", flag_value="production",
                   help="Use https://www.raceentry.com/rest.")
@@ -151,7 +154,7 @@ def file_server_options(func: Callable) -> Callable:
 
     @click.option("--api-url", envvar="TIMERSYNC_API_URL", metavar="URL",
                   help="RaceEntry API base URL (env TIMERSYNC_API_URL). Default: the server the file was pulled "
-                       "from, else the last login's.")
+                       "from, else the server of your last `timersync login` (before any login, the demo).")
     @click.option("--demo", "base_choice", flag_value="demo", help="Use https://demo.raceentry.com/rest.")
     @click.option("--production", "base_choice", flag_value="production", help="Use https://www.raceentry.com/rest.")
     @functools.wraps(func)
@@ -162,6 +165,15 @@ def file_server_options(func: Callable) -> Callable:
         return func(*args, **kwargs)
 
     return wrapper
+
+
+def profile_name(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """-p: a built-in profile's name in any capitalisation (``-p RunScore``)."""
+    if not value:
+        return value
+    from .profiles import builtin_name
+
+    return builtin_name(value)
 
 
 def make_client(base_url: str) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .cli import api_options, echo_json, json_option, main, make_client, table
+from .cli import api_options, echo_json, json_option, main, make_client, profile_name, table
 from .server.defaults import BEHAVIOURS, DEFAULT_PASSWORD, QUIRKS
 
 
@@ -54,10 +54,15 @@ def login(base_url: str, email: str | None, password: str | None, remember: bool
         gone = forget_login(base_url)
         click.echo(f"Forgot the login kept for {base_url}." if gone else f"No login was kept for {base_url}.")
         return
+    if not email or not password:  # the prompt names the server: demo, production or a rehearsal?
+        from .client import DEMO_URL, PRODUCTION_URL
+
+        kind = {DEMO_URL: " (the demo)", PRODUCTION_URL: " (PRODUCTION)"}.get(base_url.rstrip("/"), "")
+        click.echo(f"Logging in to {base_url}{kind}", err=True)
     if not email:
         email = click.prompt("RaceEntry email")
     if not password:
-        password = click.prompt("Password", hide_input=True)
+        password = click.prompt(f"Password for {email} on {base_url}", hide_input=True)
     client = make_client(base_url)
     body = client.login(email, password)
     base_url = client.base_url  # where the login landed: a moved RaceEntry (http -> https) is used from now on
@@ -119,7 +124,8 @@ def participants(base_url: str, race_id: int, since: int, removed: bool, as_json
     \b
         timersync participants 2026 --since 1764150000 --json
     """
-    data = make_client(base_url).participants_answer(race_id, since, removed)
+    client = make_client(base_url)
+    data = _of_race(client, race_id, lambda: client.participants_answer(race_id, since, removed))
     if as_json:
         echo_json(data.to_json())
         return
@@ -144,7 +150,7 @@ def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
         timersync teams 2026 --types
     """
     client = make_client(base_url)
-    data: Any = client.team_types(race_id) if types_ else client.teams(race_id)
+    data: Any = _of_race(client, race_id, lambda: client.team_types(race_id) if types_ else client.teams(race_id))
     if as_json:
         echo_json(data)
         return
@@ -156,6 +162,20 @@ def teams(base_url: str, race_id: int, types_: bool, as_json: bool) -> None:
         rows = [[t.get("team_id"), t.get("team_type_id"), t.get("team_name"), t.get("team_bib_num")] for t in data]
         click.echo(table(rows, ["team_id", "team_type_id", "team_name", "team_bib_num"]))
     click.echo(f"{len(rows)} {'team types' if types_ else 'teams'}")
+
+
+def _of_race(client: Any, race_id: int, call: Any) -> Any:
+    """``call()``, a read of one race; refused, a race the account cannot see is said as pull, diff, push
+    and sync say it (client.unknown_race)."""
+    from .errors import ApiError, AuthError, ConnectionFailed
+
+    try:
+        return call()
+    except ApiError as exc:
+        if isinstance(exc, (AuthError, ConnectionFailed)):
+            raise
+        client.race(race_id)  # raises UnknownRace when that is the cause
+        raise
 
 
 @main.command(epilog=_quirks_epilog())
@@ -243,7 +263,7 @@ def _load_profile(name: str) -> Any:
 @main.command()
 @api_options
 @click.argument("race_id", type=int)
-@click.option("-p", "--profile", "profile_name", required=True, metavar="PROFILE",
+@click.option("-p", "--profile", "profile_name", required=True, metavar="PROFILE", callback=profile_name,
               help="Profile name (see `timersync profiles`) or a path to your own .toml.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="File to write: .csv, .txt or .xlsx.")

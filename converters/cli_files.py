@@ -7,13 +7,13 @@ from typing import Any, Callable
 
 import click
 
-from .cli import echo_json, json_option, main
+from .cli import echo_json, json_option, main, profile_name
 
 
 def profile_option(func: Callable) -> Callable:
     """-p/--profile NAME|PATH: a built-in profile name or the path of your own .toml."""
 
-    @click.option("-p", "--profile", "profile_name", required=True, metavar="NAME|PATH",
+    @click.option("-p", "--profile", "profile_name", required=True, metavar="NAME|PATH", callback=profile_name,
                   help="Mapping profile: runscore, raceresult, racedayscoring, director, raceentry, "
                        "or the path of your own .toml (see `timersync profiles`).")
     @functools.wraps(func)

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from . import progress
-from .cli import echo_json, file_server_options, json_option, main, make_client
+from .cli import echo_json, file_server_options, json_option, main, make_client, profile_name
 
 
 def plan_options(func: Callable) -> Callable:
@@ -19,7 +19,7 @@ def plan_options(func: Callable) -> Callable:
 
     @click.argument("args", nargs=-1, required=True, metavar="[RACE_ID] FILE")
     @file_server_options
-    @click.option("-p", "--profile", metavar="PROFILE",
+    @click.option("-p", "--profile", metavar="PROFILE", callback=profile_name,
                   help="Profile the file was written with: runscore, raceresult, racedayscoring, director, "
                        "raceentry, or a .toml file. Default: the one the file was pulled with.")
     @click.option("--base", "base_path", type=click.Path(dir_okay=False), metavar="SNAPSHOT",
@@ -82,9 +82,10 @@ KIND_COLOURS = {"new team": "cyan", "add": "green", "modify": "blue", "switch": 
                 "cannot tell": "yellow"}
 
 
-def show_plan(text: str) -> None:
+def show_plan(text: str, page: bool = True) -> None:
     """A plan for a person: on a terminal, the kinds coloured (not with NO_COLOR set) and, when longer than
-    the screen, the whole of it through a pager (the summary is its first lines); elsewhere plain text."""
+    the screen and someone is there to page (``page``, a terminal on both ends), the whole of it through a
+    pager (the summary is its first lines); elsewhere plain text. ``push --yes`` never pages."""
     import os
     import shutil
 
@@ -93,7 +94,7 @@ def show_plan(text: str) -> None:
         return
     if "NO_COLOR" not in os.environ:
         text = colour_kinds(text)
-    if len(text.splitlines()) > shutil.get_terminal_size((80, 24)).lines - 2:
+    if page and sys.stdin.isatty() and len(text.splitlines()) > shutil.get_terminal_size((80, 24)).lines - 2:
         click.echo_via_pager(text + "\n")
     else:
         click.echo(text)
@@ -148,10 +149,15 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
     from . import planning
     from .diff import blocked, summary_text
 
-    planned = planning.make(file, race_id=race_id, profile=profile, server=server, offline=offline,
-                            base_path=base_path, race_path=race_path, encoding=encoding, delete=delete,
-                            team_type=team_type, prefer=prefer, two_way=two_way, new_runners=new_runners,
-                            client_for=make_client)
+    from .errors import ConnectionFailed
+
+    try:
+        planned = planning.make(file, race_id=race_id, profile=profile, server=server, offline=offline,
+                                base_path=base_path, race_path=race_path, encoding=encoding, delete=delete,
+                                team_type=team_type, prefer=prefer, two_way=two_way, new_runners=new_runners,
+                                client_for=make_client)
+    except ConnectionFailed as exc:
+        raise _offline_hint(exc, file, "see your edits meanwhile") from None
     plan = planned.plan
     summary = plan.summary()
     summary["warnings"] = planned.warnings
@@ -172,11 +178,12 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
         show_plan(text)
         if plan_dir:
             click.echo(f"Plan written to {plan_dir} (open preview.html to look at it)")
+        _tell_conflicts(plan, click.get_current_context(), as_json)
     if open_page:
         click.launch(str(Path(plan_dir) / "preview.html"))
     if blocked(plan, skip_invalid):  # never "nothing to do" while rows wait to be fixed
         click.get_current_context().exit(1)
-    if exit_code and not plan.is_empty():
+    if exit_code and (not plan.is_empty() or _open_conflicts(plan)):
         click.get_current_context().exit(5)
 
 
@@ -199,27 +206,31 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
 @click.option("--write-ids", is_flag=True,
               help="Write the registration ids RaceEntry gave the added runners into FILE (refused if FILE "
                    "changed meanwhile).")
+@click.option("--dry-run", is_flag=True, help="Send nothing: show the plan, as `timersync diff FILE` does.")
 @json_option
 def push(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
          race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
          new_runners: tuple[int, ...], two_way: bool, encoding: str | None, yes: bool, max_delete: str | None,
-         max_modify: str | None,
-         batch_size: int, lock_wait: float, settle_wait: float, write_ids: bool, as_json: bool) -> None:
+         max_modify: str | None, batch_size: int, lock_wait: float, settle_wait: float, write_ids: bool,
+         dry_run: bool, as_json: bool) -> None:
     """Send the changes in FILE to RaceEntry: new teams, then adds and modifies, then event switches, then
     (with --delete) deletions.
 
-    Shows the plan and asks first (--yes for scripts). One push per race at a time: a second one waits
-    (--wait), then refuses. Every batch is journaled before it is sent, and every row RaceEntry confirms
-    is recorded in the file's binding, so pushing the same file again never adds a runner twice. If an
+    Shows the plan and asks first (--yes for scripts), before the race is locked. One push per race at a
+    time: a second one waits (--wait), saying for whom, then refuses. Every batch is journaled before it
+    is sent, and every row RaceEntry confirms is recorded beside the file (.timersync/), so pushing the
+    same file again never adds a runner twice. If an
     answer is lost or does not confirm every row, the push stops (exit 3) and the next push reads back
     what landed instead of sending it twice (waiting up to --settle-wait for a batch RaceEntry may still
     be applying). Rows RaceEntry rejects are listed by file row (exit 4). Conflicts (a field changed both
-    in the file and in RaceEntry) are listed and not pushed unless --prefer settles them. Deletions are
-    refused above --max-delete and when the file looks truncated.
+    in the file and in RaceEntry) are listed and not pushed unless --prefer settles them (exit 8, with
+    the command to type). Deletions are refused above --max-delete and when the file looks truncated.
+    `push --dry-run` is `diff`: it shows the plan and sends nothing.
 
     Exit status: 0 done, 1 error (nothing sent), 2 usage, 3 not confirmed (run it again), 4 some rows
     refused (the rest was sent), 6 a runner added is in RaceEntry twice (undo-add removes ours), 7 RaceEntry
-    blanked or altered a field the push did not change (named: put it back, or push the file again).
+    blanked or altered a field the push did not change (named: put it back, or push the file again), 8
+    conflicts left unsent, 130 stopped with Ctrl-C (what landed is said).
 
     Example:
 
@@ -232,6 +243,16 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     from .diff import plural, summary_text
     from .errors import PlanError
 
+    if dry_run:  # `push --dry-run` is `diff`, with the same plan options
+        ctx = click.get_current_context()
+        shared = ("args", "api_url", "base_choice", "profile", "base_path", "race_path", "delete", "team_type",
+                  "prefer", "skip_invalid", "new_runners", "two_way", "encoding", "as_json")
+        ctx.invoke(diff, **{k: ctx.params[k] for k in shared if k in ctx.params})
+        return
+
+    from .convert import check_readable
+
+    check_readable(file)  # said first: before "which race?" or a server to reach
     tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
     url = tgt.url
     client = make_client(url)
@@ -246,29 +267,60 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         " (PRODUCTION: the live registrations)" if server_key(url) == server_key(PRODUCTION_URL) else "")
 
     def confirm(plan: Any) -> bool:
+        # Shown and asked before the race lock is taken (push.push): a timer reading the plan never holds
+        # up another push of the race.
         progress.clear()
         if not as_json:
-            show_plan(summary_text(plan, skip_invalid=skip_invalid))
-            click.echo(f"Target: {where}")
+            show_plan(summary_text(plan, skip_invalid=skip_invalid), page=not yes)
+            named = where.replace(f"race {tgt.race_id} on", f"race {tgt.race_id} ({plan.race_name}) on", 1)
+            click.echo(f"Target: {named if plan.race_name else where}")
         if yes:
             return True
         if not sys.stdin.isatty():
             raise PlanError("nothing was sent: there is no terminal to confirm on; add --yes to push from a script")
         return click.confirm("Push these changes?", default=False)
 
-    result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
-                      race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
-                      skip_invalid=skip_invalid, prefer=prefer, team_type=team_type, batch_size=batch_size,
-                      two_way=two_way, max_modify=max_modify, new_runners=new_runners, confirm=confirm,
-                      progress=_tell, lock_wait=lock_wait,
-                      settle_wait=settle_wait)
+    from .errors import ConnectionFailed
+
+    for round_ in range(3):
+        try:
+            result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
+                              race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
+                              skip_invalid=skip_invalid, prefer=prefer, team_type=team_type, batch_size=batch_size,
+                              two_way=two_way, max_modify=max_modify, new_runners=new_runners, confirm=confirm,
+                              progress=_tell, lock_wait=lock_wait,
+                              settle_wait=settle_wait)
+        except ConnectionFailed as exc:  # nothing reached RaceEntry (a failure after that says what landed)
+            raise _offline_hint(exc, file, "nothing was sent; see your edits meanwhile") from None
+        except lib.Cancelled as exc:
+            progress.clear()
+            click.echo(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+            return
+        except lib.PlanChanged as exc:
+            if yes or round_ == 2 or not sys.stdin.isatty():
+                raise
+            _tell(f"{str(exc).split(': nothing was sent')[0]}; here it is again:")
+            continue
+        except lib.StoppedByTimer as exc:  # Ctrl-C while sending: what landed, what the next push does
+            import textwrap
+
+            progress.clear()
+            click.echo(textwrap.fill(str(exc), 80), err=True)
+            click.get_current_context().exit(exc.exit_code)
+        except KeyboardInterrupt:
+            progress.clear()
+            click.echo("Stopped (Ctrl-C); nothing was sent.", err=True)
+            click.get_current_context().exit(130)
+        break
     plan = result.plan
+    ctx = click.get_current_context()
     if not result.sent:
         if as_json:
             _push_json(result, tgt, url, None)
         else:
-            show_plan(summary_text(plan))
-        return
+            show_plan(summary_text(plan), page=not yes)
+        _tell_conflicts(plan, ctx, as_json)
+        ctx.exit(EXIT_CONFLICTS if _open_conflicts(plan) else 0)
     import time as _time
 
     from .binding import binding_dir
@@ -285,46 +337,121 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         ids_written = put_ids(file, tgt.profile, {r: i for r, i in result.added if r not in twinned}, before)
     if as_json:
         _push_json(result, tgt, url, folder)
-        if result.twins:
-            click.get_current_context().exit(6)
-        if result.wiped:
-            click.get_current_context().exit(lib.EXIT_WIPED)
-        if result.errors:
-            click.get_current_context().exit(4)
-        return
+        ctx.exit(_push_exit(result))
     click.echo(f"Pushed to race {tgt.race_id}: {plural(len(result.teams_created), 'team')} created, "
                f"{len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
                f"{len(result.deleted)} deleted.")
     if ids_written:
         click.echo(f"Wrote the new registration ids into {Path(file).name} ({plural(ids_written, 'row')}).")
     elif result.added:
-        click.echo("The added runners' ids are kept in the file's binding (.timersync/): pushing\n"
-                   "this file again never adds them twice. --write-ids puts them in the file.")
+        click.echo("timersync remembers the added runners' ids (.timersync/ beside the file):\n"
+                   "pushing this file again never adds them twice. --write-ids puts them in the file.")
     click.echo(f"Receipt (file row, runner, registration id): {folder / 'receipt.csv'}")
     for problem in result.verified:
         click.echo(f"Warning: {problem}", err=True)
     if result.errors:
+        names = planning.row_names(plan)
+        import textwrap
+
         for e in result.errors:
-            where = f"row {e.row}" if e.row is not None else f"registration {e.registration_id}"
-            click.echo(f"Failed: {where} ({e.what}): {e.message}", err=True)
-        click.echo(f"{len(result.errors)} row{'s' if len(result.errors) != 1 else ''} failed; the rest was sent.",
+            click.echo(textwrap.fill(f"Refused by RaceEntry: {_refused_where(e, names)}: {e.message}", 80,
+                                     subsequent_indent="  "), err=True)
+        click.echo(f"{len(result.errors)} row{'s' if len(result.errors) != 1 else ''} refused; the rest was sent.",
                    err=True)
     for w in result.wiped:
         click.echo(f"Wiped: {w.message}", err=True)
     if result.twins:
         _tell_twins(result.twins, file)
-        click.get_current_context().exit(6)
+    _tell_conflicts(plan, ctx, as_json)
+    ctx.exit(_push_exit(result))
+
+
+# Exit status of a push that sent what it could but left conflicts unsent (a field changed both in the file
+# and in RaceEntry): `--prefer file|raceentry` settles them.
+EXIT_CONFLICTS = 8
+
+
+def _open_conflicts(plan: Any) -> list[Any]:
+    return [c for c in (plan.conflicts if plan is not None else []) if c.resolution == "not pushed"]
+
+
+def _push_exit(result: Any) -> int:
+    """The exit status of a push, the most pressing first: a runner twice (6), a field RaceEntry
+    blanked (7), rows refused (4), conflicts left unsent (8), else 0."""
+    from . import push as lib
+
+    if result.twins:
+        return 6
     if result.wiped:
-        click.get_current_context().exit(lib.EXIT_WIPED)
+        return lib.EXIT_WIPED
     if result.errors:
-        click.get_current_context().exit(4)
+        return 4
+    return EXIT_CONFLICTS if _open_conflicts(result.plan) else 0
+
+
+def _command_again(ctx: click.Context, extra: list[str]) -> str:
+    """The push as the timer gave it (its race, file and the options that shape the plan), with ``extra``
+    options: a command to copy and run."""
+    params = ctx.params
+    args = ["timersync", "push", *(shell_word(a) for a in params.get("args") or ())]
+    for name, flag in (("profile", "-p"), ("team_type", "--team-type"), ("encoding", "--encoding"),
+                       ("server", "--api-url")):
+        if params.get(name):
+            args += [flag, shell_word(params[name])]
+    args += [flag for name, flag in (("delete", "--delete"), ("two_way", "--two-way"),
+                                     ("skip_invalid", "--skip-invalid")) if params.get(name)]
+    args += [f"--new-runner {r}" for r in params.get("new_runners") or ()]
+    return " ".join(args + extra)
+
+
+def _tell_conflicts(plan: Any, ctx: click.Context, as_json: bool) -> None:
+    """Conflicts left unsent: how many, and the exact commands that settle them."""
+    from .diff import plural
+
+    open_ = _open_conflicts(plan)
+    if not open_ or as_json:
+        return
+    import textwrap
+
+    who = sorted({c.who or f"registration {c.registration_id}" for c in open_})
+    names = ", ".join(who[:3]) + (f" and {len(who) - 3} more" if len(who) > 3 else "")
+    said = textwrap.fill(f"Not sent: {plural(len(open_), 'conflict')} ({names}): changed both in the file and "
+                         f"in RaceEntry since the pull.", 80)
+    click.echo(f"{said}\nTo send the file's values, type:\n  "
+               f"{_command_again(ctx, ['--prefer', 'file'])}\nTo keep RaceEntry's, type:\n  "
+               f"{_command_again(ctx, ['--prefer', 'raceentry'])}", err=True)
+
+
+def _refused_where(e: Any, names: dict[Any, str]) -> str:
+    """A refused row in the timer's words: the file's row, the runner, and what was asked."""
+    what = {"add": "adding them", "modify": "the change", "switch": "the event switch",
+            "delete": "removing them"}.get(e.what, e.what)
+    if e.row is None:
+        return f"registration {e.registration_id} ({what})"
+    name = names.get(e.row)
+    rid = f", registration {e.registration_id}" if e.registration_id else ""
+    return f"row {e.row}{f' ({name}{rid})' if name else (f' (registration {e.registration_id})' if rid else '')}, {what}"
+
+
+def shell_word(name: str) -> str:
+    """``name`` as cmd, PowerShell and a POSIX shell all read it (quoted when it needs to be)."""
+    name = str(name)
+    if not name or any(c.isspace() or c in "\"'&|;<>()$`" for c in name):
+        name = '"' + name.replace('"', '\\"') + '"'
+    return name
+
+
+def _offline_hint(exc: Exception, file: str, what: str) -> Exception:
+    """RaceEntry unreachable: the same error, saying what still works without it."""
+    from .errors import ConnectionFailed
+
+    return ConnectionFailed(f"{exc}; {what} with `timersync diff --offline {shell_word(file)}` (compares with the "
+                            f"file as pulled, without RaceEntry)")
 
 
 def _tell_twins(twins: list[Any], file: str) -> None:
     """Each runner this push added who is in RaceEntry twice, and the command that removes ours."""
-    name = str(file)
-    if not name or any(c.isspace() or c in "\"'&|;<>()$`" for c in name):
-        name = '"' + name.replace('"', '\\"') + '"'  # as cmd, PowerShell and a POSIX shell all read it
+    name = shell_word(file)
     for t in twins:
         others = " and ".join(t.others)
         click.echo(f"Duplicate: row {t.row}, {t.name}, is in RaceEntry twice: {t.ours} (added by this push)\n"
@@ -365,7 +492,7 @@ def undo_add(server: str | None, file: str, registration_id: str, lock_wait: flo
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.argument("file", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(file: str, as_json: bool) -> None:
     """What timersync remembers about FILE: server, race, profile, when it was pulled, the edits no push
@@ -382,9 +509,12 @@ def status(file: str, as_json: bool) -> None:
     from . import binding, planning
     from .errors import InputError, PlanError
 
+    from .convert import check_readable
+
+    check_readable(file)
     b = binding.load(file)
     if b is None:
-        raise PlanError(f"{file}: no binding (.timersync/ beside it): the file was not pulled by timersync; "
+        raise PlanError(f"{file}: timersync knows nothing of it (no .timersync/ folder beside it: not pulled here); "
                         f"`timersync pull RACE_ID -p PROFILE -o {file}` makes one")
     race = ((b.context or {}).get("race") or {}).get("name")
     try:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from .cli import echo_json, file_server_options, json_option, main, make_client
+from .cli import echo_json, file_server_options, json_option, main, make_client, profile_name
 
 
 @main.command()
 @click.argument("args", nargs=-1, metavar="[RACE_ID] [FILE]")
 @file_server_options
-@click.option("-p", "--profile", metavar="PROFILE",
+@click.option("-p", "--profile", metavar="PROFILE", callback=profile_name,
               help="Profile name (raceresult, runscore, ...) or the path of your own .toml (default: the file's).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="The timing file to keep current (.csv, .txt or .xlsx); or give it as FILE.")
@@ -48,10 +48,17 @@ def sync(args: tuple[str, ...], server: str | None, profile: str | None,
     tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
     base_url = tgt.url
     race_id, profile, output = tgt.race_id, tgt.profile, Path(file)
-    from .errors import ApiError
+    from .errors import ApiError, AuthError, ConnectionFailed
+    from .profiles import load_profile
     from .sync import SyncOutput, Syncer, sync_loop
 
-    syncer = Syncer(make_client(base_url), race_id, [SyncOutput(profile, output)], full_every=full_every,
+    load_profile(profile)  # a wrong profile is said before RaceEntry is asked anything
+    client = make_client(base_url)
+    try:
+        client.race(race_id)  # a wrong race id is answered as pull, diff and push answer it
+    except (ConnectionFailed, AuthError):
+        pass  # RaceEntry down, or no login: the round says so (and keeps the last good file)
+    syncer = Syncer(client, race_id, [SyncOutput(profile, output)], full_every=full_every,
                     overwrite_edits=overwrite_edits)
 
     live = every is not None and progress.enabled()

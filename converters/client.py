@@ -49,6 +49,20 @@ def resolve_base_url(api_url: str | None = None, choice: str | None = None) -> s
     return url.rstrip("/")
 
 
+class UnknownRace(ApiError):
+    """A race id the account cannot see on that server: every command says it the same way."""
+
+
+def unknown_race(race_id: Any, base_url: str, races: list[dict[str, Any]]) -> str:
+    """The one answer every command (pull, diff, push, sync) gives a race id the account cannot see: which
+    server, the races it can see (the first few), and what to type."""
+    seen = [f"{r.get('race_id')} ({r.get('name')})" if r.get("name") else str(r.get("race_id")) for r in races
+            if r.get("race_id") is not None]
+    listed = (", ".join(seen[:3]) + (f" and {len(seen) - 3} more" if len(seen) > 3 else "")) if seen else "none"
+    return (f"race {race_id} is not a race this account can see on {base_url} (it sees: {listed}); "
+            f"check the id with `timersync races`")
+
+
 def error_in(body: Any) -> tuple[str, int | None] | None:
     """(message, code) when ``body`` is an error envelope, in either style RaceEntry may use."""
     if not isinstance(body, dict):
@@ -392,12 +406,11 @@ class RaceEntryClient:
 
     def race(self, race_id: int) -> dict[str, Any]:
         """The race object for ``race_id`` (with its events), from GET races."""
-        for item in self.races().get("races", []):
-            race = item.get("race") or {}
+        races = [item.get("race") or {} for item in self.races().get("races", [])]
+        for race in races:
             if str(race.get("race_id")) == str(race_id):
                 return race
-        raise ApiError(f"race {race_id} not found among the races this account can see; check the id with "
-                       f"`timersync races`")
+        raise UnknownRace(unknown_race(race_id, self.base_url, races))
 
     def participants(self, race_id: int, since: int = 0, removed: bool = False,
                      progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:

@@ -137,6 +137,32 @@ def kind_of(path: str | os.PathLike, kind: str | None = None) -> str:
     return ext
 
 
+# Spreadsheet kinds a timer may try that timersync does not read, and how to save them as one it does.
+OTHER_KINDS = {
+    "xls": ("an Excel 97-2003 workbook", "Excel: File > Save As > Excel Workbook"),
+    "xlsm": ("an Excel workbook with macros", "Excel: File > Save As > Excel Workbook"),
+    "xlsb": ("an Excel binary workbook", "Excel: File > Save As > Excel Workbook"),
+    "ods": ("a LibreOffice spreadsheet", "LibreOffice: File > Save As > Excel 2007-365"),
+    "numbers": ("an Apple Numbers file", "Numbers: File > Export To > Excel"),
+}
+
+
+def check_readable(path: str | os.PathLike) -> None:
+    """Before anything else (a race to ask for, a server to reach): the timing file must be there and of
+    a kind timersync reads. InputError, one line saying what to do, when not."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError("is a folder, not a file: give the timing file inside it", file=str(path))
+    if not p.exists():
+        raise InputError(f"no such file in {Path.cwd()}: check the name, or give its full path", file=str(path))
+    ext = p.suffix.lower().lstrip(".")
+    if ext in OTHER_KINDS:
+        what, how = OTHER_KINDS[ext]
+        raise InputError(f"{what} (.{ext}): timersync reads .csv, .txt and .xlsx; save it as .xlsx ({how})",
+                         file=str(path))
+    kind_of(p)
+
+
 def teams_path(path: str | os.PathLike) -> Path:
     """``<stem>-teams.<ext>`` beside a CSV/TXT file: where its teams table goes."""
     p = Path(path)

@@ -255,7 +255,7 @@ class Invalid:
     row: int
     registration_id: str | None
     message: str
-    who: str = ""  # the runner the row names (else RaceEntry's name for its registration)
+    who: str = ""  # the runner on the row, for people
 
 
 @dataclass
@@ -282,6 +282,17 @@ class Plan:
     damaged: Counter = field(default_factory=Counter)  # cells a spreadsheet changed, by kind: not edits
     file_rows: int = 0
     current_count: int = 0
+    event_names: dict[int, str] = field(default_factory=dict)  # event id -> the race's name for it
+    type_names: dict[str, str] = field(default_factory=dict)  # team type id -> RaceEntry's name for it
+    race_name: str = ""  # the race as RaceEntry names it
+
+    def event(self, event_id: Any) -> str:
+        """An event as RaceEntry names it, its id beside: "10K (68)" (the id alone when no name is known)."""
+        return label(self.event_names.get(event_id) if isinstance(event_id, int) else None, event_id)
+
+    def team_type(self, type_id: Any) -> str:
+        """A team type as RaceEntry names it, its id beside: "Corporate Challenge (69)"."""
+        return label(self.type_names.get(str(type_id)), type_id)
 
     def is_empty(self) -> bool:
         """Nothing to send."""
@@ -329,6 +340,12 @@ class Plan:
             "spreadsheet_damage": dict(self.damaged),
             "notes": list(self.notes),
         })
+
+
+def label(name: Any, ident: Any) -> str:
+    """A thing as RaceEntry names it, with its id beside where it helps: "5K (16)"; the id alone when
+    there is no name."""
+    return f"{name} ({ident})" if name not in (None, "") and str(name) != str(ident) else str(ident)
 
 
 # ------------------------------------------------------------------------------------------ planning
@@ -559,7 +576,8 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
               removed: Iterable[str] | None = None, pushed: dict[str, Participant] | None = None,
               earliest_dob: str = EARLIEST_DOB, two_way: bool = False,
               new_runners: Iterable[int] | None = None, dob_format: str | None = None,
-              race_day: str | None = None) -> Plan:
+              race_day: str | None = None,
+              event_names: dict[int, str] | None = None) -> Plan:
     """Compare the file's participants with RaceEntry's ``current`` ones (three-way when ``base`` is given).
 
     ``rows``: the file row of each participant (for messages); ``present``: canonical fields the file
@@ -574,7 +592,8 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     modify, switch or delete). ``new_runners``: file rows to add even though they look like a live runner
     (else such a row is invalid). ``dob_format``: the file's date of birth format, read first in a
     date the reader left as text (:func:`settle_dob`); ``race_day``: the race's day (ISO; today when
-    None), the day a late entry's two-digit year is read for. Raises PlanError for a file that cannot be
+    None), the day a late entry's two-digit year is read for; ``event_names``: event id -> name, so
+    the plan and its messages name events as RaceEntry does. Raises PlanError for a file that cannot be
     planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
     """
     if prefer not in (None, "file", "raceentry"):
@@ -586,7 +605,7 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
                           teams=teams, team_types=team_types, delete=delete, team_type=team_type, prefer=prefer,
                           renamed=renamed, source=source, removed=removed, pushed=pushed, earliest_dob=earliest_dob,
                           two_way=two_way, new_runners=set(new_runners or ()), dob_format=dob_format,
-                          race_day=race_day)
+                          race_day=race_day, event_names=event_names or {})
 
 
 def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None,
@@ -596,13 +615,16 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                source: str | None = None, removed: Iterable[str] | None = None,
                pushed: dict[str, Participant] | None = None, earliest_dob: str = EARLIEST_DOB,
                two_way: bool = False, new_runners: set[int] | None = None, dob_format: str | None = None,
-               race_day: str | None = None) -> Plan:
+               race_day: str | None = None,
+               event_names: dict[int, str] | None = None) -> Plan:
     rows = list(rows) if rows is not None else list(range(2, len(file) + 2))
     present_set = set(present) if present is not None else set(POSTABLE_FIELDS) | {
         "event_id", "team_name", "registration_id", "bib", "chip", "age"}
     event_set = set(events) if events is not None else None
     renamed = dict(renamed or {})
-    plan = Plan(race_id=race_id, three_way=base is not None, file_rows=len(file), current_count=len(current))
+    plan = Plan(race_id=race_id, three_way=base is not None, file_rows=len(file), current_count=len(current),
+                event_names=dict(event_names or {}),
+                type_names={str(t.team_type_id): t.team_type for t in team_types if t.team_type})
     _check_file(file, rows, present_set, source)
 
     cur_by_id = {str(p.registration_id): p for p in current if p.registration_id}
@@ -932,17 +954,15 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         plan.notes.append(f"nothing deleted: without the version the file was made from, a runner missing from "
                           f"it may have registered since; --two-way deletes them ({len(plan.not_in_file)})")
 
-    plan.teams = _team_types_for(team_needs, team_types, team_type)
+    plan.teams = _team_types_for(team_needs, team_types, team_type, plan)
     _check_team_sizes(plan, current, teams, team_types, rows)
-    if plan.invalid:  # each invalid row names its runner
-        by_row = dict(zip(rows, file))
-        for item in plan.invalid:
-            named = by_row.get(item.row)
-            known = cur_by_id.get(str(item.registration_id or ""))
-            item.who = item.who or (who_of(named) if named is not None else "") or (
-                who_of(known) if known is not None else "")
     if plan.suspect is None:
         plan.suspect = _sorted_column(plan, current)
+    if plan.invalid:  # each invalid row names its runner: as RaceEntry names them, else as the file does
+        by_row = dict(zip(rows, file))
+        for i in plan.invalid:
+            cur = cur_by_id.get(str(i.registration_id)) if i.registration_id else None
+            i.who = i.who or who_of(cur or by_row.get(i.row) or Participant())
     return plan
 
 
@@ -1038,45 +1058,64 @@ def _repeats(plan: Plan, new_rows: list[tuple[Participant, int]], with_ids: list
 
 def _check_team_sizes(plan: Plan, current: Sequence[Participant], teams: Sequence[Team],
                       team_types: Sequence[TeamType], rows: Sequence[int]) -> None:
-    """Runners the plan puts on a team RaceEntry has: the team's type must take their event and have room
-    (its max_members). A row that does not fit is invalid (nothing of it sent), before anything goes."""
-    if not teams or not team_types:
+    """Runners the plan puts on a team, one RaceEntry has or one the plan creates: the team's type must
+    take their event and have room (its max_members). A row that does not fit is invalid (nothing of it
+    sent), before anything goes: RaceEntry would refuse it after the rest was sent."""
+    if not team_types or not (teams or plan.teams):
         return
     by_id = {str(t.team_id): t for t in teams if t.team_id}
     types = {str(t.team_type_id): t for t in team_types}
+    new_types = {norm("team_name", t.name): str(t.team_type_id) for t in plan.teams}
     members: Counter = Counter(str(p.team_id) for p in current if p.team_id)
     leaving = {m.registration_id for m in plan.modifies if any(c.field == "team" for c in m.changes)}
     for p in current:
         if p.team_id and str(p.registration_id) in leaving:
             members[str(p.team_id)] -= 1
-    joining: list[tuple[int, str | None, str, int | None, Any]] = []
+    # (row, registration id, team key, team name, team type, event, plan item), in file order
+    joining: list[tuple[int, str | None, str, str, TeamType | None, int | None, Any]] = []
     for a in plan.adds:
-        if a.participant.team_id and not a.new_team:
-            joining.append((a.row, None, str(a.participant.team_id), a.participant.event_id, a))
+        if a.new_team:
+            key = "new:" + norm("team_name", a.new_team)
+            joining.append((a.row, None, key, a.new_team, types.get(new_types.get(key[4:], "")),
+                            a.participant.event_id, a))
+        elif a.participant.team_id and str(a.participant.team_id) in by_id:
+            team = by_id[str(a.participant.team_id)]
+            joining.append((a.row, None, str(team.team_id), team.team_name or str(team.team_id),
+                            types.get(str(team.team_type_id)), a.participant.event_id, a))
     for m in plan.modifies:
-        if m.team_id and not m.new_team and any(c.field == "team" for c in m.changes):
-            joining.append((m.row, m.registration_id, str(m.team_id), m.event_id, m))
-    refused: list[Any] = []
-    for row, rid, tid, event_id, item in joining:
-        team = by_id.get(tid)
-        kind = types.get(str(team.team_type_id)) if team is not None else None
-        if team is None or kind is None:
+        if not any(c.field == "team" for c in m.changes):
             continue
-        name = team.team_name or tid
+        if m.new_team:
+            key = "new:" + norm("team_name", m.new_team)
+            joining.append((m.row, m.registration_id, key, m.new_team, types.get(new_types.get(key[4:], "")),
+                            m.event_id, m))
+        elif m.team_id and str(m.team_id) in by_id:
+            team = by_id[str(m.team_id)]
+            joining.append((m.row, m.registration_id, str(team.team_id), team.team_name or str(team.team_id),
+                            types.get(str(team.team_type_id)), m.event_id, m))
+    refused: list[Any] = []
+    for row, rid, key, name, kind, event_id, item in sorted(joining, key=lambda j: j[0]):
+        if kind is None:
+            continue
         limit = kind.raw.get("max_members") if isinstance(kind.raw, dict) else None
+        kind_name = plan.team_type(kind.team_type_id)
         if kind.valid_event_ids and event_id is not None and event_id not in kind.valid_event_ids:
             problem = (f"team {name!r} ({kind.team_type}) takes events "
-                       f"{', '.join(map(str, kind.valid_event_ids))}, not event {event_id}")
-        elif isinstance(limit, int) and members[tid] >= limit:
-            problem = f"team {name!r} is full ({members[tid]} of {limit} members)"
+                       f"{', '.join(plan.event(e) for e in kind.valid_event_ids)}, not event {plan.event(event_id)}")
+        elif isinstance(limit, int) and members[key] >= limit:
+            problem = (f"new team {name!r} would be full ({kind_name} takes {limit} members; earlier rows fill it)"
+                       if key.startswith("new:") else f"team {name!r} is full ({members[key]} of {limit} members)")
         else:
-            members[tid] += 1
+            members[key] += 1
             continue
         plan.invalid.append(Invalid(row, rid, f"{problem}: choose another team or leave it blank"))
         refused.append(item)
     if refused:
         plan.adds = [a for a in plan.adds if a not in refused]
         plan.modifies = [m for m in plan.modifies if m not in refused]
+        # A new team none of whose runners can join is not created either.
+        joined = {norm("team_name", x.new_team) for x in (*plan.adds, *plan.modifies) if x.new_team}
+        plan.teams = [t for t in plan.teams if norm("team_name", t.name) in joined]
 
 
 _SORT_FIELDS = ("first_name", "last_name", "dob", "email", "gender", "phone", "street", "city", "zipcode")
@@ -1157,12 +1196,13 @@ def _invalid(p: Participant, rid: str, present: set[str], events: set[int] | Non
 
 
 def _team_types_for(needs: dict[str, tuple[str, list[int], set[int]]], team_types: Sequence[TeamType],
-                    chosen: str | None) -> list[NewTeam]:
+                    chosen: str | None, plan: Plan | None = None) -> list[NewTeam]:
+    ev = plan.event if plan is not None else str
     out = []
     known = {str(t.team_type_id): t for t in team_types}
     if chosen is not None and known and str(chosen) not in known:
         raise PlanError(f"--team-type {chosen} is not a team type of this race; choose one of: "
-                        f"{_type_options(team_types)}")
+                        f"{_type_options(team_types, ev)}")
     for name, rows, event_ids in needs.values():
         if chosen is not None:
             kind = known.get(str(chosen))
@@ -1171,22 +1211,23 @@ def _team_types_for(needs: dict[str, tuple[str, list[int], set[int]]], team_type
                 # RaceEntry would create the team and then refuse its members (or worse, accept them).
                 fits = [t for t in team_types if event_ids and event_ids <= set(t.valid_event_ids)]
                 raise PlanError(f"--team-type {chosen} ({kind.team_type}) does not cover event "
-                                f"{', '.join(map(str, outside))} of new team {name!r} (rows {_rows_text(rows)}); "
-                                f"choose one of: {_type_options(fits or team_types)}")
+                                f"{', '.join(map(ev, outside))} of new team {name!r} (rows {_rows_text(rows)}); "
+                                f"choose one of: {_type_options(fits or team_types, ev)}")
             out.append(NewTeam(name, str(chosen), sorted(rows)))
             continue
         fits = [t for t in team_types if event_ids and event_ids <= set(t.valid_event_ids)]
         if len(fits) != 1:
             why = "more than one team type fits" if fits else "no team type fits its events"
             raise PlanError(f"cannot choose a team type for new team {name!r} (rows {_rows_text(rows)}, events "
-                            f"{', '.join(map(str, sorted(event_ids))) or 'none'}): {why}; use --team-type with one "
-                            f"of: {_type_options(fits or team_types)}")
+                            f"{', '.join(map(ev, sorted(event_ids))) or 'none'}): {why}; use --team-type with one "
+                            f"of: {_type_options(fits or team_types, ev)}")
         out.append(NewTeam(name, str(fits[0].team_type_id), sorted(rows)))
     return out
 
 
-def _type_options(types: Sequence[TeamType]) -> str:
-    return ", ".join(f"{t.team_type_id} ({t.team_type}, events {', '.join(map(str, t.valid_event_ids))})"
+def _type_options(types: Sequence[TeamType], ev: Any = str) -> str:
+    """The team types to choose from: the id to type, then the name and events as RaceEntry names them."""
+    return ", ".join(f"{t.team_type_id} ({t.team_type}, events {', '.join(map(ev, t.valid_event_ids))})"
                      for t in types) or "(this race has no team types)"
 
 
@@ -1295,17 +1336,18 @@ def summary_rows(plan: Plan) -> list[list[Any]]:
 
     rows: list[list[Any]] = []
     for t in plan.teams:
-        rows.append(["new team", _rows_text(t.rows, 3), "", t.name, f"team type {t.team_type_id}"])
+        rows.append(["new team", _rows_text(t.rows, 3), "", t.name, f"team type {plan.team_type(t.team_type_id)}"])
     for a in plan.adds:
-        rows.append(["add", a.row, "", who_of(a.participant), f"event {a.participant.event_id}"
+        rows.append(["add", a.row, "", who_of(a.participant), f"event {plan.event(a.participant.event_id)}"
                      + (f", new team {a.new_team}" if a.new_team else "")])
     for m in plan.modifies:
         rows.append(["modify", m.row, m.registration_id, who_of(m.current),
                      "; ".join(f"{c.field}: {show(c.old)} -> {show(c.new)}" for c in m.changes)])
     for s in plan.switches:
-        rows.append(["switch", s.row, s.registration_id, who_of(s.current), f"event {s.old_event_id} -> {s.new_event_id}"])
+        rows.append(["switch", s.row, s.registration_id, who_of(s.current),
+                     f"event {plan.event(s.old_event_id)} -> {plan.event(s.new_event_id)}"])
     for d in plan.deletes:
-        rows.append(["delete", "", d.registration_id, who_of(d.participant), f"event {d.participant.event_id}"])
+        rows.append(["delete", "", d.registration_id, who_of(d.participant), f"event {plan.event(d.participant.event_id)}"])
     for u in plan.unpushable:
         rows.append(["not pushable", u.row, u.registration_id or "", u.who,
                      f"{u.field}: {show(u.raceentry)} -> {show(u.file)}: {u.reason}"])
@@ -1314,7 +1356,7 @@ def summary_rows(plan: Plan) -> list[list[Any]]:
             hint = " (--prefer file adds them again)" if c.resolution == "not pushed" else ""
             detail = f"{c.file} in the file, {c.raceentry}: {c.resolution}{hint}"
         else:
-            detail = (f"{c.field}: base {show(c.base)}, file {show(c.file)}, RaceEntry {show(c.raceentry)}: "
+            detail = (f"{c.field}: pulled {show(c.base)}, file {show(c.file)}, RaceEntry {show(c.raceentry)}: "
                       f"{c.resolution}")
         rows.append(["CONFLICT", c.row or "", c.registration_id or "", c.who, detail])
     for c in plan.undecided:

@@ -11,7 +11,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import orjson
 from filelock import FileLock, Timeout
@@ -26,26 +26,45 @@ class Busy(TimersyncError):
     """Someone else holds the lock."""
 
 
-def _holder(info: Path) -> str:
+def _holder_info(info: Path) -> tuple[str, str | None]:
+    """(who holds the lock: "pid 4242", when they took it: "10:42" or None)."""
     try:
         data = orjson.loads(info.read_bytes())
-        since = time.strftime("%H:%M", time.localtime(float(data["since"])))
-        return f"pid {data['pid']} since {since}"
+        return f"pid {data['pid']}", time.strftime("%H:%M", time.localtime(float(data["since"])))
     except (OSError, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-        return "another process"
+        return "another process", None
+
+
+def _holder(info: Path) -> str:
+    who, since = _holder_info(info)
+    return f"{who} since {since}" if since else who
+
+
+WAIT_POLL = 0.5  # seconds between tries while waiting for a lock (and redraws of the waiting line)
 
 
 @contextlib.contextmanager
-def hold(path: Path, wait: float, busy: str, what: str) -> Iterator[None]:
+def hold(path: Path, wait: float, busy: str, what: str,
+         waiting: Callable[[str, str | None, float], None] | None = None) -> Iterator[None]:
     """Hold the lock at ``path``, waiting up to ``wait`` seconds; ``busy`` is the refusal, formatted with
-    ``{holder}`` ("pid 123 since 10:42")."""
+    ``{holder}`` ("pid 123 since 10:42"). While it waits, ``waiting(holder, since, seconds_left)`` is
+    called at once and then every WAIT_POLL seconds ("pid 123", "10:42" or None)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     info = path.with_name(path.name + ".json")
     lock = FileLock(str(path))
-    try:
-        lock.acquire(timeout=max(0.0, wait))
-    except Timeout:
-        raise Busy(busy.format(holder=_holder(info))) from None
+    deadline = time.monotonic() + max(0.0, wait)
+    while True:
+        try:
+            lock.acquire(timeout=0 if waiting is not None else max(0.0, wait))
+            break
+        except Timeout:
+            left = deadline - time.monotonic()
+            if left <= 0 or waiting is None:
+                raise Busy(busy.format(holder=_holder(info))) from None
+            waiting(*_holder_info(info), left)
+            with contextlib.suppress(Timeout):
+                lock.acquire(timeout=min(WAIT_POLL, left))
+                break
     try:
         info.write_bytes(orjson.dumps({"pid": os.getpid(), "since": time.time(), "what": what}))
         yield
@@ -55,11 +74,26 @@ def hold(path: Path, wait: float, busy: str, what: str) -> Iterator[None]:
         lock.release()
 
 
-def push_lock(base_url: str, race_id: int, wait: float = PUSH_WAIT) -> contextlib.AbstractContextManager[None]:
-    """One push per server and race: a second waits up to ``wait`` seconds, then refuses."""
+def push_lock(base_url: str, race_id: int, wait: float = PUSH_WAIT,
+              say: Callable[[str], None] | None = None) -> contextlib.AbstractContextManager[None]:
+    """One push per server and race: a second waits up to ``wait`` seconds, then refuses. ``say`` is told
+    at once that it waits, and for whom ("waiting for the push by pid 4242 (since 10:42), up to 60 s");
+    a live line on the terminal then counts down."""
+    from . import progress
+
+    told: list[bool] = []
+
+    def waiting(who: str, since: str | None, left: float) -> None:
+        holder = f"the push by {who}{f' (since {since})' if since else ''}"
+        if not told:
+            told.append(True)
+            if say is not None:
+                say(f"waiting for {holder}, up to {wait:.0f} s")
+        progress.say(f"waiting for {holder}: {left:.0f} s left (Ctrl-C stops; nothing sent)", force=True)
+
     path = state.subdir("locks") / f"push-{state.server_slug(base_url)}-race-{race_id}.lock"
     return hold(path, wait, f"race {race_id} is being pushed by {{holder}}; nothing was sent: wait for that "
-                            f"push to finish and run this one again", f"push race {race_id}")
+                            f"push to finish and run this one again", f"push race {race_id}", waiting)
 
 
 def watch_lock(folder: Path) -> contextlib.AbstractContextManager[None]:

@@ -209,6 +209,9 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     """Plan ``file``: settle its target, read RaceEntry (or, ``offline``, use the base), read the file,
     fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
     reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given."""
+    from .convert import check_readable
+
+    check_readable(file)  # a missing file, or an .xls, is said first: before "which race?"
     if prefetched is None:
         from .reader import prefetch
 
@@ -227,8 +230,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     base_note = _base_note(tgt, b, base_path) if base is not None else ""
     if offline:
         if base is None:
-            raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, whose binding holds "
-                            "its base)")
+            raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, which keeps "
+                            "RaceEntry as pulled beside it)")
         rs = offline_state(tgt.race_id, base, ctx)
     else:
         if client is None:
@@ -273,8 +276,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
             base = binding_mod.apply_ledger(written, b.ledger) if b is not None else written
             base_note = f"Compared with {origin.describe()}."
         else:
-            base_note = (f"No base: {Path(file).name} was not written by timersync here (no binding, no recorded "
-                         f"version matches), so only adds are sent" + (
+            base_note = (f"No base: {Path(file).name} was not written by timersync here (no .timersync folder, "
+                         f"no recorded version matches), so only adds are sent" + (
                              "; --two-way: the file wins wherever it differs." if two_way else
                              "; --two-way sends the rest."))
     progress.say(f"comparing {len(data.participants):,} rows with {len(rs.current):,} participants", force=True)
@@ -296,11 +299,27 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                      renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None,
                      pushed=None if offline else pushed, earliest_dob=_earliest_dob(tgt.profile),
                      two_way=two_way or offline, new_runners=new_runners, dob_format=_dob_format(tgt.profile),
-                     race_day=race_day((ctx or {}).get("race") or rs.race))
+                     race_day=race_day((ctx or {}).get("race") or rs.race),
+                     event_names=_event_names((ctx or {}).get("race"), rs.race))
     plan.bound = filled
     plan.base_note = base_note
+    race = rs.race or (ctx or {}).get("race")  # as RaceEntry names it now, else as pulled
+    plan.race_name = str(race.get("name") or "") if isinstance(race, dict) else ""
     plan.notes[:0] = rs.notes
     return Planned(plan, data, rs, base, tgt, filled)
+
+
+def _event_names(*races: Any) -> dict[int, str]:
+    """Event id -> name, as RaceEntry names them now (else as the file was written with)."""
+    from .convert import race_events
+
+    out: dict[int, str] = {}
+    for race in races:
+        try:
+            out.update(race_events(race))
+        except TimersyncError:  # a context of an unexpected shape names nothing; the ids still do
+            continue
+    return out
 
 
 def _base_note(tgt: Target, b: Binding | None, base_path: str | Path | None) -> str:
@@ -360,19 +379,22 @@ def edits_of(plan: Plan) -> list[tuple[str | None, str]]:
     for m in plan.modifies:
         fields.setdefault(m.registration_id, []).extend(c.field for c in m.changes)
         names[m.registration_id] = who(m.current)
-    for s in plan.switches:
-        fields.setdefault(s.registration_id, []).append("event_id")
+    moved: dict[str, str] = {}
+    for s in plan.switches:  # the events as RaceEntry names them: "event Marathon (16) -> 5K (69)"
+        fields.setdefault(s.registration_id, [])
+        moved[s.registration_id] = f"event {plan.event(s.old_event_id)} -> {plan.event(s.new_event_id)}"
         names[s.registration_id] = who(s.current)
     for u in plan.unpushable:
         if u.registration_id:
             fields.setdefault(u.registration_id, []).append(f"{u.field} (not pushable)")
             names.setdefault(u.registration_id, u.who or f"registration {u.registration_id}")
     for rid, changed in fields.items():
-        edits.append((rid, f"{names[rid]}: {', '.join(dict.fromkeys(changed))} changed"))
+        said = [f"{', '.join(dict.fromkeys(changed))} changed"] if changed else []
+        edits.append((rid, f"{names[rid]}: {'; '.join(said + ([moved[rid]] if rid in moved else []))}"))
     for a in plan.adds:
         edits.append((None, f"{who(a.participant)}: added in the file"))
     for i in plan.invalid:
-        edits.append((i.registration_id, f"row {i.row}: {i.message}"))
+        edits.append((i.registration_id, f"row {i.row}{f' ({i.who})' if i.who else ''}: {i.message}"))
     for rid in plan.not_in_file:
         edits.append((rid, f"registration {rid}: deleted from the file"))
     return edits
@@ -449,6 +471,17 @@ def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: st
     return written + [folder / "summary.json", folder / "summary.txt", folder / "preview.html"]
 
 
+def row_names(plan: Plan) -> dict[int, str]:
+    """The runner on each file row the plan sends (adds by the file's name, the others as RaceEntry
+    names them), for receipts and refusals."""
+    from .diff import who_of
+
+    names: dict[Any, str] = {a.row: who_of(a.participant) for a in plan.adds}
+    for item in (*plan.modifies, *plan.switches):
+        names.setdefault(item.row, who_of(item.current))
+    return names
+
+
 def write_receipt(folder: str | Path, result: Any) -> Path:
     """``receipt.csv`` after a push: per file row, the runner, what was done and the registration id
     RaceEntry gave (or the reason it refused)."""
@@ -458,11 +491,7 @@ def write_receipt(folder: str | Path, result: Any) -> Path:
     from .atomic import write_text
 
     plan = result.plan
-    from .diff import who_of
-
-    names: dict[Any, str] = {a.row: who_of(a.participant) for a in plan.adds}
-    for item in (*plan.modifies, *plan.switches):
-        names.setdefault(item.row, who_of(item.current))
+    names = row_names(plan)
     modified = {m.row: m.registration_id for m in plan.modifies}
     rows: list[list[Any]] = [[row, names.get(row, ""), "added", rid, ""] for row, rid in result.added]
     failed = {(e.row, e.what) for e in result.errors}

@@ -116,8 +116,16 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in builtin_dir().glob("*.toml"))
 
 
+def builtin_name(text: str) -> str:
+    """A built-in profile's name however it is capitalised (``RunScore`` is ``runscore``); anything else
+    (a path, an unknown name) as given."""
+    if text.endswith(".toml") or "/" in text or "\\" in text:
+        return text
+    return next((name for name in builtin_names() if name.casefold() == text.casefold()), text)
+
+
 def _resolve(name_or_path: str | Path) -> tuple[Path, str]:
-    text = str(name_or_path)
+    text = builtin_name(str(name_or_path))
     candidate = Path(text)
     if text.endswith(".toml") or "/" in text or "\\" in text or (candidate.is_file() and text not in builtin_names()):
         if not candidate.is_file():

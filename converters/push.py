@@ -31,6 +31,7 @@ however its URL is spelt.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,8 @@ from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
 from . import locks, progress, state
-from .diff import MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, identity, modify_payload, norm, same_person
+from .diff import (MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, identity, modify_payload, norm, plural,
+                   same_person)
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
 from .jsonio import load_file, save_file
@@ -309,6 +311,22 @@ def _may_still_apply(entry: dict[str, Any]) -> bool:
     return entry.get("status") == "lost" and not answered
 
 
+def batch_words(kind: Any, n: int) -> str:
+    """``n`` journaled items of ``kind`` in the timer's words: "20 runners", "1 new team"."""
+    one, many = {"teams": ("new team", "new teams"), "participants": ("runner", "runners"),
+                 "switch": ("event switch", "event switches"), "delete": ("removal", "removals")}.get(
+        str(kind), ("change", "changes"))
+    return f"{n} {one if n == 1 else many}"
+
+
+def _earlier(entry: dict[str, Any]) -> str:
+    """An interrupted batch, for the push that finds it: "an earlier push stopped while sending 50
+    runners (10:42)"."""
+    at = entry.get("journaled_at")
+    when = f" ({time.strftime('%H:%M', time.localtime(float(at)))})" if at else ""
+    return f"an earlier push stopped while sending {batch_words(entry.get('kind'), len(entry.get('items') or []))}{when}"
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(0.0, seconds):.0f} s"
 
@@ -337,8 +355,8 @@ def reconcile(journal: Journal, rs: RaceState, *, reread: Callable[[set[str]], N
             break
         path, entry, found, left = max(waiting, key=lambda w: w[3])
         missing = sum(not ok for ok, _ in found)
-        message = (f"batch {path.stem.split('-')[0]}: {missing} of {len(found)} rows not in RaceEntry yet; waiting "
-                   f"up to {_duration(left)} for RaceEntry to finish applying it (Ctrl-C stops; nothing sent)")
+        message = (f"{_earlier(entry)}: {missing} of {len(found)} not in RaceEntry yet; waiting up to "
+                   f"{_duration(left)} for RaceEntry to finish saving them (Ctrl-C stops; nothing sent)")
         if not said and say is not None:
             say(message)
             said = True
@@ -358,11 +376,9 @@ def reconcile(journal: Journal, rs: RaceState, *, reread: Callable[[set[str]], N
                     ledgers.setdefault(item["file"], []).append(done)
         n = sum(landed)
         journal.finish(path, "reconciled", landed=landed, new_ids=new_ids, previous_status=entry.get("status"))
-        what = {"teams": "team", "participants": "participant row", "switch": "switch", "delete": "delete"}.get(
-            kind, kind)
-        messages.append(f"interrupted batch {path.stem} ({len(items)} {what}{'s' if len(items) != 1 else ''}): "
-                        f"{n} landed in RaceEntry and {'are' if n != 1 else 'is'} not sent again"
-                        + (f"; {len(items) - n} did not and will be planned again" if n < len(items) else ""))
+        messages.append(f"{_earlier(entry)}: {n} reached RaceEntry and {'are' if n != 1 else 'is'} not sent again"
+                        + (f"; {len(items) - n} did not: sent now if the file still has them"
+                           if n < len(items) else ""))
     for file, entries in ledgers.items():
         b = binding_mod.load(file)
         if b is not None and not b.legacy:
@@ -457,9 +473,12 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
          settle_poll: float | None = None, clock: Callable[[], float] = time.time,
          sleep: Callable[[float], None] = time.sleep, two_way: bool = False,
          max_modify: str | int | None = None, new_runners: Any = ()) -> PushResult:
-    """Push ``file``: hold the race's push lock, reconcile interrupted batches, plan (planning.make), check
-    the guards, ask ``confirm``, then send teams, adds and modifies, switches and deletes in batches, each
-    journaled first and each confirmed row recorded in the file's binding.
+    """Push ``file``: plan (planning.make), check the guards and ask ``confirm`` before the race's push lock
+    is taken (a plan on screen never holds up another push); then, holding the lock, reconcile interrupted
+    batches, plan again and compare with what was confirmed (:func:`_recheck`: fewer changes go ahead, new
+    ones raise PlanChanged), and send teams, adds and modifies, switches and deletes in batches, each
+    journaled first and each confirmed row recorded in the file's binding. "No" at ``confirm`` raises
+    Cancelled (exit 0); Ctrl-C while sending raises StoppedByTimer, saying what landed.
 
     Raises PushInterrupted (exit 3) when an answer is lost or does not confirm every row (the next push
     reads back), PlanError for plans that must not go ahead, locks.Busy when another push of the race
@@ -499,30 +518,54 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             result.reconciled.append(msg)
             say(msg)
 
-    with locks.push_lock(client.base_url, tgt.race_id, lock_wait):
+    def make_plan(reconciling: bool, first: bool) -> Any:
+        planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
+                                server=client.base_url, base_path=base_path, race_path=race_path,
+                                encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
+                                bind_as=bind_as, prefetched=prefetched if first else None,
+                                renamed=journal.renamed, before_plan=before_plan if reconciling else None,
+                                two_way=two_way, new_runners=new_runners)
+        check_plan(planned.plan, max_delete, skip_invalid, max_modify)
+        return planned
+
+    asked: Plan | None = None
+    if confirm is not None:
+        # The plan is shown and confirmed before the race lock is taken: a timer reading it (or a pager,
+        # or a prompt nobody answers) never holds up another push. Reconciling an interrupted batch
+        # writes the journal, so that alone happens under the lock; nothing is asked there.
+        if journal.pending():
+            with locks.push_lock(client.base_url, tgt.race_id, lock_wait, say):
+                planned = make_plan(True, True)
+        else:
+            planned = make_plan(False, True)
+        result.plan = asked = planned.plan
+        planned = None
+        if asked.is_empty() and not asked.matched:
+            return result
+        if not asked.is_empty() and not confirm(asked):
+            raise Cancelled("nothing was sent (you answered no)")
+        # An empty plan with matches goes on: they are recorded in the ledger under the lock.
+
+    with locks.push_lock(client.base_url, tgt.race_id, lock_wait, say):
         for attempt in range(read_backs + 1):
-            # Planned inside the lock: a push that waited sees the ledger the first one wrote.
+            # Planned (again) inside the lock: a push that waited sees the ledger the first one wrote.
             try:
-                planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
-                                        server=client.base_url, base_path=base_path, race_path=race_path,
-                                        encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
-                                        bind_as=bind_as, prefetched=prefetched if attempt == 0 else None,
-                                        renamed=journal.renamed, before_plan=before_plan,
-                                        two_way=two_way, new_runners=new_runners)
+                planned = make_plan(True, attempt == 0 and asked is None)
                 plan = planned.plan
-                check_plan(plan, max_delete, skip_invalid, max_modify)
             except (TimersyncError, OSError) as exc:  # planning again after a read-back: say what landed
                 raise _stopped(result, exc) from None
             # RaceEntry's count this attempt was planned from, less what earlier attempts already counted.
             before = len(planned.rs.current) - len(result.added) + len(result.deleted)
+            if attempt == 0 and asked is not None:
+                _recheck(asked, plan, say)
             if attempt == 0:
                 result.plan = plan
                 if plan.is_empty():
                     if plan.matched:
                         record_matches(planned, planning.bind_after_push(planned, client.base_url))
                     return result
-                if confirm is not None and not confirm(plan):
-                    raise PlanError("push cancelled; nothing was sent")
+                if confirm is not None and asked is None and not confirm(plan):
+                    raise Cancelled("nothing was sent (you answered no)")
             elif plan.is_empty():
                 break
             result.sent = True
@@ -531,6 +574,8 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             record_matches(planned, b)
             try:
                 _send_plan(client, planned, b, journal, result, batch_size, say)
+            except KeyboardInterrupt:
+                raise _ctrl_c(result, journal) from None
             except ReadBack as exc:
                 if attempt == read_backs:
                     raise _stopped(result, PushInterrupted(f"{exc}. Push stopped after {read_backs} read-backs; "
@@ -567,7 +612,7 @@ def undo_add(client: Any, file: str | Path, registration_id: str, *, race_id: in
     rid = str(registration_id).strip()
     tgt = planning.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
     journal = Journal(tgt.race_id, server=client.base_url)
-    with locks.push_lock(client.base_url, tgt.race_id, lock_wait):
+    with locks.push_lock(client.base_url, tgt.race_id, lock_wait, say):
         ours = next((item for _, item, r in journal.adds() if r == rid), None)
         if ours is None:
             raise PlanError(f"registration {rid} was not added by a push from this computer (its journal of "
@@ -619,6 +664,66 @@ def _tie_to_twin(bind_as: str | Path, rid: str, keep: str) -> bool:
     return bool(hits)
 
 
+class Cancelled(TimersyncError):
+    """The timer said no at the prompt: nothing sent, nothing wrong (exit 0)."""
+
+    exit_code = 0
+
+
+class PlanChanged(PlanError):
+    """The plan made under the race lock holds changes the timer did not confirm (RaceEntry or the file
+    changed while the plan was on screen, or while waiting for another push): nothing sent."""
+
+
+class StoppedByTimer(PushInterrupted):
+    """Ctrl-C during a push: says what landed and what the next push does (exit 130)."""
+
+    exit_code = 130
+
+
+def plan_items(plan: Plan) -> set[tuple[Any, ...]]:
+    """What a plan would send, one hashable item per change, to compare the plan a timer confirmed with
+    the one made under the lock."""
+    items: set[tuple[Any, ...]] = {("team", norm("team_name", t.name), str(t.team_type_id)) for t in plan.teams}
+    items |= {("add", a.row, identity(a.participant), a.participant.event_id, a.new_team) for a in plan.adds}
+    items |= {("modify", m.registration_id, c.field, str(c.new)) for m in plan.modifies for c in m.changes}
+    items |= {("switch", s.registration_id, s.new_event_id) for s in plan.switches}
+    items |= {("delete", d.registration_id) for d in plan.deletes}
+    return items
+
+
+def _recheck(asked: Plan, plan: Plan, say: Callable[[str], None]) -> None:
+    """The plan made under the lock against the one the timer confirmed: fewer changes (another push sent
+    some meanwhile) go ahead, saying so; any change the timer did not see stops the push (PlanChanged)."""
+    before, now = plan_items(asked), plan_items(plan)
+    new = now - before
+    if new:
+        raise PlanChanged(f"the plan changed while it was on screen (another push, or RaceEntry, changed "
+                          f"{plural(len(new), 'thing')} since): nothing was sent; run the push again to see "
+                          f"the new plan")
+    gone = before - now
+    if gone:
+        rest = "sending the rest" if now else "nothing is left to send"
+        say(f"{plural(len(gone), 'change')} of the plan you confirmed {'was' if len(gone) == 1 else 'were'} made "
+            f"meanwhile (by another push, or in RaceEntry): {rest}")
+
+
+def _ctrl_c(result: PushResult, journal: Journal) -> StoppedByTimer:
+    """What a timer is told after Ctrl-C during a push: what landed, and what the next push will do."""
+    landed = landed_text(result)
+    doubtful = sum(len(e.get("items") or []) for _, e in journal.pending())
+    text = f"Stopped (Ctrl-C). RaceEntry confirmed {landed or 'nothing of this push'}"
+    if doubtful:
+        text += (f"; {plural(doubtful, 'change')} on the way when you stopped may or may not have reached it. "
+                 f"The next push of this file first checks which did (waiting up to a few minutes while "
+                 f"RaceEntry may still be saving them), never sends them twice, then sends the rest")
+    else:
+        text += "; the next push of this file sends the rest"
+    out = StoppedByTimer(text)
+    out.result = result  # type: ignore[attr-defined]
+    return out
+
+
 def landed_text(result: PushResult) -> str:
     """What this push confirmed so far, for a timer: "1 team created, 3 added, 1 modified" ("" if nothing)."""
     parts = [(len(result.teams_created), "team created", "teams created"), (len(result.added), "added", "added"),
@@ -650,8 +755,18 @@ def _confirmed(answer: Any, n: int, key: str = "participants", id_key: str = "re
         res = result_ids(answer, key, id_key)
     except ShapeError:
         res = []
-    res = [r if isinstance(r, dict) or (r not in (None, "")) else None for r in res[:n]]
+    res = [{**r, "error": row_message(str(r.get("error", "")))} if isinstance(r, dict) else
+           r if r not in (None, "") else None for r in res[:n]]
     return res + [None] * (n - len(res))
+
+
+_REQUEST_ROW = re.compile(r"(?:^|(?<=: ))row \d+(?: \([a-z_]+ [^)]*\))?: *", re.IGNORECASE)
+
+
+def row_message(message: str) -> str:
+    """RaceEntry's refusal of one row, without the row's place in the request ("row 2 (registration_id
+    1027): "): the timer is told the file's row, and only that one."""
+    return _REQUEST_ROW.sub("", message, count=1) or message
 
 
 class _Sender:
@@ -694,10 +809,10 @@ class _Sender:
             self.journal.finish(path, "lost", answer=answer, ids=ids, unconfirmed=missing + absent,
                                 answered=not absent)
             if missing:
-                self.unconfirmed.append(f"{missing} of {len(units)} {kind} rows sent in batch {path.stem} were "
+                self.unconfirmed.append(f"{missing} of the {batch_words(kind, len(units))} just sent were "
                                         f"not confirmed by RaceEntry's answer")
             if absent:
-                self.unconfirmed.append(f"{absent} of {len(units)} {kind} rows sent in batch {path.stem} got an "
+                self.unconfirmed.append(f"{absent} of the {batch_words(kind, len(units))} just sent got an "
                                         f"id in RaceEntry's answer, but RaceEntry lists nobody of that name")
         elif checked:
             self.journal.finish(path, "done", answer=answer, ids=[r if isinstance(r, str) else None for r in res])
@@ -744,7 +859,7 @@ class _Sender:
     def _split(self, kind: str, units: Sequence[tuple[dict[str, Any], Any]], body_of: Callable[[list[Any]], Any],
                call: Callable[[Any], Any], key: str, id_key: str, exc: "Refused") -> list[Any]:
         if len(units) == 1:
-            return [{"error": exc.reason}]
+            return [{"error": row_message(exc.reason)}]
         from .planning import race_state
 
         # The strictest reading: a refusal promises nothing; read back before sending any part again.
@@ -1052,8 +1167,8 @@ def record_matches(planned: Any, b: Any) -> None:
 
 
 def _not_confirmed(problems: list[str]) -> None:
-    raise PushInterrupted(f"{'; '.join(problems)}: they may or may not have landed. Push stopped; run the same "
-                          f"push again: it reads back what landed before sending anything else")
+    raise PushInterrupted(f"{'; '.join(problems)}: they may or may not have reached RaceEntry. Push stopped; run "
+                          f"the same push again: it checks what reached RaceEntry before sending anything else")
 
 
 def verify(client: Any, race_id: int, result: PushResult, before: int) -> list[str]:
@@ -1107,21 +1222,21 @@ def _send(journal: Journal, kind: str, items: list[dict[str, Any]], body: Any,
     may hide applied rows (102) asks for a read-back, or, when logging in again failed, stops the push
     saying to log in (the batch is not confirmed either way: never "failed")."""
     path = journal.begin(kind, items, body)
-    progress.say(f"sending {kind} batch {path.stem.split('-')[0].lstrip('0')} ({len(items)} rows)", force=True)
+    progress.say(f"sending {batch_words(kind, len(items))}", force=True)
     try:
         answer = call(body)
     except AnsweredError as exc:
         journal.finish(path, "lost", error=str(exc), answered=True)
         if exc.login_needed:
             login = f"timersync login --api-url {server}" if server else "timersync login"
-            raise PushInterrupted(f"batch {path.stem.split('-')[0]} ({len(items)} {kind} rows) may have landed: "
-                                  f"RaceEntry said the login had expired after it was sent. Run `{login}`, "
-                                  f"then push again: it reads back what landed before sending") from None
+            raise PushInterrupted(f"the {batch_words(kind, len(items))} just sent may have reached RaceEntry: it "
+                                  f"said the login had expired after they were sent. Run `{login}`, then push "
+                                  f"again: it checks what reached RaceEntry before sending") from None
         raise ReadBack(str(exc)) from None
     except ResponseLost as exc:
         journal.finish(path, "lost", error=str(exc), answered=False)
-        raise PushInterrupted(f"{exc}. Push stopped; run the same push again: it reads back what landed "
-                              f"before sending anything else (journal {path})") from None
+        raise PushInterrupted(f"{exc}. Push stopped; run the same push again: it checks what reached RaceEntry "
+                              f"before sending anything else") from None
     except (AuthError, ConnectionFailed) as exc:
         journal.finish(path, "failed", error=str(exc))  # never sent, or the login itself: nothing applied
         raise

@@ -103,7 +103,7 @@ def test_races_with_date_filter(server, client):
 def test_unknown_race(client):
     with pytest.raises(ApiError, match="RaceEntry says: .*[Rr]ace"):
         client.participants(999999, 0)
-    with pytest.raises(ApiError, match="race 999999 not found"):
+    with pytest.raises(ApiError, match="race 999999 is not a race this account can see on "):
         client.race(999999)
 
 

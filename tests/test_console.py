@@ -71,12 +71,12 @@ def test_status_and_the_remembered_server(client, server, tmp_path, state_home, 
     assert "  edits    4 not pushed yet" in r.output and "  pushed   nothing yet" in r.output
     r = run("push", out, "--team-type", "69", "--yes", "--debug")  # --debug after the command is fine
     assert r.exit_code == 0, r.output
-    assert f"Target: RaceEntry race {server.race_id} on {server.url}" in r.output
+    assert f"Target: RaceEntry race {server.race_id} (Wasatch Harvest Run) on {server.url}" in r.output
     r = run("status", out)
     assert "  edits    1 not pushed yet" in r.output and "bib (not pushable) changed" in r.output
     assert "  pushed   1 added, 1 modified, 1 switched (last " in r.output
     r = run("status", tmp_path / "nowhere.csv")
-    assert r.exit_code == 2  # click: the file does not exist
+    assert r.exit_code == 1 and "no such file in" in r.output  # as diff and push say it
 
 
 def test_push_leaves_its_plan_and_a_receipt(client, server, tmp_path):

@@ -7,6 +7,7 @@ status the README promises."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -111,8 +112,9 @@ def test_504_then_applied_later_is_waited_for_not_sent_twice(client, server, tmp
     assert counts(client, server)[("Late000", "Runner")] == 0  # the gateway gave up; RaceEntry is still on it
     r = run("push", out, "--yes")  # at once
     assert r.exit_code == 0, r.output
-    assert "batch 000001: 30 of 30 rows not in RaceEntry yet; waiting up to 3 min" in r.output, r.output
-    assert "30 landed in RaceEntry and are not sent again" in r.output and "No changes to push." in r.output
+    assert "an earlier push stopped while sending 30 runners" in r.output, r.output
+    assert "batch 0" not in r.output  # in the timer's words
+    assert "30 reached RaceEntry and are not sent again" in r.output and "No changes to push." in r.output
     got = counts(client, server)
     assert [got[(n, "Runner")] for n in names] == [1] * len(names)
     assert len(posts(server)) == 1
@@ -140,8 +142,8 @@ def test_rows_that_never_appear_are_planned_again_after_the_window(client, serve
     result = lib.push(RaceEntryClient(server.url), out, settle_wait=20, settle_poll=4, clock=lambda: now[0],
                       sleep=sleep, progress=said.append)
     assert sum(slept) >= 19 and len(slept) >= 5, slept
-    assert said[0].startswith("batch 000001: 5 of 5 rows not in RaceEntry yet; waiting up to 20 s"), said
-    assert any("0 landed in RaceEntry" in m and "5 did not and will be planned again" in m for m in said), said
+    assert re.match(r"an earlier push stopped while sending 5 runners \(\d\d:\d\d\): 5 of 5 not in RaceEntry yet; waiting up to 20 s", said[0]), said
+    assert any("0 reached RaceEntry" in m and "5 did not: sent now if the file still has them" in m for m in said), said
     assert len(result.added) == 5
     got = counts(client, server)
     assert [got[(n, "Runner")] for n in names] == [1] * 5
@@ -156,7 +158,7 @@ def test_expired_key_after_the_batch_without_a_password_is_not_confirmed(client,
     r = run("push", out, "--yes")  # only the key `login` stored: no password to log in again with
     assert r.exit_code == 3, r.output
     line = r.output.strip().splitlines()[-1]
-    assert line.startswith("Error: batch 000001 (20 participants rows) may have landed: ") and \
+    assert line.startswith("Error: the 20 runners just sent may have reached RaceEntry: ") and \
         f"Run `timersync login --api-url {server.url}`, then push again" in line, r.output
     assert "nothing sent" not in r.output.lower() and "Traceback" not in r.output
     assert counts(client, server)[("Late000", "Runner")] == 1  # it had landed
@@ -164,7 +166,7 @@ def test_expired_key_after_the_batch_without_a_password_is_not_confirmed(client,
     assert r.exit_code == 0, r.output
     r = run("push", out, "--yes")
     assert r.exit_code == 0, r.output
-    assert "20 landed in RaceEntry and are not sent again" in r.output and "No changes to push." in r.output
+    assert "20 reached RaceEntry and are not sent again" in r.output and "No changes to push." in r.output
     got = counts(client, server)
     assert [got[(n, "Runner")] for n in names] == [1] * len(names)
     assert len(posts(server)) == 1

@@ -170,8 +170,9 @@ def test_spreadsheet_round_trip_diffs_empty(client, server, tmp_path):
 
 # -------------------------------------------------------------------------------- conflicts, guards
 
-def test_conflict_not_pushed_unless_preferred(client, server, tmp_path):
-    out = pulled(client, server, tmp_path)
+def city_conflict(client, server, out: Path) -> str:
+    """The first runner's city changed both in the file (FileTown) and in RaceEntry (WebTown): a conflict.
+    Returns their registration id."""
     rows = read_rows(out)
     rid = rows[1][col(rows, "Registration ID")]
     event = int(rows[1][col(rows, "Event ID")])
@@ -181,8 +182,14 @@ def test_conflict_not_pushed_unless_preferred(client, server, tmp_path):
         "registration_id": rid, "event_id": event, "user": {"first_name": rows[1][col(rows, "First Name")],
                                                            "last_name": rows[1][col(rows, "Last Name")],
                                                            "address": {"city": "WebTown"}}}]})
+    return rid
+
+
+def test_conflict_not_pushed_unless_preferred(client, server, tmp_path):
+    out = pulled(client, server, tmp_path)
+    rid = city_conflict(client, server, out)
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 8, result.output  # a conflict left unsent is not "done"
     assert "CONFLICT" in result.output and "file FileTown, RaceEntry WebTown: not pushed" in result.output
     by_id = {p.registration_id: p for p in people(client, server)}
     assert by_id[rid].city == "WebTown"
@@ -230,7 +237,7 @@ def test_invalid_rows_block_unless_skipped(client, server, tmp_path):
     assert [p.first_name for p in people(client, server) if p.first_name in ("Good", "Nolast")] == ["Good"]
 
 
-def test_per_row_errors_reported_by_row(client, server, tmp_path):
+def test_per_row_errors_reported_by_row(client, server, tmp_path, monkeypatch):
     from converters import push as lib
 
     out = pulled(client, server, tmp_path)
@@ -240,11 +247,11 @@ def test_per_row_errors_reported_by_row(client, server, tmp_path):
     victim = rows[1][col(rows, "Registration ID")]
     write_rows(out, rows)
 
-    def confirm(plan):  # someone deletes the first runner between planning and sending
+    def recheck(asked, plan, say):  # someone deletes the first runner between the last plan and sending
         client.delete_participants(server.race_id, {"registrations": [{"registration_id": int(victim)}]})
-        return True
 
-    result = lib.push(client, out, confirm=confirm)
+    monkeypatch.setattr(lib, "_recheck", recheck)
+    result = lib.push(client, out, confirm=lambda plan: True)
     assert [(e.row, e.what) for e in result.errors] == [(2, "modify")]
     assert "not a registration of race" in result.errors[0].message and result.modified == 1
 
@@ -263,7 +270,7 @@ def test_lost_answer_then_reconcile(client, server, tmp_path, kind):
     assert "Push stopped; run the same push again" in result.output
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
     assert result.exit_code == 0, result.output
-    assert "landed in RaceEntry and are not sent again" in result.output
+    assert "reached RaceEntry and are not sent again" in result.output
     assert_intended(client, server, before, info)
     posts = [r for r in control(server, "requests", method="GET")["requests"]
              if r.get("method") == "POST" and str(r.get("path", "")).endswith("/participants")]
@@ -313,7 +320,7 @@ def test_killed_push_resumes(client, server, tmp_path, state_home):
     assert pending, "the batch was journaled before sending"
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
     assert result.exit_code == 0, result.output
-    assert "interrupted batch" in result.output
+    assert "an earlier push stopped while sending" in result.output
     assert_intended(client, server, before, info)
 
 
@@ -343,9 +350,13 @@ def test_cli_partial_exit_4(client, server, tmp_path):
     thread.join()
     assert result.exit_code == 4, result.output
     # Refused per row (documented) or the whole batch refused, then split to find the row (strict).
-    failed = [line for line in result.output.splitlines() if line.startswith("Failed: row 2 (modify): ")]
-    assert len(failed) == 1 and f"row 1 (registration_id {victim}): not a registration of race" in failed[0]
-    assert result.output.endswith("1 row failed; the rest was sent.\n")
+    # One row number, the file's: RaceEntry's place of the row in its request is not repeated.
+    told = result.output[result.output.index("Refused by RaceEntry: row 2 ("):result.output.index("\n1 row refused")]
+    failed = [" ".join(told.split("\n  "))]  # one refusal, wrapped at 80 columns
+    assert len(failed) == 1 and f"registration {victim}), the change: " in failed[0]
+    assert "not a registration of race" in failed[0]
+    assert "row 1" not in failed[0] and "registration_id" not in failed[0]
+    assert result.output.endswith("1 row refused; the rest was sent.\n")
     assert [p.city for p in people(client, server)].count("Elsewhere") == 1
 
 
@@ -374,7 +385,7 @@ def test_lost_switch_answer_is_not_switched_twice(client, server, tmp_path, snap
     assert result.exit_code == 3, result.output
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", *two_way)
     assert result.exit_code == 0, result.output
-    assert "1 landed in RaceEntry and is not sent again" in result.output
+    assert "1 reached RaceEntry and is not sent again" in result.output
     assert "No changes to push." in result.output and "CONFLICT" not in result.output
     after = people(client, server)
     assert len(after) == len(before)

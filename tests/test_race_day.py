@@ -127,7 +127,9 @@ def test_1_a_push_that_cannot_wait_names_the_holder(client, server, tmp_path):
     with push_lock(server.url, server.race_id):
         r = run("push", out, "--yes", "--wait", "0")
     assert r.exit_code == 1
-    assert r.output.startswith(f"Error: race {server.race_id} is being pushed by pid {os.getpid()} since ")
+    # The plan is shown (and confirmed) before the lock is asked for; then the refusal.
+    assert r.output.splitlines()[-1].startswith(f"Error: race {server.race_id} is being pushed by pid "
+                                                f"{os.getpid()} since ")
     assert "nothing was sent" in r.output
     assert counts(client, server)[("Late000", "Runner")] == 0
 
@@ -163,11 +165,11 @@ def test_3_an_answer_confirming_fewer_rows_is_not_success(client, server, tmp_pa
     post_fault(server, "short_after")
     r = run("push", out, "--yes", "--batch-size", "40")
     assert r.exit_code == 3, r.output
-    assert "20 of 40 participants rows sent in batch" in r.output and "not confirmed" in r.output
+    assert "20 of the 40 runners just sent" in r.output and "not confirmed" in r.output
     assert "run the same push again" in r.output
     r = run("push", out, "--yes")
     assert r.exit_code == 0, r.output
-    assert "20 landed in RaceEntry" not in r.output or "not sent again" in r.output
+    assert "20 reached RaceEntry" not in r.output or "not sent again" in r.output
     got = counts(client, server)
     assert [got[(n, "Runner")] for n in names] == [1] * len(names)
     diff_is_empty(out, server)
@@ -231,7 +233,7 @@ def test_6_expired_key_after_the_batch_landed_is_read_back(client, logged_in, tm
     post_fault(server, "102_after")
     r = run("push", out, "--yes", "--batch-size", "50")
     assert r.exit_code == 0, r.output
-    assert "50 landed in RaceEntry and are not sent again" in r.output, r.output
+    assert "50 reached RaceEntry and are not sent again" in r.output, r.output
     got = counts(client, server)
     assert [got[(n, "Runner")] for n in names] == [1] * 50
     diff_is_empty(out, server)
@@ -392,7 +394,7 @@ def test_race_morning(client, logged_in, tmp_path, state_home):
         time.sleep(0.05)  # the server finishes the batch it was given
     r = run("push", out, "--yes")
     assert r.exit_code == 0, r.output
-    assert "interrupted batch" in r.output
+    assert "an earlier push stopped while sending" in r.output
 
     # The morning's end: each intended runner once, nobody lost, no field wiped, an empty diff.
     diff_is_empty(out, server)
@@ -518,8 +520,8 @@ def test_a_push_right_after_a_killed_one_waits_for_its_batch(client, server, tmp
     proc.wait(timeout=10)
     r = run("push", out, "--yes")  # at once: the server is still on it
     assert r.exit_code == 0, r.output
-    assert "batch 000001: 10 of 10 rows not in RaceEntry yet; waiting up to 3 min" in r.output, r.output
-    assert "10 landed in RaceEntry" in r.output and "No changes to push." in r.output, r.output
+    assert "an earlier push stopped while sending 10 runners" in r.output, r.output
+    assert "10 reached RaceEntry" in r.output and "No changes to push." in r.output, r.output
     assert len([q for q in control(server, "requests", method="GET")["requests"] if q["method"] == "POST"
                 and q["path"].endswith("/participants")]) == 1
     got = counts(client, server)

@@ -162,7 +162,7 @@ def test_race_weekend(server, tmp_path, monkeypatch, quick_polls):
     fault(server, "504_apply_later", delay=1)
     out = push(a, code=3)
     out = push(a)  # waits for the batch, sends nothing twice
-    assert "landed in RaceEntry and is not sent again" in out
+    assert "reached RaceEntry and is not sent again" in out
 
     # 7. An expired key answered after the batch applied, with no password at hand.
     laptop("A")

@@ -152,7 +152,7 @@ def test_config_errors(client, server, tmp_path):
     with pytest.raises(ConfigError, match="unknown profile 'runscor'"):
         load_config(folder)
     cfg.write_text(f'race_id = 999\napi_url = "{server.url}"\n[[outputs]]\nprofile = "runscore"\nfile = "r.csv"\n')
-    with pytest.raises(ConfigError, match="race_id = 999: race 999 not found"):
+    with pytest.raises(ConfigError, match="race_id = 999: race 999 is not a race this account can see"):
         watcher(folder, client)
     with pytest.raises(ConfigError, match="config not found"):
         load_config(tmp_path)
