@@ -65,6 +65,8 @@ def sync(args: tuple[str, ...], server: str | None, profile: str | None,
             progress.say(f"{result.status_line()}; next round in {every:.0f} s (Ctrl-C stops)", force=True)
             return
         click.echo(result.status_line())
+        for line in result.story():
+            click.echo(line)
         for o in result.outputs:
             for w in o.warnings:
                 click.echo(f"  warning: {w}", err=True)
@@ -100,6 +102,7 @@ def _sync_json(result) -> dict:  # type: ignore[no-untyped-def]
                        "edits": o.edits, "conflicts": o.conflicts, "warnings": o.warnings, "error": o.error}
                       for o in result.outputs]
     out["status"] = result.status_line()
+    out["story"] = result.story()
     return out
 
 

@@ -500,6 +500,8 @@ class Watcher:
                                       [SyncOutput(o.profile, self.config.outbox / o.file) for o in self.config.outputs])
             result = self._syncer.run()
             self.report(f"sync: {result.status_line()}")
+            for line in result.story():
+                self.report(line)
         except TimersyncError as exc:
             self.report(f"sync: {exc}")
             LOG.warning("sync: %s", exc)
