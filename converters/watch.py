@@ -308,6 +308,7 @@ class Watcher:
         self._incomplete: dict[str, float] = {}  # name -> when it was first found incomplete
         self._tally: dict[str, int] = {}  # outcome status -> files, for the live status line
         self._last = ""
+        self._unsent: str | None = None  # the profile of a plan just written that push = false kept back
         self._context: dict[str, Any] | None = None
         self._syncer: Any = None
         self._next_sync = 0.0
@@ -525,6 +526,7 @@ class Watcher:
             self.report(f"{name}: {outcome.message}; moved to {outcome.moved_to.parent.name}/")
             return outcome
         details = ""
+        self._unsent = None
         try:
             outputs = self._handle(path)
             status, message = "done", f"wrote {', '.join(outputs)}"
@@ -547,6 +549,11 @@ class Watcher:
         self._last = f"{time.strftime('%H:%M:%S')} {name} {'ok' if status == 'done' else 'FAILED'}"
         LOG.info("%s: %s: %s", name, status, message)
         self.report(f"{name}: {'ok' if status == 'done' else 'FAILED'}: {message}")
+        if status == "done" and self._unsent:
+            self.report(self._how_to_send(outcome.moved_to))
+        elif status == "failed":
+            self.report(f"  nothing sent; {outcome.moved_to.parent.name}/{outcome.moved_to.name}.error.txt "
+                        f"says what to fix; then drop it in in/ again")
         return outcome
 
     def _move(self, path: Path, ok: bool, message: str, details: str) -> Path:
@@ -663,12 +670,31 @@ class Watcher:
         text = f"{path.name} against RaceEntry race {cfg.race_id}:\n{diff.summary_text(plan)}"
         # The same files as `timersync diff -o`: the exact request bodies, each checked against its schema.
         planning.write_plan(plan, folder, summary, text)
-        written = [f"out/{folder.name}/"]
-        if cfg.push and not plan.is_empty():
+        c = plan.counts()
+        what = ", ".join(diff.plural(c[key], one) for key, one in (("teams", "new team"), ("adds", "add"),
+                         ("modifies", "modify"), ("switches", "switch"), ("deletes", "delete")) if c[key])
+        written = [f"out/{folder.name}/ ({what})" if what else f"out/{folder.name}/"]
+        if plan.is_empty():
+            written.append("nothing to send (the file agrees with RaceEntry)")
+        elif cfg.push:
             outcome = self._push(path, profile, bind_as, folder)
             write_text(folder / "summary.txt", f"{text}\n{outcome}\n")
             written.append(outcome)
+        else:
+            written.append(f"nothing sent (push = false in {cfg.path.name})")
+            self._unsent = profile_name(profile)
         return written
+
+    def _how_to_send(self, moved_to: Path) -> str:
+        """How to send a plan the config did not push: the command for the file where it now lies."""
+        from .client import resolve_base_url
+
+        url = self.client.base_url
+        server = "" if resolve_base_url(None, None) == url else f" --api-url {url}"
+        cfg = self.config
+        server += (" --two-way" if cfg.two_way else "") + (f" --encoding {cfg.encoding}" if cfg.encoding else "")
+        return (f"  to send it, set push = true in {self.config.path.name} and drop it again, or run:\n"
+                f"  timersync push {self.config.race_id} {quoted(moved_to)} -p {self._unsent}{server}")
 
     def _push(self, path: Path, profile: Any, bind_as: Path, folder: Path) -> str:
         """Push with push's own guards and lock: it plans again inside the race's push lock, reconciles
@@ -686,6 +712,11 @@ class Watcher:
         errors = f", {len(result.errors)} row errors" if result.errors else ""
         return (f"pushed: {len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
                 f"{len(result.deleted)} deleted{errors}")
+
+
+def quoted(path: Path) -> str:
+    """A path to paste into a command: in double quotes when it holds a space (every shell takes them)."""
+    return f'"{path}"' if " " in str(path) else str(path)
 
 
 def profile_name(profile: Any) -> str:
