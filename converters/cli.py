@@ -182,6 +182,21 @@ def echo_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def echo_warnings(warnings: list[str], prefix: str = "warning: ", listed_in: Any = None) -> None:
+    """Warnings on stderr, one line per kind (converters.notices.group). ``listed_in``: a file to write
+    every warning into, one a line, when grouping left some out (named on the last line)."""
+    from .notices import group
+
+    lines = group(list(warnings))
+    for line in lines:
+        click.echo(f"{prefix}{line}", err=True)
+    if listed_in is not None and len(lines) < len(warnings):
+        from .atomic import write_text
+
+        write_text(listed_in, "".join(f"{w}\n" for w in warnings))
+        click.echo(f"{prefix}each one is listed in {listed_in}", err=True)
+
+
 def table(rows: list[list[Any]], header: list[str]) -> str:
     """A table that fits the terminal (see :func:`converters.diff.table`)."""
     from .diff import table as fitted

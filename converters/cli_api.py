@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .cli import api_options, echo_json, json_option, main, make_client, table
+from .cli import api_options, echo_json, echo_warnings, json_option, main, make_client, table
 from .server.defaults import BEHAVIOURS, DEFAULT_PASSWORD
 
 
@@ -261,8 +261,7 @@ def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: 
                    "teams": result.teams, "warnings": result.warnings, "binding": str(result.binding),
                    "backup": str(result.backup) if result.backup else None})
         return
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    echo_warnings(result.warnings, listed_in=result.binding / "warnings.txt")
     click.echo(f"Wrote {result.output} ({result.participants} participants, {result.teams} teams)")
     if result.backup:
         click.echo(f"The previous {result.output.name} is kept as {result.backup.name}")

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from . import progress
-from .cli import echo_json, file_server_options, json_option, main, make_client
+from .cli import echo_json, echo_warnings, file_server_options, json_option, main, make_client
 
 
 def plan_options(func: Callable) -> Callable:
@@ -167,8 +167,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
         echo_json(summary)
     else:
         progress.clear()
-        for warning in summary["warnings"]:
-            click.echo(f"Warning: {warning}", err=True)
+        echo_warnings(summary["warnings"], "Warning: ")
         show_plan(text)
         if plan_dir:
             click.echo(f"Plan written to {plan_dir} (open preview.html to look at it)")

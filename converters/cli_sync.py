@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .cli import echo_json, file_server_options, json_option, main, make_client
+from .cli import echo_json, echo_warnings, file_server_options, json_option, main, make_client
 
 
 @main.command()
@@ -68,8 +68,7 @@ def sync(args: tuple[str, ...], server: str | None, profile: str | None,
         for line in result.story():
             click.echo(line)
         for o in result.outputs:
-            for w in o.warnings:
-                click.echo(f"  warning: {w}", err=True)
+            echo_warnings(o.warnings, "  warning: ")
             if o.incoming and o.wrote:
                 for e in o.edits[:20]:
                     click.echo(f"  edited: {e}{'  [conflict: also changed on RaceEntry]' if e in o.conflicts else ''}")
