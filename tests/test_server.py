@@ -846,8 +846,11 @@ def test_serve_command_strict_with_test_controls(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         banner = proc.stdout.readline()
-        assert "RaceEntry-compatible server on http://127.0.0.1:" in banner and "strict" in banner
+        assert "RaceEntry-compatible server on http://127.0.0.1:" in banner
         url = banner.split(" on ", 1)[1].split()[0]
+        assert "behaving strictly" in proc.stdout.readline()
+        assert "Log in as timer@example.com (password " in proc.stdout.readline()
+        assert proc.stdout.readline().strip() == f"timersync login --api-url {url}"  # a line to copy whole
         assert requests.get(url.rsplit("/rest", 1)[0] + "/_control/options", timeout=5).status_code == 200
         assert requests.get(url + "/races", timeout=5).status_code == 401
     finally:
