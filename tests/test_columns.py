@@ -1,0 +1,104 @@
+"""Issue 20 part 6: at an 80-column console every line timersync prints fits, or wraps at word
+boundaries; what a timer copies (a command, an address) stands whole on a line of its own."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from converters.cli import main
+from converters.progress import fit
+from tests.conftest import ROOT, drop_folder
+
+
+def copyable(line: str) -> bool:
+    text = line.strip()
+    return text.startswith(("timersync ", "http://", "https://")) or " " not in text
+
+
+def check_lines(output: str, what: str) -> None:
+    for line in output.splitlines():
+        assert len(line) <= 80 or copyable(line), f"{what}: {len(line)} columns: {line!r}"
+
+
+def test_fit_wraps_at_word_boundaries_and_leaves_commands_whole():
+    words = "the quick brown fox jumps over the lazy dog " * 4
+    lines = fit("  " + words.strip(), 30).split("\n")
+    assert all(len(line) <= 30 for line in lines) and lines[1].startswith("    ")
+    assert " ".join(line.strip() for line in lines) == words.strip()  # no word cut, none lost
+    long_path = "/a/" + "b" * 90
+    assert fit(f"see {long_path} for more", 40).split("\n") == ["see", f"  {long_path}", "  for more"]
+    command = "  timersync push 2026 " + "x" * 80 + ".csv -p runscore"
+    assert fit(command, 80) == command
+
+
+def test_every_command_fits_80_columns(client, server, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)
+    race = str(server.race_id)
+    api = ["--api-url", server.url]
+    out = tmp_path / "runscore.csv"
+    folder = drop_folder(tmp_path, server)
+    said: list[tuple[str, str]] = []
+
+    def run(*args: str, code: int | None = 0) -> str:
+        r = CliRunner().invoke(main, list(args))
+        if code is not None:
+            assert r.exit_code == code, (args, r.output)
+        said.append((" ".join(args), r.output))
+        return r.output
+
+    run("login", *api, "--email", server.email, "--password", server.password)
+    run("races", *api)
+    run("participants", race, *api)
+    run("teams", race, *api)
+    run("teams", race, "--types", *api)
+    run("profiles")
+    run("pull", race, "-p", "runscore", "-o", str(out), *api)
+    run("sync", str(out))
+    subprocess.run([sys.executable, str(ROOT / "samples" / "race_day_edit.py"), str(out)], check=True)
+    run("status", str(out))
+    run("diff", str(out), "--team-type", "69", "-o", str(tmp_path / "plan"))
+    shutil.copy(out, folder / "in" / "runscore.csv")  # the edited file, dropped before it is pushed
+    watched = run("watch", str(folder), "--once", "--poll")
+    assert "nothing sent (push = false in" in watched and "\n  timersync push " in watched, watched
+    run("push", str(out), "--team-type", "69", "--yes", code=None)
+    run("sync", str(out))
+    run("convert", str(out), str(tmp_path / "back.json"), "-p", "runscore", code=None)
+    run("pull", race, "-p", "director", "-o", str(tmp_path / "director.csv"), *api)
+    run("diff", str(tmp_path / "missing.csv"), code=None)
+    run("pull", "999", "-p", "runscore", "-o", str(tmp_path / "x.csv"), *api, code=None)
+    run("demo", "--participants", "30")
+    for name in ("login", "races", "participants", "teams", "profiles", "convert", "pull", "diff", "push",
+                 "status", "undo-add", "sync", "watch", "serve", "demo"):
+        run(name, "--help")
+    run("--help")
+    for what, output in said:
+        check_lines(output, what)
+    text = "\n".join(o for _, o in said)
+    assert f"Logged in to {server.url} as" in text  # the address whole, on the line it starts
+
+
+def test_the_serve_banner_fits_and_its_command_logs_in(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    env = dict(os.environ, COLUMNS="80", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "converters", "serve", "--port", "0", "--participants", "20"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    try:
+        lines = [proc.stdout.readline() for _ in range(5)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    check_lines("".join(lines), "serve")
+    command = next(line.strip() for line in lines if line.strip().startswith("timersync login"))
+    assert len(command) <= 80 and lines[-1].strip() == "Ctrl-C stops it."
+    password = lines[2].split("(password ", 1)[1].split(")")[0].split(",")[0]
+    assert password == "rehearse-2026"
+    if proc.returncode is None:
+        pytest.fail("serve did not stop on Ctrl-C")
