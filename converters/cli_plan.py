@@ -162,7 +162,9 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
         plan_dir = str(binding_dir(planned.target.bind_as) / "plan")
     title = f"{Path(file).name}: plan for RaceEntry race {planned.target.race_id}"
     if plan_dir:
-        planning.write_plan(plan, plan_dir, summary, text, title)
+        from .preview import Where
+
+        planning.write_plan(plan, plan_dir, summary, text, title, Where.of_planned(planned))
     if as_json:
         echo_json(summary)
     else:
@@ -271,8 +273,12 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     from .binding import binding_dir
 
     folder = binding_dir(tgt.bind_as) / "pushes" / _time.strftime("%Y%m%d-%H%M%S")
+    from .binding import load as load_binding
+    from .preview import Where
+
     planning.write_plan(plan, folder, plan.summary(), summary_text(plan),
-                        f"{Path(file).name}: pushed to RaceEntry race {tgt.race_id}")
+                        f"{Path(file).name}: pushed to RaceEntry race {tgt.race_id}",
+                        Where.of_binding(url, load_binding(tgt.bind_as)))
     planning.write_receipt(folder, result)
     ids_written = 0
     if write_ids and result.added and before is not None:

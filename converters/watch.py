@@ -669,7 +669,10 @@ class Watcher:
         summary["profile"] = getattr(profile, "name", str(profile))
         text = f"{path.name} against RaceEntry race {cfg.race_id}:\n{diff.summary_text(plan)}"
         # The same files as `timersync diff -o`: the exact request bodies, each checked against its schema.
-        planning.write_plan(plan, folder, summary, text)
+        from .preview import Where
+
+        planning.write_plan(plan, folder, summary, text, f"{path.name}: plan for RaceEntry race {cfg.race_id}",
+                            Where.of_planned(planned))
         c = plan.counts()
         what = ", ".join(diff.plural(c[key], one) for key, one in (("teams", "new team"), ("adds", "add"),
                          ("modifies", "modify"), ("switches", "switch"), ("deletes", "delete")) if c[key])
