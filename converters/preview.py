@@ -73,10 +73,11 @@ class Where:
 
     def events(self) -> dict[int, str]:
         from .convert import race_events
+        from .errors import TimersyncError
 
         try:
             return race_events(self.race)
-        except Exception:  # a race answer of another shape: ids without names
+        except TimersyncError:  # a race answer of another shape: ids without names
             return {}
 
     def race_words(self, race_id: Any) -> str:
@@ -141,7 +142,8 @@ def entries(plan: Plan, where: Where | None = None) -> list[dict[str, Any]]:
         out.append({"kind": kind, "row": row, "rid": rid or "", "who": who, "changes": changes, "sent": sent})
 
     for t in plan.teams:
-        add("new team", ", ".join(map(str, t.rows[:5])), "", t.name, [("team type", "", names.team_type(t.team_type_id))])
+        add("new team", ", ".join(map(str, t.rows[:5])), "", t.name,
+            [("team type", "", names.team_type(t.team_type_id))])
     for a in plan.adds:
         p = a.participant
         fields = [(f.replace("_id", ""), "", names.value(f, getattr(p, f)))
@@ -181,7 +183,8 @@ def entries(plan: Plan, where: Where | None = None) -> list[dict[str, Any]]:
         add("invalid", i.row, i.registration_id, "", [("row", "", i.message)])
     for c in plan.undecided:
         add("cannot tell", c.row or "", c.registration_id, c.who,
-            [(c.field, names.value(c.field, c.raceentry), f"stays (file: {names.value(c.field, c.file)}; {c.resolution})")],
+            [(c.field, names.value(c.field, c.raceentry),
+              f"stays (file: {names.value(c.field, c.file)}; {c.resolution})")],
             sent=False)
     return out
 

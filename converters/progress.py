@@ -22,9 +22,9 @@ def width() -> int:
 
 
 def _to_copy(line: str) -> bool:
-    """A line a timer copies whole (a command, an address): it is never broken, even when long."""
+    """A line a timer (or a script) copies whole (a command, an address, a JSON line): never broken."""
     text = line.strip()
-    return text.startswith(("timersync ", "$ ", "http://", "https://")) or " " not in text
+    return text.startswith(("timersync ", "$ ", "http://", "https://", "{", "[")) or " " not in text
 
 
 def fit(text: str, columns: int | None = None) -> str:

@@ -455,12 +455,16 @@ class Syncer:
         """Name the first SHOW runners added, changed (with the fields that changed) and removed."""
         from .convert import race_events
 
-        events = race_events(race if race is not None else (self.roster.get("context") or {}).get("race"))
+        try:
+            events = race_events(race if race is not None else (self.roster.get("context") or {}).get("race"))
+        except TimersyncError:  # a race answer of another shape: events by id
+            events = {}
         added = [r for _, r, old in upserts if old is None][:SHOW]
         changed = [(r, old) for _, r, old in upserts if old is not None][:SHOW]
         result.added_who = [_who(_record(r, rid)) for rid, r in ((str(r.p.registration_id), r) for r in added)]
-        result.changed_who = [f"{_who(new.p)} ({_what_changed(_record(old, str(new.p.registration_id)), new.p, events)})"
-                              for new, old in changed]
+        result.changed_who = [
+            f"{_who(new.p)} ({_what_changed(_record(old, str(new.p.registration_id)), new.p, events)})"
+            for new, old in changed]
         result.removed_who = [_who(_record(old, rid)) for rid, old in removals[:SHOW]]
 
     def _start_from_binding(self, result: SyncResult) -> None:
@@ -472,7 +476,8 @@ class Syncer:
         for out in self.outputs:
             b = binding.load(out.path)
             if (b is None or b.legacy or b.race_id is None or int(b.race_id) != self.race_id
-                    or b.server != self.client.base_url or not b.has_base or not out.path.exists()):
+                    or state.server_key(b.server or "") != state.server_key(self.client.base_url)
+                    or not b.has_base or not out.path.exists()):
                 continue
             answer = as_answer(b.base_raw(), str(b.base_path))
             rows = _rows_of(answer)
@@ -676,7 +681,7 @@ class Syncer:
 SHOW = 5  # runners named per kind in a round's story
 _NOT_NEWS = {"last_modified", "age"}  # fields that change without anybody changing the runner
 _WORDS = {"event_id": "event", "dob": "date of birth", "zipcode": "ZIP", "team_id": "team", "team_name": "team",
-          "team_type_id": "team type", "checked_in": "checked in", "country_code": "country", "bib": "bib",
+          "team_type_id": "team type", "checked_in": "checked in", "country_code": "country",
           "team_bib": "team bib", "registration_date": "registration date"}
 
 

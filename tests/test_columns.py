@@ -34,6 +34,8 @@ def test_fit_wraps_at_word_boundaries_and_leaves_commands_whole():
     assert fit(f"see {long_path} for more", 40).split("\n") == ["see", f"  {long_path}", "  for more"]
     command = "  timersync push 2026 " + "x" * 80 + ".csv -p runscore"
     assert fit(command, 80) == command
+    line = '{"server": "http://127.0.0.1:8765/rest", "note": "' + "a few words " * 10 + '"}'
+    assert fit(line, 80) == line  # a JSON line a script reads stays one line
 
 
 def test_every_command_fits_80_columns(client, server, tmp_path, monkeypatch):
