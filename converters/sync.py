@@ -185,6 +185,13 @@ class Roster:
             out[rid] = (first, new or None)
         return out
 
+    def seed(self, rows: dict[str, "Row"]) -> None:
+        """Start an empty roster from rows already known (a pulled file's base): no change is recorded."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO participants (registration_id, event_id, last_modified, doc) "
+                "VALUES (?, ?, ?, ?)", ((rid, r.event_id, r.lm, memoryview(r.doc)) for rid, r in rows.items()))
+
     def commit(self, upserts: Sequence[tuple[str, "Row", "Row | None"]], removals: Sequence[tuple[str, "Row"]],
                meta: dict[str, Any], full: bool) -> None:
         """Apply one round in one transaction: (rid, new, old) upserts, (rid, old) removals, meta keys.
@@ -481,8 +488,8 @@ class Syncer:
                 continue
             answer = as_answer(b.base_raw(), str(b.base_path))
             rows = _rows_of(answer)
-            self.roster.commit([(str(r.p.registration_id), r, None) for r in rows], [], {}, full=True)
             self._rows = {str(r.p.registration_id): r for r in rows}
+            self.roster.seed(self._rows)  # the pull's runners: where the roster starts, not news
             ctx = b.context or {}
             context = {"race": ctx.get("race"), "teams": ctx.get("teams"), "team_types": ctx.get("team_types")}
             self.roster.set("context", context)
