@@ -104,3 +104,27 @@ def test_the_serve_banner_fits_and_its_command_logs_in(tmp_path, monkeypatch):
     assert password == "rehearse-2026"
     if proc.returncode is None:
         pytest.fail("serve did not stop on Ctrl-C")
+
+
+def test_thousands_of_cell_warnings_are_one_line_per_kind(tmp_path):
+    """A big race whose names a spreadsheet would run: the writer reports each cell; the timer reads one
+    line per kind, with what was done, whether to act, the first rows and how many more."""
+    from converters.convert import write_file
+    from converters.model import Participant
+    from converters.notices import group
+
+    people = [Participant(registration_id=str(1000 + i), event_id=16, first_name=f"={i}" if i < 7512 else "Ann",
+                          last_name="Dvořák" if i % 1000 == 0 else "Lee", email=f"r{i}@example.com")
+              for i in range(8000)]
+    warnings = write_file(tmp_path / "director.csv", people, "director")
+    assert len(warnings) > 7512  # one per cell, as written
+    lines = group(warnings)
+    formulas = [line for line in lines if "start with =, +, - or @" in line]
+    assert formulas == ["7,512 values start with =, +, - or @ (First Name): written with a leading ' so a "
+                        "spreadsheet does not run them as formulas (The Race Director shows the '); nothing to "
+                        "do; rows 2, 3, 4 and 7,509 more"]
+    letters = [line for line in lines if "cannot hold" in line]
+    assert letters == ["8 values (Last Name) have letters cp1252 cannot hold: written with the nearest plain "
+                       "letters (Dvořák as Dvorak); nothing to do; rows 2, 1002, 2002 and 5 more"]
+    assert len(lines) <= 4, lines
+    assert [group([w]) for w in warnings[:3]] == [[w] for w in warnings[:3]]  # one alone stays as written
