@@ -581,6 +581,7 @@ class Watcher:
     def _convert_json(self, path: Path) -> list[str]:
         from .writer import write_file
         from .errors import SchemaError
+        from .notices import group
         from .jsonio import load_bytes, loads
         from .model import Answer, decode_participants, parse_participants, parse_teams
         from .binding import bind
@@ -614,8 +615,9 @@ class Watcher:
         written = []
         for spec in self.config.outputs:
             out = self.config.outbox / f"{path.stem}.{spec.file}"
-            for w in write_file(out, participants, spec.profile, race=race, teams=teams):
+            for w in group(write_file(out, participants, spec.profile, race=race, teams=teams)):
                 LOG.info("%s -> %s: %s", path.name, out.name, w)
+                self.report(f"{path.name} -> out/{out.name}: warning: {w}")
             bind(out, server=self.client.base_url, race_id=self.config.race_id, profile=spec.profile, base=data,
                  race=race, teams=teams_raw, team_types=context.get("team_types"))
             written.append(f"out/{out.name}")

@@ -236,10 +236,13 @@ def test_push_false_says_nothing_was_sent_and_how_to_send_it(client, server, tmp
     target = people[0]
     edited = [p.copy(first_name="Renamed") if p.registration_id == target.registration_id else p for p in people]
     write_file(folder / "in" / "runscore.csv", edited, "runscore", race=client.race(server.race_id))
-    # and one that changes nothing
+    # and one that changes nothing, and a participants JSON (converted: its warnings one line per kind)
     write_file(folder / "in" / "raceresult.xlsx", people, "raceresult", race=client.race(server.race_id))
+    (folder / "in" / "race.json").write_bytes(orjson.dumps(client.participants(server.race_id, 0)))
     w.run_once()
     text = "\n".join(said)
+    formulas = [line for line in said if line.startswith("race.json -> out/race.runscore.csv: warning: ")]
+    assert len(formulas) == 1 and "values start with =, +, - or @" in formulas[0], said
     assert ("runscore.csv: ok: wrote out/runscore.plan/ (1 modify), nothing sent (push = false in "
             "timersync.toml)") in text, text
     assert "raceresult.xlsx: ok: wrote out/raceresult.plan/, nothing to send (the file agrees with RaceEntry)" in text
