@@ -104,7 +104,8 @@ def say(message: str, force: bool = False) -> None:
         return
     _last = now
     cols = max(20, width() - 1)
-    text = message if len(message) <= cols else message[: cols - 1] + "…"
+    # One line that \r rewrites: a longer message ends at the last whole word that fits.
+    text = message if len(message) <= cols else (message[: cols - 1].rsplit(" ", 1)[0] or message[: cols - 1]) + "…"
     try:
         _stream.write("\r" + text + " " * max(0, _width - len(text)))
         _stream.flush()

@@ -128,3 +128,22 @@ def test_thousands_of_cell_warnings_are_one_line_per_kind(tmp_path):
                        "letters (Dvořák as Dvorak); nothing to do; rows 2, 1002, 2002 and 5 more"]
     assert len(lines) <= 4, lines
     assert [group([w]) for w in warnings[:3]] == [[w] for w in warnings[:3]]  # one alone stays as written
+
+
+def test_the_live_line_ends_at_a_whole_word(monkeypatch):
+    import io
+
+    from converters import progress
+
+    screen = io.StringIO()
+    monkeypatch.setenv("COLUMNS", "40")
+    for name in ("stdout", "stderr"):  # enable() wraps them: put them back after the test
+        monkeypatch.setattr(sys, name, getattr(sys, name))
+    progress.enable(screen)
+    try:
+        progress.say("12:00:01  0 added, 3 changed, 0 removed; 49,500 runners; next round in 60 s", force=True)
+        shown = screen.getvalue().lstrip("\r")
+    finally:
+        progress.enable(None)
+    assert shown == "12:00:01  0 added, 3 changed, 0…", shown
+    assert len(shown) <= 39
