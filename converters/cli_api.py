@@ -316,7 +316,8 @@ def demo(output_dir: str, count: int, as_json: bool) -> None:
                     target = out / f"{name}.{kind}"
                     result = do_pull(client, handle.race_id, prof, target, fetched=fetched)
                     said = group(result.warnings)  # one line per kind: the count the table shows
-                    rows.append([str(target), result.participants, result.teams, len(said)])
+                    teams = result.teams if prof.team_columns else 0  # a profile without a teams table writes none
+                    rows.append([str(target), result.participants, teams, len(said)])
                     told += [f"{target}:"] + [f"  {line}" for line in said] if said else []
             warnings_file = out / "warnings.txt"
             from .atomic import write_text
