@@ -60,7 +60,8 @@ def sync(args: tuple[str, ...], server: str | None, profile: str | None,
         if as_json:  # one JSON object per round
             echo_json(_sync_json(result))
             return
-        quiet_round = not result.error and not any(o.wrote or o.error or o.warnings for o in result.outputs)
+        quiet_round = (not result.error and not result.story()
+                       and not any(o.wrote or o.error or o.warnings for o in result.outputs))
         if live and quiet_round:  # on a terminal, a round that changed nothing only updates the live line
             progress.say(f"{result.status_line()}; next round in {every:.0f} s (Ctrl-C stops)", force=True)
             return

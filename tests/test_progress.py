@@ -81,6 +81,7 @@ def test_sync_every_keeps_one_live_line_on_a_terminal(tmp_path, state_home):
         lines = [line for line in text.split("\n") if "warning: " not in line]  # (the first write's guards)
         assert len(lines) <= 4, text  # no line per round
         assert "Stopped." in text
+        assert "started from r.csv as timersync wrote it at " in text  # the first round says so, live or not
     finally:
         srv.stop()
 
