@@ -147,3 +147,18 @@ def test_the_live_line_ends_at_a_whole_word(monkeypatch):
         progress.enable(None)
     assert shown == "12:00:01  0 added, 3 changed, 0…", shown
     assert len(shown) <= 39
+
+
+def test_pull_lists_every_warning_in_its_binding(client, server, tmp_path):
+    out = tmp_path / "director.csv"
+    api = ["--api-url", server.url]
+    every = CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "director", "-o", str(out), *api, "--json"])
+    import json
+
+    warnings = json.loads(every.stdout)["warnings"]
+    r = CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "director", "-o", str(out), *api, "--force"])
+    assert r.exit_code == 0, r.output
+    listed = out.parent / ".timersync" / "director.csv" / "warnings.txt"
+    shown = [line for line in r.output.splitlines() if line.startswith("warning: ")]
+    assert shown[-1] == f"warning: each one is listed in {listed}" and len(shown) - 1 < len(warnings)
+    assert listed.read_text(encoding="utf-8").splitlines() == warnings
