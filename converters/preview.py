@@ -155,7 +155,7 @@ def entries(plan: Plan, where: Where | None = None) -> list[dict[str, Any]]:
         add("add", a.row, "", who_of(p), fields)
     for m in plan.modifies:
         add("modify", m.row, m.registration_id, who_of(m.current),
-            [(c.field, names.value(c.field, c.old) or "(blank)", names.value(c.field, c.new)) for c in m.changes])
+            [(c.field, names.value(c.field, c.old), names.value(c.field, c.new)) for c in m.changes])
     for s in plan.switches:
         add("switch", s.row, s.registration_id, who_of(s.current),
             [("event", names.event(s.old_event_id), names.event(s.new_event_id))])
@@ -164,13 +164,15 @@ def entries(plan: Plan, where: Where | None = None) -> list[dict[str, Any]]:
             [("registration", f"registered in {names.event(d.participant.event_id)}", "deleted")])
     for c in plan.conflicts:
         if c.field == "(registration)":
-            change = ("registration", _show(c.raceentry), f"file: {c.file} ({c.resolution})")
+            change = ("registration", _show(c.raceentry),
+                      f"{c.file} in the file ({c.resolution})" if c.resolution == "file wins"
+                      else f"stays (file: {c.file}; {c.resolution})")
         elif c.resolution == "file wins":
             change = (c.field, names.value(c.field, c.raceentry),
                       f"{names.value(c.field, c.file)} (the file's; was {names.value(c.field, c.base)}: file wins)")
         else:
             # RaceEntry's value is the current one and stays: shown as now, never struck through, no arrow;
-            # the file's value beside it ("; " marks a value that is not sent)
+            # the file's value beside it
             change = (c.field, names.value(c.field, c.raceentry),
                       f"stays (file: {names.value(c.field, c.file)}, was {names.value(c.field, c.base)}; "
                       f"{c.resolution})")
