@@ -194,6 +194,29 @@ def echo_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def echo_warnings(warnings: list[str], prefix: str = "warning: ", listed_in: Any = None) -> None:
+    """Warnings on stderr, one line per kind (converters.notices.group). ``listed_in``: the file that keeps
+    every warning of this run, one a line (named on the last line when grouping left some out; removed
+    when there are none, so it never tells of an earlier run)."""
+    from pathlib import Path
+
+    from .notices import group
+
+    lines = group(list(warnings))
+    for line in lines:
+        click.echo(f"{prefix}{line}", err=True)
+    if listed_in is None:
+        return
+    if warnings:
+        from .atomic import write_text
+
+        write_text(listed_in, "".join(f"{w}\n" for w in warnings))
+        if len(lines) < len(warnings):
+            click.echo(f"{prefix}each one is listed in {listed_in}", err=True)
+    else:
+        Path(listed_in).unlink(missing_ok=True)
+
+
 def table(rows: list[list[Any]], header: list[str]) -> str:
     """A table that fits the terminal (see :func:`converters.diff.table`)."""
     from .diff import table as fitted

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .cli import api_options, echo_json, json_option, main, make_client, profile_name, table
+from .cli import api_options, echo_json, echo_warnings, json_option, main, make_client, profile_name, table
 from .server.defaults import BEHAVIOURS, DEFAULT_PASSWORD, QUIRKS
 
 
@@ -229,13 +229,16 @@ def serve(host: str, port: int, password: str | None, db: str | None, count: int
                               "test_controls": test_controls}, pretty=False).decode())
             sys.stdout.flush()
             return
-        strict = "; strict" if behave == "strict" else ""
-        click.echo(f"RaceEntry-compatible server on {handle.url} (race {handle.race_id}, {count} participants{strict})")
+        # The address and the login command stand on lines of their own, short enough to copy whole.
+        strict = ", behaving strictly" if behave == "strict" else ""
+        click.echo(f"RaceEntry-compatible server on {handle.url}")
+        password = ("the password you gave" if given else f"password {handle.password}"
+                    + (", made up for this run" if generated else ""))
+        click.echo(f"Race {handle.race_id}, {count} participants{strict}.")
         if quirks:
-            click.echo(f"  quirks: {', '.join(quirks)} (serve --help says what each does)")
-        shown = "" if given else f" --password {handle.password}"
-        made_up = "   # a password made up for this run" if generated else ""
-        click.echo(f"  timersync login --api-url {handle.url} --email {handle.email}{shown}{made_up}")
+            click.echo(f"Quirks: {', '.join(quirks)} (serve --help says what each does).")
+        click.echo(f"Log in as {handle.email} ({password}) with:")
+        click.echo(f"  timersync login --api-url {handle.url}")
         if not is_loopback(host):
             click.echo(f"warning: listening on {host or 'every address'}: the server is reachable from the "
                        "network; anyone who can reach it and knows the password can log in", err=True)
@@ -293,8 +296,7 @@ def pull(base_url: str, race_id: int, profile_name: str, output: str, snapshot: 
                    "teams": result.teams, "warnings": result.warnings, "binding": str(result.binding),
                    "backup": str(result.backup) if result.backup else None})
         return
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    echo_warnings(result.warnings, listed_in=result.binding / "warnings.txt")
     click.echo(f"Wrote {result.output} ({result.participants} participants, {result.teams} teams)")
     if result.backup:
         click.echo(f"The previous {result.output.name} is kept as {result.backup.name}")
@@ -332,25 +334,40 @@ def demo(output_dir: str, count: int, as_json: bool) -> None:
         handle = start_background(db=str(Path(tmp) / "raceentry.sqlite"), participants=count, seed=1,
                                   quirks=["race-events"])
         try:
-            if not as_json:
-                click.echo(f"Bundled RaceEntry server on {handle.url} (race {handle.race_id}, {count} participants)")
             client = RaceEntryClient(handle.url)
             client.login(handle.email, handle.password)
             fetched = fetch(client, handle.race_id)  # one read of the race serves every file
-            rows = []
+            from .model import parse_teams
+
+            if not as_json:  # the race as RaceEntry lists it now: what every file holds
+                click.echo(f"Bundled RaceEntry server on {handle.url}\n(race {handle.race_id}, "
+                           f"{len(fetched.participants)} participants, {len(parse_teams(fetched.teams_raw))} teams)")
+            from .notices import group
+
+            rows, told = [], []
             for name, _description in list_profiles():
                 prof = _load_profile(name)
                 for kind in prof.kinds:
                     target = out / f"{name}.{kind}"
                     result = do_pull(client, handle.race_id, prof, target, fetched=fetched)
-                    rows.append([str(target), result.participants, result.teams, len(result.warnings)])
+                    said = group(result.warnings)  # one line per kind: the count the table shows
+                    teams = result.teams if prof.team_columns else 0  # a profile without a teams table writes none
+                    rows.append([str(target), result.participants, teams, len(said)])
+                    told += [f"{target}:"] + [f"  {line}" for line in said] if said else []
+            warnings_file = out / "warnings.txt"
+            from .atomic import write_text
+            from .progress import fit
+
+            write_text(warnings_file, "".join(f"{fit(line, 80)}\n" for line in told) or "No warnings.\n")
             if as_json:
-                echo_json({"server": handle.url, "race_id": handle.race_id, "files": [
-                    {"file": f, "participants": n, "teams": t, "warnings": w} for f, n, t, w in rows]})
+                echo_json({"server": handle.url, "race_id": handle.race_id, "warnings_file": str(warnings_file),
+                           "files": [{"file": f, "participants": n, "teams": t, "warnings": w}
+                                     for f, n, t, w in rows]})
                 return
             from .cli import table
 
             click.echo(table(rows, ["file", "participants", "teams", "warnings"]))
+            click.echo(f"What each warning says, and whether you must act: {warnings_file}")
             click.echo(f"Each file is bound in {out / '.timersync'}/ (race, profile, base).\n"
                        f"The demo server has stopped; compare a file you edit with its base:\n"
                        f"  timersync diff --offline {out / 'runscore.csv'}")

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import click
 
-from .cli import echo_json, json_option, main, profile_name
+from .cli import echo_json, echo_warnings, json_option, main, profile_name
 
 
 def profile_option(func: Callable) -> Callable:
@@ -97,8 +97,7 @@ def convert(input_path: str, output_path: str, profile: Any, teams_file: str | N
         echo_json({"written": [str(p) for p in result.written], "participants": result.participants,
                    "teams": result.teams, "profile": profile.name, "warnings": list(result.warnings)})
         return
-    for warning in result.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+    echo_warnings(result.warnings, "Warning: ")
     teams = f" and {result.teams} teams" if result.teams else ""
     click.echo(f"Wrote {', '.join(str(p) for p in result.written)}: {result.participants} participants{teams} "
                f"(profile {profile.name}).", err=True)

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from . import progress
-from .cli import echo_json, file_server_options, json_option, main, make_client, profile_name
+from .cli import echo_json, echo_warnings, file_server_options, json_option, main, make_client, profile_name
 
 
 def plan_options(func: Callable) -> Callable:
@@ -168,13 +168,14 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
         plan_dir = str(binding_dir(planned.target.bind_as) / "plan")
     title = f"{Path(file).name}: plan for RaceEntry race {planned.target.race_id}"
     if plan_dir:
-        planning.write_plan(plan, plan_dir, summary, text, title)
+        from .preview import Where
+
+        planning.write_plan(plan, plan_dir, summary, text, title, Where.of_planned(planned))
     if as_json:
         echo_json(summary)
     else:
         progress.clear()
-        for warning in summary["warnings"]:
-            click.echo(f"Warning: {warning}", err=True)
+        echo_warnings(summary["warnings"], "Warning: ")
         show_plan(text)
         if plan_dir:
             click.echo(f"Plan written to {plan_dir} (open preview.html to look at it)")
@@ -326,8 +327,12 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     from .binding import binding_dir
 
     folder = binding_dir(tgt.bind_as) / "pushes" / _time.strftime("%Y%m%d-%H%M%S")
+    from .binding import load as load_binding
+    from .preview import Where
+
     planning.write_plan(plan, folder, plan.summary(), summary_text(plan),
-                        f"{Path(file).name}: pushed to RaceEntry race {tgt.race_id}")
+                        f"{Path(file).name}: pushed to RaceEntry race {tgt.race_id}",
+                        Where.of_binding(url, load_binding(tgt.bind_as)))
     planning.write_receipt(folder, result)
     ids_written = 0
     if write_ids and result.added and before is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .cli import echo_json, file_server_options, json_option, main, make_client, profile_name
+from .cli import echo_json, echo_warnings, file_server_options, json_option, main, make_client, profile_name
 
 
 @main.command()
@@ -67,14 +67,16 @@ def sync(args: tuple[str, ...], server: str | None, profile: str | None,
         if as_json:  # one JSON object per round
             echo_json(_sync_json(result))
             return
-        quiet_round = not result.error and not any(o.wrote or o.error or o.warnings for o in result.outputs)
+        quiet_round = (not result.error and not result.story()
+                       and not any(o.wrote or o.error or o.warnings for o in result.outputs))
         if live and quiet_round:  # on a terminal, a round that changed nothing only updates the live line
             progress.say(f"{result.status_line()}; next round in {every:.0f} s (Ctrl-C stops)", force=True)
             return
         click.echo(result.status_line())
+        for line in result.story():
+            click.echo(line)
         for o in result.outputs:
-            for w in o.warnings:
-                click.echo(f"  warning: {w}", err=True)
+            echo_warnings(o.warnings, "  warning: ")
             if o.incoming and o.wrote:
                 for e in o.edits[:20]:
                     click.echo(f"  edited: {e}{'  [conflict: also changed on RaceEntry]' if e in o.conflicts else ''}")
@@ -107,6 +109,7 @@ def _sync_json(result) -> dict:  # type: ignore[no-untyped-def]
                        "edits": o.edits, "conflicts": o.conflicts, "warnings": o.warnings, "error": o.error}
                       for o in result.outputs]
     out["status"] = result.status_line()
+    out["story"] = result.story()
     return out
 
 

@@ -435,9 +435,10 @@ def bind_after_push(planned: Planned, server: str | None) -> Binding:
 # ---------------------------------------------------------------------------------------- plan folders
 
 def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: str,
-               title: str = "timersync plan") -> list[Path]:
+               title: str = "timersync plan", where: Any = None) -> list[Path]:
     """Write the plan's exact request bodies (each validated against its schema), the summary and
-    ``preview.html`` (the plan as a page to open; see converters.preview).
+    ``preview.html`` (the plan as a page to open, naming the server and race ``where`` says: a
+    converters.preview.Where).
 
     Participants joining a team the plan creates carry ``"team_id": "new team: NAME"``: the id exists only
     once the team is created; push puts it in. More than 250 deletes are split into
@@ -467,7 +468,7 @@ def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: st
     write_text(folder / "summary.txt", text + "\n")
     from .preview import render
 
-    write_text(folder / "preview.html", render(plan, title))
+    write_text(folder / "preview.html", render(plan, title, where))
     return written + [folder / "summary.json", folder / "summary.txt", folder / "preview.html"]
 
 

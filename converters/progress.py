@@ -16,33 +16,78 @@ _last = 0.0
 INTERVAL = 0.1  # seconds between redraws
 
 
-class _GivesWay:
-    """A stream (stdout, stderr) that removes the status line before anything else is written."""
+def width() -> int:
+    """The columns to fit printed lines into: the terminal's (``COLUMNS`` wins), else 80."""
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _to_copy(line: str) -> bool:
+    """A line a timer (or a script) copies whole (a command, an address, a JSON line): never broken."""
+    text = line.strip()
+    return text.startswith(("timersync ", "$ ", "http://", "https://", "{", "[")) or " " not in text
+
+
+def fit(text: str, columns: int | None = None) -> str:
+    """``text`` with every line longer than ``columns`` wrapped at word boundaries, continued under its
+    indentation plus two spaces. Words are never cut (an address or a path stays whole), and a line that is
+    a command or an address to copy is left as it is. Tables are already fitted (converters.diff.table)."""
+    columns = columns or width()
+    if all(len(line) <= columns for line in text.split("\n")):
+        return text
+    import textwrap
+
+    out = []
+    for line in text.split("\n"):
+        if len(line) <= columns or _to_copy(line):
+            out.append(line)
+            continue
+        body = line.lstrip(" ")
+        indent = line[: len(line) - len(body)]
+        out.extend(textwrap.wrap(body, columns, initial_indent=indent, subsequent_indent=indent + "  ",
+                                 break_long_words=False, break_on_hyphens=False) or [line])
+    return "\n".join(out)
+
+
+class _Console:
+    """stdout or stderr as timersync prints to it: every whole line fitted to the terminal (:func:`fit`:
+    the one place where output is wrapped), and the status line removed before anything else is written."""
 
     def __init__(self, inner: TextIO):
         self._inner = inner
+        self._pending = ""  # the start of a line not ended yet
 
     def write(self, text: str) -> int:
         clear()
-        return self._inner.write(text)
+        if "\n" not in text:
+            self._pending += text
+            return len(text)
+        done, _, self._pending = (self._pending + text).rpartition("\n")
+        self._inner.write(fit(done) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:  # a prompt waiting for an answer: shown as it is
+            self._inner.write(self._pending)
+            self._pending = ""
+        self._inner.flush()
 
     def __getattr__(self, name: str):  # everything else is the stream's own
         return getattr(self._inner, name)
 
 
 def enable(stream: TextIO | None) -> None:
-    """Show progress on ``stream`` (None: show nothing). While it shows, whatever else is written to
-    stdout or stderr first removes the status line, so output never lands on top of it."""
+    """Fit what is printed on stdout and stderr to the terminal, and show progress on ``stream`` (None:
+    show nothing). Whatever else is written first removes the status line, so output never lands on it."""
     global _stream
     clear()
     for name in ("stdout", "stderr"):
         current = getattr(sys, name)
-        if isinstance(current, _GivesWay):
+        if isinstance(current, _Console):
+            current.flush()
             setattr(sys, name, current._inner)
-    _stream = stream._inner if isinstance(stream, _GivesWay) else stream
-    if stream is not None:
-        sys.stdout = _GivesWay(sys.stdout)  # type: ignore[assignment]
-        sys.stderr = _GivesWay(sys.stderr)  # type: ignore[assignment]
+    _stream = stream._inner if isinstance(stream, _Console) else stream
+    sys.stdout = _Console(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = _Console(sys.stderr)  # type: ignore[assignment]
 
 
 def enabled() -> bool:
@@ -58,8 +103,9 @@ def say(message: str, force: bool = False) -> None:
     if not force and now - _last < INTERVAL:
         return
     _last = now
-    cols = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
-    text = message if len(message) <= cols else message[: cols - 1] + "…"
+    cols = max(20, width() - 1)
+    # One line that \r rewrites: a longer message ends at the last whole word that fits.
+    text = message if len(message) <= cols else (message[: cols - 1].rsplit(" ", 1)[0] or message[: cols - 1]) + "…"
     try:
         _stream.write("\r" + text + " " * max(0, _width - len(text)))
         _stream.flush()

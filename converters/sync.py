@@ -72,13 +72,18 @@ class SyncResult:
     outputs: list[OutputResult] = field(default_factory=list)
     error: str | None = None  # RaceEntry unreachable or answered an error: nothing was changed
     cut_short: bool = False  # the error is a full read refused as cut short (readcheck)
+    # Who, in words: the first SHOW of each kind ("Ann Lee", "Bo Ray (event 5K -> 10K, email)").
+    added_who: list[str] = field(default_factory=list)
+    changed_who: list[str] = field(default_factory=list)
+    removed_who: list[str] = field(default_factory=list)
+    started_from: str | None = None  # the file a first round started from ("runscore.csv as pulled 18:53")
 
     @property
     def ok(self) -> bool:
         return self.error is None and not any(o.error for o in self.outputs)
 
     def status_line(self) -> str:
-        """``HH:MM:SS  +added  ~changed  -removed  = total  (wrote FILE | no change)``."""
+        """``HH:MM:SS  1 added, 2 changed, 0 removed; 496 runners (wrote FILE | no change)``."""
         clock = time.strftime("%H:%M:%S", time.localtime(self.when))
         if self.error:
             kept = ", ".join(o.path.name for o in self.outputs) or "the last good file"
@@ -96,8 +101,20 @@ class SyncResult:
             elif o.wrote:
                 notes.append(f"wrote {o.wrote.name}")
         what = "; ".join(notes) or "no change"
-        full = "  [full]" if self.full else ""
-        return (f"{clock}  +{self.added}  ~{self.changed}  -{self.removed}  = {self.total}  ({what}){full}")
+        full = "; read in full" if self.full else ""
+        return (f"{clock}  {self.added:,} added, {self.changed:,} changed, {self.removed:,} removed; "
+                f"{self.total:,} runners ({what}{full})")
+
+    def story(self) -> list[str]:
+        """The round in words, below its status line: where a first round started from, then who was
+        added, changed (which fields) and removed, the first few of each and how many more."""
+        lines = [f"  started from {self.started_from}"] if self.started_from else []
+        for label, names, count in (("added", self.added_who, self.added), ("changed", self.changed_who, self.changed),
+                                    ("removed", self.removed_who, self.removed)):
+            if count:
+                more = count - len(names)
+                lines.append(f"  {label}: {', '.join(names)}" + (f" and {more:,} more" if more > 0 else ""))
+        return lines
 
 
 @dataclass
@@ -166,6 +183,13 @@ class Roster:
             first = out[rid][0] if rid in out else (old or None)
             out[rid] = (first, new or None)
         return out
+
+    def seed(self, rows: dict[str, "Row"]) -> None:
+        """Start an empty roster from rows already known (a pulled file's base): no change is recorded."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO participants (registration_id, event_id, last_modified, doc) "
+                "VALUES (?, ?, ?, ?)", ((rid, r.event_id, r.lm, memoryview(r.doc)) for rid, r in rows.items()))
 
     def commit(self, upserts: Sequence[tuple[str, "Row", "Row | None"]], removals: Sequence[tuple[str, "Row"]],
                meta: dict[str, Any], full: bool) -> None:
@@ -304,6 +328,8 @@ class Syncer:
         roster = self.roster
         if self._rows is None:
             self._rows = roster.load()
+        if not self._rows and roster.get("watermark") is None:
+            self._start_from_binding(result)
         runs = int(roster.get("runs_since_full", 0))
         full = full or roster.get("watermark") is None or runs + 1 >= self.full_every
         result.full = full
@@ -426,6 +452,7 @@ class Syncer:
         if fetched["event_ids"]:
             meta["event_ids"] = [e for e in fetched["event_ids"] if e is not None]
         self.roster.commit(upserts, removals, meta, full)
+        self._tell(upserts, removals, result, fetched.get("race"))
         for rid, r, old in upserts:
             rows[rid] = r
             for _, cache in self._row_cache.values():
@@ -440,6 +467,54 @@ class Syncer:
                 cache.pop(rid, None)
             result.removed += 1
         result.total = len(rows)
+
+    def _tell(self, upserts: Sequence[tuple[str, Row, "Row | None"]], removals: Sequence[tuple[str, Row]],
+              result: SyncResult, race: Any) -> None:
+        """Name the first SHOW runners added, changed (with the fields that changed) and removed."""
+        from .convert import race_events
+
+        try:
+            events = race_events(race if race is not None else (self.roster.get("context") or {}).get("race"))
+        except TimersyncError:  # a race answer of another shape: events by id
+            events = {}
+        added = [r for _, r, old in upserts if old is None][:SHOW]
+        changed = [(r, old) for _, r, old in upserts if old is not None][:SHOW]
+        result.added_who = [_who(_record(r, rid)) for rid, r in ((str(r.p.registration_id), r) for r in added)]
+        result.changed_who = [
+            f"{_who(new.p)} ({_what_changed(_record(old, str(new.p.registration_id)), new.p, events)})"
+            for new, old in changed]
+        result.removed_who = [_who(_record(old, rid)) for rid, old in removals[:SHOW]]
+
+    def _start_from_binding(self, result: SyncResult) -> None:
+        """A first round for a file timersync pulled starts from what the pull wrote (its binding's base,
+        the same server and race), so the round shows what changed since the pull, not every runner."""
+        from . import binding
+        from .model import as_answer
+
+        for out in self.outputs:
+            b = binding.load(out.path)
+            if (b is None or b.legacy or b.race_id is None or int(b.race_id) != self.race_id
+                    or state.server_key(b.server or "") != state.server_key(self.client.base_url)
+                    or not b.has_base or not out.path.exists()):
+                continue
+            answer = as_answer(b.base_raw(), str(b.base_path))
+            rows = _rows_of(answer)
+            self._rows = {str(r.p.registration_id): r for r in rows}
+            self.roster.seed(self._rows)  # the pull's runners: where the roster starts, not news
+            ctx = b.context or {}
+            context = {"race": ctx.get("race"), "teams": ctx.get("teams"), "team_types": ctx.get("team_types")}
+            self.roster.set("context", context)
+            self.roster.set("context_digest", _digest(context))
+            if answer.event_ids():
+                self.roster.set("event_ids", [e for e in answer.event_ids() if e is not None])
+            # The file as pulled is this output's last write: the timer's edits since are found as usual.
+            self.roster.set(f"output:{out.path.resolve()}", {"version": self.roster.version(),
+                                                             "profile": out.profile.name,
+                                                             "context_digest": _digest(context)})
+            self.roster.db.commit()
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.pulled_at)) if b.pulled_at else "earlier"
+            result.started_from = f"{out.path.name} as timersync wrote it at {when}"
+            return
 
     # ------------------------------------------------------------------------------------- outputs
     def participants(self) -> list[Participant]:
@@ -619,6 +694,42 @@ class Syncer:
                 edits = planning.edits_of(planned.plan)
         self._edit_cache[cache_key] = edits
         return edits
+
+
+SHOW = 5  # runners named per kind in a round's story
+_NOT_NEWS = {"last_modified", "age"}  # fields that change without anybody changing the runner
+_WORDS = {"event_id": "event", "dob": "date of birth", "zipcode": "ZIP", "team_id": "team", "team_name": "team",
+          "team_type_id": "team type", "checked_in": "checked in", "country_code": "country",
+          "team_bib": "team bib", "registration_date": "registration date"}
+
+
+def _record(row: Row, rid: str) -> Participant:
+    if row.p is None:
+        row.p = participant_from_json(row.doc, f"registration {rid}", row.event_id)
+    return row.p
+
+
+def _who(p: Participant) -> str:
+    from .diff import who_of
+
+    return who_of(p) or f"registration {p.registration_id}"
+
+
+def _what_changed(old: Participant, new: Participant, events: dict[int, str]) -> str:
+    """The fields that changed, in words: ``event Marathon -> 10K, email``."""
+    from .model import CANONICAL_FIELDS
+
+    words: list[str] = []
+    for f in CANONICAL_FIELDS:
+        if f in _NOT_NEWS or old.get(f) == new.get(f):
+            continue
+        if f == "event_id":
+            words.append(f"event {events.get(old.event_id, old.event_id)} -> {events.get(new.event_id, new.event_id)}")
+            continue
+        word = _WORDS.get(f, f.replace("_", " "))
+        if word not in words:
+            words.append(word)
+    return ", ".join(words) or "fields the file does not show"
 
 
 def _rid_key(rid: str | None) -> tuple:

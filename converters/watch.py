@@ -336,6 +336,7 @@ class Watcher:
         self._incomplete: dict[str, float] = {}  # name -> when it was first found incomplete
         self._tally: dict[str, int] = {}  # outcome status -> files, for the live status line
         self._last = ""
+        self._unsent: str | None = None  # the profile of a plan just written that push = false kept back
         self._context: dict[str, Any] | None = None
         self._syncer: Any = None
         self._next_sync = 0.0
@@ -534,6 +535,8 @@ class Watcher:
                                       [SyncOutput(o.profile, self.config.outbox / o.file) for o in self.config.outputs])
             result = self._syncer.run()
             self.report(f"sync: {result.status_line()}")
+            for line in result.story():
+                self.report(line)
         except TimersyncError as exc:
             self.report(f"sync: {exc}")
             LOG.warning("sync: %s", exc)
@@ -558,6 +561,7 @@ class Watcher:
             return outcome
         details = ""
         work = path
+        self._unsent = None
         try:
             work = self._work_path(path)
             outputs = self._handle(work)
@@ -587,6 +591,11 @@ class Watcher:
         self._last = f"{time.strftime('%H:%M:%S')} {name} {'ok' if status == 'done' else 'FAILED'}"
         LOG.info("%s: %s: %s", name, status, message)
         self.report(f"{name}: {'ok' if status == 'done' else 'FAILED'}: {message}")
+        if status == "done" and self._unsent:
+            self.report(self._how_to_send(outcome.moved_to))
+        elif status == "failed":
+            self.report(f"  nothing sent; {outcome.moved_to.parent.name}/{outcome.moved_to.name}.error.txt "
+                        f"says what to fix; then drop it in in/ again")
         return outcome
 
     def _work_path(self, path: Path) -> Path:
@@ -638,6 +647,7 @@ class Watcher:
     def _convert_json(self, path: Path) -> list[str]:
         from .writer import write_file
         from .errors import SchemaError
+        from .notices import group
         from .jsonio import load_bytes, loads
         from .model import Answer, decode_participants, parse_participants, parse_teams
         from .binding import bind
@@ -671,8 +681,9 @@ class Watcher:
         written = []
         for spec in self.config.outputs:
             out = self.config.outbox / f"{path.stem}.{spec.file}"
-            for w in write_file(out, participants, spec.profile, race=race, teams=teams):
+            for w in group(write_file(out, participants, spec.profile, race=race, teams=teams)):
                 LOG.info("%s -> %s: %s", path.name, out.name, w)
+                self.report(f"{path.name} -> out/{out.name}: warning: {w}")
             bind(out, server=self.client.base_url, race_id=self.config.race_id, profile=spec.profile, base=data,
                  race=race, teams=teams_raw, team_types=context.get("team_types"))
             written.append(f"out/{out.name}")
@@ -726,13 +737,35 @@ class Watcher:
         summary["profile"] = getattr(profile, "name", str(profile))
         text = f"{path.name} against RaceEntry race {cfg.race_id}:\n{diff.summary_text(plan)}"
         # The same files as `timersync diff -o`: the exact request bodies, each checked against its schema.
-        planning.write_plan(plan, folder, summary, text)
-        written = [f"out/{folder.name}/"]
-        if cfg.push and not plan.is_empty():
+        from .preview import Where
+
+        planning.write_plan(plan, folder, summary, text, f"{path.name}: plan for RaceEntry race {cfg.race_id}",
+                            Where.of_planned(planned))
+        c = plan.counts()
+        what = ", ".join(diff.plural(c[key], one) for key, one in (("teams", "new team"), ("adds", "add"),
+                         ("modifies", "modify"), ("switches", "switch"), ("deletes", "delete")) if c[key])
+        written = [f"out/{folder.name}/ ({what})" if what else f"out/{folder.name}/"]
+        if plan.is_empty():
+            written.append("nothing to send (the file agrees with RaceEntry)")
+        elif cfg.push:
             outcome = self._push(path, profile, bind_as, folder)
             write_text(folder / "summary.txt", f"{text}\n{outcome}\n")
             written.append(outcome)
+        else:
+            written.append(f"nothing sent (push = false in {cfg.path.name})")
+            self._unsent = profile_name(profile)
         return written
+
+    def _how_to_send(self, moved_to: Path) -> str:
+        """How to send a plan the config did not push: the command for the file where it now lies."""
+        from .client import resolve_base_url
+
+        url = self.client.base_url
+        server = "" if resolve_base_url(None, None) == url else f" --api-url {url}"
+        cfg = self.config
+        server += (" --two-way" if cfg.two_way else "") + (f" --encoding {cfg.encoding}" if cfg.encoding else "")
+        return (f"  to send it, set push = true in {self.config.path.name} and drop it again, or run:\n"
+                f"  timersync push {self.config.race_id} {quoted(moved_to)} -p {self._unsent}{server}")
 
     def _push(self, path: Path, profile: Any, bind_as: Path, folder: Path) -> str:
         """Push with push's own guards and lock: it plans again inside the race's push lock, reconciles
@@ -750,6 +783,11 @@ class Watcher:
         errors = f", {len(result.errors)} row errors" if result.errors else ""
         return (f"pushed: {len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
                 f"{len(result.deleted)} deleted{errors}")
+
+
+def quoted(path: Path) -> str:
+    """A path to paste into a command: in double quotes when it holds a space (every shell takes them)."""
+    return f'"{path}"' if " " in str(path) else str(path)
 
 
 def profile_name(profile: Any) -> str:

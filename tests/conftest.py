@@ -120,3 +120,11 @@ def context_path_for(path):
     from converters.binding import binding_dir
 
     return binding_dir(path) / "race.json"
+
+
+def unwrapped(output: str) -> str:
+    """Command output with each wrapped line joined again (converters.progress.fit continues a line longer
+    than the terminal on lines indented two more spaces), for tests that read one message as one line."""
+    import re
+
+    return re.sub(r"\n {2,}(?=\S)", " ", output)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from converters import state
-from tests.conftest import ROOT, control
+from tests.conftest import ROOT, control, unwrapped
 from tests.test_race_day import people, pull, run
 from tests.test_push import read_rows as rows_of
 from tests.test_push import write_rows as save
@@ -157,7 +157,7 @@ def test_expired_key_after_the_batch_without_a_password_is_not_confirmed(client,
     post_fault(server, "102_after")
     r = run("push", out, "--yes")  # only the key `login` stored: no password to log in again with
     assert r.exit_code == 3, r.output
-    line = r.output.strip().splitlines()[-1]
+    line = unwrapped(r.output).strip().splitlines()[-1]
     assert line.startswith("Error: the 20 runners just sent may have reached RaceEntry: ") and \
         f"Run `timersync login --api-url {server.url}`, then push again" in line, r.output
     assert "nothing sent" not in r.output.lower() and "Traceback" not in r.output

@@ -51,7 +51,8 @@ def test_pull_shows_progress_on_a_terminal_and_not_with_q(tmp_path, state_home):
                                         "--api-url", big.url], state_home)
         assert code == 0, screen
         assert "\r" in screen and "read" in screen and "writing a.csv" in screen  # the live line
-        assert screen.rstrip().splitlines()[-1].strip().startswith("Wrote ")  # cleared before the result
+        last = [line.strip() for line in screen.rstrip().splitlines() if not line.startswith("  ")][-1]
+        assert last.startswith("Wrote ")  # cleared before the result (which may wrap onto a second line)
         code, screen = run_in_terminal(["-q", "pull", big.race_id, "-p", "runscore", "-o", tmp_path / "b.csv",
                                         "--api-url", big.url], state_home)
         assert code == 0 and "writing b.csv" not in screen and "\r\x1b" not in screen
@@ -80,6 +81,7 @@ def test_sync_every_keeps_one_live_line_on_a_terminal(tmp_path, state_home):
         lines = [line for line in text.split("\n") if "warning: " not in line]  # (the first write's guards)
         assert len(lines) <= 4, text  # no line per round
         assert "Stopped." in text
+        assert "started from r.csv as timersync wrote it at " in text  # the first round says so, live or not
     finally:
         srv.stop()
 

@@ -72,6 +72,40 @@ def test_demo_writes_every_profile_kind(tmp_path, monkeypatch):
         assert name in files and f"timersync-demo/{name}" in r.output
 
 
+def test_the_demos_numbers_agree_with_its_files_and_its_warnings_can_be_read(tmp_path, monkeypatch):
+    """Issue 20 part 7: the race's count is what every file holds, and each file's warning count is the
+    number of lines timersync-demo/warnings.txt gives it (one per kind, saying whether to act)."""
+    from converters.convert import read_file
+
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["demo", "--participants", "40"])
+    assert r.exit_code == 0, r.output
+    head = r.output.split("\n")[1]
+    count = int(head.split(", ")[1].split()[0])
+    assert count < 40  # the seed removes some registrations: the header says what the race has now
+    listed = (tmp_path / "timersync-demo" / "warnings.txt").read_text(encoding="utf-8")
+    assert "What each warning says, and whether you must act: timersync-demo/warnings.txt" in r.output
+    per_file: dict[str, int] = {}
+    current = ""
+    for line in listed.splitlines():
+        if not line.startswith(" "):
+            current = line.rstrip(":")
+            per_file[current] = 0
+        elif not line.startswith("    "):  # a kind's first line (its continuation is indented more)
+            per_file[current] += 1
+    rows = [line.split() for line in r.output.splitlines() if line.startswith("timersync-demo/")]
+    assert len(rows) == 15
+    for name, participants, teams, warnings in rows:
+        if name.endswith(".csv"):  # a CSV's teams are in <stem>-teams.csv beside it, when the profile has them
+            beside = tmp_path / name.replace(".csv", "-teams.csv")
+            written = len(beside.read_text(encoding="utf-8-sig").splitlines()) - 1 if beside.exists() else 0
+            assert written == int(teams), name
+        assert int(participants) == count == len(read_file(tmp_path / name, name.split("/")[1].split(".")[0])
+                                                 .participants)
+        assert per_file.get(name, 0) == int(warnings), (name, listed)
+    assert "nothing to do" in listed and "row 4, 'First Name'" not in listed
+
+
 def test_event_switch_typed_as_a_name_is_planned(server, client, tmp_path):
     """RunScore files carry the event name and the event id; a timer retypes the name only. (Event names
     come from the races answer, which lists events only with the quirk race-events.)"""

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from converters.model import parse_participants
-from tests.conftest import snapshot_path_for
+from tests.conftest import snapshot_path_for, unwrapped
 from tests.conftest import ROOT, control, has_soffice
 
 
@@ -267,7 +267,7 @@ def test_lost_answer_then_reconcile(client, server, tmp_path, kind):
     control(server, "faults", {"faults": [{"method": "POST", "path": "/participants$", "kind": kind, "count": 1}]})
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
     assert result.exit_code == 3, result.output
-    assert "Push stopped; run the same push again" in result.output
+    assert "Push stopped; run the same push again" in unwrapped(result.output)
     result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes", "--delete")
     assert result.exit_code == 0, result.output
     assert "reached RaceEntry and are not sent again" in result.output

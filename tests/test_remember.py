@@ -9,7 +9,7 @@ from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
 from converters import state
-from tests.conftest import control
+from tests.conftest import control, unwrapped
 from tests.test_push import pulled, run
 
 
@@ -68,5 +68,5 @@ def test_remember_without_a_credential_store_says_how_to_go_on(server):
                 "--remember")
     finally:
         keyring.set_keyring(before)
-    assert r.exit_code == 1 and r.output.count("\n") <= 2, r.output
+    assert r.exit_code == 1 and unwrapped(r.output).count("\n") <= 2, r.output
     assert "no credential store" in r.output and "RACEENTRY_PASSWORD" in r.output

@@ -880,9 +880,12 @@ def test_serve_command_strict_with_test_controls(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         banner = proc.stdout.readline()
-        assert "RaceEntry-compatible server on http://127.0.0.1:" in banner and "strict" in banner
-        assert proc.stdout.readline() == "  quirks: 403-key, race-events (serve --help says what each does)\n"
+        assert "RaceEntry-compatible server on http://127.0.0.1:" in banner
         url = banner.split(" on ", 1)[1].split()[0]
+        assert "behaving strictly" in proc.stdout.readline()
+        assert proc.stdout.readline() == "Quirks: 403-key, race-events (serve --help says what each does).\n"
+        assert "Log in as timer@example.com (password " in proc.stdout.readline()
+        assert proc.stdout.readline().strip() == f"timersync login --api-url {url}"  # a line to copy whole
         options = requests.get(url.rsplit("/rest", 1)[0] + "/_control/options", timeout=5).json()
         assert options["quirks"] == ["403-key", "race-events"] and options["race_events"]
         assert requests.get(url + "/races", timeout=5).status_code == 403   # (strict alone: 401)

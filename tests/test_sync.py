@@ -236,9 +236,10 @@ def test_cli_sync_every_stops_cleanly_on_ctrl_c(client, server, tmp_path, monkey
     res = CliRunner().invoke(main, ["sync", str(server.race_id), "-p", PROFILE, "-o", str(out), "--every", "5",
                                     "--api-url", server.url])
     assert res.exit_code == 0, res.output
-    lines = [line for line in res.output.strip().splitlines() if not line.startswith("  warning: ")]
+    lines = [line for line in res.output.strip().splitlines() if not line.startswith("  ")]
     assert len(lines) == 3 and lines[-1] == "Stopped."
-    assert "(wrote out.txt)  [full]" in lines[0] and "(no change)" in lines[1]
+    assert "(wrote out.txt; read in full)" in lines[0] and "(no change)" in lines[1]
+    assert "  added: " in res.output and " more" in res.output  # the first round names its first runners
 
 
 def test_cli_one_shot_unreachable_exits_non_zero(client, server, tmp_path, monkeypatch):
@@ -303,3 +304,57 @@ def test_roster_of_an_earlier_version_resumes_without_false_changes(client, serv
     assert (result.added, result.changed, result.removed) == (0, 0, 0), result.status_line()
     assert (tmp_path / "out.csv").read_bytes() == before
     again.close()
+
+
+def test_a_sync_right_after_a_pull_starts_from_the_pull_and_names_who(client, server, tmp_path, monkeypatch):
+    """Issue 20 part 4: the first sync of a pulled file shows 0 changes (not every runner as added), and
+    each later round names who was added, changed (which fields) and removed, in words."""
+    from converters import cli_sync
+    from converters.cli import main
+    from converters.pull import pull
+
+    monkeypatch.setattr(cli_sync, "make_client", lambda base_url: client)
+    out = tmp_path / "runscore.csv"
+    pull(client, server.race_id, PROFILE, out)
+    pulled = out.read_bytes()
+    res = CliRunner().invoke(main, ["sync", str(out)])
+    assert res.exit_code == 0, res.output
+    first = res.output.splitlines()[0]
+    assert "0 added, 0 changed, 0 removed" in first and "(no change; read in full)" in first, res.output
+    assert "  started from runscore.csv as timersync wrote it at " in res.output
+    assert out.read_bytes() == pulled  # nothing changed since the pull: the file is left alone
+
+    people = server_participants(client, server.race_id)
+    a, gone = people[0], people[1]
+    edit(client, server.race_id, a, first_name="Zelda", email="zelda@example.com")
+    add(client, server.race_id, a.event_id, "Newt", "Comer")
+    client.delete_participants(server.race_id, delete_request([gone.registration_id]))
+    res = CliRunner().invoke(main, ["sync", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "1 added, 1 changed, 1 removed" in res.output and "(wrote runscore.csv)" in res.output
+    assert f"  added: Newt Comer\n" in res.output
+    assert f"  changed: Zelda {a.last_name} (first name, email)\n" in res.output
+    assert f"  removed: {gone.first_name} {gone.last_name}\n" in res.output
+    assert_file_matches_server(client, server.race_id, out)
+
+
+def test_a_round_names_the_first_few_then_how_many_more(client, server, tmp_path):
+    syncer = make_syncer(client, server, tmp_path)
+    first = syncer.run()
+    assert first.started_from is None  # a new file: every runner is news, five named
+    assert len(first.added_who) == 5 and first.story()[0].endswith(f" and {first.added - 5:,} more")
+    for p in server_participants(client, server.race_id)[:7]:
+        edit(client, server.race_id, p, city="Elsewhere")
+    result = syncer.run()
+    assert result.changed == 7 and len(result.changed_who) == 5, result.story()
+    assert result.story() == ["  changed: " + ", ".join(result.changed_who) + " and 2 more"]
+    assert all(w.endswith(" (city)") for w in result.changed_who)
+
+
+def test_what_changed_says_the_event_by_name():
+    from converters.sync import _what_changed
+
+    old = Participant(registration_id="7", event_id=16, first_name="Ann", email="a@x.org", last_modified=1)
+    new = old.copy(event_id=68, email="b@x.org", last_modified=2)
+    assert _what_changed(old, new, {16: "Marathon", 68: "10K"}) == "event Marathon -> 10K, email"
+    assert _what_changed(old, old.copy(last_modified=5), {}) == "fields the file does not show"

@@ -13,7 +13,7 @@ from converters.cli import main
 from converters.client import RaceEntryClient
 from converters.errors import AnsweredError, ApiError, AuthError
 
-from .conftest import control
+from .conftest import control, unwrapped
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +37,7 @@ def test_redirected_login_is_repeated_with_its_body_at_the_new_address(server, s
     assert r.exit_code == 0, r.output
     moved = server.url.replace("/rest", "/moved/rest")
     assert f"Logged in to {moved} as {server.email}" in r.output
-    warning = [line for line in r.output.splitlines() if line.startswith("warning:")]
+    warning = [line for line in unwrapped(r.output).splitlines() if line.startswith("warning:")]
     assert warning == [f"warning: RaceEntry moved from {server.url} to {moved} (HTTP {status}): continued there; "
                        f"use {moved} from now on (timersync login --api-url {moved})"]
     assert state.default_server() == moved

@@ -307,3 +307,36 @@ def test_file_names_of_any_bytes_and_length(client, server, tmp_path):
     journal = [orjson.loads(line) for line in (folder / JOURNAL).read_bytes().splitlines()]
     assert {j["name"] for j in journal} == {"r\\xe9sultats.json", "x" * 237 + ".json", "\\xff" * 240 + ".csv"}
     assert os.listdir(inbox) == []
+
+
+def test_push_false_says_nothing_was_sent_and_how_to_send_it(client, server, tmp_path):
+    """Issue 20 part 4: with push = false the watcher says per file that nothing was sent, and the command
+    that sends it; that command, run as printed, sends it."""
+    from converters.cli import main
+
+    folder = make_folder(tmp_path, server, extra="two_way = true\n")
+    said: list[str] = []
+    w = Watcher(load_config(folder), client=client, report=said.append)
+    w.start_checks()
+    people = parse_participants(client.participants(server.race_id, 0))
+    target = people[0]
+    edited = [p.copy(first_name="Renamed") if p.registration_id == target.registration_id else p for p in people]
+    write_file(folder / "in" / "runscore.csv", edited, "runscore", race=client.race(server.race_id))
+    # and one that changes nothing, and a participants JSON (converted: its warnings one line per kind)
+    write_file(folder / "in" / "raceresult.xlsx", people, "raceresult", race=client.race(server.race_id))
+    (folder / "in" / "race.json").write_bytes(orjson.dumps(client.participants(server.race_id, 0)))
+    w.run_once()
+    text = "\n".join(said)
+    formulas = [line for line in said if line.startswith("race.json -> out/race.runscore.csv: warning: ")]
+    assert len(formulas) == 1 and "values start with =, +, - or @" in formulas[0], said
+    assert ("runscore.csv: ok: wrote out/runscore.plan/ (1 modify), nothing sent (push = false in "
+            "timersync.toml)") in text, text
+    assert "raceresult.xlsx: ok: wrote out/raceresult.plan/, nothing to send (the file agrees with RaceEntry)" in text
+    command = next(line for line in said if "timersync push " in line).split("\n")[-1].strip()
+    assert command.startswith(f"timersync push {server.race_id} {folder / 'done' / 'runscore.csv'} -p runscore")
+    unchanged = {p.registration_id: p for p in parse_participants(client.participants(server.race_id, 0))}
+    assert unchanged[target.registration_id].first_name == target.first_name  # nothing was sent
+    res = CliRunner().invoke(main, command.split()[1:] + ["--yes"])
+    assert res.exit_code == 0, res.output
+    now = {p.registration_id: p for p in parse_participants(client.participants(server.race_id, 0))}
+    assert now[target.registration_id].first_name == "Renamed"
