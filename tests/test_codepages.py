@@ -9,6 +9,7 @@ from converters.cli import main
 from converters.convert import read_file, write_file
 from converters.diff import make_plan, summary_text
 from converters.model import Participant
+from tests.conftest import unwrapped
 
 
 def person(rid, **kw):
@@ -24,7 +25,7 @@ def test_a_windows_1252_file_right_after_a_pull_plans_nothing_and_says_nothing(s
     pulled = CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "director", "-o", str(out),
                                        "--api-url", server.url])
     assert pulled.exit_code == 0, pulled.output
-    assert "(cp1252 cannot hold it)" in pulled.output  # the race has names the code page lacks
+    assert "cp1252 cannot hold" in unwrapped(pulled.output)  # the race has names the code page lacks
     diffed = CliRunner().invoke(main, ["diff", str(out)])
     assert diffed.exit_code == 0, diffed.output
     assert "changed only in RaceEntry" not in diffed.output

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import ROOT, control
+from tests.conftest import ROOT, control, unwrapped
 from tests.test_push import city_conflict, col, people, read_rows, write_rows
 
 
@@ -290,7 +290,7 @@ def test_raceentry_down_offers_offline(client, server, tmp_path):
     for args in (["diff", out], ["push", out, "--yes"]):
         r = run(*args)
         assert r.exit_code == 1, r.output
-        assert "cannot reach RaceEntry" in r.output and f"`timersync diff --offline {out}`" in r.output, r.output
+        assert "cannot reach RaceEntry" in r.output and f"`timersync diff --offline {out}`" in unwrapped(r.output), r.output
     r = run("diff", "--offline", out)
     assert r.exit_code == 0 and "Elsewhere" in r.output, r.output
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from converters.model import parse_participants, participant_payload, participants_request
-from tests.conftest import ROOT
+from tests.conftest import ROOT, control
 
 LONG = "Vandenberghe-Oosterhuis-Wolfeschlegelsteinhausenbergerdorff"
 
@@ -44,6 +44,7 @@ def plan_folder(client, server, tmp_path, every_kind: bool = False):
     from converters.cli import main
     from converters.pull import pull
 
+    control(server, "options", {"quirks": ["race-events"]})  # events by name (the document shows none)
     out = tmp_path / "runscore.csv"
     pull(client, server.race_id, "runscore", out)
     subprocess.run([sys.executable, str(ROOT / "samples" / "race_day_edit.py"), str(out)], check=True)
@@ -64,7 +65,7 @@ def plan_folder(client, server, tmp_path, every_kind: bool = False):
             p.copy(city="Serverville"), {"city": "Serverville"})]))
         args.append("--delete")
     r = CliRunner().invoke(main, args)
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == (1 if every_kind else 0), r.output  # 1: an invalid row waits to be fixed
     return tmp_path / "plan" / "preview.html"
 
 
