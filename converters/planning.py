@@ -40,6 +40,7 @@ class RaceState:
     current: list[Participant]
     removed: set[str] | None = None  # None offline: the removed feed was not read
     notes: list[str] = field(default_factory=list)  # what the read had to make up for (no events listed)
+    read_at: float | None = None  # the server's time (its Date header) just before the participants were read
 
 
 def race_state(client: Any, race_id: int, removed: bool = True, before: list[Participant] | None = None,
@@ -50,6 +51,7 @@ def race_state(client: Any, race_id: int, removed: bool = True, before: list[Par
     from .convert import with_events
 
     race = client.race(race_id)
+    read_at = _server_now(client)
     answer = client.participants_answer(race_id, 0)
     race, note = with_events(race, answer, race_id)
     current = answer.participants
@@ -65,7 +67,82 @@ def race_state(client: Any, race_id: int, removed: bool = True, before: list[Par
                         "from it would take them as deleted in RaceEntry)")
     teams = parse_teams(client.teams(race_id))
     types = parse_team_types(client.team_types(race_id))
-    return RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [])
+    return RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [], read_at)
+
+
+def _server_now(client: Any) -> float | None:
+    return getattr(client, "server_now", lambda: None)()
+
+
+FULL_AFTER = 12.0  # hours: a file's base older than this is not read from incrementally (--full-after)
+
+
+def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str, Any]] = ()
+                  ) -> tuple[RaceState | None, str]:
+    """RaceEntry's current state from the file's base (``base``: the answer it was written from, with
+    its rows' bytes) and what changed since: the participants and removed participants modified since
+    the base's newest ``last_modified`` (less sync's overlap), folded in by :func:`converters.sync.merge`.
+    Returns (the state, "N changes") or (None, why a full read is needed instead): the base has no
+    modification times, RaceEntry answered rows older than asked for (it ignored the timestamp), or
+    the changes lack one that this file's pushes made since the pull (the ledger): counts that do not
+    add up."""
+    from .convert import with_events
+    from .sync import OVERLAP, merge, rows_of
+
+    held_rows = rows_of(base)
+    watermark = max((r.lm for r in held_rows), default=0)
+    if not watermark:
+        return None, "the file's base has no modification times"
+    since = max(0, watermark - OVERLAP)
+    race = client.race(race_id)
+    read_at = _server_now(client)
+    changes = client.participants_answer(race_id, since)
+    removed = client.participants_answer(race_id, since, removed=True)
+    held = {str(r.p.registration_id): r for r in held_rows}
+    del held_rows
+    merged = merge(held, rows_of(changes), rows_of(removed))
+    if any(0 < r.lm < since for r in merged.incoming.values()):
+        return None, "RaceEntry answered rows changed before the time asked for"
+    lacking = _unseen(ledger, held, merged)
+    if lacking:
+        return None, f"the changes lack {lacking} of the {_pushed(ledger)} this file's pushes made"
+    current = merged.records(held)
+    race, note = with_events(race, [{"event": e} for e in (*base.events(), *changes.events())], race_id)
+    gone = {str(p.registration_id) for p in removed.participants if p.registration_id}
+    teams = parse_teams(client.teams(race_id))
+    types = parse_team_types(client.team_types(race_id))
+    n = len(merged.upserts) + len(merged.gone & held.keys())
+    return (RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [],
+                      read_at),
+            f"{n} change{'s' if n != 1 else ''}")
+
+
+def _pushed(ledger: Any) -> int:
+    return sum(1 for e in ledger if e.get("registration_id") and not e.get("carried"))
+
+
+def _unseen(ledger: Any, held: dict[str, Any], merged: Any) -> int:
+    """How many of the changes the file's pushes confirmed since the pull (its ledger) the read does not
+    show: an add (or a matched runner) that is nowhere, a modify or switch whose runner did not change,
+    a delete whose runner is still there."""
+    n = 0
+    for e in ledger:
+        rid = str(e.get("registration_id") or "")
+        if not rid or e.get("carried"):
+            continue
+        op, seen, gone = e.get("op"), rid in merged.incoming, rid in merged.gone
+        if op == "add":
+            n += not (seen or gone or rid in held)
+        elif op in ("modify", "switch"):
+            n += not (seen or gone)
+        elif op == "delete":
+            n += rid in held and not gone
+    return n
+
+
+def _age(seconds: float) -> str:
+    hours = seconds / 3600
+    return f"{hours:.0f} h" if hours >= 1.5 else f"{seconds / 60:.0f} min"
 
 
 def event_ids(race: Any) -> list[int] | None:
@@ -198,10 +275,14 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
          prefetched: Any = None, renamed: dict[str, str] | Callable[[], dict[str, str]] | None = None,
          before_plan: Callable[[RaceState, Target], None] | None = None,
          client_for: Callable[[str], Any] | None = None, two_way: bool = False,
-         new_runners: Any = ()) -> Planned:
+         new_runners: Any = (), full: bool = False, full_after: float = FULL_AFTER) -> Planned:
     """Plan ``file``: settle its target, read RaceEntry (or, ``offline``, use the base), read the file,
     fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
-    reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given."""
+    reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given.
+
+    RaceEntry is read incrementally (:func:`changes_state`: the file's own base and what changed since)
+    unless ``full``, the file has no base of its own, or the base is over ``full_after`` hours old; or
+    when the changes do not add up. The plan's first line says which."""
     if prefetched is None:
         from .reader import prefetch
 
@@ -216,7 +297,16 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     # (a dropped file, bound as the output it came from, or a file without a binding) with the recorded
     # version its unchanged rows match, never simply the newest one.
     copy = b is None or not b.has_base or tgt.bind_as != tgt.file
-    written, base = _bases(b if not copy else None, base_path)
+    read_note = ""
+    why = None if offline else _full_reason(b, copy, base_path, full, full_after)
+    answer = None
+    if why is None:  # read incrementally: the base with its rows' bytes, RaceEntry's state until changed
+        assert b is not None
+        answer = as_answer(b.base_raw(), str(b.base_path))
+        written = answer.participants
+        base = binding_mod.apply_ledger(written, b.ledger)
+    else:
+        written, base = _bases(b if not copy else None, base_path)
     base_note = _base_note(tgt, b, base_path) if base is not None else ""
     if offline:
         if base is None:
@@ -229,7 +319,18 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                 raise PlanError("no RaceEntry client")
             client = client_for(tgt.url)
         progress.say(f"reading race {tgt.race_id} from RaceEntry", force=True)
-        rs = race_state(client, tgt.race_id, before=base, before_at=b.pulled_at if b is not None else None)
+        rs = None
+        if answer is not None:
+            assert b is not None
+            rs, got = changes_state(client, tgt.race_id, answer, b.ledger)
+            answer = None
+            if rs is not None:
+                read_note = f"Read RaceEntry: {got} since the file was pulled at {_clock(b.pulled_at)}."
+            else:
+                why = got
+        if rs is None:
+            rs = race_state(client, tgt.race_id, before=base, before_at=b.pulled_at if b is not None else None)
+            read_note = f"Read the whole race ({why})."
         if before_plan is not None:
             before_plan(rs, tgt)
             fresh = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
@@ -291,6 +392,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                      two_way=two_way or offline, new_runners=new_runners)
     plan.bound = filled
     plan.base_note = base_note
+    plan.read_note = read_note
     plan.notes[:0] = rs.notes
     return Planned(plan, data, rs, base, tgt, filled)
 
@@ -305,6 +407,35 @@ def _base_note(tgt: Target, b: Binding | None, base_path: str | Path | None) -> 
         return f"Compared with {binding_mod.legacy_snapshot_path(tgt.bind_as).name} (the snapshot beside it)."
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.pulled_at)) if b is not None and b.pulled_at else None
     return f"Compared with {tgt.file.name} as timersync wrote it" + (f" at {when}." if when else ".")
+
+
+def _full_reason(b: Binding | None, copy: bool, base_path: Any, full: bool, full_after: float) -> str | None:
+    """Why RaceEntry must be read in full for this file (None: its changes since the base will do)."""
+    import time
+
+    if full:
+        return "--full"
+    if base_path:
+        return "--base: not the file's own base"
+    if b is None or not b.has_base:
+        return "the file has no base of its own"
+    if copy or b.legacy:
+        return "the file is compared with a recorded version, not its own base"
+    if not b.pulled_at:
+        return "the file's base has no time"
+    age = time.time() - b.pulled_at
+    if age > full_after * 3600:
+        return f"the file's copy is {_age(age)} old"
+    return None
+
+
+def _clock(when: float | None) -> str:
+    import time
+
+    if not when:
+        return "?"
+    same_day = time.strftime("%Y-%m-%d", time.localtime(when)) == time.strftime("%Y-%m-%d")
+    return time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", time.localtime(when))
 
 
 def _earliest_dob(profile: Any) -> str:

@@ -456,7 +456,8 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
          prefetched: Any = None, read_backs: int = 3, settle_wait: float = SETTLE_WAIT,
          settle_poll: float | None = None, clock: Callable[[], float] = time.time,
          sleep: Callable[[float], None] = time.sleep, two_way: bool = False,
-         max_modify: str | int | None = None, new_runners: Any = ()) -> PushResult:
+         max_modify: str | int | None = None, new_runners: Any = (), full: bool = False,
+         full_after: float | None = None) -> PushResult:
     """Push ``file``: hold the race's push lock, reconcile interrupted batches, plan (planning.make), check
     the guards, ask ``confirm``, then send teams, adds and modifies, switches and deletes in batches, each
     journaled first and each confirmed row recorded in the file's binding.
@@ -508,7 +509,8 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
                                         encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
                                         bind_as=bind_as, prefetched=prefetched if attempt == 0 else None,
                                         renamed=journal.renamed, before_plan=before_plan,
-                                        two_way=two_way, new_runners=new_runners)
+                                        two_way=two_way, new_runners=new_runners, full=full,
+                                        **({} if full_after is None else {"full_after": full_after}))
                 plan = planned.plan
                 check_plan(plan, max_delete, skip_invalid, max_modify)
             except (TimersyncError, OSError) as exc:  # planning again after a read-back: say what landed
@@ -541,11 +543,12 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             except (TimersyncError, OSError) as exc:
                 raise _stopped(result, exc) from None
             break
-        # Before the re-read, let go of this push's reads (the file, its base, RaceEntry as it was): the
-        # check needs only how many runners there were, and a second 50,000-runner answer comes now.
+        # Before the read-back, let go of this push's reads of the file and its base: the check needs only
+        # RaceEntry's state the plan was read from (then only what changed since is read) and its count.
+        rs = planned.rs
         planned = b = None  # type: ignore[assignment]
         try:
-            result.verified = verify(client, tgt.race_id, result, before)
+            result.verified = verify(client, tgt.race_id, result, before, rs)
         except TimersyncError as exc:  # everything was sent and confirmed: the check alone is missing
             result.verified = [f"could not read RaceEntry back to check the push ({exc}); run diff to check it"]
         if result.wiped:
@@ -1056,12 +1059,18 @@ def _not_confirmed(problems: list[str]) -> None:
                           f"push again: it reads back what landed before sending anything else")
 
 
-def verify(client: Any, race_id: int, result: PushResult, before: int) -> list[str]:
-    """Re-read RaceEntry (registration ids may have changed with switches) and check that the counts add up
-    (``before``: how many participants RaceEntry had when the push was planned) and no added runner exists
-    twice, and that the runners it modified or switched hold nothing else than before but the changes
-    (:func:`check_changed`: ``result.wiped``)."""
-    after = client.participants_answer(race_id, 0).participants
+def verify(client: Any, race_id: int, result: PushResult, before: int, rs: RaceState | None = None) -> list[str]:
+    """Read RaceEntry back and check every row sent: that the counts add up (``before``: how many
+    participants RaceEntry had when the push was planned), that each added runner is there once and each
+    deleted one gone, and that the runners it modified or switched hold nothing else than before but the
+    changes (:func:`check_changed`: ``result.wiped``; registration ids may have changed with switches).
+
+    With ``rs`` (the state the plan was made from, read at ``rs.read_at`` in the server's time) only
+    what changed since is read and folded into it (:func:`after_push`); else the whole race."""
+    if rs is not None and rs.read_at:
+        after = after_push(client, race_id, rs)
+    else:
+        after = client.participants_answer(race_id, 0).participants
     problems: list[str] = []
     result.wiped = check_changed(result, after)  # every other field of the runners changed is as it was
     by_id = {str(p.registration_id): p for p in after}
@@ -1075,11 +1084,26 @@ def verify(client: Any, race_id: int, result: PushResult, before: int) -> list[s
         if twins:  # the same runner added at the same moment by another push (another machine)
             result.twins.append(Twin(row, f"{p.first_name or ''} {p.last_name or ''}".strip(), rid,
                                      [str(q.registration_id) for q in twins]))
+    for rid in result.deleted:
+        if rid in by_id:
+            problems.append(f"registration {rid}: deleted by this push, but RaceEntry still lists it")
     expected = before + len(result.added) - len(result.deleted)
     if len(after) != expected and len(after) != expected + len(result.twins):  # twins are said on their own
         problems.insert(0, f"RaceEntry now has {len(after)} participants, expected {expected}: someone else may be "
                         f"editing the race; run diff to see the difference")
     return problems
+
+
+def after_push(client: Any, race_id: int, rs: RaceState) -> list[Participant]:
+    """RaceEntry's participants now: ``rs.current`` with the participants and removed participants
+    modified since ``rs.read_at`` (less the overlap sync re-reads) folded in by the one merge sync uses."""
+    from .sync import Row, merge, rows_of
+
+    since = max(0, int(rs.read_at or 0) - READ_OVERLAP)
+    changes = rows_of(client.participants_answer(race_id, since))
+    removed = rows_of(client.participants_answer(race_id, since, removed=True))
+    held = {str(p.registration_id): Row(None, p.event_id, p.last_modified or 0, p) for p in rs.current}
+    return merge(held, changes, removed).records(held)
 
 
 def _identity_index(records: Sequence[Participant]) -> dict[tuple, list[Participant]]:
