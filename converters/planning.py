@@ -197,6 +197,8 @@ def base_of(b: Binding) -> tuple[list[Participant], list[Participant]] | None:
     if raw is None:
         return None
     written = _participants_of(raw, str(b.base_path))
+    del raw
+    b.release_base()  # decoded without its bytes: the 55 MB of a 50,000-runner base can go
     return written, binding_mod.apply_ledger(written, b.ledger)
 
 
@@ -303,6 +305,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     if why is None:  # read incrementally: the base with its rows' bytes, RaceEntry's state until changed
         assert b is not None
         answer = as_answer(b.base_raw(), str(b.base_path))
+        b.release_base()  # the answer holds its bytes (each record's fields beyond the model's)
         written = answer.participants
         base = binding_mod.apply_ledger(written, b.ledger)
     else:
