@@ -87,7 +87,7 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
     the changes lack one that this file's pushes made since the pull (the ledger): counts that do not
     add up."""
     from .convert import with_events
-    from .sync import OVERLAP, merge, rows_of
+    from .sync import OVERLAP, rows_of
 
     held_rows = rows_of(base)
     watermark = max((r.lm for r in held_rows), default=0)
@@ -96,11 +96,9 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
     since = max(0, watermark - OVERLAP)
     race = client.race(race_id)
     read_at = _server_now(client)
-    changes = client.participants_answer(race_id, since)
-    removed = client.participants_answer(race_id, since, removed=True)
     held = {str(r.p.registration_id): r for r in held_rows}
     del held_rows
-    merged = merge(held, rows_of(changes), rows_of(removed))
+    merged, changes, gone = read_changes(client, race_id, held, since)
     if any(0 < r.lm < since for r in merged.incoming.values()):
         return None, "RaceEntry answered rows changed before the time asked for"
     lacking = _unseen(ledger, held, merged)
@@ -108,13 +106,38 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
         return None, f"the changes lack {lacking} of the {_pushed(ledger)} this file's pushes made"
     current = merged.records(held)
     race, note = with_events(race, [{"event": e} for e in (*base.events(), *changes.events())], race_id)
-    gone = {str(p.registration_id) for p in removed.participants if p.registration_id}
     teams = parse_teams(client.teams(race_id))
     types = parse_team_types(client.team_types(race_id))
     n = len(merged.upserts) + len(merged.gone & held.keys())
     return (RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [],
                       read_at),
             f"{n} change{'s' if n != 1 else ''}")
+
+
+def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) -> tuple[Any, Answer, set[str]]:
+    """The participants and removed participants modified since ``since``, folded into the rows ``held``
+    (registration id -> :class:`converters.sync.Row`) by :func:`converters.sync.merge`: (what they
+    change, the participants answer, the removed registration ids)."""
+    from .sync import merge, rows_of
+
+    changes = client.participants_answer(race_id, since)
+    removed = rows_of(client.participants_answer(race_id, since, removed=True))
+    gone = {str(r.p.registration_id) for r in removed if r.p.registration_id}
+    return merge(held, rows_of(changes), removed), changes, gone
+
+
+def advance(client: Any, rs: RaceState, overlap: int) -> None:
+    """Bring ``rs`` up to RaceEntry's state now, reading only what changed since ``rs.read_at`` (less
+    ``overlap`` seconds): ``rs.current`` as changed, ``rs.removed`` with the removals, ``rs.read_at`` moved."""
+    from .sync import Row
+
+    now = _server_now(client)
+    held = {str(p.registration_id): Row(None, p.event_id, p.last_modified or 0, p) for p in rs.current}
+    merged, _, gone = read_changes(client, rs.race_id, held, max(0, int(rs.read_at or 0) - overlap))
+    rs.current = merged.records(held)
+    if rs.removed is not None:
+        rs.removed |= gone
+    rs.read_at = now or rs.read_at
 
 
 def _pushed(ledger: Any) -> int:

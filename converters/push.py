@@ -44,7 +44,7 @@ from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanE
 from .jsonio import load_file, save_file
 from .model import (Participant, Team, delete_request, parse_teams, participants_request, result_ids,
                     switch_request, teams_request)
-from .planning import RaceState
+from .planning import RaceState, advance
 
 LOG = logging.getLogger("timersync.push")
 
@@ -487,12 +487,15 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             return
 
         def reread(kinds: set[str]) -> None:  # RaceEntry again, into the state the plan is made from
-            rs.current = client.participants_answer(tgt.race_id, 0).participants
+            if rs.read_at:  # only what changed since the last read
+                advance(client, rs, READ_OVERLAP)
+            else:
+                rs.current = client.participants_answer(tgt.race_id, 0).participants
+                if "delete" in kinds and rs.removed is not None:
+                    rs.removed = {str(p.registration_id) for p in client.participants_answer(
+                        tgt.race_id, 0, removed=True).participants if p.registration_id}
             if "teams" in kinds:
                 rs.teams = parse_teams(client.teams(tgt.race_id))
-            if "delete" in kinds and rs.removed is not None:
-                rs.removed = {str(p.registration_id) for p in client.participants_answer(
-                    tgt.race_id, 0, removed=True).participants if p.registration_id}
 
         poll = SETTLE_POLL if settle_poll is None else settle_poll
         for msg in reconcile(journal, rs, reread=reread, settle_wait=settle_wait, poll=poll, clock=clock,
@@ -1066,9 +1069,11 @@ def verify(client: Any, race_id: int, result: PushResult, before: int, rs: RaceS
     changes (:func:`check_changed`: ``result.wiped``; registration ids may have changed with switches).
 
     With ``rs`` (the state the plan was made from, read at ``rs.read_at`` in the server's time) only
-    what changed since is read and folded into it (:func:`after_push`); else the whole race."""
+    what changed since is read and folded into it (:func:`converters.planning.advance`); else the whole
+    race."""
     if rs is not None and rs.read_at:
-        after = after_push(client, race_id, rs)
+        advance(client, rs, READ_OVERLAP)
+        after = rs.current
     else:
         after = client.participants_answer(race_id, 0).participants
     problems: list[str] = []
@@ -1092,18 +1097,6 @@ def verify(client: Any, race_id: int, result: PushResult, before: int, rs: RaceS
         problems.insert(0, f"RaceEntry now has {len(after)} participants, expected {expected}: someone else may be "
                         f"editing the race; run diff to see the difference")
     return problems
-
-
-def after_push(client: Any, race_id: int, rs: RaceState) -> list[Participant]:
-    """RaceEntry's participants now: ``rs.current`` with the participants and removed participants
-    modified since ``rs.read_at`` (less the overlap sync re-reads) folded in by the one merge sync uses."""
-    from .sync import Row, merge, rows_of
-
-    since = max(0, int(rs.read_at or 0) - READ_OVERLAP)
-    changes = rows_of(client.participants_answer(race_id, since))
-    removed = rows_of(client.participants_answer(race_id, since, removed=True))
-    held = {str(p.registration_id): Row(None, p.event_id, p.last_modified or 0, p) for p in rs.current}
-    return merge(held, changes, removed).records(held)
 
 
 def _identity_index(records: Sequence[Participant]) -> dict[tuple, list[Participant]]:
