@@ -29,6 +29,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_memory import serve  # noqa: E402
 
 
 class Pipe:
@@ -140,14 +143,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         env = dict(os.environ, TIMERSYNC_HOME=str(folder / "state"), PYTHONPATH=str(ROOT))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        serve = subprocess.Popen([sys.executable, "-m", "converters", "serve", "--port", str(port), "--participants",
-                                  str(opts.runners), "--seed", "7", "--test-controls"], env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        server, port = serve(opts.runners, env, "--test-controls")
         try:
-            assert serve.stdout is not None and "RaceEntry-compatible server" in serve.stdout.readline()
             requests.post(f"http://127.0.0.1:{port}/_control/options", json={"gzip": not opts.no_gzip}, timeout=30)
             proxy = Proxy(("127.0.0.1", port), opts.mbps * 1e6, opts.latency_ms / 1000)
             url = f"http://127.0.0.1:{proxy.port}/rest"
@@ -198,8 +195,8 @@ def main() -> None:
             print(f"targets: push of 3 edits {mb(push3[1]).strip()}, {push3[3]:.2f} s; no-change round "
                   f"{round_s:.2f} s: {'met' if ok else 'MISSED'}")
         finally:
-            serve.terminate()
-            serve.wait(timeout=30)
+            server.terminate()
+            server.wait(timeout=30)
 
 
 if __name__ == "__main__":
