@@ -293,7 +293,8 @@ def test_a_copy_on_this_machine_is_compared_with_the_version_it_was_made_from(cl
     write_rows(copy, rows)
     result = run("push", server.race_id, copy, "-p", "runscore", "--yes", "--api-url", server.url)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Read the whole race (the file has no base of its own).\nCompared with the version of race.csv written")
+    assert result.output.startswith("Read the whole race (the file has no base of its own).\n"
+                                    "Compared with the version of race.csv written")
     now = {p.registration_id: p for p in people(client, server)}
     assert now[desk.registration_id].first_name == "Deskfixed" and now[before[7].registration_id].city == "Copytown"
 
