@@ -351,7 +351,9 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
             rs, got = changes_state(client, tgt.race_id, answer, b.ledger)
             answer = None
             if rs is not None:
-                read_note = f"Read RaceEntry: {got} since the file was pulled at {_clock(b.pulled_at)}."
+                from .readcheck import clock
+
+                read_note = f"Read RaceEntry: {got} since the file was pulled at {clock(b.pulled_at or 0)}."
             else:
                 why = got
         if rs is None:
@@ -453,15 +455,6 @@ def _full_reason(b: Binding | None, copy: bool, base_path: Any, full: bool, full
     if age > full_after * 3600:
         return f"the file's copy is {_age(age)} old"
     return None
-
-
-def _clock(when: float | None) -> str:
-    import time
-
-    if not when:
-        return "?"
-    same_day = time.strftime("%Y-%m-%d", time.localtime(when)) == time.strftime("%Y-%m-%d")
-    return time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", time.localtime(when))
 
 
 def _earliest_dob(profile: Any) -> str:
