@@ -150,3 +150,26 @@ def test_full_after_option_sets_the_age(client, server, tmp_path):
     assert run("diff", out).output.startswith("Read RaceEntry: 0 changes since")
     result = run("diff", out, "--full-after", "1")
     assert result.output.startswith("Read the whole race (the file's copy is 2 h old)."), result.output
+
+
+def test_a_runner_who_registered_since_the_pull_is_matched_from_the_changes(client, server, tmp_path):
+    """Identity checks use the same state: a late entry typed into the file (no id) who registered online
+    after the pull is that runner, found among the changes, never added twice, without a full read."""
+    from converters.model import Participant, participants_request, participant_payload
+
+    out = pulled(client, server, tmp_path)
+    online = Participant(event_id=68, first_name="Olive", last_name="Online", dob="1988-04-05",
+                         email="olive@example.com", gender="F")
+    client.post_participants(server.race_id, participants_request([participant_payload(online)]))
+    rows = read_rows(out)
+    late = [""] * len(rows[0])
+    for column, value in (("First Name", "Olive"), ("Last Name", "Online"), ("Event ID", "68"),
+                          ("Date of Birth", "04/05/1988"), ("Email", "olive@example.com")):
+        late[col(rows, column)] = value
+    write_rows(out, rows + [late])
+    clear(server)
+    result = run("push", out, "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Read RaceEntry: 1 change since"), result.output
+    assert "0 adds" in result.output and "0" not in reads(server), result.output
+    assert sum(p.last_name == "Online" for p in people(client, server)) == 1
