@@ -38,6 +38,10 @@ def plan_options(func: Callable) -> Callable:
     @click.option("--two-way", is_flag=True,
                   help="For a file whose origin cannot be found (no binding, no recorded version matches): send "
                        "its edits and (with --delete) deletions too. Without it such a file sends adds only.")
+    @click.option("--full", is_flag=True,
+                  help="Read the whole race from RaceEntry, not only what changed since the file's base.")
+    @click.option("--full-after", type=click.FloatRange(0), default=12, show_default=True, metavar="HOURS",
+                  help="Read the whole race when the file's base is older than this.")
     @click.option("--encoding", metavar="ENC", help="Encoding of a CSV/TXT file (default: detected; a file whose character set is not clear is "
                        "refused with a guess to give here).")
     @functools.wraps(func)
@@ -130,7 +134,8 @@ def _tell(message: str) -> None:
 @click.option("--exit-code", "exit_code", is_flag=True, help="Exit with status 5 when there are changes to push.")
 def diff(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
          race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
-         new_runners: tuple[int, ...], two_way: bool, encoding: str | None, offline: bool,
+         new_runners: tuple[int, ...], two_way: bool, full: bool, full_after: float, encoding: str | None,
+         offline: bool,
          plan_dir: str | None, as_json: bool,
          open_page: bool, exit_code: bool) -> None:
     """Show what pushing FILE would change in RaceEntry.
@@ -155,7 +160,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
         planned = planning.make(file, race_id=race_id, profile=profile, server=server, offline=offline,
                                 base_path=base_path, race_path=race_path, encoding=encoding, delete=delete,
                                 team_type=team_type, prefer=prefer, two_way=two_way, new_runners=new_runners,
-                                client_for=make_client)
+                                full=full, full_after=full_after, client_for=make_client)
     except ConnectionFailed as exc:
         raise _offline_hint(exc, file, "see your edits meanwhile") from None
     plan = planned.plan
@@ -211,7 +216,8 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
 @json_option
 def push(server: str | None, race_id: int | None, file: str, profile: str | None, base_path: str | None,
          race_path: str | None, delete: bool, team_type: str | None, prefer: str | None, skip_invalid: bool,
-         new_runners: tuple[int, ...], two_way: bool, encoding: str | None, yes: bool, max_delete: str | None,
+         new_runners: tuple[int, ...], two_way: bool, full: bool, full_after: float,
+         encoding: str | None, yes: bool, max_delete: str | None,
          max_modify: str | None, batch_size: int, lock_wait: float, settle_wait: float, write_ids: bool,
          dry_run: bool, as_json: bool) -> None:
     """Send the changes in FILE to RaceEntry: new teams, then adds and modifies, then event switches, then
@@ -288,7 +294,8 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
             result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
                               race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
                               skip_invalid=skip_invalid, prefer=prefer, team_type=team_type, batch_size=batch_size,
-                              two_way=two_way, max_modify=max_modify, new_runners=new_runners, confirm=confirm,
+                              two_way=two_way, max_modify=max_modify, new_runners=new_runners, full=full,
+                              full_after=full_after, confirm=confirm,
                               progress=_tell, lock_wait=lock_wait,
                               settle_wait=settle_wait)
         except ConnectionFailed as exc:  # nothing reached RaceEntry (a failure after that says what landed)

@@ -278,7 +278,8 @@ class Plan:
     undecided: list[Conflict] = field(default_factory=list)  # differences no base can tell the author of
     repeats: list[tuple[int, int]] = field(default_factory=list)  # (row, earlier row): one runner typed twice
     suspect: str | None = None  # why the file looks scrambled (a column sorted on its own): never pushed
-    base_note: str = ""  # which base the plan was compared with, in words (the plan's first line)
+    base_note: str = ""  # which base the plan was compared with, in words
+    read_note: str = ""  # how RaceEntry was read (its changes, or the whole race and why): the first line
     damaged: Counter = field(default_factory=Counter)  # cells a spreadsheet changed, by kind: not edits
     file_rows: int = 0
     current_count: int = 0
@@ -333,6 +334,7 @@ class Plan:
             "repeats": [{"row": r, "same_as_row": first} for r, first in self.repeats],
             "suspect": self.suspect,
             "base": self.base_note,
+            "read": self.read_note,
             "matched": [{"row": r, "registration_id": rid} for r, rid in self.matched],
             "bound": [{"row": r, "registration_id": rid} for r, rid in self.bound],
             "not_in_file": list(self.not_in_file),
@@ -1382,7 +1384,8 @@ def summary_lines(plan: Plan) -> list[str]:
     c = plan.counts()
     import textwrap
 
-    lines = textwrap.wrap(plan.base_note, 80, subsequent_indent="  ") if plan.base_note else []
+    lines = [line for note in (plan.read_note, plan.base_note) if note
+             for line in textwrap.wrap(note, 80, subsequent_indent="  ")]
     lines += [f"{'Three-way' if plan.three_way else 'Two-way'} diff of {plural(plan.file_rows, 'file row')} with "
              f"{plural(plan.current_count, 'RaceEntry participant')} of race {plan.race_id}:",
              f"  {plural(c['teams'], 'team')} to create, {plural(c['adds'], 'add')}, "

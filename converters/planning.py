@@ -41,6 +41,7 @@ class RaceState:
     current: list[Participant]
     removed: set[str] | None = None  # None offline: the removed feed was not read
     notes: list[str] = field(default_factory=list)  # what the read had to make up for (no events listed)
+    read_at: float | None = None  # the server's time (its Date header) just before the participants were read
 
 
 def race_state(client: Any, race_id: int, removed: bool = True, before: list[Participant] | None = None,
@@ -51,6 +52,7 @@ def race_state(client: Any, race_id: int, removed: bool = True, before: list[Par
     from .convert import with_events
 
     race = client.race(race_id)
+    read_at = _server_now(client)
     answer = client.participants_answer(race_id, 0)
     race, note = with_events(race, answer, race_id)
     current = answer.participants
@@ -66,7 +68,105 @@ def race_state(client: Any, race_id: int, removed: bool = True, before: list[Par
                         "from it would take them as deleted in RaceEntry)")
     teams = parse_teams(client.teams(race_id))
     types = parse_team_types(client.team_types(race_id))
-    return RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [])
+    return RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [], read_at)
+
+
+def _server_now(client: Any) -> float | None:
+    return getattr(client, "server_now", lambda: None)()
+
+
+FULL_AFTER = 12.0  # hours: a file's base older than this is not read from incrementally (--full-after)
+
+
+def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str, Any]] = ()
+                  ) -> tuple[RaceState | None, str]:
+    """RaceEntry's current state from the file's base (``base``: the answer it was written from, with
+    its rows' bytes) and what changed since: the participants and removed participants modified since
+    the base's newest ``last_modified`` (less sync's overlap), folded in by :func:`converters.sync.merge`.
+    Returns (the state, "N changes") or (None, why a full read is needed instead): the base has no
+    modification times, RaceEntry answered rows older than asked for (it ignored the timestamp), or
+    the changes lack one that this file's pushes made since the pull (the ledger): counts that do not
+    add up."""
+    from .convert import with_events
+    from .sync import OVERLAP, rows_of
+
+    held_rows = rows_of(base)
+    watermark = max((r.lm for r in held_rows), default=0)
+    if not watermark:
+        return None, "the file's base has no modification times"
+    since = max(0, watermark - OVERLAP)
+    race = client.race(race_id)
+    read_at = _server_now(client)
+    held = {str(r.p.registration_id): r for r in held_rows}
+    del held_rows
+    merged, changes, gone = read_changes(client, race_id, held, since)
+    if any(0 < r.lm < since for r in merged.incoming.values()):
+        return None, "RaceEntry answered rows changed before the time asked for"
+    lacking = _unseen(ledger, held, merged)
+    if lacking:
+        return None, f"the changes lack {lacking} of the {_pushed(ledger)} this file's pushes made"
+    current = merged.records(held)
+    race, note = with_events(race, [{"event": e} for e in (*base.events(), *changes.events())], race_id)
+    teams = parse_teams(client.teams(race_id))
+    types = parse_team_types(client.team_types(race_id))
+    n = len(merged.upserts) + len(merged.gone & held.keys())
+    return (RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [],
+                      read_at),
+            f"{n} change{'s' if n != 1 else ''}")
+
+
+def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) -> tuple[Any, Answer, set[str]]:
+    """The participants and removed participants modified since ``since``, folded into the rows ``held``
+    (registration id -> :class:`converters.sync.Row`) by :func:`converters.sync.merge`: (what they
+    change, the participants answer, the removed registration ids)."""
+    from .sync import merge, rows_of
+
+    changes = client.participants_answer(race_id, since)
+    removed = rows_of(client.participants_answer(race_id, since, removed=True))
+    gone = {str(r.p.registration_id) for r in removed if r.p.registration_id}
+    return merge(held, rows_of(changes), removed), changes, gone
+
+
+def advance(client: Any, rs: RaceState, overlap: int) -> None:
+    """Bring ``rs`` up to RaceEntry's state now, reading only what changed since ``rs.read_at`` (less
+    ``overlap`` seconds): ``rs.current`` as changed, ``rs.removed`` with the removals, ``rs.read_at`` moved."""
+    from .sync import Row
+
+    now = _server_now(client)
+    held = {str(p.registration_id): Row(None, p.event_id, p.last_modified or 0, p) for p in rs.current}
+    merged, _, gone = read_changes(client, rs.race_id, held, max(0, int(rs.read_at or 0) - overlap))
+    rs.current = merged.records(held)
+    if rs.removed is not None:
+        rs.removed |= gone
+    rs.read_at = now or rs.read_at
+
+
+def _pushed(ledger: Any) -> int:
+    return sum(1 for e in ledger if e.get("registration_id") and not e.get("carried"))
+
+
+def _unseen(ledger: Any, held: dict[str, Any], merged: Any) -> int:
+    """How many of the changes the file's pushes confirmed since the pull (its ledger) the read does not
+    show: an add (or a matched runner) that is nowhere, a modify or switch whose runner did not change,
+    a delete whose runner is still there."""
+    n = 0
+    for e in ledger:
+        rid = str(e.get("registration_id") or "")
+        if not rid or e.get("carried"):
+            continue
+        op, seen, gone = e.get("op"), rid in merged.incoming, rid in merged.gone
+        if op == "add":
+            n += not (seen or gone or rid in held)
+        elif op in ("modify", "switch"):
+            n += not (seen or gone)
+        elif op == "delete":
+            n += rid in held and not gone
+    return n
+
+
+def _age(seconds: float) -> str:
+    hours = seconds / 3600
+    return f"{hours:.0f} h" if hours >= 1.5 else f"{seconds / 60:.0f} min"
 
 
 def event_ids(race: Any) -> list[int] | None:
@@ -121,6 +221,8 @@ def base_of(b: Binding) -> tuple[list[Participant], list[Participant]] | None:
     if raw is None:
         return None
     written = _participants_of(raw, str(b.base_path))
+    del raw
+    b.release_base()  # decoded without its bytes: the 55 MB of a 50,000-runner base can go
     return written, binding_mod.apply_ledger(written, b.ledger)
 
 
@@ -205,10 +307,14 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
          prefetched: Any = None, renamed: dict[str, str] | Callable[[], dict[str, str]] | None = None,
          before_plan: Callable[[RaceState, Target], None] | None = None,
          client_for: Callable[[str], Any] | None = None, two_way: bool = False,
-         new_runners: Any = ()) -> Planned:
+         new_runners: Any = (), full: bool = False, full_after: float = FULL_AFTER) -> Planned:
     """Plan ``file``: settle its target, read RaceEntry (or, ``offline``, use the base), read the file,
     fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
-    reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given."""
+    reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given.
+
+    RaceEntry is read incrementally (:func:`changes_state`: the file's own base and what changed since)
+    unless ``full``, the file has no base of its own, or the base is over ``full_after`` hours old; or
+    when the changes do not add up. The plan's first line says which."""
     from .convert import check_readable
 
     check_readable(file)  # a missing file, or an .xls, is said first: before "which race?"
@@ -226,7 +332,17 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     # (a dropped file, bound as the output it came from, or a file without a binding) with the recorded
     # version its unchanged rows match, never simply the newest one.
     copy = b is None or not b.has_base or tgt.bind_as != tgt.file
-    written, base = _bases(b if not copy else None, base_path)
+    read_note = ""
+    why = None if offline else _full_reason(b, copy, base_path, full, full_after)
+    answer = None
+    if why is None:  # read incrementally: the base with its rows' bytes, RaceEntry's state until changed
+        assert b is not None
+        answer = as_answer(b.base_raw(), str(b.base_path))
+        b.release_base()  # the answer holds its bytes (each record's fields beyond the model's)
+        written = answer.participants
+        base = binding_mod.apply_ledger(written, b.ledger)
+    else:
+        written, base = _bases(b if not copy else None, base_path)
     base_note = _base_note(tgt, b, base_path) if base is not None else ""
     if offline:
         if base is None:
@@ -239,7 +355,20 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                 raise PlanError("no RaceEntry client")
             client = client_for(tgt.url)
         progress.say(f"reading race {tgt.race_id} from RaceEntry", force=True)
-        rs = race_state(client, tgt.race_id, before=base, before_at=b.pulled_at if b is not None else None)
+        rs = None
+        if answer is not None:
+            assert b is not None
+            rs, got = changes_state(client, tgt.race_id, answer, b.ledger)
+            answer = None
+            if rs is not None:
+                from .readcheck import clock
+
+                read_note = f"Read RaceEntry: {got} since the file was pulled at {clock(b.pulled_at or 0)}."
+            else:
+                why = got
+        if rs is None:
+            rs = race_state(client, tgt.race_id, before=base, before_at=b.pulled_at if b is not None else None)
+            read_note = f"Read the whole race ({why})."
         if before_plan is not None:
             before_plan(rs, tgt)
             fresh = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
@@ -305,6 +434,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     plan.base_note = base_note
     race = rs.race or (ctx or {}).get("race")  # as RaceEntry names it now, else as pulled
     plan.race_name = str(race.get("name") or "") if isinstance(race, dict) else ""
+    plan.read_note = read_note
     plan.notes[:0] = rs.notes
     return Planned(plan, data, rs, base, tgt, filled)
 
@@ -344,6 +474,26 @@ def _dob_format(profile: Any) -> str | None:
     except Exception:  # noqa: BLE001 - an unloadable profile fails where the file is read, with its message
         return None
     return next((c.date_format for c in prof.columns if c.source == "dob" and c.type == "date"), None)
+
+
+def _full_reason(b: Binding | None, copy: bool, base_path: Any, full: bool, full_after: float) -> str | None:
+    """Why RaceEntry must be read in full for this file (None: its changes since the base will do)."""
+    import time
+
+    if full:
+        return "--full"
+    if base_path:
+        return "--base: not the file's own base"
+    if b is None or not b.has_base:
+        return "the file has no base of its own"
+    if copy or b.legacy:
+        return "the file is compared with a recorded version, not its own base"
+    if not b.pulled_at:
+        return "the file's base has no time"
+    age = time.time() - b.pulled_at
+    if age > full_after * 3600:
+        return f"the file's copy is {_age(age)} old"
+    return None
 
 
 def _earliest_dob(profile: Any) -> str:

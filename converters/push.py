@@ -46,7 +46,7 @@ from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanE
 from .jsonio import load_file, save_file
 from .model import (Participant, Team, delete_request, parse_teams, participants_request, result_ids,
                     switch_request, teams_request)
-from .planning import RaceState
+from .planning import RaceState, advance
 
 LOG = logging.getLogger("timersync.push")
 
@@ -472,13 +472,16 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
          prefetched: Any = None, read_backs: int = 3, settle_wait: float = SETTLE_WAIT,
          settle_poll: float | None = None, clock: Callable[[], float] = time.time,
          sleep: Callable[[float], None] = time.sleep, two_way: bool = False,
-         max_modify: str | int | None = None, new_runners: Any = ()) -> PushResult:
+         max_modify: str | int | None = None, new_runners: Any = (), full: bool = False,
+         full_after: float | None = None) -> PushResult:
     """Push ``file``: plan (planning.make), check the guards and ask ``confirm`` before the race's push lock
     is taken (a plan on screen never holds up another push); then, holding the lock, reconcile interrupted
     batches, plan again and compare with what was confirmed (:func:`_recheck`: fewer changes go ahead, new
     ones raise PlanChanged), and send teams, adds and modifies, switches and deletes in batches, each
     journaled first and each confirmed row recorded in the file's binding. "No" at ``confirm`` raises
-    Cancelled (exit 0); Ctrl-C while sending raises StoppedByTimer, saying what landed.
+    Cancelled (exit 0); Ctrl-C while sending raises StoppedByTimer, saying what landed. ``full``/
+    ``full_after``: when RaceEntry is read whole rather than as the changes since the file's base
+    (planning.make).
 
     Raises PushInterrupted (exit 3) when an answer is lost or does not confirm every row (the next push
     reads back), PlanError for plans that must not go ahead, locks.Busy when another push of the race
@@ -505,12 +508,15 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             return
 
         def reread(kinds: set[str]) -> None:  # RaceEntry again, into the state the plan is made from
-            rs.current = client.participants_answer(tgt.race_id, 0).participants
+            if rs.read_at:  # only what changed since the last read
+                advance(client, rs, READ_OVERLAP)
+            else:
+                rs.current = client.participants_answer(tgt.race_id, 0).participants
+                if "delete" in kinds and rs.removed is not None:
+                    rs.removed = {str(p.registration_id) for p in client.participants_answer(
+                        tgt.race_id, 0, removed=True).participants if p.registration_id}
             if "teams" in kinds:
                 rs.teams = parse_teams(client.teams(tgt.race_id))
-            if "delete" in kinds and rs.removed is not None:
-                rs.removed = {str(p.registration_id) for p in client.participants_answer(
-                    tgt.race_id, 0, removed=True).participants if p.registration_id}
 
         poll = SETTLE_POLL if settle_poll is None else settle_poll
         for msg in reconcile(journal, rs, reread=reread, settle_wait=settle_wait, poll=poll, clock=clock,
@@ -524,7 +530,8 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
                                 encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
                                 bind_as=bind_as, prefetched=prefetched if first else None,
                                 renamed=journal.renamed, before_plan=before_plan if reconciling else None,
-                                two_way=two_way, new_runners=new_runners)
+                                two_way=two_way, new_runners=new_runners, full=full,
+                                **({} if full_after is None else {"full_after": full_after}))
         check_plan(planned.plan, max_delete, skip_invalid, max_modify)
         return planned
 
@@ -586,11 +593,12 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             except (TimersyncError, OSError) as exc:
                 raise _stopped(result, exc) from None
             break
-        # Before the re-read, let go of this push's reads (the file, its base, RaceEntry as it was): the
-        # check needs only how many runners there were, and a second 50,000-runner answer comes now.
+        # Before the read-back, let go of this push's reads of the file and its base: the check needs only
+        # RaceEntry's state the plan was read from (then only what changed since is read) and its count.
+        rs = planned.rs
         planned = b = None  # type: ignore[assignment]
         try:
-            result.verified = verify(client, tgt.race_id, result, before)
+            result.verified = verify(client, tgt.race_id, result, before, rs)
         except TimersyncError as exc:  # everything was sent and confirmed: the check alone is missing
             result.verified = [f"could not read RaceEntry back to check the push ({exc}); run diff to check it"]
         if result.wiped:
@@ -1171,12 +1179,20 @@ def _not_confirmed(problems: list[str]) -> None:
                           f"the same push again: it checks what reached RaceEntry before sending anything else")
 
 
-def verify(client: Any, race_id: int, result: PushResult, before: int) -> list[str]:
-    """Re-read RaceEntry (registration ids may have changed with switches) and check that the counts add up
-    (``before``: how many participants RaceEntry had when the push was planned) and no added runner exists
-    twice, and that the runners it modified or switched hold nothing else than before but the changes
-    (:func:`check_changed`: ``result.wiped``)."""
-    after = client.participants_answer(race_id, 0).participants
+def verify(client: Any, race_id: int, result: PushResult, before: int, rs: RaceState | None = None) -> list[str]:
+    """Read RaceEntry back and check every row sent: that the counts add up (``before``: how many
+    participants RaceEntry had when the push was planned), that each added runner is there once and each
+    deleted one gone, and that the runners it modified or switched hold nothing else than before but the
+    changes (:func:`check_changed`: ``result.wiped``; registration ids may have changed with switches).
+
+    With ``rs`` (the state the plan was made from, read at ``rs.read_at`` in the server's time) only
+    what changed since is read and folded into it (:func:`converters.planning.advance`); else the whole
+    race."""
+    if rs is not None and rs.read_at:
+        advance(client, rs, READ_OVERLAP)
+        after = rs.current
+    else:
+        after = client.participants_answer(race_id, 0).participants
     problems: list[str] = []
     result.wiped = check_changed(result, after)  # every other field of the runners changed is as it was
     by_id = {str(p.registration_id): p for p in after}
@@ -1190,6 +1206,9 @@ def verify(client: Any, race_id: int, result: PushResult, before: int) -> list[s
         if twins:  # the same runner added at the same moment by another push (another machine)
             result.twins.append(Twin(row, f"{p.first_name or ''} {p.last_name or ''}".strip(), rid,
                                      [str(q.registration_id) for q in twins]))
+    for rid in result.deleted:
+        if rid in by_id:
+            problems.append(f"registration {rid}: deleted by this push, but RaceEntry still lists it")
     expected = before + len(result.added) - len(result.deleted)
     if len(after) != expected and len(after) != expected + len(result.twins):  # twins are said on their own
         problems.insert(0, f"RaceEntry now has {len(after)} participants, expected {expected}: someone else may be "

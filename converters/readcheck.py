@@ -59,7 +59,10 @@ def check(client: Any, race_id: int, got: Iterable[Any], before: Mapping[str, in
 
 
 def _at(when: float | None) -> str:
-    if not when:
-        return ""
+    return f" ({clock(when)})" if when else ""
+
+
+def clock(when: float) -> str:
+    """A local time as a timer says it: ``14:20`` today, ``2026-12-01 14:20`` another day."""
     same_day = time.strftime("%Y-%m-%d", time.localtime(when)) == time.strftime("%Y-%m-%d")
-    return time.strftime(" (%H:%M)" if same_day else " (%Y-%m-%d %H:%M)", time.localtime(when))
+    return time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", time.localtime(when))

@@ -232,6 +232,9 @@ class Row:
         """The same registration: the same bytes, or the same values as the typed pass reads them (every
         canonical field and every extra one): a server that orders keys differently between reads, or
         whose typing switches (ids as text, dob as MM/DD/YYYY, flags as Y/N), changed nothing."""
+        if self.doc is None or other.doc is None:  # a row known only as a record (a state planned from)
+            return (self.lm == other.lm and self.p is not None and other.p is not None
+                    and self.values() == other.values())
         if memoryview(self.doc) == memoryview(other.doc):
             return True
         return self.lm == other.lm and self.values() == other.values()
@@ -248,7 +251,7 @@ class Row:
 _VALUE_FIELDS = tuple(f for f in Participant.__struct_fields__ if f not in ("extra", "types"))
 
 
-def _rows_of(answer: Answer) -> list[Row]:
+def rows_of(answer: Answer) -> list[Row]:
     """The roster rows of an answer the client decoded (typed, checked)."""
     return [Row(raw, p.event_id, p.last_modified or 0, p) for p, raw in zip(answer.participants, answer.rows)]
 
@@ -290,6 +293,59 @@ def _name(p: Participant) -> str:
 def incoming_path_for(output: str | os.PathLike) -> Path:
     out = Path(output)
     return out.with_name(f"{out.stem}.incoming{out.suffix}")
+
+
+@dataclass
+class Merged:
+    """What one read changes in the rows held: this read's rows by id (de-duplicated, the newest
+    ``last_modified`` kept), the (id, new row, row held or None) that are a change, and the ids gone."""
+
+    incoming: dict[str, Row]
+    upserts: list[tuple[str, Row, Row | None]]
+    gone: set[str]
+
+    def records(self, held: dict[str, Row]) -> list[Participant]:
+        """The records after this read: those ``held`` (in their order) as changed, less the ones gone,
+        then the new ones."""
+        upserted = {rid: r for rid, r, _ in self.upserts}
+        out = [(upserted.pop(rid) if rid in upserted else r).p for rid, r in held.items() if rid not in self.gone]
+        return out + [r.p for r in upserted.values()]
+
+
+def merge(held: dict[str, Row], rows: Iterable[Row], removed: Iterable[Row], full: bool = False) -> Merged:
+    """Apply one read of the participants feed (``rows``) and the removed feed (``removed``) to the rows
+    ``held`` (not changed here, except as said below): the one way sync's rounds, diff/push's incremental
+    read and push's read-back fold what RaceEntry says changed into what was known.
+
+    Rows re-read from the overlap are de-duplicated by registration id (newest ``last_modified`` wins) and
+    are a change only when their content differs from the row held. The removed feed is authoritative,
+    unless the participants feed shows the row modified after its removal (an id that came back). A
+    ``full`` read also removes every row held that it lacks; a row it re-reads unchanged takes this
+    read's bytes and record, so the previous read's buffer can go."""
+    incoming: dict[str, Row] = {}
+    for r in rows:
+        rid = str(r.p.registration_id)
+        have = incoming.get(rid)
+        if have is None or r.lm >= have.lm:
+            incoming[rid] = r
+    upserts: list[tuple[str, Row, Row | None]] = []
+    for rid, r in incoming.items():
+        old = held.get(rid)
+        if old is not None and (r.lm < old.lm or old.same(r)):
+            if full and r.lm == old.lm:
+                old.doc, old.p = r.doc, r.p
+            continue  # re-read from the overlap, or an older copy: not a change
+        upserts.append((rid, r, old))
+    gone: set[str] = set()
+    for r in removed:
+        rid = str(r.p.registration_id)
+        if rid in held or rid in incoming:
+            if rid in incoming and incoming[rid].lm > r.lm:
+                continue
+            gone.add(rid)
+    if full:
+        gone.update(rid for rid in held if rid not in incoming)
+    return Merged(incoming, [u for u in upserts if u[0] not in gone], gone)
 
 
 # -------------------------------------------------------------------------------------------- syncer
@@ -362,13 +418,13 @@ class Syncer:
         rwm = roster.get("removed_watermark")
         since = 0 if full or wm is None else max(0, int(wm) - self.overlap)
         data = self.client.participants_answer(self.race_id, since)
-        rows = _rows_of(data)
+        rows = rows_of(data)
         new_wm = max((r.lm for r in rows), default=0)
         # The removed feed's own watermark. Before the first removal is seen, start from the participants
         # watermark: anything removed before the full read is already absent from it.
         base = rwm if rwm is not None else (new_wm if full else wm)
         rsince = max(0, int(base or 0) - self.overlap)
-        removed = _rows_of(self.client.participants_answer(self.race_id, rsince, removed=True))
+        removed = rows_of(self.client.participants_answer(self.race_id, rsince, removed=True))
         if full and self._rows:
             # A full read lacking many of the roster's runners, with no removals to account for them, is
             # an answer cut short: refused (ShortRead, an ApiError: the round changes nothing).
@@ -398,35 +454,8 @@ class Syncer:
     def _merge(self, fetched: dict[str, Any], full: bool, result: SyncResult) -> None:
         rows = self._rows
         assert rows is not None
-        incoming: dict[str, Row] = {}
-        for r in fetched["rows"]:
-            rid = str(r.p.registration_id)
-            have = incoming.get(rid)
-            if have is None or r.lm >= have.lm:
-                incoming[rid] = r
-        upserts: list[tuple[str, Row, Row | None]] = []
-        removals: list[tuple[str, Row]] = []
-        for rid, r in incoming.items():
-            old = rows.get(rid)
-            if old is not None and (r.lm < old.lm or old.same(r)):
-                if full and r.lm == old.lm:
-                    # The same registration from this read: hold this read's bytes and record (its extra
-                    # fields are decoded from them), so the previous read's 55 MB buffer can go.
-                    old.doc, old.p = r.doc, r.p
-                continue  # re-read from the overlap, or an older copy: not a change
-            upserts.append((rid, r, old))
-        gone: set[str] = set()
-        for r in fetched["removed"]:
-            rid = str(r.p.registration_id)
-            # The removed feed is authoritative, unless the participants feed shows the row modified after
-            # its removal (an id that came back).
-            if rid in rows or rid in incoming:
-                if rid in incoming and incoming[rid].lm > r.lm:
-                    continue
-                gone.add(rid)
-        if full:
-            gone.update(rid for rid in rows if rid not in incoming)
-        upserts = [u for u in upserts if u[0] not in gone]
+        merged = merge(rows, fetched["rows"], fetched["removed"], full)
+        incoming, upserts, gone = merged.incoming, merged.upserts, merged.gone
         removals = [(rid, rows[rid]) for rid in sorted(gone) if rid in rows]
         meta: dict[str, Any] = {}
         wm = max((r.lm for r in incoming.values()), default=None)

@@ -269,7 +269,8 @@ def test_a_colleagues_copy_without_binding_sends_adds_only(client, server, tmp_p
     assert now[desk.registration_id].first_name == "Deskfixed"  # not reverted
     assert sum(p.last_name == "Entry" and p.first_name == "Mailed" for p in now.values()) == 1
     assert len(now) == len(before) + 1
-    assert "cannot tell" in result.output and result.output.startswith("No base: runscore.csv was not written")
+    assert "cannot tell" in result.output and result.output.startswith(
+        "Read the whole race (the file has no base of its own).\nNo base: runscore.csv was not written")
     again = run("push", server.race_id, copy, "-p", "runscore", "--yes", "--api-url", server.url)
     assert again.exit_code == 0 and len(people(client, server)) == len(before) + 1
     assert {p.registration_id: p.first_name for p in people(client, server)}[desk.registration_id] == "Deskfixed"
@@ -292,7 +293,8 @@ def test_a_copy_on_this_machine_is_compared_with_the_version_it_was_made_from(cl
     write_rows(copy, rows)
     result = run("push", server.race_id, copy, "-p", "runscore", "--yes", "--api-url", server.url)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Compared with the version of race.csv written")
+    assert result.output.startswith("Read the whole race (the file has no base of its own).\n"
+                                    "Compared with the version of race.csv written")
     now = {p.registration_id: p for p in people(client, server)}
     assert now[desk.registration_id].first_name == "Deskfixed" and now[before[7].registration_id].city == "Copytown"
 

@@ -139,7 +139,8 @@ def test_race_weekend(server, tmp_path, monkeypatch, quick_polls):
     # corrected since: too like that runner to add, never added on its own.
     assert out.exit_code == 1 and "Walk Upton looks like registration" in out.output, out.output
     out = run("push", *mailed, "--skip-invalid")
-    assert out.exit_code == 0 and out.output.startswith("No base:"), out.output
+    assert out.exit_code == 0 and out.output.startswith(
+        "Read the whole race (the file has no base of its own).\nNo base:"), out.output
     assert "1 added, 0 modified" in out.output and "0 deleted" in out.output, out.output
 
     # 5. Laptop A's drop folder pushes what lands in in/: a copy of out/ edited while the desk fixed a runner.

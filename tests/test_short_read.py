@@ -86,11 +86,14 @@ def test_a_server_that_drops_rows_is_refused_with_the_numbers(big_server, tmp_pa
                      rf"missing\); nothing written\. Try again; if it persists, ", line), line
     assert "Traceback" not in r.output and out.read_bytes() == before
 
+    # diff and push read only the changes since the file's base (none here); a whole read is checked.
     r = run("diff", out)
+    assert r.exit_code == 0 and r.output.startswith("Read RaceEntry: 0 changes since"), r.output
+    r = run("diff", out, "--full")
     assert r.exit_code != 0 and "looks cut short" in r.output and "nothing planned or sent" in unwrapped(r.output), \
         r.output
     rename_first(out)
-    r = run("push", out, "--yes")
+    r = run("push", out, "--yes", "--full")
     assert r.exit_code != 0 and "looks cut short" in r.output, r.output
 
     r = run("sync", synced, "--full")
