@@ -527,7 +527,7 @@ class Syncer:
                     or not b.has_base or not out.path.exists()):
                 continue
             answer = as_answer(b.base_raw(), str(b.base_path))
-            rows = _rows_of(answer)
+            rows = rows_of(answer)
             self._rows = {str(r.p.registration_id): r for r in rows}
             self.roster.seed(self._rows)  # the pull's runners: where the roster starts, not news
             ctx = b.context or {}
