@@ -27,10 +27,11 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import orjson
 
+from . import dates
 from .atomic import atomic_writer, write_bytes
 from .errors import InputError, PlanError
 from .jsonio import dumps, load_bytes, load_file
@@ -293,6 +294,22 @@ _RUNNER_FIELDS = ("first_name", "last_name", "dob", "email", "phone", "gender", 
 _STRONG_FIELDS = ("dob", "email", "phone")
 
 
+def _keys(p: Any, key: Callable[[Any, Any], tuple]) -> Iterator[tuple]:
+    """``key(p)``, then, for a date of birth a spreadsheet left as text that can mean more than one day
+    (``3/4/85``: a late entry typed, then pushed with its century), the key with each day it can be."""
+    k = key(p, getattr)
+    yield k
+    text = p.dob
+    if not text or dates.parse(text):
+        return
+    got = dates.readings(str(text))
+    days = list(got.dates) + [f"{century + yy:04d}-{month:02d}-{day:02d}" for yy, month, day in got.short
+                              for century in (1900, 2000)]
+    for day in days:
+        if dates.parse(day):
+            yield k[:3] + (day,)
+
+
 def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Iterable[dict[str, Any]],
                  current: Iterable[Any] = ()) -> tuple[list[Any], list[tuple[int, str]]]:
     """Give the file's rows without a registration id the id an earlier push of this file got for them
@@ -326,7 +343,7 @@ def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Itera
     for i, (p, row) in enumerate(zip(participants, rows)):
         if p.registration_id:
             continue
-        e = next((x for x in by_key.get(key(p, getattr), ()) if x["registration_id"] not in used), None)
+        e = next((x for k in _keys(p, key) for x in by_key.get(k, ()) if x["registration_id"] not in used), None)
         if e is None:
             pending.append((i, p, row))
             continue

@@ -633,6 +633,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     base_by_id = {str(p.registration_id): p for p in base if p.registration_id} if base is not None else {}
     for rid, p in (pushed or {}).items():
         base_by_id.setdefault(rid, p)
+    created = set(pushed or ())  # runners a push of this file added: RaceEntry may fill blanks on create
     team_by_id = {str(t.team_id): t for t in teams if t.team_id}
     team_by_name = {norm("team_name", t.team_name): t for t in teams if t.team_name}
     by_team_name = "team_name" in present_set
@@ -827,7 +828,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
             raw = getattr(p, f)
             if raw == getattr(cp, f):
                 continue  # the common case, decided without normalising
-            if adopted and not norm(f, raw):
+            if (adopted or rid in created) and not norm(f, raw):
                 continue  # RaceEntry filled it on create (email: the account's); the row did not set it
             decision = _decide(norm(f, raw), norm(f, getattr(cp, f)),
                                norm(f, getattr(bp, f)) if bp is not None else None)

@@ -71,6 +71,11 @@ def test_late_entries_typed_in_a_spreadsheet_go_through_with_their_postcodes(cli
         ("2000", "AUS"), ("8001", "CHE"), ("02134", None)]
     again = run("diff", out)
     assert again.exit_code == 0 and "No changes to push." in again.output, again.output
+    # the typed row is the runner the push added (the file's own record of it), not a look-alike found
+    assert "a runner RaceEntry has" not in again.output and "4 rows without an id are runners a push added" \
+        in again.output, again.output
+    # the e-mail RaceEntry gave them on create is no "change only in RaceEntry" to pull for
+    assert "changed only in RaceEntry" not in again.output, again.output
 
 
 def test_a_two_digit_year_two_centuries_fit_blocks_the_push_naming_the_runner(client, server, tmp_path):
