@@ -1,7 +1,9 @@
 """The README stays true to the command line: every `timersync ...` it shows (typed in a transcript,
 printed by a command, or quoted in the prose) parses with the CLI as written, so a renamed or removed
 option fails here; every program output it shows fits 80 columns; every quirk of the rehearsal server
-is named. Parsing only: nothing runs, so this costs milliseconds (test_compat runs the session itself)."""
+and every exit status is named. Those checks only parse (milliseconds). One test replays the race-day
+rehearsal transcript as a timer types it (about 10 s) and compares each output with the README's, so a
+change to what a command prints is a change to the README too."""
 
 from __future__ import annotations
 
@@ -130,3 +132,70 @@ def test_the_readmes_exit_statuses_are_the_clis():
     cli = statuses(main.help or "")
     assert {"0", "1", "2", "3", "8", "130"} <= cli
     assert statuses(README[README.index("Exit status of every command"):]) == cli
+
+
+def four_digit_port() -> int:
+    """A free loopback port of four digits, like the README's 8765: the output's line breaks depend on the
+    address's length."""
+    import random
+    import socket
+
+    for port in random.sample(range(8700, 9900), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free four-digit loopback port")
+
+
+def test_the_rehearsal_transcript_is_what_the_commands_print(tmp_path):
+    """The README's race-day rehearsal, replayed command by command against a fresh server: every output
+    is what the README shows, to the character (times and dates aside, and the server's port)."""
+    import os
+    import subprocess
+    import sys
+
+    block = next(lines for lang, lines in blocks() if not lang and lines[0].startswith("$ timersync serve"))
+    session: list[tuple[str, list[str]]] = []
+    for line in block:
+        if line.startswith("$ "):
+            session.append((line[2:], []))
+        else:
+            session[-1][1].append(line)
+    port = four_digit_port()
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, TIMERSYNC_HOME=str(tmp_path / "home"), COLUMNS="80", PYTHONUNBUFFERED="1")
+    for key in ("TIMERSYNC_API_URL", "RACEENTRY_EMAIL", "RACEENTRY_PASSWORD"):
+        env.pop(key, None)
+
+    def same(text: str) -> str:
+        text = text.replace(":8765/", f":{port}/").replace("--port 8765", f"--port {port}")
+        return re.sub(r"\d{8}-\d{6}|\d{4}-\d\d-\d\d|\d\d:\d\d(:\d\d)?", "T", text).rstrip("\n")
+
+    def argv(line: str) -> list[str]:
+        args = [w for w in shlex.split(same(line), comments=True) if w != "&"]
+        if args[0] == "timersync":
+            return [sys.executable, "-m", "converters", *args[1:]]
+        if args[0] == "python3":
+            return [sys.executable, *(str(root / a) if a.startswith("samples/") else a for a in args[1:])]
+        return args
+
+    server = None
+    try:
+        for line, shown in session:
+            if line.endswith("&"):
+                server = subprocess.Popen(argv(line), cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True)
+                assert server.stdout is not None
+                got = "".join(server.stdout.readline() for _ in shown)
+            else:
+                r = subprocess.run(argv(line), cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, timeout=120)
+                got = r.stdout
+            assert same(got) == same("\n".join(shown)), f"README: $ {line}\n--- the command prints:\n{got}"
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)
