@@ -310,10 +310,8 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
             _tell(f"{str(exc).split(': nothing was sent')[0]}; here it is again:")
             continue
         except lib.StoppedByTimer as exc:  # Ctrl-C while sending: what landed, what the next push does
-            import textwrap
-
             progress.clear()
-            click.echo(textwrap.fill(str(exc), 80), err=True)
+            click.echo(str(exc), err=True)  # fitted to the terminal by the console, as every line is
             click.get_current_context().exit(exc.exit_code)
         except KeyboardInterrupt:
             progress.clear()
@@ -363,11 +361,8 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         click.echo(f"Warning: {problem}", err=True)
     if result.errors:
         names = planning.row_names(plan)
-        import textwrap
-
         for e in result.errors:
-            click.echo(textwrap.fill(f"Refused by RaceEntry: {_refused_where(e, names)}: {e.message}", 80,
-                                     subsequent_indent="  "), err=True)
+            click.echo(f"Refused by RaceEntry: {_refused_where(e, names)}: {e.message}", err=True)
         click.echo(f"{len(result.errors)} row{'s' if len(result.errors) != 1 else ''} refused; the rest was sent.",
                    err=True)
     for w in result.wiped:
@@ -423,12 +418,11 @@ def _tell_conflicts(plan: Any, ctx: click.Context, as_json: bool) -> None:
     open_ = _open_conflicts(plan)
     if not open_ or as_json:
         return
-    import textwrap
-
     who = sorted({c.who or f"registration {c.registration_id}" for c in open_})
     names = ", ".join(who[:3]) + (f" and {len(who) - 3} more" if len(who) > 3 else "")
-    said = textwrap.fill(f"Not sent: {plural(len(open_), 'conflict')} ({names}): changed both in the file and "
-                         f"in RaceEntry since the pull.", 80)
+    # One line: the console fits it to the terminal, its continuation indented like every wrapped line.
+    said = (f"Not sent: {plural(len(open_), 'conflict')} ({names}): changed both in the file and in RaceEntry "
+            f"since the pull.")
     click.echo(f"{said}\nTo send the file's values, type:\n  "
                f"{_command_again(ctx, ['--prefer', 'file'])}\nTo keep RaceEntry's, type:\n  "
                f"{_command_again(ctx, ['--prefer', 'raceentry'])}", err=True)

@@ -279,6 +279,7 @@ class Plan:
     repeats: list[tuple[int, int]] = field(default_factory=list)  # (row, earlier row): one runner typed twice
     suspect: str | None = None  # why the file looks scrambled (a column sorted on its own): never pushed
     base_note: str = ""  # which base the plan was compared with, in words
+    adds_only: bool = False  # no base and no --two-way: only adds are sent, nothing deleted even with --delete
     read_note: str = ""  # how RaceEntry was read (its changes, or the whole race and why): the first line
     damaged: Counter = field(default_factory=Counter)  # cells a spreadsheet changed, by kind: not edits
     file_rows: int = 0
@@ -800,7 +801,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     if len(moved) >= 3 and len(moved) * 20 >= len(file):
         plan.suspect = (f"{len(moved)} of {len(file)} rows hold another runner's registration id: it looks like "
                         f"the Registration ID column was sorted on its own")
-    undecided_mode = base is None and not two_way
+    undecided_mode = plan.adds_only = base is None and not two_way
 
     team_needs: dict[str, tuple[str, list[int], set[int]]] = {}  # norm name -> (name, rows, events)
 
@@ -1422,9 +1423,11 @@ def summary_lines(plan: Plan) -> list[str]:
         lines.append(f"  {plural(len(plan.matched), 'row')} without an id {'is' if len(plan.matched) == 1 else 'are'} "
                      f"a runner RaceEntry has (name, dob): not added")
     if plan.not_in_file:
+        # Without a base, --delete deletes nothing (a runner missing may have registered since): no hint to it.
+        how = ("a file with no base deletes nothing" if plan.adds_only else
+               f"use --delete to delete {'it' if len(plan.not_in_file) == 1 else 'them'}")
         lines.append(f"  {plural(len(plan.not_in_file), 'RaceEntry participant')} "
-                     f"{'is' if len(plan.not_in_file) == 1 else 'are'} not in the file (use --delete to delete "
-                     f"{'it' if len(plan.not_in_file) == 1 else 'them'})")
+                     f"{'is' if len(plan.not_in_file) == 1 else 'are'} not in the file ({how})")
     if plan.stale:
         lines.append(f"  {plural(plan.stale, 'field')} changed only in RaceEntry since the file was pulled "
                      f"(not pushed back; pull to refresh the file)")

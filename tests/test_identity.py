@@ -9,7 +9,7 @@ import random
 import pytest
 
 from converters import binding
-from converters.diff import best_match, make_plan, same_person
+from converters.diff import best_match, make_plan, same_person, summary_text
 from converters.errors import PlanError
 from converters.model import Participant, Team, TeamType, participant_payload, participants_request
 from converters.push import check_plan
@@ -69,8 +69,11 @@ def test_no_base_sends_adds_only_and_lists_the_rest():
     assert not plan.modifies and not plan.switches and not plan.deletes
     assert {(c.registration_id, c.field) for c in plan.undecided} == {("1000", "first_name"), ("1001", "event_id")}
     assert plan.not_in_file == ["1005"] and any("nothing deleted" in n for n in plan.notes)
+    for told in (summary_text(plan), summary_text(plan_of(file, current))):  # never a hint to --delete
+        assert "1 RaceEntry participant is not in the file (a file with no base deletes nothing)" in told, told
     both = plan_of(file, current, delete=True, two_way=True)
     assert len(both.modifies) == 1 and len(both.switches) == 1 and len(both.deletes) == 1
+    assert "(use --delete to delete it)" in summary_text(plan_of(file, current, two_way=True))
 
 
 def test_a_runner_typed_twice_is_one_add_or_an_error_naming_both_rows():

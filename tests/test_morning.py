@@ -209,6 +209,10 @@ def test_a_conflict_exits_8_with_the_prefer_commands_to_type(client, server, tmp
         r = run(*args)
         assert r.exit_code == (5 if "diff" in args else 0), r.output
         assert f"\n  timersync push {out} --prefer file\n" in r.output, r.output
+    r = run("diff", out, env={"COLUMNS": "60"})  # wrapped to the terminal like every line, continued indented
+    said = r.output[r.output.index("Not sent: 1 conflict ("):r.output.index("To send the file's values")]
+    assert len(said.splitlines()) > 1 and all(len(x) <= 60 for x in said.splitlines()), r.output
+    assert all(x.startswith("  ") for x in said.splitlines()[1:]), r.output
     r = run(*command.split()[1:], "--yes")  # typed as printed
     assert r.exit_code == 0, r.output
     assert {p.registration_id: p.city for p in people(client, server)}[rid] == "FileTown"
@@ -231,7 +235,7 @@ def test_ctrl_c_while_sending_says_what_landed_and_the_next_push_in_plain_words(
         return real(self, race_id, body)
 
     monkeypatch.setattr(RaceEntryClient, "post_participants", post)
-    r = run("push", out, "--yes", "--batch-size", "5", "--settle-wait", "0")
+    r = run("push", out, "--yes", "--batch-size", "5", "--settle-wait", "0", env={"COLUMNS": "80"})
     assert r.exit_code == 130, r.output
     said = " ".join(r.output[r.output.index("Stopped (Ctrl-C)."):].split())
     assert said.startswith("Stopped (Ctrl-C). RaceEntry confirmed 5 added; 5 changes on the way when you "
