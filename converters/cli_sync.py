@@ -134,7 +134,8 @@ def _race_and_file(args: tuple[str, ...], output: Path | None) -> tuple[int | No
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="The TOML config (default FOLDER/timersync.toml).")
 @click.option("--poll", is_flag=True, help="Poll the folder instead of file-system events (network shares).")
-@click.option("--once", is_flag=True, help="Process what is in FOLDER/in now, then exit.")
+@click.option("--once", is_flag=True, help="Process what is in FOLDER/in now, then exit (1 when a file "
+              "went to failed/).")
 @json_option
 def watch(folder: Path, config_file: Path | None, poll: bool, once: bool, as_json: bool) -> None:
     """Watch a drop folder: files dropped in FOLDER/in are converted or diffed into FOLDER/out.
@@ -168,6 +169,8 @@ def watch(folder: Path, config_file: Path | None, poll: bool, once: bool, as_jso
                            "summary": summary.line()})
             else:
                 click.echo(summary.line())
+            if any(o.status == "failed" for o in summary.outcomes):
+                click.get_current_context().exit(1)  # a script sees it: a file went to failed/
             return
         click.echo(f"Watching {config.inbox} ({'polling' if config.poll else 'file-system events'}); Ctrl-C stops.")
         try:

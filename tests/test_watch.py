@@ -180,6 +180,10 @@ def test_cli_watch_once_and_bad_config(client, server, tmp_path, monkeypatch):
     res = CliRunner().invoke(main, ["watch", str(folder), "--once", "--poll"])
     assert res.exit_code == 0, res.output
     assert res.output.strip().splitlines()[-1].startswith("1 processed, 0 failed")
+    (folder / "in" / "runscore__bad.csv").write_bytes(b"nothing,to,see\r\n")  # a file that fails
+    res = CliRunner().invoke(main, ["watch", str(folder), "--once", "--poll"])
+    assert res.exit_code == 1, res.output  # a script running --once sees that a file went to failed/
+    assert "0 processed, 1 failed" in res.output, res.output
     (folder / "timersync.toml").write_text("race_id = 'x'\n")
     res = CliRunner().invoke(main, ["watch", str(folder), "--once"])
     assert res.exit_code == 1
