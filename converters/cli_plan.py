@@ -421,7 +421,8 @@ def _tell_conflicts(plan: Any, ctx: click.Context, as_json: bool) -> None:
     who = sorted({c.who or f"registration {c.registration_id}" for c in open_})
     names = ", ".join(who[:3]) + (f" and {len(who) - 3} more" if len(who) > 3 else "")
     # One line: the console fits it to the terminal, its continuation indented like every wrapped line.
-    said = (f"Not sent: {plural(len(open_), 'conflict')} ({names}): changed both in the file and in RaceEntry "
+    lead = "Not sent" if ctx.info_name == "push" else "A push will not send"  # diff sends nothing anyway
+    said = (f"{lead}: {plural(len(open_), 'conflict')} ({names}): changed both in the file and in RaceEntry "
             f"since the pull.")
     click.echo(f"{said}\nTo send the file's values, type:\n  "
                f"{_command_again(ctx, ['--prefer', 'file'])}\nTo keep RaceEntry's, type:\n  "

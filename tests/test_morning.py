@@ -210,7 +210,7 @@ def test_a_conflict_exits_8_with_the_prefer_commands_to_type(client, server, tmp
         assert r.exit_code == (5 if "diff" in args else 0), r.output
         assert f"\n  timersync push {out} --prefer file\n" in r.output, r.output
     r = run("diff", out, env={"COLUMNS": "60"})  # wrapped to the terminal like every line, continued indented
-    said = r.output[r.output.index("Not sent: 1 conflict ("):r.output.index("To send the file's values")]
+    said = r.output[r.output.index("A push will not send: 1 conflict ("):r.output.index("To send the file's values")]
     assert len(said.splitlines()) > 1 and all(len(x) <= 60 for x in said.splitlines()), r.output
     assert all(x.startswith("  ") for x in said.splitlines()[1:]), r.output
     r = run(*command.split()[1:], "--yes")  # typed as printed
