@@ -13,6 +13,7 @@ options and render, ``push`` only sends.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -308,6 +309,10 @@ class Planned:
     base: list[Participant] | None
     target: Target
     filled: list[tuple[int, str]] = field(default_factory=list)  # rows tied to their add by the ledger
+    # What a plan of the same file moments later may reuse (:func:`make`'s ``again``): the file's rows as
+    # read (before the ledger filled ids in) and the stamp of the file and its binding when they were read;
+    # None when RaceEntry was not read incrementally from the file's own base.
+    reuse: tuple[Any, list[Participant], list[Participant] | None, dict[str, Any] | None, str] | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -321,17 +326,45 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
          prefetched: Any = None, renamed: dict[str, str] | Callable[[], dict[str, str]] | None = None,
          before_plan: Callable[[RaceState, Target], None] | None = None,
          client_for: Callable[[str], Any] | None = None, two_way: bool = False,
-         new_runners: Any = (), full: bool = False, full_after: float = FULL_AFTER) -> Planned:
+         new_runners: Any = (), full: bool = False, full_after: float = FULL_AFTER,
+         again: Planned | None = None) -> Planned:
     """Plan ``file``: settle its target, read RaceEntry (or, ``offline``, use the base), read the file,
     fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
     reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given.
 
     RaceEntry is read incrementally (:func:`changes_state`: the file's own base and what changed since)
     unless ``full``, the file has no base of its own, or the base is over ``full_after`` hours old; or
-    when the changes do not add up. The plan's first line says which."""
+    when the changes do not add up. The plan's first line says which.
+
+    ``again``: a plan of the same file made moments ago (push plans before asking, and again under the
+    race's lock). While the file, its binding and its base are as they were then (sizes and modification
+    times), its file read and base are reused and RaceEntry's state is only advanced by what changed
+    since it was read (:func:`advance`); the comparison is made afresh."""
     from .convert import check_readable
 
     check_readable(file)  # a missing file, or an .xls, is said first: before "which race?"
+    if again is not None and client is not None and not offline and base_path is None and race_path is None:
+        tgt = target(file, race_id=race_id, profile=profile, server=server, bind_as=bind_as)
+        if _reusable(again, tgt):
+            assert again.reuse is not None
+            from .sync import OVERLAP
+
+            progress.say(f"reading race {tgt.race_id}'s changes from RaceEntry", force=True)
+            rs = again.rs
+            advance(client, rs, OVERLAP)
+            rs.teams = parse_teams(client.teams(tgt.race_id))
+            rs.team_types = parse_team_types(client.team_types(tgt.race_id))
+            if before_plan is not None:
+                before_plan(rs, tgt)
+            if _reusable(again, tgt):  # reconciling left the ledger as it was
+                stamp, read, written, ctx, read_note = again.reuse
+                data = again.data
+                data.participants = read
+                return _compare(file, tgt, tgt.binding, ctx, data, rs, written, again.base,
+                                again.plan.base_note, read_note, client=client, offline=False, delete=delete,
+                                team_type=team_type, prefer=prefer, renamed=renamed, two_way=two_way,
+                                new_runners=new_runners, stamp=stamp)
+            before_plan = None  # done: the plan is made afresh from the ledger it wrote
     if prefetched is None:
         from .reader import prefetch
 
@@ -400,6 +433,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         renamed = renamed()  # after before_plan: reconciling records the new ids of switches
     # Event columns that disagree are settled against the events the file was written with: after a push
     # switched a runner by event name, the untouched event id column is still the stale one.
+    stamp = _stamp(tgt) if read_note.startswith("Read RaceEntry:") and rs.read_at and not base_path \
+        and not race_path else None
     progress.say(f"reading {Path(file).name}", force=True)
     # The file is read with the race it was written with (event names, Race Result's contest numbers),
     # kept in its binding; RaceEntry's current race only when there is none.
@@ -423,6 +458,28 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                          f"no recorded version matches), so only adds are sent" + (
                              "; --two-way: the file wins wherever it differs." if two_way else
                              "; --two-way sends the rest."))
+    return _compare(file, tgt, b, ctx, data, rs, written, base, base_note, read_note, client=client,
+                    offline=offline, delete=delete, team_type=team_type, prefer=prefer, renamed=renamed,
+                    two_way=two_way, new_runners=new_runners, journal=journal, stamp=stamp)
+
+
+def _compare(file: str | Path, tgt: Target, b: Binding | None, ctx: dict[str, Any] | None, data: Any,
+             rs: RaceState, written: list[Participant] | None, base: list[Participant] | None, base_note: str,
+             read_note: str, *, client: Any, offline: bool, delete: bool, team_type: str | None,
+             prefer: str | None, renamed: Any, two_way: bool, new_runners: Any, journal: Any = None,
+             stamp: Any = None) -> Planned:
+    """The last step of :func:`make`: fill ids from the ledger and compare the file read with RaceEntry's
+    state (and the base)."""
+    if journal is None:
+        from .push import Journal
+
+        journal = Journal(tgt.race_id, server=None if offline else (client.base_url if client is not None
+                                                                       else tgt.server))
+        if renamed is None and not offline:
+            renamed = journal.renamed
+        if callable(renamed):
+            renamed = renamed()
+    read = data.participants
     progress.say(f"comparing {len(data.participants):,} rows with {len(rs.current):,} participants", force=True)
     # Rows without an id that a push added: this file's ledger first, then any push of the race (a copy).
     ledger = list(b.ledger) if b is not None else []
@@ -450,7 +507,31 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     plan.race_name = str(race.get("name") or "") if isinstance(race, dict) else ""
     plan.read_note = read_note
     plan.notes[:0] = rs.notes
-    return Planned(plan, data, rs, base, tgt, filled)
+    return Planned(plan, data, rs, base, tgt, filled,
+                   (stamp, read, written, ctx, read_note) if stamp is not None else None)
+
+
+def _stamp(tgt: Target) -> tuple[tuple[int, int], ...] | None:
+    """The sizes and modification times of the file, its binding and its base (None when one is gone)."""
+    b = tgt.binding
+    if b is None:
+        return None
+    try:
+        return tuple((st.st_size, st.st_mtime_ns) for st in (
+            os.stat(path) for path in (tgt.file, b.folder / "binding.json", b.base_path)))
+    except OSError:
+        return None
+
+
+def _reusable(again: Planned, tgt: Target) -> bool:
+    """Whether ``again`` (a plan made moments ago) may stand for a fresh read of the file and its base: the
+    same file bound the same way, none of them changed since."""
+    was = again.target
+    fresh = binding_mod.load(tgt.bind_as)  # as saved now: a reconciled batch adds to the ledger
+    return (again.reuse is not None and fresh is not None and was.binding is not None
+            and (tgt.file, tgt.bind_as, tgt.race_id, tgt.profile) == (was.file, was.bind_as, was.race_id,
+                                                                        was.profile)
+            and fresh.ledger == was.binding.ledger and _stamp(tgt) == again.reuse[0])
 
 
 def _event_names(*races: Any) -> dict[int, str]:
