@@ -395,10 +395,10 @@ def check_rows(rows: list[list[str]], text: str, file: str) -> None:
     if not rows:
         return
     width = len(rows[0])
-    line = 1  # the physical line each record starts on, for messages
     for i, row in enumerate(rows[1:], 2):
-        line += 1 + sum(cell.count("\n") for cell in rows[i - 2])
         if len(row) < width and any(cell.strip() for cell in row):
+            # the physical line the record starts on, for the message (cells may hold line breaks)
+            line = i + sum(cell.count("\n") for r in rows[:i - 1] for cell in r)
             other = next((d for d in (";", ",", "\t") if d not in "".join(rows[0][:1]) and
                           sum(c.count(d) for c in row) >= width - 1 and len(row) <= 2), None)
             if other is not None:
