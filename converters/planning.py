@@ -142,18 +142,24 @@ def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) ->
     return merge(held, rows_of(changes), removed), changes, gone
 
 
-def advance(client: Any, rs: RaceState, overlap: int) -> None:
+def advance(client: Any, rs: RaceState, overlap: int) -> bool:
     """Bring ``rs`` up to RaceEntry's state now, reading only what changed since ``rs.read_at`` (less
-    ``overlap`` seconds): ``rs.current`` as changed, ``rs.removed`` with the removals, ``rs.read_at`` moved."""
+    ``overlap`` seconds): ``rs.current`` as changed, ``rs.removed`` with the removals, ``rs.read_at`` moved.
+    Returns whether a planned field changed: a runner added, removed or holding other values (fields
+    beyond the model's aside: a plan never reads them)."""
     from .sync import Row
 
     now = _server_now(client)
     held = {str(p.registration_id): Row(None, p.event_id, p.last_modified or 0, p) for p in rs.current}
     merged, _, gone = read_changes(client, rs.race_id, held, max(0, int(rs.read_at or 0) - overlap))
     rs.current = merged.records(held)
+    changed = bool(merged.gone & held.keys()) or any(
+        old is None or old.values()[:-1] != new.values()[:-1] for _, new, old in merged.upserts)
     if rs.removed is not None:
+        changed = changed or not gone <= rs.removed
         rs.removed |= gone
     rs.read_at = now or rs.read_at
+    return changed
 
 
 def _pushed(ledger: Any) -> int:
@@ -302,6 +308,18 @@ def target(file: str | Path, *, race_id: int | None = None, profile: str | None 
 
 
 @dataclass
+class Reuse:
+    """What a plan of the same file made moments later may reuse (:func:`make`'s ``again``)."""
+
+    stamp: tuple[tuple[int, int], ...]  # the file's, its binding's and its base's size and mtime, as read
+    read: list[Participant]  # the file's rows as read, before the ledger filled ids in
+    written: list[Participant] | None  # the base as the file was written
+    ctx: dict[str, Any] | None
+    read_note: str
+    compared: tuple[Any, ...]  # the comparison's options and the switches' renamed ids it was made with
+
+
+@dataclass
 class Planned:
     plan: Plan
     data: Any  # convert.FileData, with ledger ids filled in
@@ -309,10 +327,7 @@ class Planned:
     base: list[Participant] | None
     target: Target
     filled: list[tuple[int, str]] = field(default_factory=list)  # rows tied to their add by the ledger
-    # What a plan of the same file moments later may reuse (:func:`make`'s ``again``): the file's rows as
-    # read (before the ledger filled ids in) and the stamp of the file and its binding when they were read;
-    # None when RaceEntry was not read incrementally from the file's own base.
-    reuse: tuple[Any, list[Participant], list[Participant] | None, dict[str, Any] | None, str] | None = None
+    reuse: Reuse | None = None  # None when RaceEntry was not read incrementally from the file's own base
 
     @property
     def warnings(self) -> list[str]:
@@ -346,25 +361,11 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     if again is not None and client is not None and not offline and base_path is None and race_path is None:
         tgt = target(file, race_id=race_id, profile=profile, server=server, bind_as=bind_as)
         if _reusable(again, tgt):
-            assert again.reuse is not None
-            from .sync import OVERLAP
-
-            progress.say(f"reading race {tgt.race_id}'s changes from RaceEntry", force=True)
-            rs = again.rs
-            advance(client, rs, OVERLAP)
-            rs.teams = parse_teams(client.teams(tgt.race_id))
-            rs.team_types = parse_team_types(client.team_types(tgt.race_id))
-            if before_plan is not None:
-                before_plan(rs, tgt)
-            if _reusable(again, tgt):  # reconciling left the ledger as it was
-                stamp, read, written, ctx, read_note = again.reuse
-                data = again.data
-                data.participants = read
-                return _compare(file, tgt, tgt.binding, ctx, data, rs, written, again.base,
-                                again.plan.base_note, read_note, client=client, offline=False, delete=delete,
-                                team_type=team_type, prefer=prefer, renamed=renamed, two_way=two_way,
-                                new_runners=new_runners, stamp=stamp)
-            before_plan = None  # done: the plan is made afresh from the ledger it wrote
+            options = (delete, team_type, prefer, two_way, tuple(new_runners or ()))
+            planned = _again(again, tgt, client, before_plan, renamed, options)
+            if planned is not None:
+                return planned
+            before_plan = None  # done: the plan is made afresh from the ledger reconciling wrote
     if prefetched is None:
         from .reader import prefetch
 
@@ -463,22 +464,48 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                     two_way=two_way, new_runners=new_runners, journal=journal, stamp=stamp)
 
 
+def _again(again: Planned, tgt: Target, client: Any, before_plan: Any, renamed: Any,
+           options: tuple[Any, ...]) -> Planned | None:
+    """:func:`make` from ``again``, a plan of the same file made moments ago (unchanged since:
+    :func:`_reusable`): RaceEntry's state advanced by what changed since it was read, its teams and team
+    types read again, and the comparison made again unless nothing it reads changed (then ``again`` is
+    the plan). None when reconciling (``before_plan``) added to the file's ledger: plan afresh."""
+    from .push import Journal
+    from .sync import OVERLAP
+
+    reuse = again.reuse
+    assert reuse is not None
+    progress.say(f"reading race {tgt.race_id}'s changes from RaceEntry", force=True)
+    rs = again.rs
+    journal = Journal(tgt.race_id, server=client.base_url)
+    changed = advance(client, rs, OVERLAP) or bool(journal.pending())
+    teams, types = parse_teams(client.teams(tgt.race_id)), parse_team_types(client.team_types(tgt.race_id))
+    changed = changed or teams != rs.teams or types != rs.team_types
+    rs.teams, rs.team_types = teams, types
+    if before_plan is not None:
+        before_plan(rs, tgt)
+    if not _reusable(again, tgt):  # reconciling added to the ledger
+        return None
+    if renamed is None:
+        renamed = journal.renamed
+    renamed = renamed() if callable(renamed) else renamed
+    if not changed and (options, renamed) == reuse.compared:
+        return again
+    data = again.data
+    data.participants = reuse.read
+    return _compare(tgt.file, tgt, tgt.binding, reuse.ctx, data, rs, reuse.written, again.base,
+                    again.plan.base_note, reuse.read_note, client=client, offline=False, delete=options[0],
+                    team_type=options[1], prefer=options[2], renamed=renamed, two_way=options[3],
+                    new_runners=options[4], journal=journal, stamp=reuse.stamp)
+
+
 def _compare(file: str | Path, tgt: Target, b: Binding | None, ctx: dict[str, Any] | None, data: Any,
              rs: RaceState, written: list[Participant] | None, base: list[Participant] | None, base_note: str,
              read_note: str, *, client: Any, offline: bool, delete: bool, team_type: str | None,
-             prefer: str | None, renamed: Any, two_way: bool, new_runners: Any, journal: Any = None,
-             stamp: Any = None) -> Planned:
+             prefer: str | None, renamed: dict[str, str] | None, two_way: bool, new_runners: Any,
+             journal: Any, stamp: Any = None) -> Planned:
     """The last step of :func:`make`: fill ids from the ledger and compare the file read with RaceEntry's
     state (and the base)."""
-    if journal is None:
-        from .push import Journal
-
-        journal = Journal(tgt.race_id, server=None if offline else (client.base_url if client is not None
-                                                                       else tgt.server))
-        if renamed is None and not offline:
-            renamed = journal.renamed
-        if callable(renamed):
-            renamed = renamed()
     read = data.participants
     progress.say(f"comparing {len(data.participants):,} rows with {len(rs.current):,} participants", force=True)
     # Rows without an id that a push added: this file's ledger first, then any push of the race (a copy).
@@ -507,8 +534,9 @@ def _compare(file: str | Path, tgt: Target, b: Binding | None, ctx: dict[str, An
     plan.race_name = str(race.get("name") or "") if isinstance(race, dict) else ""
     plan.read_note = read_note
     plan.notes[:0] = rs.notes
+    compared = ((delete, team_type, prefer, two_way, tuple(new_runners or ())), renamed)
     return Planned(plan, data, rs, base, tgt, filled,
-                   (stamp, read, written, ctx, read_note) if stamp is not None else None)
+                   Reuse(stamp, read, written, ctx, read_note, compared) if stamp is not None else None)
 
 
 def _stamp(tgt: Target) -> tuple[tuple[int, int], ...] | None:
@@ -531,7 +559,7 @@ def _reusable(again: Planned, tgt: Target) -> bool:
     return (again.reuse is not None and fresh is not None and was.binding is not None
             and (tgt.file, tgt.bind_as, tgt.race_id, tgt.profile) == (was.file, was.bind_as, was.race_id,
                                                                         was.profile)
-            and fresh.ledger == was.binding.ledger and _stamp(tgt) == again.reuse[0])
+            and fresh.ledger == was.binding.ledger and _stamp(tgt) == again.reuse.stamp)
 
 
 def _event_names(*races: Any) -> dict[int, str]:

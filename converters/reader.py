@@ -189,6 +189,9 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
     return [v or None for v in values]
 
 
+_IDS_OR_BLANK = {int, type(None)}
+
+
 def _merge_event_columns(results: list[tuple[Column, list[Any]]], rownums: list[int], events: dict[int, str],
                          file: str, known: list[int | None] | None = None) -> list[Any]:
     """One event id per row from every event column read; columns that disagree are an error.
@@ -198,6 +201,9 @@ def _merge_event_columns(results: list[tuple[Column, list[Any]]], rownums: list[
     reported as such by the diff rather than as a disagreement here."""
     if len(results) == 1:
         return results[0][1]
+    first = results[0][1]
+    if all(values == first for _, values in results[1:]) and set(map(type, first)) <= _IDS_OR_BLANK:
+        return first  # every column says the same event ids (the common case): nothing to settle
 
     def show(eid: int) -> str:
         return f"{eid} ({events[eid]})" if eid in events else str(eid)
