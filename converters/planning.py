@@ -354,7 +354,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     ``again``: a plan of the same file made moments ago (push plans before asking, and again under the
     race's lock). While the file, its binding and its base are as they were then (sizes and modification
     times), its file read and base are reused and RaceEntry's state is only advanced by what changed
-    since it was read (:func:`advance`); the comparison is made afresh."""
+    since it was read (:func:`advance`); the comparison is made afresh, unless nothing it reads changed
+    (then ``again`` is the plan)."""
     from .convert import check_readable
 
     check_readable(file)  # a missing file, or an .xls, is said first: before "which race?"
@@ -392,6 +393,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     else:
         written, base = _bases(b if not copy else None, base_path)
     base_note = _base_note(tgt, b, base_path) if base is not None else ""
+    incremental = False  # RaceEntry's state read as the file's own base and the changes since
     if offline:
         if base is None:
             raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, which keeps "
@@ -408,6 +410,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
             assert b is not None
             rs, got = changes_state(client, tgt.race_id, answer, b.ledger)
             answer = None
+            incremental = rs is not None
             if rs is not None:
                 from .readcheck import clock
 
@@ -434,8 +437,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         renamed = renamed()  # after before_plan: reconciling records the new ids of switches
     # Event columns that disagree are settled against the events the file was written with: after a push
     # switched a runner by event name, the untouched event id column is still the stale one.
-    stamp = _stamp(tgt) if read_note.startswith("Read RaceEntry:") and rs.read_at and not base_path \
-        and not race_path else None
+    stamp = _stamp(tgt) if incremental and rs.read_at and not race_path else None
     progress.say(f"reading {Path(file).name}", force=True)
     # The file is read with the race it was written with (event names, Race Result's contest numbers),
     # kept in its binding; RaceEntry's current race only when there is none.
