@@ -709,7 +709,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
                  and (event_set is None or p.event_id in event_set)
                  and (not p.dob or not check_dob or dob_fine(p.dob))
                  and (p.gender or "").upper() in _GENDERS
-                 and not _BAD_CHARS.search("\x20".join(v for v in get_text(p) if v)))
+                 and not _BAD_CHARS.search("\x20".join(filter(None, get_text(p)))))
         problem = None if quick and p.first_name.strip() and p.last_name.strip() else _invalid(
             p, rid, present_set, event_set, today, cur_by_id.get(renamed.get(rid, rid)) if rid else None,
             earliest_dob)
