@@ -668,6 +668,14 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     new_rows: list[tuple[Participant, int]] = []
     cur_by_user: dict[str, list[Participant]] = {}
     check_dob = "dob" in present_set
+    fine_dobs: dict[Any, bool] = {}  # a race's runners share a few thousand birthdays: each read once
+
+    def dob_fine(dob: Any) -> bool:
+        fine = fine_dobs.get(dob)
+        if fine is None:
+            fine = fine_dobs[dob] = _dob_fine(dob, today, earliest_dob)
+        return fine
+
     same_names: dict[tuple, list[Participant]] = {}  # RaceEntry's runners by identity, built when first needed
     for p, row in zip(file, rows):
         rid = p.registration_id.strip() if p.registration_id else ""
@@ -701,9 +709,9 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         # Most rows are fine: a quick look first, the full check (with messages) only when it fails.
         quick = (p.first_name and p.last_name and p.event_id is not None
                  and (event_set is None or p.event_id in event_set)
-                 and (not p.dob or not check_dob or _dob_fine(p.dob, today, earliest_dob))
+                 and (not p.dob or not check_dob or dob_fine(p.dob))
                  and (p.gender or "").upper() in _GENDERS
-                 and not _BAD_CHARS.search("\x20".join(v for v in get_text(p) if v)))
+                 and not _BAD_CHARS.search("\x20".join(filter(None, get_text(p)))))
         problem = None if quick and p.first_name.strip() and p.last_name.strip() else _invalid(
             p, rid, present_set, event_set, today, cur_by_id.get(renamed.get(rid, rid)) if rid else None,
             earliest_dob)

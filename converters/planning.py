@@ -13,6 +13,7 @@ options and render, ``push`` only sends.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -24,7 +25,7 @@ from .dates import race_day
 from .diff import Plan, make_plan
 from .errors import PlanError, TimersyncError
 from .jsonio import load_file, save_file
-from .model import (Answer, Participant, Team, TeamType, as_answer, gc_paused,
+from .model import (Answer, Participant, RawExtras, Team, TeamType, as_answer, gc_paused,
                     parse_team_types, parse_teams, participants_response)
 
 
@@ -107,12 +108,26 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
         return None, f"the changes lack {lacking} of the {_pushed(ledger)} this file's pushes made"
     current = merged.records(held)
     race, note = with_events(race, [{"event": e} for e in (*base.events(), *changes.events())], race_id)
+    n = len(merged.upserts) + len(merged.gone & held.keys())
+    del held, merged
+    _drop_bytes(base)
     teams = parse_teams(client.teams(race_id))
     types = parse_team_types(client.team_types(race_id))
-    n = len(merged.upserts) + len(merged.gone & held.keys())
     return (RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [],
                       read_at),
             f"{n} change{'s' if n != 1 else ''}")
+
+
+def _drop_bytes(base: Answer) -> None:
+    """Let go of the base's bytes once the changes are folded in (55 MB for 50,000 runners, held by
+    every record's extra fields): planning compares and sends only the model's fields (a modify's body
+    is built from them), so the base's records go on without their extras, as a full read's base does
+    (:func:`_participants_of`)."""
+    for p in base.participants:
+        if p.extra.__class__ is RawExtras:
+            p.extra = {}
+    base.rows = []
+    base.groups = [(eid, b"{}", n) for eid, _, n in base.groups]
 
 
 def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) -> tuple[Any, Answer, set[str]]:
@@ -127,18 +142,24 @@ def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) ->
     return merge(held, rows_of(changes), removed), changes, gone
 
 
-def advance(client: Any, rs: RaceState, overlap: int) -> None:
+def advance(client: Any, rs: RaceState, overlap: int) -> bool:
     """Bring ``rs`` up to RaceEntry's state now, reading only what changed since ``rs.read_at`` (less
-    ``overlap`` seconds): ``rs.current`` as changed, ``rs.removed`` with the removals, ``rs.read_at`` moved."""
+    ``overlap`` seconds): ``rs.current`` as changed, ``rs.removed`` with the removals, ``rs.read_at`` moved.
+    Returns whether a planned field changed: a runner added, removed or holding other values (fields
+    beyond the model's aside: a plan never reads them)."""
     from .sync import Row
 
     now = _server_now(client)
     held = {str(p.registration_id): Row(None, p.event_id, p.last_modified or 0, p) for p in rs.current}
     merged, _, gone = read_changes(client, rs.race_id, held, max(0, int(rs.read_at or 0) - overlap))
     rs.current = merged.records(held)
+    changed = bool(merged.gone & held.keys()) or any(
+        old is None or old.values()[:-1] != new.values()[:-1] for _, new, old in merged.upserts)
     if rs.removed is not None:
+        changed = changed or not gone <= rs.removed
         rs.removed |= gone
     rs.read_at = now or rs.read_at
+    return changed
 
 
 def _pushed(ledger: Any) -> int:
@@ -287,6 +308,18 @@ def target(file: str | Path, *, race_id: int | None = None, profile: str | None 
 
 
 @dataclass
+class Reuse:
+    """What a plan of the same file made moments later may reuse (:func:`make`'s ``again``)."""
+
+    stamp: tuple[tuple[int, int], ...]  # the file's, its binding's and its base's size and mtime, as read
+    read: list[Participant]  # the file's rows as read, before the ledger filled ids in
+    written: list[Participant] | None  # the base as the file was written
+    ctx: dict[str, Any] | None
+    read_note: str
+    compared: tuple[Any, ...]  # the comparison's options and the switches' renamed ids it was made with
+
+
+@dataclass
 class Planned:
     plan: Plan
     data: Any  # convert.FileData, with ledger ids filled in
@@ -294,6 +327,7 @@ class Planned:
     base: list[Participant] | None
     target: Target
     filled: list[tuple[int, str]] = field(default_factory=list)  # rows tied to their add by the ledger
+    reuse: Reuse | None = None  # None when RaceEntry was not read incrementally from the file's own base
 
     @property
     def warnings(self) -> list[str]:
@@ -307,17 +341,32 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
          prefetched: Any = None, renamed: dict[str, str] | Callable[[], dict[str, str]] | None = None,
          before_plan: Callable[[RaceState, Target], None] | None = None,
          client_for: Callable[[str], Any] | None = None, two_way: bool = False,
-         new_runners: Any = (), full: bool = False, full_after: float = FULL_AFTER) -> Planned:
+         new_runners: Any = (), full: bool = False, full_after: float = FULL_AFTER,
+         again: Planned | None = None) -> Planned:
     """Plan ``file``: settle its target, read RaceEntry (or, ``offline``, use the base), read the file,
     fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
     reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given.
 
     RaceEntry is read incrementally (:func:`changes_state`: the file's own base and what changed since)
     unless ``full``, the file has no base of its own, or the base is over ``full_after`` hours old; or
-    when the changes do not add up. The plan's first line says which."""
+    when the changes do not add up. The plan's first line says which.
+
+    ``again``: a plan of the same file made moments ago (push plans before asking, and again under the
+    race's lock). While the file, its binding and its base are as they were then (sizes and modification
+    times), its file read and base are reused and RaceEntry's state is only advanced by what changed
+    since it was read (:func:`advance`); the comparison is made afresh, unless nothing it reads changed
+    (then ``again`` is the plan)."""
     from .convert import check_readable
 
     check_readable(file)  # a missing file, or an .xls, is said first: before "which race?"
+    if again is not None and client is not None and not offline and base_path is None and race_path is None:
+        tgt = target(file, race_id=race_id, profile=profile, server=server, bind_as=bind_as)
+        if _reusable(again, tgt):
+            options = (delete, team_type, prefer, two_way, tuple(new_runners or ()))
+            planned = _again(again, tgt, client, before_plan, renamed, options)
+            if planned is not None:
+                return planned
+            before_plan = None  # done: the plan is made afresh from the ledger reconciling wrote
     if prefetched is None:
         from .reader import prefetch
 
@@ -344,6 +393,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     else:
         written, base = _bases(b if not copy else None, base_path)
     base_note = _base_note(tgt, b, base_path) if base is not None else ""
+    incremental = False  # RaceEntry's state read as the file's own base and the changes since
     if offline:
         if base is None:
             raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, which keeps "
@@ -360,6 +410,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
             assert b is not None
             rs, got = changes_state(client, tgt.race_id, answer, b.ledger)
             answer = None
+            incremental = rs is not None
             if rs is not None:
                 from .readcheck import clock
 
@@ -386,6 +437,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         renamed = renamed()  # after before_plan: reconciling records the new ids of switches
     # Event columns that disagree are settled against the events the file was written with: after a push
     # switched a runner by event name, the untouched event id column is still the stale one.
+    stamp = _stamp(tgt) if incremental and rs.read_at and not race_path else None
     progress.say(f"reading {Path(file).name}", force=True)
     # The file is read with the race it was written with (event names, Race Result's contest numbers),
     # kept in its binding; RaceEntry's current race only when there is none.
@@ -409,6 +461,54 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                          f"no recorded version matches), so only adds are sent" + (
                              "; --two-way: the file wins wherever it differs." if two_way else
                              "; --two-way sends the rest."))
+    return _compare(file, tgt, b, ctx, data, rs, written, base, base_note, read_note, client=client,
+                    offline=offline, delete=delete, team_type=team_type, prefer=prefer, renamed=renamed,
+                    two_way=two_way, new_runners=new_runners, journal=journal, stamp=stamp)
+
+
+def _again(again: Planned, tgt: Target, client: Any, before_plan: Any, renamed: Any,
+           options: tuple[Any, ...]) -> Planned | None:
+    """:func:`make` from ``again``, a plan of the same file made moments ago (unchanged since:
+    :func:`_reusable`): RaceEntry's state advanced by what changed since it was read, its teams and team
+    types read again, and the comparison made again unless nothing it reads changed (then ``again`` is
+    the plan). None when reconciling (``before_plan``) added to the file's ledger: plan afresh."""
+    from .push import Journal
+    from .sync import OVERLAP
+
+    reuse = again.reuse
+    assert reuse is not None
+    progress.say(f"reading race {tgt.race_id}'s changes from RaceEntry", force=True)
+    rs = again.rs
+    journal = Journal(tgt.race_id, server=client.base_url)
+    changed = advance(client, rs, OVERLAP) or bool(journal.pending())
+    teams, types = parse_teams(client.teams(tgt.race_id)), parse_team_types(client.team_types(tgt.race_id))
+    changed = changed or teams != rs.teams or types != rs.team_types
+    rs.teams, rs.team_types = teams, types
+    if before_plan is not None:
+        before_plan(rs, tgt)
+    if not _reusable(again, tgt):  # reconciling added to the ledger
+        return None
+    if renamed is None:
+        renamed = journal.renamed
+    renamed = renamed() if callable(renamed) else renamed
+    if not changed and (options, renamed) == reuse.compared:
+        return again
+    data = again.data
+    data.participants = reuse.read
+    return _compare(tgt.file, tgt, tgt.binding, reuse.ctx, data, rs, reuse.written, again.base,
+                    again.plan.base_note, reuse.read_note, client=client, offline=False, delete=options[0],
+                    team_type=options[1], prefer=options[2], renamed=renamed, two_way=options[3],
+                    new_runners=options[4], journal=journal, stamp=reuse.stamp)
+
+
+def _compare(file: str | Path, tgt: Target, b: Binding | None, ctx: dict[str, Any] | None, data: Any,
+             rs: RaceState, written: list[Participant] | None, base: list[Participant] | None, base_note: str,
+             read_note: str, *, client: Any, offline: bool, delete: bool, team_type: str | None,
+             prefer: str | None, renamed: dict[str, str] | None, two_way: bool, new_runners: Any,
+             journal: Any, stamp: Any = None) -> Planned:
+    """The last step of :func:`make`: fill ids from the ledger and compare the file read with RaceEntry's
+    state (and the base)."""
+    read = data.participants
     progress.say(f"comparing {len(data.participants):,} rows with {len(rs.current):,} participants", force=True)
     # Rows without an id that a push added: this file's ledger first, then any push of the race (a copy).
     ledger = list(b.ledger) if b is not None else []
@@ -436,7 +536,32 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     plan.race_name = str(race.get("name") or "") if isinstance(race, dict) else ""
     plan.read_note = read_note
     plan.notes[:0] = rs.notes
-    return Planned(plan, data, rs, base, tgt, filled)
+    compared = ((delete, team_type, prefer, two_way, tuple(new_runners or ())), renamed)
+    return Planned(plan, data, rs, base, tgt, filled,
+                   Reuse(stamp, read, written, ctx, read_note, compared) if stamp is not None else None)
+
+
+def _stamp(tgt: Target) -> tuple[tuple[int, int], ...] | None:
+    """The sizes and modification times of the file, its binding and its base (None when one is gone)."""
+    b = tgt.binding
+    if b is None:
+        return None
+    try:
+        return tuple((st.st_size, st.st_mtime_ns) for st in (
+            os.stat(path) for path in (tgt.file, b.folder / "binding.json", b.base_path)))
+    except OSError:
+        return None
+
+
+def _reusable(again: Planned, tgt: Target) -> bool:
+    """Whether ``again`` (a plan made moments ago) may stand for a fresh read of the file and its base: the
+    same file bound the same way, none of them changed since."""
+    was = again.target
+    fresh = binding_mod.load(tgt.bind_as)  # as saved now: a reconciled batch adds to the ledger
+    return (again.reuse is not None and fresh is not None and was.binding is not None
+            and (tgt.file, tgt.bind_as, tgt.race_id, tgt.profile) == (was.file, was.bind_as, was.race_id,
+                                                                        was.profile)
+            and fresh.ledger == was.binding.ledger and _stamp(tgt) == again.reuse.stamp)
 
 
 def _event_names(*races: Any) -> dict[int, str]:

@@ -524,18 +524,19 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
             result.reconciled.append(msg)
             say(msg)
 
-    def make_plan(reconciling: bool, first: bool) -> Any:
+    def make_plan(reconciling: bool, first: bool, again: Any = None) -> Any:
         planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
                                 server=client.base_url, base_path=base_path, race_path=race_path,
                                 encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
                                 bind_as=bind_as, prefetched=prefetched if first else None,
                                 renamed=journal.renamed, before_plan=before_plan if reconciling else None,
-                                two_way=two_way, new_runners=new_runners, full=full,
+                                two_way=two_way, new_runners=new_runners, full=full, again=again,
                                 **({} if full_after is None else {"full_after": full_after}))
         check_plan(planned.plan, max_delete, skip_invalid, max_modify)
         return planned
 
     asked: Plan | None = None
+    first_planned = None
     if confirm is not None:
         # The plan is shown and confirmed before the race lock is taken: a timer reading it (or a pager,
         # or a prompt nobody answers) never holds up another push. Reconciling an interrupted batch
@@ -546,6 +547,9 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
         else:
             planned = make_plan(False, True)
         result.plan = asked = planned.plan
+        # Kept for the plan under the lock: while the file and its binding are unchanged, their read is
+        # reused and only RaceEntry's changes since are read (planning.make's ``again``).
+        first_planned = planned
         planned = None
         if asked.is_empty() and not asked.matched:
             return result
@@ -557,7 +561,9 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
         for attempt in range(read_backs + 1):
             # Planned (again) inside the lock: a push that waited sees the ledger the first one wrote.
             try:
-                planned = make_plan(True, attempt == 0 and asked is None)
+                planned = make_plan(True, attempt == 0 and asked is None,
+                                    first_planned if attempt == 0 else None)
+                first_planned = None
                 plan = planned.plan
             except (TimersyncError, OSError) as exc:  # planning again after a read-back: say what landed
                 raise _stopped(result, exc) from None

@@ -173,3 +173,48 @@ def test_a_runner_who_registered_since_the_pull_is_matched_from_the_changes(clie
     assert result.output.startswith("Read RaceEntry: 1 change since"), result.output
     assert "0 adds" in result.output and "0" not in reads(server), result.output
     assert sum(p.last_name == "Online" for p in people(client, server)) == 1
+
+
+def test_the_plan_under_the_lock_reuses_the_confirmed_read_until_something_changed(client, server, tmp_path,
+                                                                                    monkeypatch):
+    """Push plans before asking and again under the race's lock. The second plan reads neither the file
+    nor its base again while they are unchanged: only RaceEntry's changes since the first read. With none,
+    the confirmed plan is the plan; a desk fix meanwhile is compared afresh (and kept by the modify); a file
+    saved meanwhile is read again."""
+    from converters import planning
+    from converters import push as lib
+
+    reads_of_file = []
+    read_input = planning.read_input
+    monkeypatch.setattr(planning, "read_input", lambda *a, **k: reads_of_file.append(a[0]) or read_input(*a, **k))
+    out = pulled(client, server, tmp_path)
+    before = people(client, server)
+    edit(out, before[3].registration_id, "City", "Linkville")
+    asked = []
+    result = lib.push(client, out, confirm=lambda plan: asked.append(plan) or True)
+    assert len(reads_of_file) == 1 and result.plan is asked[0] and len(result.plan.modifies) == 1
+
+    runner = before[6]
+    edit(out, runner.registration_id, "Phone", "801-555-0142")
+    reads_of_file.clear()
+
+    def desk_meanwhile(plan):
+        asked.append(plan)
+        desk_fix(client, server, runner, first_name="Deskfixed")
+        return True
+
+    result = lib.push(client, out, confirm=desk_meanwhile)
+    assert len(reads_of_file) == 1 and result.plan is not asked[-1] and len(result.plan.modifies) == 1
+    now = {p.registration_id: p for p in people(client, server)}[runner.registration_id]
+    assert (now.first_name, now.phone) == ("Deskfixed", "801-555-0142")
+
+    edit(out, before[8].registration_id, "City", "Linkton")
+    reads_of_file.clear()
+
+    def saved_meanwhile(plan):  # the same edit saved again: same plan, but the file must be read again
+        time.sleep(0.01)
+        edit(out, before[8].registration_id, "City", "Linkton")
+        return True
+
+    result = lib.push(client, out, confirm=saved_meanwhile)
+    assert len(reads_of_file) == 2 and len(result.plan.modifies) == 1
