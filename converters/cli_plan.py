@@ -257,7 +257,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         ctx.invoke(diff, **{k: ctx.params[k] for k in shared if k in ctx.params})
         return
 
-    from .convert import check_readable
+    from .records import check_readable
 
     check_readable(file)  # said first: before "which race?" or a server to reach
     tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
@@ -521,7 +521,7 @@ def status(file: str, as_json: bool) -> None:
     from . import binding, planning
     from .errors import InputError, PlanError
 
-    from .convert import check_readable
+    from .records import check_readable
 
     check_readable(file)
     b = binding.load(file)

@@ -35,7 +35,7 @@ TEXT_CHECKED = ("first_name", "middle_name", "last_name", "email", "street", "ci
 MAX_DELETE_PER_REQUEST = 250
 
 _WS = re.compile(r"\s+")
-_ID_RE = re.compile(r"[1-9][0-9]{0,17}\Z")  # a positive integer below 2^63
+ID_RE = re.compile(r"[1-9][0-9]{0,17}\Z")  # a positive integer below 2^63
 _NON_DIGIT = re.compile(r"\D")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # control characters, U+FFFD
 _GENDERS = {"", "M", "F"}
@@ -121,7 +121,7 @@ def json_ids(obj: Any, key: str | None = None) -> Any:
         return {k: json_ids(v, k) for k, v in obj.items()}
     if isinstance(obj, list):
         return [json_ids(v, key) for v in obj]
-    if key in _ID_KEYS and isinstance(obj, str) and _ID_RE.match(obj):
+    if key in _ID_KEYS and isinstance(obj, str) and ID_RE.match(obj):
         return int(obj)
     return obj
 
@@ -669,7 +669,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     same_names: dict[tuple, list[Participant]] = {}  # RaceEntry's runners by identity, built when first needed
     for p, row in zip(file, rows):
         rid = p.registration_id.strip() if p.registration_id else ""
-        if rid and not _ID_RE.match(rid):
+        if rid and not ID_RE.match(rid):
             plan.invalid.append(Invalid(row, rid, f"registration id {rid!r} is not a registration id (a positive "
                                                   f"whole number): fix the id, or clear it to add the runner"))
             continue

@@ -49,7 +49,7 @@ def race_state(client: Any, race_id: int, removed: bool = True, before: list[Par
     """Read the race, its participants (and removed participants), teams and team types from RaceEntry.
     ``before``: the file's base (read at ``before_at``): a read lacking many of its runners, with no
     removals to account for them, is refused (:func:`converters.readcheck.check`)."""
-    from .convert import with_events
+    from .races import with_events
 
     race = client.race(race_id)
     read_at = _server_now(client)
@@ -82,13 +82,13 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
                   ) -> tuple[RaceState | None, str]:
     """RaceEntry's current state from the file's base (``base``: the answer it was written from, with
     its rows' bytes) and what changed since: the participants and removed participants modified since
-    the base's newest ``last_modified`` (less sync's overlap), folded in by :func:`converters.sync.merge`.
+    the base's newest ``last_modified`` (less sync's overlap), folded in by :func:`converters.roster.merge`.
     Returns (the state, "N changes") or (None, why a full read is needed instead): the base has no
     modification times, RaceEntry answered rows older than asked for (it ignored the timestamp), or
     the changes lack one that this file's pushes made since the pull (the ledger): counts that do not
     add up."""
-    from .convert import with_events
-    from .sync import OVERLAP, rows_of
+    from .races import with_events
+    from .roster import OVERLAP, rows_of
 
     held_rows = rows_of(base)
     watermark = max((r.lm for r in held_rows), default=0)
@@ -117,9 +117,9 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
 
 def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) -> tuple[Any, Answer, set[str]]:
     """The participants and removed participants modified since ``since``, folded into the rows ``held``
-    (registration id -> :class:`converters.sync.Row`) by :func:`converters.sync.merge`: (what they
+    (registration id -> :class:`converters.roster.Row`) by :func:`converters.roster.merge`: (what they
     change, the participants answer, the removed registration ids)."""
-    from .sync import merge, rows_of
+    from .roster import merge, rows_of
 
     changes = client.participants_answer(race_id, since)
     removed = rows_of(client.participants_answer(race_id, since, removed=True))
@@ -130,7 +130,7 @@ def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) ->
 def advance(client: Any, rs: RaceState, overlap: int) -> None:
     """Bring ``rs`` up to RaceEntry's state now, reading only what changed since ``rs.read_at`` (less
     ``overlap`` seconds): ``rs.current`` as changed, ``rs.removed`` with the removals, ``rs.read_at`` moved."""
-    from .sync import Row
+    from .roster import Row
 
     now = _server_now(client)
     held = {str(p.registration_id): Row(None, p.event_id, p.last_modified or 0, p) for p in rs.current}
@@ -172,7 +172,7 @@ def _age(seconds: float) -> str:
 def event_ids(race: Any) -> list[int] | None:
     if not isinstance(race, dict) or not race.get("events"):
         return None
-    from .convert import race_events
+    from .races import race_events
 
     return list(race_events(race))
 
@@ -315,7 +315,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     RaceEntry is read incrementally (:func:`changes_state`: the file's own base and what changed since)
     unless ``full``, the file has no base of its own, or the base is over ``full_after`` hours old; or
     when the changes do not add up. The plan's first line says which."""
-    from .convert import check_readable
+    from .records import check_readable
 
     check_readable(file)  # a missing file, or an .xls, is said first: before "which race?"
     if prefetched is None:
@@ -376,7 +376,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                 b = tgt.binding = fresh
                 if base_path is None and written is not None:  # the same pulled base, the longer ledger
                     base = binding_mod.apply_ledger(written, b.ledger)
-    from .push import Journal
+    from .journal import Journal
 
     journal = Journal(tgt.race_id, server=None if offline else (client.base_url if client is not None
                                                                    else tgt.server))
@@ -441,7 +441,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
 
 def _event_names(*races: Any) -> dict[int, str]:
     """Event id -> name, as RaceEntry names them now (else as the file was written with)."""
-    from .convert import race_events
+    from .races import race_events
 
     out: dict[int, str] = {}
     for race in races:

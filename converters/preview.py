@@ -72,7 +72,7 @@ class Where:
         return f"PRODUCTION: the live registrations at {self.server}", True
 
     def events(self) -> dict[int, str]:
-        from .convert import race_events
+        from .races import race_events
         from .errors import TimersyncError
 
         try:

@@ -45,7 +45,7 @@ class Fetched:
 
 def fetch(client: RaceEntryClient, race_id: int, progress: Callable[[int], None] | None = None) -> Fetched:
     """Read race ``race_id``: the race (with its events), every participant, teams and team types."""
-    from .convert import with_events
+    from .races import with_events
 
     race = client.race(race_id)
     data = client.participants_answer(race_id, 0, progress=progress)
@@ -68,7 +68,7 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     replaced version is kept as ``<file>.bak`` either way. Nor is a read that lacks many runners of the
     previous read (:func:`check_read`) written, unless ``force``.
     """
-    from .convert import kind_of
+    from .records import kind_of
     from .writer import write_file
     from .errors import ProfileError
 
@@ -148,7 +148,7 @@ def _roster_ids(race_id: int, base_url: str) -> tuple[dict[str, int] | None, flo
 
     import orjson
 
-    from .sync import roster_path
+    from .roster import roster_path
 
     path = roster_path(race_id, base_url)
     if not path.is_file():

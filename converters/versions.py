@@ -37,6 +37,8 @@ import orjson
 
 from . import state
 from .atomic import atomic_writer, write_bytes
+from .bases import GZIP_LEVEL, json_pieces, load_base_file
+from .profiles import profile_ref, same_profile
 
 LOG = logging.getLogger("timersync.versions")
 
@@ -85,11 +87,9 @@ def record(server: str | None, race_id: int, *, file_name: str, profile: Any, ba
 
 
 def _record(server: str | None, race_id: int, file_name: str, profile: Any, base: Any, written_at: float) -> str:
-    from .binding import GZIP_LEVEL, _json_pieces, profile_ref
-
     folder = _race_dir(server, race_id)
     digest = hashlib.sha256()
-    for piece in _json_pieces(base):  # a first pass to hash: an identical base is never compressed again
+    for piece in json_pieces(base):  # a first pass to hash: an identical base is never compressed again
         digest.update(piece)
     sha = digest.hexdigest()
     blob = folder / f"{sha}.json.gz"
@@ -98,7 +98,7 @@ def _record(server: str | None, race_id: int, file_name: str, profile: Any, base
     else:
         with atomic_writer(blob, "wb") as fh:
             with gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as gz:
-                for piece in _json_pieces(base):
+                for piece in json_pieces(base):
                     gz.write(piece)
     ref = profile_ref(profile)
     entries = _entries(folder)
@@ -231,7 +231,6 @@ def _when(t: float) -> str:
 
 
 def _decode(path: Path) -> list[Any]:
-    from .binding import load_base_file
     from .model import as_answer
 
     return as_answer(load_base_file(path), str(path), keep_bytes=False).participants
@@ -251,7 +250,6 @@ def find_origin(server: str | None, race_id: int, participants: Sequence[Any], p
 
     Versions of a race share most of their rows byte for byte: a row is decoded and compared once, the
     first time its bytes are met; in the older versions only the rows that differ are."""
-    from .binding import same_profile, load_base_file, profile_ref
 
     folder = _race_dir(server, race_id, create=False)
     if not folder.is_dir():

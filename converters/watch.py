@@ -671,7 +671,7 @@ class Watcher:
             context = self.context()
         except ConnectionFailed:
             context = {}  # convert offline: event names stay blank (reported as a warning by write_file)
-        from .convert import with_events
+        from .races import with_events
 
         race, note = with_events(context.get("race"), data, self.config.race_id)
         if note:

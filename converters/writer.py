@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterable, Sequence
 from .errors import ProfileError
 from .model import Participant, Team, as_text, gc_paused
 from .profiles import Column, Profile, load_profile, with_extra_columns
-from .convert import (KINDS, _TRIGGERS, _INT_FIELDS, _FLAG_FIELDS, _FLOAT_INT, _INT_TEXT, _INT_LINES, _STR_ONLY, _FLOAT_ONLY, _PARTICIPANT_ARGS, FileData, neutralize, unneutralize, race_events, with_events, race_event_order, kind_of, teams_path, guarded, _event_table)  # noqa: F401
+from .races import race_events
+from .records import (TRIGGERS, INT_FIELDS, FLAG_FIELDS, neutralize, kind_of, teams_path, guarded, event_table)
 
 # --------------------------------------------------------------------------------------------- writing
 
@@ -47,9 +48,9 @@ def _base_values(col: Column, ps: Sequence[Participant], empty: str | None,
     :func:`_field_columns` of the profile's field columns."""
     if col.kind == "field":
         got = fields[col.source]
-        if col.source in _INT_FIELDS:
+        if col.source in INT_FIELDS:
             return [empty if v is None else str(v) for v in got]
-        if col.source in _FLAG_FIELDS:
+        if col.source in FLAG_FIELDS:
             return [empty if v is None else "T" if v else "F" for v in got]
         # None -> empty, anything else as it is (a list shared by columns of one field: never changed in place)
         return got if None not in got else list(map({None: empty}.get, got, got))
@@ -119,7 +120,7 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
         warn(f"column {header!r}: no race known (--race, or a pulled file's binding), so RaceEntry's event ids are "
              f"written instead of numbers 1..n in the race's event order")
     if col.source == "event_id" and (col.event or "id") != "id" and (col.event != "order" or events):
-        table = _event_table(col, profile, events)
+        table = event_table(col, profile, events)
         what = "--race FILE" if col.event in ("name", "order") else "[event_map]"
         ids = fields["event_id"]
         missing = sorted({e for e in ids if e is not None and e not in table})
@@ -215,7 +216,7 @@ def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: boo
         if first not in trig or (raw_ok and _PHONE_LIKE.match(v)):
             continue
         out[r - 2] = neutralize(v) if v[0] in trig else "'" + v
-        if v.lstrip("'")[:1] in _TRIGGERS or first != v[0]:  # a quote that only doubles one is not news
+        if v.lstrip("'")[:1] in TRIGGERS or first != v[0]:  # a quote that only doubles one is not news
             warn(f"row {r}, {col.header!r}: {v!r} written as {out[r - 2]!r} (else a formula"
                  + (f"; {direct} shows the ')" if direct else ")"))
     return out
@@ -231,7 +232,7 @@ def _trigger_rows(joined: str, values: list[str | None]) -> Iterable[tuple[int, 
         yield row, values[row - 2]
 
 
-_TRIGGERS_OR_QUOTE = frozenset(_TRIGGERS + ("'",))
+_TRIGGERS_OR_QUOTE = frozenset(TRIGGERS + ("'",))
 _LINE_TRIGGERS = tuple("\n" + t for t in _TRIGGERS_OR_QUOTE)
 _LINE_TRIGGER = re.compile("\n[" + re.escape("".join(_TRIGGERS_OR_QUOTE)) + "]")
 
