@@ -31,9 +31,11 @@ from typing import Any, Iterable, Sequence
 
 from . import versions
 from .atomic import atomic_writer, write_bytes
-from .errors import InputError, PlanError
 from .bases import GZIP_LEVEL, json_pieces, load_base_file
+from .diff import fold_name, norm
+from .errors import InputError, PlanError
 from .jsonio import dumps, load_file
+from .model import CANONICAL_FIELDS, Participant
 from .profiles import profile_ref, same_profile
 
 FOLDER = ".timersync"
@@ -235,8 +237,6 @@ def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Itera
     into the file still counts): a date of birth, email or phone must agree, at least three cells in
     all, more than disagree, and no other entry may do as well. Returns the participants (copies where
     an id was filled in) and the (row, registration id) pairs filled."""
-    from .diff import fold_name, norm
-
     def key(values: Any, get: Any) -> tuple:
         return (fold_name(norm("first_name", get(values, "first_name"))),
                 fold_name(norm("last_name", get(values, "last_name"))),
@@ -320,23 +320,17 @@ def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Itera
 
 def participant_values(p: Any) -> dict[str, Any]:
     """The canonical fields of ``p`` that hold a value (what a ledger keeps of a row)."""
-    from .model import CANONICAL_FIELDS
-
     return {f: v for f in CANONICAL_FIELDS if f != "registration_id" and (v := getattr(p, f)) not in (None, "")}
 
 
 def known_values(entry: dict[str, Any]) -> dict[str, Any]:
     """A ledger entry's values, restricted to the model's fields."""
-    from .model import CANONICAL_FIELDS
-
     return {k: v for k, v in (entry.get("values") or {}).items() if k in CANONICAL_FIELDS and k != "registration_id"}
 
 
 def apply_ledger(base: list[Any], ledger: Iterable[dict[str, Any]]) -> list[Any]:
     """The base advanced by every confirmed push: adds appended, modified fields and switched events set,
     deletes removed. Applying the whole ledger in order is idempotent (a pull starts a new ledger)."""
-    from .model import Participant
-
     entries = list(ledger)
     if not entries:
         return base

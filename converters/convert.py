@@ -18,8 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import jsonio, schemas
-from . import binding
+from . import binding, jsonio, schemas
 from .atomic import write_pieces
 from .diff import ID_RE
 from .errors import InputError
@@ -28,8 +27,8 @@ from .planning import base_of
 from .profiles import Profile, load_profile
 from .races import race_event_order, race_events, with_events
 from .reader import check_complete, prefetch, read_file, rows_to_participants, rows_to_teams
-from .records import (KINDS, OTHER_KINDS, TRIGGERS, FileData, check_readable, guarded, kind_of, neutralize,
-                      teams_path, unneutralize)
+from .records import (KINDS, OTHER_KINDS, TRIGGERS, FileData, check_readable, guarded, kind_of, neutralize, teams_path,
+                      unneutralize)
 from .writer import participants_to_rows, teams_to_rows, write_file
 
 __all__ = ["ConvertResult", "convert_path", "KINDS", "OTHER_KINDS", "TRIGGERS", "FileData", "check_readable",

@@ -19,7 +19,7 @@ import operator
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from . import countries, dates
 from .errors import PlanError
@@ -573,8 +573,9 @@ def _check_file(file: Sequence[Participant], rows: Sequence[int], present: set[s
 def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None = None,
               present: Iterable[str] | None = None, base: Sequence[Participant] | None = None,
               race_id: int | None = None, events: Iterable[int] | None = None, teams: Sequence[Team] = (),
-              team_types: Sequence[TeamType] = (), delete: bool = False, team_type: str | None = None,
-              prefer: str | None = None, renamed: dict[str, str] | None = None, source: str | None = None,
+              team_types: Sequence[TeamType] | Callable[[], Sequence[TeamType]] = (), delete: bool = False,
+              team_type: str | None = None, prefer: str | None = None, renamed: dict[str, str] | None = None,
+              source: str | None = None,
               removed: Iterable[str] | None = None, pushed: dict[str, Participant] | None = None,
               earliest_dob: str = EARLIEST_DOB, two_way: bool = False,
               new_runners: Iterable[int] | None = None, dob_format: str | None = None,
@@ -595,8 +596,9 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     (else such a row is invalid). ``dob_format``: the file's date of birth format, read first in a
     date the reader left as text (:func:`settle_dob`); ``race_day``: the race's day (ISO; today when
     None), the day a late entry's two-digit year is read for; ``event_names``: event id -> name, so
-    the plan and its messages name events as RaceEntry does. Raises PlanError for a file that cannot be
-    planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
+    the plan and its messages name events as RaceEntry does; ``team_types``: the race's, or a function
+    that reads them, called only when the plan creates or joins a team. Raises PlanError for a file that
+    cannot be planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
     """
     if prefer not in (None, "file", "raceentry"):
         raise PlanError(f"--prefer must be 'file' or 'raceentry', not {prefer!r}")
@@ -612,7 +614,8 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
 
 def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None,
                present: Iterable[str] | None, base: Sequence[Participant] | None, race_id: int | None,
-               events: Iterable[int] | None, teams: Sequence[Team], team_types: Sequence[TeamType], delete: bool,
+               events: Iterable[int] | None, teams: Sequence[Team],
+               team_types: Sequence[TeamType] | Callable[[], Sequence[TeamType]], delete: bool,
                team_type: str | None, prefer: str | None, renamed: dict[str, str] | None,
                source: str | None = None, removed: Iterable[str] | None = None,
                pushed: dict[str, Participant] | None = None, earliest_dob: str = EARLIEST_DOB,
@@ -625,8 +628,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     event_set = set(events) if events is not None else None
     renamed = dict(renamed or {})
     plan = Plan(race_id=race_id, three_way=base is not None, file_rows=len(file), current_count=len(current),
-                event_names=dict(event_names or {}),
-                type_names={str(t.team_type_id): t.team_type for t in team_types if t.team_type})
+                event_names=dict(event_names or {}))
     _check_file(file, rows, present_set, source)
 
     cur_by_id = {str(p.registration_id): p for p in current if p.registration_id}
@@ -956,6 +958,9 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         plan.notes.append(f"nothing deleted: without the version the file was made from, a runner missing from "
                           f"it may have registered since; --two-way deletes them ({len(plan.not_in_file)})")
 
+    if callable(team_types):
+        team_types = team_types() if team_needs or _joins_a_team(plan) else ()
+    plan.type_names = {str(t.team_type_id): t.team_type for t in team_types if t.team_type}
     plan.teams = _team_types_for(team_needs, team_types, team_type, plan)
     _check_team_sizes(plan, current, teams, team_types, rows)
     if plan.suspect is None:
@@ -1056,6 +1061,12 @@ def _repeats(plan: Plan, new_rows: list[tuple[Participant, int]], with_ids: list
             plan.invalid.append(Invalid(row, None, f"{who_of(p)} is on rows {first} and {row} (same name and "
                                                    f"date of birth) with different values: keep one row"))
     return out
+
+
+def _joins_a_team(plan: Plan) -> bool:
+    """Whether the plan puts a runner on a team (so the team's type says whether there is room)."""
+    return (any(a.new_team or a.participant.team_id for a in plan.adds)
+            or any(c.field == "team" for m in plan.modifies for c in m.changes))
 
 
 def _check_team_sizes(plan: Plan, current: Sequence[Participant], teams: Sequence[Team],

@@ -13,19 +13,32 @@ options and render, ``push`` only sends.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from . import binding as binding_mod
-from . import progress
+from . import progress, schemas
+from .atomic import write_text
 from .binding import Binding
+from .client import resolve_base_url
 from .dates import race_day
-from .diff import Plan, make_plan
-from .errors import PlanError, TimersyncError
+from .diff import EARLIEST_DOB, Plan, make_plan, plan_requests, who_of
+from .errors import ConnectionFailed, PlanError, TimersyncError
+from .journal import Journal
 from .jsonio import load_file, save_file
-from .model import (Answer, Participant, Team, TeamType, as_answer, gc_paused,
-                    parse_team_types, parse_teams, participants_response)
+from .model import (Answer, Participant, Team, TeamType, as_answer, gc_paused, parse_team_types, parse_teams,
+                    participants_response)
+from .preview import render
+from .profiles import load_profile
+from .races import race_events, with_events
+from .reader import read_file
+from .records import check_readable
+from .roster import OVERLAP, Row, merge, rows_of
+from .writer import as_written
+
+LOG = logging.getLogger("timersync.planning")
 
 
 @dataclass
@@ -37,20 +50,52 @@ class RaceState:
     race: dict[str, Any] | None
     events: list[int] | None
     teams: list[Team]
-    team_types: list[TeamType]
+    team_types: list[TeamType] | None  # None: not read yet (see types)
     current: list[Participant]
     removed: set[str] | None = None  # None offline: the removed feed was not read
     notes: list[str] = field(default_factory=list)  # what the read had to make up for (no events listed)
     read_at: float | None = None  # the server's time (its Date header) just before the participants were read
+    client: Any = None  # where the team types are read from, when a plan needs them
+
+    def types(self) -> list[TeamType]:
+        """The race's team types, read from RaceEntry the first time a plan needs them (a new team's
+        type, a team's room): PlanError, one line, when RaceEntry does not give them."""
+        if self.team_types is None:
+            self.team_types = (parse_team_types(read_team_types(self.client, self.race_id))
+                               if self.client is not None else [])
+        return self.team_types
+
+
+def read_team_types(client: Any, race_id: int) -> Any:
+    """RaceEntry's team types answer for ``race_id``. The one policy for them in every command: only a new
+    team's type and a team's room need them, so they are read only then (or kept, when they can be, with
+    a file's race); an answer that is not team types is a PlanError saying so. RaceEntry unreachable stays
+    ConnectionFailed, as for every other read."""
+    try:
+        return client.team_types(race_id)
+    except ConnectionFailed:
+        raise
+    except TimersyncError as exc:
+        raise PlanError(f"race {race_id}'s team types cannot be read from RaceEntry ({exc}); they are needed "
+                        f"for the teams this file creates or joins") from None
+
+
+def optional_team_types(client: Any, race_id: int) -> Any:
+    """The team types answer to keep with a file's race (pull, sync, the drop folder), or None when
+    RaceEntry does not give it (:func:`read_team_types`): a plan that needs them reads them again."""
+    try:
+        return read_team_types(client, race_id)
+    except PlanError as exc:
+        LOG.info("%s", exc)
+        return None
 
 
 def race_state(client: Any, race_id: int, removed: bool = True, before: list[Participant] | None = None,
                before_at: float | None = None) -> RaceState:
-    """Read the race, its participants (and removed participants), teams and team types from RaceEntry.
+    """Read the race, its participants (and removed participants) and teams from RaceEntry (the team
+    types when a plan needs them: :meth:`RaceState.types`).
     ``before``: the file's base (read at ``before_at``): a read lacking many of its runners, with no
     removals to account for them, is refused (:func:`converters.readcheck.check`)."""
-    from .races import with_events
-
     race = client.race(race_id)
     read_at = _server_now(client)
     answer = client.participants_answer(race_id, 0)
@@ -67,8 +112,8 @@ def race_state(client: Any, race_id: int, removed: bool = True, before: list[Par
                         "nothing planned or sent", "ask RaceEntry's support why its answer lacks them (a plan "
                         "from it would take them as deleted in RaceEntry)")
     teams = parse_teams(client.teams(race_id))
-    types = parse_team_types(client.team_types(race_id))
-    return RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [], read_at)
+    return RaceState(race_id, race, event_ids(race), teams, None, current, gone, [note] if note else [], read_at,
+                     client)
 
 
 def _server_now(client: Any) -> float | None:
@@ -87,9 +132,6 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
     modification times, RaceEntry answered rows older than asked for (it ignored the timestamp), or
     the changes lack one that this file's pushes made since the pull (the ledger): counts that do not
     add up."""
-    from .races import with_events
-    from .roster import OVERLAP, rows_of
-
     held_rows = rows_of(base)
     watermark = max((r.lm for r in held_rows), default=0)
     if not watermark:
@@ -108,10 +150,9 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
     current = merged.records(held)
     race, note = with_events(race, [{"event": e} for e in (*base.events(), *changes.events())], race_id)
     teams = parse_teams(client.teams(race_id))
-    types = parse_team_types(client.team_types(race_id))
     n = len(merged.upserts) + len(merged.gone & held.keys())
-    return (RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [],
-                      read_at),
+    return (RaceState(race_id, race, event_ids(race), teams, None, current, gone, [note] if note else [],
+                      read_at, client),
             f"{n} change{'s' if n != 1 else ''}")
 
 
@@ -119,8 +160,6 @@ def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) ->
     """The participants and removed participants modified since ``since``, folded into the rows ``held``
     (registration id -> :class:`converters.roster.Row`) by :func:`converters.roster.merge`: (what they
     change, the participants answer, the removed registration ids)."""
-    from .roster import merge, rows_of
-
     changes = client.participants_answer(race_id, since)
     removed = rows_of(client.participants_answer(race_id, since, removed=True))
     gone = {str(r.p.registration_id) for r in removed if r.p.registration_id}
@@ -130,8 +169,6 @@ def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) ->
 def advance(client: Any, rs: RaceState, overlap: int) -> None:
     """Bring ``rs`` up to RaceEntry's state now, reading only what changed since ``rs.read_at`` (less
     ``overlap`` seconds): ``rs.current`` as changed, ``rs.removed`` with the removals, ``rs.read_at`` moved."""
-    from .roster import Row
-
     now = _server_now(client)
     held = {str(p.registration_id): Row(None, p.event_id, p.last_modified or 0, p) for p in rs.current}
     merged, _, gone = read_changes(client, rs.race_id, held, max(0, int(rs.read_at or 0) - overlap))
@@ -172,7 +209,6 @@ def _age(seconds: float) -> str:
 def event_ids(race: Any) -> list[int] | None:
     if not isinstance(race, dict) or not race.get("events"):
         return None
-    from .races import race_events
 
     return list(race_events(race))
 
@@ -240,11 +276,6 @@ def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str |
                reference: list[Participant] | None = None, prefetched: Any = None) -> Any:
     """The edited file, read through its profile (convert.read_file). ``reference`` (the base, or
     RaceEntry's participants) settles rows whose event name and event id columns disagree."""
-    from .reader import read_file
-
-    from .profiles import load_profile
-    from .writer import as_written
-
     known = {p.registration_id: p.event_id for p in reference if p.registration_id} if reference else None
     with gc_paused():
         # A bad date stops nothing here: the diff lists that row as invalid and the others can still go.
@@ -271,8 +302,6 @@ class Target:
     @property
     def url(self) -> str:
         """The server to talk to: the one settled for the file, else the last login's (else the demo)."""
-        from .client import resolve_base_url
-
         return self.server or resolve_base_url(None, None)
 
 
@@ -315,8 +344,6 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     RaceEntry is read incrementally (:func:`changes_state`: the file's own base and what changed since)
     unless ``full``, the file has no base of its own, or the base is over ``full_after`` hours old; or
     when the changes do not add up. The plan's first line says which."""
-    from .records import check_readable
-
     check_readable(file)  # a missing file, or an .xls, is said first: before "which race?"
     if prefetched is None:
         from .reader import prefetch
@@ -376,7 +403,6 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                 b = tgt.binding = fresh
                 if base_path is None and written is not None:  # the same pulled base, the longer ledger
                     base = binding_mod.apply_ledger(written, b.ledger)
-    from .journal import Journal
 
     journal = Journal(tgt.race_id, server=None if offline else (client.base_url if client is not None
                                                                    else tgt.server))
@@ -424,7 +450,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
             pushed[rid] = Participant(registration_id=rid, **binding_mod.known_values(entries[rid]))
     plan = make_plan(data.participants, rs.current, rows=data.rows, present=data.present,
                      base=None if offline else base, race_id=tgt.race_id, events=rs.events, teams=rs.teams,
-                     team_types=rs.team_types, delete=delete, team_type=team_type, prefer=prefer,
+                     team_types=rs.types, delete=delete, team_type=team_type, prefer=prefer,
                      renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None,
                      pushed=None if offline else pushed, earliest_dob=_earliest_dob(tgt.profile),
                      two_way=two_way or offline, new_runners=new_runners, dob_format=_dob_format(tgt.profile),
@@ -441,8 +467,6 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
 
 def _event_names(*races: Any) -> dict[int, str]:
     """Event id -> name, as RaceEntry names them now (else as the file was written with)."""
-    from .races import race_events
-
     out: dict[int, str] = {}
     for race in races:
         try:
@@ -467,8 +491,6 @@ def _base_note(tgt: Target, b: Binding | None, base_path: str | Path | None) -> 
 def _dob_format(profile: Any) -> str | None:
     """The format of the profile's date of birth column (what a date the reader left as text is read in
     first), or None."""
-    from .profiles import load_profile
-
     try:
         prof = profile if not isinstance(profile, str) else load_profile(profile)
     except Exception:  # noqa: BLE001 - an unloadable profile fails where the file is read, with its message
@@ -497,9 +519,6 @@ def _full_reason(b: Binding | None, copy: bool, base_path: Any, full: bool, full
 
 
 def _earliest_dob(profile: Any) -> str:
-    from .diff import EARLIEST_DOB
-    from .profiles import load_profile
-
     try:
         return (profile if not isinstance(profile, str) else load_profile(profile)).earliest_dob
     except Exception:  # noqa: BLE001 - an unloadable profile fails where the file is read, with its message
@@ -518,8 +537,6 @@ def _bases(b: Binding | None, base_path: str | Path | None
 
 def edits_of(plan: Plan) -> list[tuple[str | None, str]]:
     """A plan of a file against its own base, as the timer's edits: (registration id, message) per row."""
-    from .diff import who_of
-
     def who(p: Participant) -> str:
         return who_of(p) or f"registration {p.registration_id}"
 
@@ -593,10 +610,6 @@ def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: st
     Participants joining a team the plan creates carry ``"team_id": "new team: NAME"``: the id exists only
     once the team is created; push puts it in. More than 250 deletes are split into
     ``delete_participants-1.json``, ``-2.json``, ... (RaceEntry's per-request cap)."""
-    from . import schemas
-    from .atomic import write_text
-    from .diff import plan_requests
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     bodies = plan_requests(plan)
@@ -616,7 +629,6 @@ def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: st
         written.append(path)
     save_file(folder / "summary.json", summary)
     write_text(folder / "summary.txt", text + "\n")
-    from .preview import render
 
     write_text(folder / "preview.html", render(plan, title, where))
     return written + [folder / "summary.json", folder / "summary.txt", folder / "preview.html"]
@@ -625,8 +637,6 @@ def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: st
 def row_names(plan: Plan) -> dict[int, str]:
     """The runner on each file row the plan sends (adds by the file's name, the others as RaceEntry
     names them), for receipts and refusals."""
-    from .diff import who_of
-
     names: dict[Any, str] = {a.row: who_of(a.participant) for a in plan.adds}
     for item in (*plan.modifies, *plan.switches):
         names.setdefault(item.row, who_of(item.current))
@@ -638,8 +648,6 @@ def write_receipt(folder: str | Path, result: Any) -> Path:
     RaceEntry gave (or the reason it refused)."""
     import csv
     import io
-
-    from .atomic import write_text
 
     plan = result.plan
     names = row_names(plan)

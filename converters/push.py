@@ -38,15 +38,14 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
-from . import locks, progress
-from .diff import (MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, identity, modify_payload, norm, plural,
-                   same_person)
+from . import locks, planning, progress
+from .diff import (COMPARED_FIELDS, MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, identity, modify_payload,
+                   norm, plural, same_person, who_of)
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
-from .model import (Participant, Team, delete_request, parse_teams, participants_request, result_ids,
-                    switch_request, teams_request)
 from .journal import Journal
-from . import planning
+from .model import (Participant, Team, delete_request, parse_teams, participants_request, result_ids, switch_request,
+                    teams_request)
 from .planning import RaceState, advance, race_state
 
 LOG = logging.getLogger("timersync.push")
@@ -868,7 +867,6 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
 
     # Adds and modifies.
     ident_index: dict[tuple, list[Participant]] = {}
-    from .diff import identity
 
     for p in rs.current:
         ident_index.setdefault(identity(p), []).append(p)
@@ -989,8 +987,6 @@ def check_changed(result: PushResult, after: Sequence[Participant]) -> list[Wipe
     """Each runner this push changed, read back (``after``), against RaceEntry's record before the push with
     the intended changes: any other field RaceEntry now holds otherwise (a RaceEntry that replaced the
     record on update and blanked what the update did not name) is a Wiped naming runner and field."""
-    from .diff import COMPARED_FIELDS, who_of
-
     by_id = {str(p.registration_id): p for p in after}
     out: list[Wiped] = []
     for rid, c in result.changed.items():

@@ -16,7 +16,8 @@ from .errors import InputError, ShapeError
 from .model import Participant, Team, as_flag, as_int, gc_paused
 from .profiles import Column, Profile, load_profile, normalise_header, with_extra_columns
 from .races import race_events
-from .records import (INT_FIELDS, FLAG_FIELDS, FLOAT_INT, INT_TEXT, INT_LINES, STR_ONLY, FLOAT_ONLY, PARTICIPANT_ARGS, FileData, unneutralize, kind_of, teams_path, guarded, event_table)
+from .records import (INT_FIELDS, FLAG_FIELDS, FLOAT_INT, INT_TEXT, INT_LINES, STR_ONLY, FLOAT_ONLY, PARTICIPANT_ARGS,
+                      FileData, unneutralize, kind_of, teams_path, guarded, event_table)
 
 # --------------------------------------------------------------------------------------------- reading
 
@@ -422,7 +423,7 @@ def rows_to_teams(header: Sequence[str], rows: Sequence[Sequence[str]], profile:
     return teams, numbers
 
 
-def _participants_sheet(sheets: Sequence[tuple[str, list[list[Any]]]], profile: Profile) -> int:
+def participants_sheet(sheets: Sequence[tuple[str, list[list[Any]]]], profile: Profile) -> int:
     """Which sheet holds the participants: the first whose header row has the profile's registration id
     column and most of its other headers, whatever the order of the tabs (0 when none stands out)."""
     wanted = {c.key for c in profile.columns if c.kind != "template"}
@@ -520,7 +521,7 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
         from .xlsx import read_xlsx
 
         sheets = prefetched.result() if prefetched is not None else read_xlsx(path, raw=True)
-        index = _participants_sheet(sheets, profile)
+        index = participants_sheet(sheets, profile)
         if index:  # the participants are not the first sheet (a timer moved the Teams tab first)
             sheets = [sheets[index]] + sheets[:index] + sheets[index + 1:]
         first = sheets[0][1] if sheets else []

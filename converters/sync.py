@@ -32,11 +32,15 @@ from typing import Any, Callable, Iterable, Sequence
 
 import orjson
 
-from . import state
+from . import binding, planning, state
 from .atomic import file_sha256
-from .errors import ApiError, InputError, ShortRead, TimersyncError
-from .model import Answer, Participant, by_event, participant_from_json
+from .binding import bind
+from .diff import who_of
+from .errors import ApiError, InputError, PlanError, ShortRead, TimersyncError
+from .model import CANONICAL_FIELDS, Answer, Participant, as_answer, by_event, parse_teams, participant_from_json
+from .races import race_events
 from .roster import OVERLAP, Roster, Row, merge, roster_path, rows_of
+from .writer import write_file
 
 LOG = logging.getLogger("timersync.sync")
 
@@ -182,7 +186,7 @@ class Syncer:
         self._sort_keys: dict[str, tuple] = {}
         # Per output: registration id -> the row of text cells already rendered (CSV/TXT only), so a round
         # with 100 changes renders 100 rows, not 50,000. Dropped when the profile or race context changes.
-        self._row_cache: dict[str, tuple[Any, dict[str, list]]] = {}
+        self._row_cache: dict[str, tuple[Any, dict[str, tuple]]] = {}
         self._edit_cache: dict[tuple, list[tuple[str | None, str]]] = {}
         self._edit_rids: list[tuple[str | None, str]] = []
 
@@ -259,11 +263,7 @@ class Syncer:
             if note:
                 LOG.warning("%s", note)
             out["teams"] = self.client.teams(self.race_id)
-            try:
-                out["team_types"] = self.client.team_types(self.race_id)
-            except ApiError as exc:  # optional context: a race without team types must still sync
-                LOG.info("team types of race %s: %s", self.race_id, exc)
-                out["team_types"] = None
+            out["team_types"] = planning.optional_team_types(self.client, self.race_id)
         return out
 
     def _merge(self, fetched: dict[str, Any], full: bool, result: SyncResult) -> None:
@@ -315,8 +315,6 @@ class Syncer:
     def _tell(self, upserts: Sequence[tuple[str, Row, "Row | None"]], removals: Sequence[tuple[str, Row]],
               result: SyncResult, race: Any) -> None:
         """Name the first SHOW runners added, changed (with the fields that changed) and removed."""
-        from .races import race_events
-
         try:
             events = race_events(race if race is not None else (self.roster.get("context") or {}).get("race"))
         except TimersyncError:  # a race answer of another shape: events by id
@@ -332,9 +330,6 @@ class Syncer:
     def _start_from_binding(self, result: SyncResult) -> None:
         """A first round for a file timersync pulled starts from what the pull wrote (its binding's base,
         the same server and race), so the round shows what changed since the pull, not every runner."""
-        from . import binding
-        from .model import as_answer
-
         for out in self.outputs:
             b = binding.load(out.path)
             if (b is None or b.legacy or b.race_id is None or int(b.race_id) != self.race_id
@@ -396,10 +391,6 @@ class Syncer:
                       ordered, [rows[str(p.registration_id)].doc for p in ordered])
 
     def _update_output(self, out: SyncOutput) -> OutputResult:
-        from .writer import write_file
-        from .model import parse_teams
-        from .binding import bind
-
         roster = self.roster
         key = f"output:{out.path.resolve()}"
         rec = roster.get(key) or {}
@@ -464,37 +455,15 @@ class Syncer:
 
     def _write(self, out: SyncOutput, participants: list[Participant], race: Any, teams: Any,
                digest: Any) -> list[str]:
-        """write_file, rendering only the rows that changed since the last write for CSV/TXT."""
-        from . import writer
-        from .records import guarded, kind_of, teams_path
-
-        kind = kind_of(out.path)
-        if kind == "xlsx" or kind not in out.profile.kinds or out.profile.extra_columns:  # columns vary by data
-            return list(writer.write_file(out.path, participants, out.profile, race=race, teams=teams))
-        from .tabular import write_rows
-
+        """The writer's write_file, with this file's row cache: a round renders only the rows that changed
+        since the last write (CSV/TXT)."""
         key = str(out.path)
         stamp = (out.profile.name, out.profile.text, digest)
         cached = self._row_cache.get(key)
         if cached is None or cached[0] != stamp:
             cached = (stamp, {})
             self._row_cache[key] = cached
-        cache = cached[1]
-        neutral = guarded(out.profile, kind)
-        todo = [p for p in participants if p.registration_id not in cache]
-        header, fresh, warnings = writer.participants_to_rows(todo, out.profile, race, neutralize=neutral)
-        for p, row in zip(todo, fresh):
-            cache[p.registration_id] = row
-        delimiter = "\t" if kind == "txt" else out.profile.delimiter
-        if teams is not None and out.profile.team_columns:
-            t_header, t_rows = writer.teams_to_rows(teams, out.profile, neutral=neutral)
-            tpath = teams_path(out.path)
-            warnings += [f"{tpath.name}: {w}" for w in write_rows(tpath, t_header, t_rows, delimiter,
-                                                                  out.profile.line_ending, out.profile.encoding)]
-        rows = [cache[p.registration_id] for p in participants]
-        warnings += write_rows(out.path, out.profile.headers, rows, delimiter, out.profile.line_ending,
-                               out.profile.encoding)
-        return list(warnings)
+        return list(write_file(out.path, participants, out.profile, race=race, teams=teams, cache=cached[1]))
 
     def _visible(self, pending: dict[str, tuple[bytes | None, bytes | None]], fields: Sequence[str]) -> bool:
         for rid, (old, new) in pending.items():
@@ -515,9 +484,6 @@ class Syncer:
         """(registration id, message) per row the timer changed in ``out`` since timersync last wrote it:
         the planning pipeline, offline, compares the file with its binding's base (what was last written,
         advanced by the file's pushes)."""
-        from . import binding, planning
-        from .errors import PlanError
-
         meta = binding.binding_dir(out.path) / "binding.json"
         sha = file_sha256(out.path)
         rec["seen_sha"] = sha
@@ -555,15 +521,11 @@ def _record(row: Row, rid: str) -> Participant:
 
 
 def _who(p: Participant) -> str:
-    from .diff import who_of
-
     return who_of(p) or f"registration {p.registration_id}"
 
 
 def _what_changed(old: Participant, new: Participant, events: dict[int, str]) -> str:
     """The fields that changed, in words: ``event Marathon -> 10K, email``."""
-    from .model import CANONICAL_FIELDS
-
     words: list[str] = []
     for f in CANONICAL_FIELDS:
         if f in _NOT_NEWS or old.get(f) == new.get(f):

@@ -35,9 +35,11 @@ from typing import Any, Iterable, Sequence
 
 import orjson
 
-from . import state
+from . import state, wire
 from .atomic import atomic_writer, write_bytes
 from .bases import GZIP_LEVEL, json_pieces, load_base_file
+from .diff import COMPARED_FIELDS, UNPUSHABLE_FIELDS, norm
+from .model import Answer, as_answer, as_int, participant_from_json
 from .profiles import profile_ref, same_profile
 
 LOG = logging.getLogger("timersync.versions")
@@ -117,8 +119,6 @@ def _record(server: str | None, race_id: int, file_name: str, profile: Any, base
 
 
 def _row_count(base: Any) -> int | None:
-    from .model import Answer
-
     if isinstance(base, Answer):
         return len(base.participants)
     if isinstance(base, list):
@@ -231,8 +231,6 @@ def _when(t: float) -> str:
 
 
 def _decode(path: Path) -> list[Any]:
-    from .model import as_answer
-
     return as_answer(load_base_file(path), str(path), keep_bytes=False).participants
 
 
@@ -301,8 +299,6 @@ class _Comparer:
     """A file's rows by registration id, with the values compared, to count a version's equal rows."""
 
     def __init__(self, participants: Sequence[Any], present: set[str]) -> None:
-        from .diff import COMPARED_FIELDS, UNPUSHABLE_FIELDS
-
         self.fields = [f for f in (*COMPARED_FIELDS, *UNPUSHABLE_FIELDS) if f in present]
         self.event = "event_id" in present
         self.team = "team_name" if "team_name" in present else "team_id" if "team_id" in present else None
@@ -319,9 +315,6 @@ class _Comparer:
     def scan(self, data: bytes, where: str, keep: bool = False) -> tuple[int, list[Any] | None]:
         """How many of the file's rows equal a version's (``data``, its answer's bytes); ``keep``: with the
         version's participants (as :func:`converters.model.as_answer` decodes them without their bytes)."""
-        from . import wire
-        from .model import as_int, participant_from_json
-
         rows, seen, get, equal = self.rows, self.seen, self.get, self.equal
         records: list[Any] | None = [] if keep else None
         n = 0
@@ -345,8 +338,6 @@ class _Comparer:
 
     def equal(self, p: Any, bp: Any) -> bool:
         """Equal on every compared field once normalised (the slow path, for rows whose raw values differ)."""
-        from .diff import norm
-
         for f in self.fields:
             a, b = getattr(p, f), getattr(bp, f)
             if a != b and norm(f, a) != norm(f, b):
