@@ -182,3 +182,18 @@ def test_private_names_are_seen(tmp_path, monkeypatch, source, taken):
     monkeypatch.setattr(__import__(__name__, fromlist=["x"]), "PACKAGE", tmp_path)
     monkeypatch.setattr(__import__(__name__, fromlist=["x"]), "MODULES", modules())
     assert taken in [(t, a) for t, a, _ in imports("probe")]
+
+
+def test_dates_are_read_in_one_module():
+    """converters/dates.py is the one reader of dates (a second one read a typed 05/06/1971 as 6 May
+    where the reader refused it); the rehearsal server plays RaceEntry and keeps its own."""
+    readers = []
+    for name, path in MODULES.items():
+        if name == "dates" or name.startswith("server"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("strptime", "fromisoformat") and not (
+                    isinstance(node.value, ast.Attribute) and node.value.attr == "date"
+                    and name in ("writer", "xlsx")):
+                readers.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.attr}")
+    assert not readers, "dates read outside converters/dates.py:\n" + "\n".join(readers)
