@@ -18,17 +18,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import binding, jsonio, schemas
+from . import jsonio, schemas
 from .atomic import write_pieces
-from .diff import ID_RE
 from .errors import InputError
 from .model import decode_participants, gc_paused, parse_teams, participants_json, team_to_api
-from .planning import base_of
 from .profiles import Profile, load_profile
 from .races import race_event_order, race_events, with_events
 from .reader import check_complete, prefetch, read_file, rows_to_participants, rows_to_teams
-from .records import (KINDS, OTHER_KINDS, TRIGGERS, FileData, check_readable, guarded, kind_of, neutralize, teams_path,
-                      unneutralize)
+from .records import (ID_RE, KINDS, OTHER_KINDS, TRIGGERS, FileData, check_readable, guarded, kind_of, neutralize,
+                      teams_path, unneutralize)
 from .writer import participants_to_rows, teams_to_rows, write_file
 
 __all__ = ["ConvertResult", "convert_path", "KINDS", "OTHER_KINDS", "TRIGGERS", "FileData", "check_readable",
@@ -83,6 +81,12 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
     race_data = jsonio.load_file(race) if race else None
     known: dict[str, int] | None = None
     if src.suffix.lower() != ".json":
+        # Imported here, not above: a JSON -> file conversion never needs them, and they bring in the
+        # comparison and the RaceEntry client (about 0.3 s more for every `convert` process, a benchmark
+        # target: bench/bench_targets.py, 1 and 2).
+        from . import binding
+        from .planning import base_of
+
         bound = binding.load(src)  # a file timersync pulled knows its race (event names, order) and base
         if bound is not None:
             if race_data is None:

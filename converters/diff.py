@@ -25,6 +25,7 @@ from . import countries, dates
 from .errors import PlanError
 from .model import (POSTABLE_FIELDS, Participant, Team, TeamType, delete_request, gc_paused, participant_payload,
                     participants_request, switch_request, teams_request)
+from .records import ID_RE
 
 # Fields compared one by one (team_id is compared through the team, see _team_key).
 COMPARED_FIELDS = tuple(f for f in POSTABLE_FIELDS if f != "team_id")
@@ -35,7 +36,6 @@ TEXT_CHECKED = ("first_name", "middle_name", "last_name", "email", "street", "ci
 MAX_DELETE_PER_REQUEST = 250
 
 _WS = re.compile(r"\s+")
-ID_RE = re.compile(r"[1-9][0-9]{0,17}\Z")  # a positive integer below 2^63
 _NON_DIGIT = re.compile(r"\D")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # control characters, U+FFFD
 _GENDERS = {"", "M", "F"}

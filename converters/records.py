@@ -15,6 +15,7 @@ from .model import Participant, Team
 from .profiles import Column, Profile
 
 KINDS = ("csv", "txt", "xlsx")
+ID_RE = re.compile(r"[1-9][0-9]{0,17}\Z")  # a registration id: a positive integer below 2^63
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 INT_FIELDS = {"event_id", "age", "last_modified"}
 FLAG_FIELDS = {"checked_in"}
