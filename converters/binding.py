@@ -29,10 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from . import versions
 from .atomic import atomic_writer, write_bytes
 from .bases import GZIP_LEVEL, json_pieces, load_base_file
-from .diff import fold_name, norm
 from .errors import InputError, PlanError
 from .jsonio import dumps, load_file
 from .model import CANONICAL_FIELDS, Participant
@@ -174,7 +172,10 @@ def bind(file: str | Path, *, server: str | None, race_id: int, profile: Any, ba
                 {"race_id": race_id, "race": race, "teams": teams, "team_types": team_types})
     b.set_base_raw(base)
     b.save()
-    # every written version, so a copy of the file finds the one it was made from
+    # Every written version, so a copy of the file finds the one it was made from. Imported here, as the
+    # comparison in resolve_rows: reading a binding (every file -> JSON conversion does) needs neither.
+    from . import versions
+
     versions.record(server, race_id, file_name=b.file.name, profile=b.profile, base=base, written_at=b.pulled_at)
     return b
 
@@ -237,6 +238,8 @@ def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Itera
     into the file still counts): a date of birth, email or phone must agree, at least three cells in
     all, more than disagree, and no other entry may do as well. Returns the participants (copies where
     an id was filled in) and the (row, registration id) pairs filled."""
+    from .diff import fold_name, norm
+
     def key(values: Any, get: Any) -> tuple:
         return (fold_name(norm("first_name", get(values, "first_name"))),
                 fold_name(norm("last_name", get(values, "last_name"))),
