@@ -15,8 +15,8 @@
 Each participant's race follows from its ``event_id`` (see the races' ``events``).
 Stdlib only (the server must run with stdlib + orjson).
 
-``python -m converters.server.seed --write-samples samples/race`` writes the realistic sample race
-(seed 1, 300 participants) exactly as the server answers it.
+``python -m converters.server.seed`` prints the race as JSON; ``python -m converters.server.samples
+samples/race`` writes the realistic sample race (seed 1, 300 participants) exactly as the server answers it.
 """
 
 from __future__ import annotations
