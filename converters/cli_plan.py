@@ -297,7 +297,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
                               two_way=two_way, max_modify=max_modify, new_runners=new_runners, full=full,
                               full_after=full_after, confirm=confirm,
                               progress=_tell, lock_wait=lock_wait,
-                              settle_wait=settle_wait)
+                              settle_wait=settle_wait, settled=tgt)
         except ConnectionFailed as exc:  # nothing reached RaceEntry (a failure after that says what landed)
             raise _offline_hint(exc, file, "nothing was sent; see your edits meanwhile") from None
         except lib.Cancelled as exc:

@@ -13,6 +13,7 @@ options and render, ``push`` only sends.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -334,23 +335,29 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
          race_path: str | Path | None = None, encoding: str | None = None, delete: bool = False,
          team_type: str | None = None, prefer: str | None = None, bind_as: str | Path | None = None,
          prefetched: Any = None, renamed: dict[str, str] | Callable[[], dict[str, str]] | None = None,
-         before_plan: Callable[[RaceState, Target], None] | None = None,
+         before_plan: Callable[[RaceState, Target], bool | None] | None = None,
          client_for: Callable[[str], Any] | None = None, two_way: bool = False,
-         new_runners: Any = (), full: bool = False, full_after: float = FULL_AFTER) -> Planned:
+         new_runners: Any = (), full: bool = False, full_after: float = FULL_AFTER,
+         settled: Target | None = None) -> Planned:
     """Plan ``file``: settle its target, read RaceEntry (or, ``offline``, use the base), read the file,
     fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
-    reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given.
+    reconciles interrupted batches there; False: it changed nothing, so the binding is not read again).
+    ``client_for(url)`` makes the client when none is given.
 
     RaceEntry is read incrementally (:func:`changes_state`: the file's own base and what changed since)
     unless ``full``, the file has no base of its own, or the base is over ``full_after`` hours old; or
-    when the changes do not add up. The plan's first line says which."""
+    when the changes do not add up. The plan's first line says which. ``settled``: the file's target as
+    the caller settled it (push settles it once); its binding is read again, as it may have grown since."""
     check_readable(file)  # a missing file, or an .xls, is said first: before "which race?"
     if prefetched is None:
         from .reader import prefetch
 
         prefetched = prefetch(file)  # parses an .xlsx while the base and RaceEntry load
     # Offline no server is asked, so none can contradict the binding.
-    tgt = target(file, race_id=race_id, profile=profile, server=None if offline else server, bind_as=bind_as)
+    if settled is not None:
+        tgt = dataclasses.replace(settled, binding=binding_mod.load(settled.bind_as))
+    else:
+        tgt = target(file, race_id=race_id, profile=profile, server=None if offline else server, bind_as=bind_as)
     b = tgt.binding
     ctx = load_context(tgt.race_id, race_path) if race_path else (b.context if b is not None else None)
     check_context(ctx, tgt.race_id, b.folder / "race.json" if b is not None and not b.legacy
@@ -396,8 +403,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         if rs is None:
             rs = race_state(client, tgt.race_id, before=base, before_at=b.pulled_at if b is not None else None)
             read_note = f"Read the whole race ({why})."
-        if before_plan is not None:
-            before_plan(rs, tgt)
+        if before_plan is not None and before_plan(rs, tgt) is not False:
             fresh = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
             if fresh is not None and b is not None and fresh.ledger != b.ledger:
                 b = tgt.binding = fresh

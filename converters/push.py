@@ -358,7 +358,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
          settle_poll: float | None = None, clock: Callable[[], float] = time.time,
          sleep: Callable[[float], None] = time.sleep, two_way: bool = False,
          max_modify: str | int | None = None, new_runners: Any = (), full: bool = False,
-         full_after: float | None = None) -> PushResult:
+         full_after: float | None = None, settled: Any = None) -> PushResult:
     """Push ``file``: plan (planning.make), check the guards and ask ``confirm`` before the race's push lock
     is taken (a plan on screen never holds up another push); then, holding the lock, reconcile interrupted
     batches, plan again and compare with what was confirmed (:func:`_recheck`: fewer changes go ahead, new
@@ -382,13 +382,16 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
         raise PlanError("--batch-size must be at least 1")
     if profile is not None and not isinstance(profile, str):
         profile = binding_mod.profile_ref(profile)
-    tgt = planning.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
+    # Settled once (``settled``: as the command line settled it): every plan of this push reads the
+    # binding again (another push may have grown its ledger) but settles nothing again.
+    tgt = settled or planning.target(file, race_id=race_id, profile=profile, server=client.base_url,
+                                     bind_as=bind_as)
     journal = journal or Journal(tgt.race_id, server=client.base_url)
     result = PushResult()
 
-    def before_plan(rs: RaceState, _tgt: Any) -> None:
+    def before_plan(rs: RaceState, _tgt: Any) -> bool:
         if not journal.pending():
-            return
+            return False  # nothing to reconcile: the binding stays as read
 
         def reread(kinds: set[str]) -> None:  # RaceEntry again, into the state the plan is made from
             if rs.read_at:  # only what changed since the last read
@@ -406,6 +409,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
                              sleep=sleep, say=say):
             result.reconciled.append(msg)
             say(msg)
+        return True
 
     def make_plan(reconciling: bool, first: bool) -> Any:
         planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
@@ -413,7 +417,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
                                 encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
                                 bind_as=bind_as, prefetched=prefetched if first else None,
                                 renamed=journal.renamed, before_plan=before_plan if reconciling else None,
-                                two_way=two_way, new_runners=new_runners, full=full,
+                                two_way=two_way, new_runners=new_runners, full=full, settled=tgt,
                                 **({} if full_after is None else {"full_after": full_after}))
         check_plan(planned.plan, max_delete, skip_invalid, max_modify)
         return planned

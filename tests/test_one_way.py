@@ -96,3 +96,24 @@ def test_team_types_are_read_only_when_a_new_team_needs_one(client, server, tmp_
         assert "team types" in r.output, r.output
     assert not [p for p in model.parse_participants(client.participants(server.race_id, 0))
                 if p.last_name == "Newteam"]
+
+
+def test_a_push_settles_its_file_once(client, server, tmp_path, monkeypatch):
+    """`push` settled the file's race, profile and server from its binding four times (the command, the
+    push, and each of its two plans); now once, and each plan reads the binding again only to see a
+    ledger that grew."""
+    from converters import binding
+    from converters.convert import read_file, write_file
+    from converters.pull import pull
+
+    out = tmp_path / "race.csv"
+    pull(client, server.race_id, "runscore", out)
+    data = read_file(out, "runscore")
+    data.participants[0] = data.participants[0].copy(first_name="Settled")
+    write_file(out, data.participants, "runscore", race=client.race(server.race_id))
+    calls = []
+    settle = binding.settle
+    monkeypatch.setattr(binding, "settle", lambda *a, **k: calls.append(a) or settle(*a, **k))
+    r = CliRunner().invoke(main, ["push", str(out), "--yes"])
+    assert r.exit_code == 0 and "1 modified" in r.output, r.output
+    assert len(calls) == 1
