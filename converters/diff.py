@@ -25,7 +25,7 @@ from . import countries, dates
 from .errors import PlanError
 from .model import (POSTABLE_FIELDS, Participant, Team, TeamType, delete_request, gc_paused, participant_payload,
                     participants_request, switch_request, teams_request)
-from .records import ID_RE
+from .records import ID_RE, INT_TEXT
 
 # Fields compared one by one (team_id is compared through the team, see _team_key).
 COMPARED_FIELDS = tuple(f for f in POSTABLE_FIELDS if f != "team_id")
@@ -1286,6 +1286,32 @@ def _team_id(existing: str | None, new_team: str | None, team_ids: dict[str, str
     return existing
 
 
+def participant_rows(plan: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The POST participants rows of the plan's adds and modifies, built once per plan (the push sends
+    them, the plan folder keeps them): a team the plan creates is named by its placeholder, which
+    :func:`with_team_id` replaces with the id RaceEntry gave it."""
+    rows = plan.__dict__.get("_participant_rows")
+    if rows is None:
+        rows = plan.__dict__["_participant_rows"] = (
+            [add_payload(a) for a in plan.adds], [modify_payload(m) for m in plan.modifies])
+    return rows
+
+
+def with_team_id(row: dict[str, Any], new_team: str | None, team_ids: dict[str, str]) -> dict[str, Any]:
+    """``row`` (from :func:`participant_rows`) with the id of the new team it joins in place of the
+    placeholder (a copy; the plan's row stays as it is)."""
+    placeholder = f"new team: {new_team}" if new_team else None
+    if placeholder is None or row.get("team_id", row["user"].get("team_id")) != placeholder:
+        return row
+    real = _team_id(None, new_team, team_ids, None)
+    value = int(real) if real is not None and INT_TEXT.match(real) else real  # as participant_payload
+    out = dict(row, user=dict(row["user"]))
+    for part in (out, out["user"]):
+        if part.get("team_id") == placeholder:
+            part["team_id"] = value
+    return out
+
+
 def plan_requests(plan: Plan, team_ids: dict[str, str] | None = None,
                   delete_batch: int = MAX_DELETE_PER_REQUEST) -> dict[str, Any]:
     """The request bodies of a plan: ``teams``, ``participants``, ``switch_participant_events`` and
@@ -1294,7 +1320,11 @@ def plan_requests(plan: Plan, team_ids: dict[str, str] | None = None,
     if plan.teams:
         out["teams"] = teams_request(Team(team_id=None, team_type_id=t.team_type_id, team_name=t.name)
                                      for t in plan.teams)
-    rows = [add_payload(a, team_ids) for a in plan.adds] + [modify_payload(m, team_ids) for m in plan.modifies]
+    adds, modifies = participant_rows(plan)
+    rows = adds + modifies
+    if team_ids:
+        rows = ([with_team_id(r, a.new_team, team_ids) for r, a in zip(adds, plan.adds)]
+                + [with_team_id(r, m.new_team, team_ids) for r, m in zip(modifies, plan.modifies)])
     if rows:
         out["participants"] = participants_request(rows)
     if plan.switches:

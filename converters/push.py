@@ -39,8 +39,8 @@ from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
 from . import locks, planning, progress
-from .diff import (COMPARED_FIELDS, MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, identity, modify_payload,
-                   norm, plural, same_person, who_of)
+from .diff import (COMPARED_FIELDS, MAX_DELETE_PER_REQUEST, Add, Modify, Plan, identity, modify_payload, norm,
+                   participant_rows, plural, same_person, who_of, with_team_id)
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
 from .journal import Journal
@@ -875,8 +875,9 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
     for p in rs.current:
         ident_index.setdefault(identity(p), []).append(p)
     work: list[tuple[Add | Modify, dict[str, Any], dict[str, Any]]] = []
-    for a in plan.adds:
-        payload = add_payload(a, team_ids)
+    add_rows, modify_rows = participant_rows(plan)  # built once: the plan folder keeps the same rows
+    for a, row in zip(plan.adds, add_rows):
+        payload = with_team_id(row, a.new_team, team_ids)
         values = binding_mod.participant_values(a.participant)
         if a.new_team and norm("team_name", a.new_team) in failed_teams:
             continue  # never added without the team the row names; listed with the team's refusal
@@ -887,12 +888,14 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
         work.append((a, payload, {"row": a.row, "op": "add", "registration_id": None,
                                   "identity": _identity_of(a.participant), "preexisting": pre, "file": file_key,
                                   "ledger": binding_mod.ledger_entry("add", a.row, "", values)}))
-    for m in plan.modifies:
+    for m, row in zip(plan.modifies, modify_rows):
         if m.new_team and norm("team_name", m.new_team) in failed_teams:
             m = Modify(m.row, m.registration_id, m.event_id, [c for c in m.changes if c.field != "team"], m.current)
             if not m.changes:
                 continue
-        payload = modify_payload(m, team_ids)
+            payload = modify_payload(m)  # without the team that was not created: another row
+        else:
+            payload = with_team_id(row, m.new_team, team_ids)
         fields = {c.field: c.new for c in m.changes if c.field != "team"}
         values = dict(fields)
         if any(c.field == "team" for c in m.changes):

@@ -98,11 +98,11 @@ def test_team_types_are_read_only_when_a_new_team_needs_one(client, server, tmp_
                 if p.last_name == "Newteam"]
 
 
-def test_a_push_settles_its_file_once(client, server, tmp_path, monkeypatch):
+def test_a_push_settles_its_file_once_and_builds_each_body_once(client, server, tmp_path, monkeypatch):
     """`push` settled the file's race, profile and server from its binding four times (the command, the
     push, and each of its two plans); now once, and each plan reads the binding again only to see a
-    ledger that grew."""
-    from converters import binding
+    ledger that grew. Each POST row was built twice (to send, and again for the plan folder); now once."""
+    from converters import binding, diff
     from converters.convert import read_file, write_file
     from converters.pull import pull
 
@@ -114,6 +114,12 @@ def test_a_push_settles_its_file_once(client, server, tmp_path, monkeypatch):
     calls = []
     settle = binding.settle
     monkeypatch.setattr(binding, "settle", lambda *a, **k: calls.append(a) or settle(*a, **k))
+    built = []
+    payload = diff.participant_payload
+    monkeypatch.setattr(diff, "participant_payload", lambda *a, **k: built.append(a) or payload(*a, **k))
     r = CliRunner().invoke(main, ["push", str(out), "--yes"])
     assert r.exit_code == 0 and "1 modified" in r.output, r.output
     assert len(calls) == 1
+    assert len(built) == 1  # the one modify's row
+    sent = [e for e in (tmp_path / ".timersync" / "race.csv" / "pushes").rglob("participants.json")]
+    assert len(sent) == 1 and '"Settled"' in sent[0].read_text()  # the plan folder has the row sent
