@@ -29,16 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-import orjson
-
 from . import dates
 from .atomic import atomic_writer, write_bytes
+from .bases import GZIP_LEVEL, json_pieces, load_base_file
 from .errors import InputError, PlanError
-from .jsonio import dumps, load_bytes, load_file
+from .jsonio import dumps, load_file
+from .model import CANONICAL_FIELDS, Participant
+from .profiles import profile_ref, same_profile
 
 FOLDER = ".timersync"
 VERSION = 1
-GZIP_LEVEL = 3  # 55 MB of JSON: level 3 is ~2x faster than the default 9 for ~10% more bytes
 
 
 def binding_dir(file: str | Path) -> Path:
@@ -120,42 +120,12 @@ class Binding:
         if base and self._base_loaded and self._base_raw is not None:
             with atomic_writer(folder / "base.json.gz", "wb") as fh:
                 with gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as gz:
-                    for piece in _json_pieces(self._base_raw):
+                    for piece in json_pieces(self._base_raw):
                         gz.write(piece)
         if context and self.context is not None:
             write_bytes(folder / "race.json", dumps(self.context, pretty=False))
         write_bytes(folder / "binding.json", dumps(self.meta()))
         self.legacy = False
-
-
-def _json_pieces(data: Any, rows_per_piece: int = 1000) -> Iterable[bytes]:
-    """``data`` as JSON in pieces: a participants answer (groups of rows) a thousand rows at a time, so
-    the base of a 50,000-runner race is never one 55 MB string; anything else in one piece. A typed
-    :class:`~converters.model.Answer` gives its rows' exact bytes; bytes are written as they are."""
-    from .model import Answer
-
-    if isinstance(data, Answer):
-        yield from data.pieces(rows_per_piece)
-        return
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        yield data
-        return
-    if not isinstance(data, list) or not all(isinstance(g, dict) for g in data):
-        yield orjson.dumps(data)
-        return
-    yield b"["
-    for i, group in enumerate(data):
-        rows = group.get("participants")
-        head = {k: v for k, v in group.items() if k != "participants"}
-        if not isinstance(rows, list):
-            yield (b"," if i else b"") + orjson.dumps(group)
-            continue
-        yield (b"," if i else b"") + orjson.dumps(head)[:-1] + (b',' if head else b"") + b'"participants":['
-        for start in range(0, len(rows), rows_per_piece):
-            chunk = rows[start:start + rows_per_piece]
-            yield (b"," if start else b"") + b",".join(orjson.dumps(r) for r in chunk)
-        yield b"]}"
-    yield b"]"
 
 
 def _hide(path: Path) -> None:
@@ -164,20 +134,6 @@ def _hide(path: Path) -> None:
         import ctypes
 
         ctypes.windll.kernel32.SetFileAttributesW(str(path), 0x02)  # FILE_ATTRIBUTE_HIDDEN
-
-
-def load_base_file(path: str | Path) -> bytes:
-    """A base's JSON bytes: ``base.json.gz`` or any saved participants answer (``.json``, as earlier
-    snapshots). The typed decoder (:func:`converters.model.decode_participants`) reads them."""
-    path = Path(path)
-    if path.suffix != ".gz":
-        return load_bytes(path)
-    try:
-        data = gzip.decompress(load_bytes(path))
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise InputError(f"the copy of RaceEntry kept from the pull is damaged ({exc}); pull the file again",
-                         file=str(path)) from None
-    return load_bytes(path, data)
 
 
 def load(file: str | Path) -> Binding | None:
@@ -217,22 +173,12 @@ def bind(file: str | Path, *, server: str | None, race_id: int, profile: Any, ba
                 {"race_id": race_id, "race": race, "teams": teams, "team_types": team_types})
     b.set_base_raw(base)
     b.save()
-    from . import versions  # every written version, so a copy of the file finds the one it was made from
+    # Every written version, so a copy of the file finds the one it was made from. Imported here, as the
+    # comparison in resolve_rows: reading a binding (every file -> JSON conversion does) needs neither.
+    from . import versions
 
     versions.record(server, race_id, file_name=b.file.name, profile=b.profile, base=base, written_at=b.pulled_at)
     return b
-
-
-def profile_ref(profile: Any) -> str | None:
-    """How a binding names a profile: a built-in's name, a user's .toml by absolute path."""
-    if profile is None or isinstance(profile, str):
-        if isinstance(profile, str) and profile.endswith(".toml") and Path(profile).is_file():
-            return str(Path(profile).resolve())
-        return profile
-    path = str(getattr(profile, "path", "") or "")
-    if not path or path == f"mappings/{profile.name}.toml":
-        return getattr(profile, "name", None)
-    return str(Path(path).resolve())
 
 
 # ---------------------------------------------------------------------------------- agreeing with it
@@ -265,19 +211,6 @@ def settle(binding: Binding | None, *, race_id: int | None, profile: str | None,
         raise PlanError(f"{file}: which profile? Give -p PROFILE (runscore, raceresult, ...: `timersync profiles` "
                         f"lists them); timersync did not pull this file, so it does not know")
     return int(race_id), profile, server
-
-
-def same_profile(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    pa, pb = Path(a), Path(b)
-    if pa.suffix == ".toml" and pb.suffix == ".toml":
-        try:
-            return pa.resolve() == pb.resolve()
-        except OSError:
-            return False
-    return pa.stem == pb.stem and (pa.suffix == ".toml") != (pb.suffix == ".toml") and (
-        pa.parent.name == "mappings" or pb.parent.name == "mappings")
 
 
 # ------------------------------------------------------------------------------------- the push ledger
@@ -407,23 +340,17 @@ def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Itera
 
 def participant_values(p: Any) -> dict[str, Any]:
     """The canonical fields of ``p`` that hold a value (what a ledger keeps of a row)."""
-    from .model import CANONICAL_FIELDS
-
     return {f: v for f in CANONICAL_FIELDS if f != "registration_id" and (v := getattr(p, f)) not in (None, "")}
 
 
 def known_values(entry: dict[str, Any]) -> dict[str, Any]:
     """A ledger entry's values, restricted to the model's fields."""
-    from .model import CANONICAL_FIELDS
-
     return {k: v for k, v in (entry.get("values") or {}).items() if k in CANONICAL_FIELDS and k != "registration_id"}
 
 
 def apply_ledger(base: list[Any], ledger: Iterable[dict[str, Any]]) -> list[Any]:
     """The base advanced by every confirmed push: adds appended, modified fields and switched events set,
     deletes removed. Applying the whole ledger in order is idempotent (a pull starts a new ledger)."""
-    from .model import Participant
-
     entries = list(ledger)
     if not entries:
         return base

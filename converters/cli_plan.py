@@ -257,7 +257,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         ctx.invoke(diff, **{k: ctx.params[k] for k in shared if k in ctx.params})
         return
 
-    from .convert import check_readable
+    from .records import check_readable
 
     check_readable(file)  # said first: before "which race?" or a server to reach
     tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
@@ -297,7 +297,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
                               two_way=two_way, max_modify=max_modify, new_runners=new_runners, full=full,
                               full_after=full_after, confirm=confirm,
                               progress=_tell, lock_wait=lock_wait,
-                              settle_wait=settle_wait)
+                              settle_wait=settle_wait, settled=tgt)
         except ConnectionFailed as exc:  # nothing reached RaceEntry (a failure after that says what landed)
             raise _offline_hint(exc, file, "nothing was sent; see your edits meanwhile") from None
         except lib.Cancelled as exc:
@@ -516,7 +516,7 @@ def status(file: str, as_json: bool) -> None:
     from . import binding, planning
     from .errors import InputError, PlanError
 
-    from .convert import check_readable
+    from .records import check_readable
 
     check_readable(file)
     b = binding.load(file)

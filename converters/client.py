@@ -448,6 +448,7 @@ class RaceEntryClient:
         last: Any = None  # the last page's bytes, and its number of rows
         last_count = 0
         overfull = False
+        answer: Any = None  # the last page decoded (a repeat is not decoded again)
         while True:
             params: dict[str, Any] = {"modified_after_timestamp": int(since), "results_per_page": self.page_size}
             if pages == 0 or style == "page":

@@ -19,12 +19,13 @@ import operator
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from . import countries, dates
 from .errors import PlanError
 from .model import (POSTABLE_FIELDS, Participant, Team, TeamType, delete_request, gc_paused, participant_payload,
                     participants_request, switch_request, teams_request)
+from .records import ID_RE, INT_TEXT
 
 # Fields compared one by one (team_id is compared through the team, see _team_key).
 COMPARED_FIELDS = tuple(f for f in POSTABLE_FIELDS if f != "team_id")
@@ -35,7 +36,6 @@ TEXT_CHECKED = ("first_name", "middle_name", "last_name", "email", "street", "ci
 MAX_DELETE_PER_REQUEST = 250
 
 _WS = re.compile(r"\s+")
-_ID_RE = re.compile(r"[1-9][0-9]{0,17}\Z")  # a positive integer below 2^63
 _NON_DIGIT = re.compile(r"\D")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # control characters, U+FFFD
 _GENDERS = {"", "M", "F"}
@@ -121,7 +121,7 @@ def json_ids(obj: Any, key: str | None = None) -> Any:
         return {k: json_ids(v, k) for k, v in obj.items()}
     if isinstance(obj, list):
         return [json_ids(v, key) for v in obj]
-    if key in _ID_KEYS and isinstance(obj, str) and _ID_RE.match(obj):
+    if key in _ID_KEYS and isinstance(obj, str) and ID_RE.match(obj):
         return int(obj)
     return obj
 
@@ -574,8 +574,9 @@ def _check_file(file: Sequence[Participant], rows: Sequence[int], present: set[s
 def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None = None,
               present: Iterable[str] | None = None, base: Sequence[Participant] | None = None,
               race_id: int | None = None, events: Iterable[int] | None = None, teams: Sequence[Team] = (),
-              team_types: Sequence[TeamType] = (), delete: bool = False, team_type: str | None = None,
-              prefer: str | None = None, renamed: dict[str, str] | None = None, source: str | None = None,
+              team_types: Sequence[TeamType] | Callable[[], Sequence[TeamType]] = (), delete: bool = False,
+              team_type: str | None = None, prefer: str | None = None, renamed: dict[str, str] | None = None,
+              source: str | None = None,
               removed: Iterable[str] | None = None, pushed: dict[str, Participant] | None = None,
               earliest_dob: str = EARLIEST_DOB, two_way: bool = False,
               new_runners: Iterable[int] | None = None, dob_format: str | None = None,
@@ -596,8 +597,9 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     (else such a row is invalid). ``dob_format``: the file's date of birth format, read first in a
     date the reader left as text (:func:`settle_dob`); ``race_day``: the race's day (ISO; today when
     None), the day a late entry's two-digit year is read for; ``event_names``: event id -> name, so
-    the plan and its messages name events as RaceEntry does. Raises PlanError for a file that cannot be
-    planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
+    the plan and its messages name events as RaceEntry does; ``team_types``: the race's, or a function
+    that reads them, called only when the plan creates or joins a team. Raises PlanError for a file that
+    cannot be planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
     """
     if prefer not in (None, "file", "raceentry"):
         raise PlanError(f"--prefer must be 'file' or 'raceentry', not {prefer!r}")
@@ -613,7 +615,8 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
 
 def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, rows: Sequence[int] | None,
                present: Iterable[str] | None, base: Sequence[Participant] | None, race_id: int | None,
-               events: Iterable[int] | None, teams: Sequence[Team], team_types: Sequence[TeamType], delete: bool,
+               events: Iterable[int] | None, teams: Sequence[Team],
+               team_types: Sequence[TeamType] | Callable[[], Sequence[TeamType]], delete: bool,
                team_type: str | None, prefer: str | None, renamed: dict[str, str] | None,
                source: str | None = None, removed: Iterable[str] | None = None,
                pushed: dict[str, Participant] | None = None, earliest_dob: str = EARLIEST_DOB,
@@ -626,8 +629,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     event_set = set(events) if events is not None else None
     renamed = dict(renamed or {})
     plan = Plan(race_id=race_id, three_way=base is not None, file_rows=len(file), current_count=len(current),
-                event_names=dict(event_names or {}),
-                type_names={str(t.team_type_id): t.team_type for t in team_types if t.team_type})
+                event_names=dict(event_names or {}))
     _check_file(file, rows, present_set, source)
 
     cur_by_id = {str(p.registration_id): p for p in current if p.registration_id}
@@ -679,7 +681,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
     same_names: dict[tuple, list[Participant]] = {}  # RaceEntry's runners by identity, built when first needed
     for p, row in zip(file, rows):
         rid = p.registration_id.strip() if p.registration_id else ""
-        if rid and not _ID_RE.match(rid):
+        if rid and not ID_RE.match(rid):
             plan.invalid.append(Invalid(row, rid, f"registration id {rid!r} is not a registration id (a positive "
                                                   f"whole number): fix the id, or clear it to add the runner"))
             continue
@@ -966,6 +968,9 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         plan.notes.append(f"nothing deleted: without the version the file was made from, a runner missing from "
                           f"it may have registered since; --two-way deletes them ({len(plan.not_in_file)})")
 
+    if callable(team_types):
+        team_types = team_types() if team_needs or _joins_a_team(plan) else ()
+    plan.type_names = {str(t.team_type_id): t.team_type for t in team_types if t.team_type}
     plan.teams = _team_types_for(team_needs, team_types, team_type, plan)
     _check_team_sizes(plan, current, teams, team_types, rows)
     if plan.suspect is None:
@@ -1066,6 +1071,12 @@ def _repeats(plan: Plan, new_rows: list[tuple[Participant, int]], with_ids: list
             plan.invalid.append(Invalid(row, None, f"{who_of(p)} is on rows {first} and {row} (same name and "
                                                    f"date of birth) with different values: keep one row"))
     return out
+
+
+def _joins_a_team(plan: Plan) -> bool:
+    """Whether the plan puts a runner on a team (so the team's type says whether there is room)."""
+    return (any(a.new_team or a.participant.team_id for a in plan.adds)
+            or any(c.field == "team" for m in plan.modifies for c in m.changes))
 
 
 def _check_team_sizes(plan: Plan, current: Sequence[Participant], teams: Sequence[Team],
@@ -1285,6 +1296,32 @@ def _team_id(existing: str | None, new_team: str | None, team_ids: dict[str, str
     return existing
 
 
+def participant_rows(plan: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The POST participants rows of the plan's adds and modifies, built once per plan (the push sends
+    them, the plan folder keeps them): a team the plan creates is named by its placeholder, which
+    :func:`with_team_id` replaces with the id RaceEntry gave it."""
+    rows = plan.__dict__.get("_participant_rows")
+    if rows is None:
+        rows = plan.__dict__["_participant_rows"] = (
+            [add_payload(a) for a in plan.adds], [modify_payload(m) for m in plan.modifies])
+    return rows
+
+
+def with_team_id(row: dict[str, Any], new_team: str | None, team_ids: dict[str, str]) -> dict[str, Any]:
+    """``row`` (from :func:`participant_rows`) with the id of the new team it joins in place of the
+    placeholder (a copy; the plan's row stays as it is)."""
+    placeholder = f"new team: {new_team}" if new_team else None
+    if placeholder is None or row.get("team_id", row["user"].get("team_id")) != placeholder:
+        return row
+    real = _team_id(None, new_team, team_ids, None)
+    value = int(real) if real is not None and INT_TEXT.match(real) else real  # as participant_payload
+    out = dict(row, user=dict(row["user"]))
+    for part in (out, out["user"]):
+        if part.get("team_id") == placeholder:
+            part["team_id"] = value
+    return out
+
+
 def plan_requests(plan: Plan, team_ids: dict[str, str] | None = None,
                   delete_batch: int = MAX_DELETE_PER_REQUEST) -> dict[str, Any]:
     """The request bodies of a plan: ``teams``, ``participants``, ``switch_participant_events`` and
@@ -1293,7 +1330,11 @@ def plan_requests(plan: Plan, team_ids: dict[str, str] | None = None,
     if plan.teams:
         out["teams"] = teams_request(Team(team_id=None, team_type_id=t.team_type_id, team_name=t.name)
                                      for t in plan.teams)
-    rows = [add_payload(a, team_ids) for a in plan.adds] + [modify_payload(m, team_ids) for m in plan.modifies]
+    adds, modifies = participant_rows(plan)
+    rows = adds + modifies
+    if team_ids:
+        rows = ([with_team_id(r, a.new_team, team_ids) for r, a in zip(adds, plan.adds)]
+                + [with_team_id(r, m.new_team, team_ids) for r, m in zip(modifies, plan.modifies)])
     if rows:
         out["participants"] = participants_request(rows)
     if plan.switches:

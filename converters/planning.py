@@ -13,20 +13,34 @@ options and render, ``push`` only sends.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from . import binding as binding_mod
-from . import progress
+from . import progress, schemas
+from .atomic import write_text
 from .binding import Binding
+from .client import resolve_base_url
 from .dates import race_day
-from .diff import Plan, make_plan
-from .errors import PlanError, TimersyncError
+from .diff import EARLIEST_DOB, Plan, make_plan, plan_requests, who_of
+from .errors import ConnectionFailed, PlanError, TimersyncError
+from .journal import Journal
 from .jsonio import load_file, save_file
 from .model import (Answer, Participant, RawExtras, Team, TeamType, as_answer, gc_paused,
                     parse_team_types, parse_teams, participants_response)
+from .preview import render
+from .profiles import load_profile
+from .races import race_events, with_events
+from .reader import read_file
+from .records import check_readable
+from .roster import OVERLAP, Row, merge, rows_of
+from .writer import as_written
+
+LOG = logging.getLogger("timersync.planning")
 
 
 @dataclass
@@ -38,20 +52,52 @@ class RaceState:
     race: dict[str, Any] | None
     events: list[int] | None
     teams: list[Team]
-    team_types: list[TeamType]
+    team_types: list[TeamType] | None  # None: not read yet (see types)
     current: list[Participant]
     removed: set[str] | None = None  # None offline: the removed feed was not read
     notes: list[str] = field(default_factory=list)  # what the read had to make up for (no events listed)
     read_at: float | None = None  # the server's time (its Date header) just before the participants were read
+    client: Any = None  # where the team types are read from, when a plan needs them
+
+    def types(self) -> list[TeamType]:
+        """The race's team types, read from RaceEntry the first time a plan needs them (a new team's
+        type, a team's room): PlanError, one line, when RaceEntry does not give them."""
+        if self.team_types is None:
+            self.team_types = (parse_team_types(read_team_types(self.client, self.race_id))
+                               if self.client is not None else [])
+        return self.team_types
+
+
+def read_team_types(client: Any, race_id: int) -> Any:
+    """RaceEntry's team types answer for ``race_id``. The one policy for them in every command: only a new
+    team's type and a team's room need them, so they are read only then (or kept, when they can be, with
+    a file's race); an answer that is not team types is a PlanError saying so. RaceEntry unreachable stays
+    ConnectionFailed, as for every other read."""
+    try:
+        return client.team_types(race_id)
+    except ConnectionFailed:
+        raise
+    except TimersyncError as exc:
+        raise PlanError(f"race {race_id}'s team types cannot be read from RaceEntry ({exc}); they are needed "
+                        f"for the teams this file creates or joins") from None
+
+
+def optional_team_types(client: Any, race_id: int) -> Any:
+    """The team types answer to keep with a file's race (pull, sync, the drop folder), or None when
+    RaceEntry does not give it (:func:`read_team_types`): a plan that needs them reads them again."""
+    try:
+        return read_team_types(client, race_id)
+    except PlanError as exc:
+        LOG.info("%s", exc)
+        return None
 
 
 def race_state(client: Any, race_id: int, removed: bool = True, before: list[Participant] | None = None,
                before_at: float | None = None) -> RaceState:
-    """Read the race, its participants (and removed participants), teams and team types from RaceEntry.
+    """Read the race, its participants (and removed participants) and teams from RaceEntry (the team
+    types when a plan needs them: :meth:`RaceState.types`).
     ``before``: the file's base (read at ``before_at``): a read lacking many of its runners, with no
     removals to account for them, is refused (:func:`converters.readcheck.check`)."""
-    from .convert import with_events
-
     race = client.race(race_id)
     read_at = _server_now(client)
     answer = client.participants_answer(race_id, 0)
@@ -68,8 +114,8 @@ def race_state(client: Any, race_id: int, removed: bool = True, before: list[Par
                         "nothing planned or sent", "ask RaceEntry's support why its answer lacks them (a plan "
                         "from it would take them as deleted in RaceEntry)")
     teams = parse_teams(client.teams(race_id))
-    types = parse_team_types(client.team_types(race_id))
-    return RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [], read_at)
+    return RaceState(race_id, race, event_ids(race), teams, None, current, gone, [note] if note else [], read_at,
+                     client)
 
 
 def _server_now(client: Any) -> float | None:
@@ -83,14 +129,11 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
                   ) -> tuple[RaceState | None, str]:
     """RaceEntry's current state from the file's base (``base``: the answer it was written from, with
     its rows' bytes) and what changed since: the participants and removed participants modified since
-    the base's newest ``last_modified`` (less sync's overlap), folded in by :func:`converters.sync.merge`.
+    the base's newest ``last_modified`` (less sync's overlap), folded in by :func:`converters.roster.merge`.
     Returns (the state, "N changes") or (None, why a full read is needed instead): the base has no
     modification times, RaceEntry answered rows older than asked for (it ignored the timestamp), or
     the changes lack one that this file's pushes made since the pull (the ledger): counts that do not
     add up."""
-    from .convert import with_events
-    from .sync import OVERLAP, rows_of
-
     held_rows = rows_of(base)
     watermark = max((r.lm for r in held_rows), default=0)
     if not watermark:
@@ -112,9 +155,8 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
     del held, merged
     _drop_bytes(base)
     teams = parse_teams(client.teams(race_id))
-    types = parse_team_types(client.team_types(race_id))
-    return (RaceState(race_id, race, event_ids(race), teams, types, current, gone, [note] if note else [],
-                      read_at),
+    return (RaceState(race_id, race, event_ids(race), teams, None, current, gone, [note] if note else [],
+                      read_at, client),
             f"{n} change{'s' if n != 1 else ''}")
 
 
@@ -132,10 +174,8 @@ def _drop_bytes(base: Answer) -> None:
 
 def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) -> tuple[Any, Answer, set[str]]:
     """The participants and removed participants modified since ``since``, folded into the rows ``held``
-    (registration id -> :class:`converters.sync.Row`) by :func:`converters.sync.merge`: (what they
+    (registration id -> :class:`converters.roster.Row`) by :func:`converters.roster.merge`: (what they
     change, the participants answer, the removed registration ids)."""
-    from .sync import merge, rows_of
-
     changes = client.participants_answer(race_id, since)
     removed = rows_of(client.participants_answer(race_id, since, removed=True))
     gone = {str(r.p.registration_id) for r in removed if r.p.registration_id}
@@ -147,8 +187,6 @@ def advance(client: Any, rs: RaceState, overlap: int) -> bool:
     ``overlap`` seconds): ``rs.current`` as changed, ``rs.removed`` with the removals, ``rs.read_at`` moved.
     Returns whether a planned field changed: a runner added, removed or holding other values (fields
     beyond the model's aside: a plan never reads them)."""
-    from .sync import Row
-
     now = _server_now(client)
     held = {str(p.registration_id): Row(None, p.event_id, p.last_modified or 0, p) for p in rs.current}
     merged, _, gone = read_changes(client, rs.race_id, held, max(0, int(rs.read_at or 0) - overlap))
@@ -193,7 +231,6 @@ def _age(seconds: float) -> str:
 def event_ids(race: Any) -> list[int] | None:
     if not isinstance(race, dict) or not race.get("events"):
         return None
-    from .convert import race_events
 
     return list(race_events(race))
 
@@ -261,11 +298,6 @@ def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str |
                reference: list[Participant] | None = None, prefetched: Any = None) -> Any:
     """The edited file, read through its profile (convert.read_file). ``reference`` (the base, or
     RaceEntry's participants) settles rows whose event name and event id columns disagree."""
-    from .reader import read_file
-
-    from .profiles import load_profile
-    from .writer import as_written
-
     known = {p.registration_id: p.event_id for p in reference if p.registration_id} if reference else None
     with gc_paused():
         # A bad date stops nothing here: the diff lists that row as invalid and the others can still go.
@@ -292,8 +324,6 @@ class Target:
     @property
     def url(self) -> str:
         """The server to talk to: the one settled for the file, else the last login's (else the demo)."""
-        from .client import resolve_base_url
-
         return self.server or resolve_base_url(None, None)
 
 
@@ -339,13 +369,14 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
          race_path: str | Path | None = None, encoding: str | None = None, delete: bool = False,
          team_type: str | None = None, prefer: str | None = None, bind_as: str | Path | None = None,
          prefetched: Any = None, renamed: dict[str, str] | Callable[[], dict[str, str]] | None = None,
-         before_plan: Callable[[RaceState, Target], None] | None = None,
+         before_plan: Callable[[RaceState, Target], bool | None] | None = None,
          client_for: Callable[[str], Any] | None = None, two_way: bool = False,
          new_runners: Any = (), full: bool = False, full_after: float = FULL_AFTER,
-         again: Planned | None = None) -> Planned:
+         again: Planned | None = None, settled: Target | None = None) -> Planned:
     """Plan ``file``: settle its target, read RaceEntry (or, ``offline``, use the base), read the file,
     fill ids from the ledger and compare. ``before_plan(rs, target)`` runs once RaceEntry is read (push
-    reconciles interrupted batches there). ``client_for(url)`` makes the client when none is given.
+    reconciles interrupted batches there; False: it changed nothing, so the binding is not read again).
+    ``client_for(url)`` makes the client when none is given.
 
     RaceEntry is read incrementally (:func:`changes_state`: the file's own base and what changed since)
     unless ``full``, the file has no base of its own, or the base is over ``full_after`` hours old; or
@@ -355,12 +386,11 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     race's lock). While the file, its binding and its base are as they were then (sizes and modification
     times), its file read and base are reused and RaceEntry's state is only advanced by what changed
     since it was read (:func:`advance`); the comparison is made afresh, unless nothing it reads changed
-    (then ``again`` is the plan)."""
-    from .convert import check_readable
-
+    (then ``again`` is the plan). ``settled``: the file's target as the caller settled it (push
+    settles it once); its binding is read again, as it may have grown since."""
     check_readable(file)  # a missing file, or an .xls, is said first: before "which race?"
     if again is not None and client is not None and not offline and base_path is None and race_path is None:
-        tgt = target(file, race_id=race_id, profile=profile, server=server, bind_as=bind_as)
+        tgt = _settle(file, settled, race_id=race_id, profile=profile, server=server, bind_as=bind_as)
         if _reusable(again, tgt):
             options = (delete, team_type, prefer, two_way, tuple(new_runners or ()))
             planned = _again(again, tgt, client, before_plan, renamed, options)
@@ -372,7 +402,8 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
 
         prefetched = prefetch(file)  # parses an .xlsx while the base and RaceEntry load
     # Offline no server is asked, so none can contradict the binding.
-    tgt = target(file, race_id=race_id, profile=profile, server=None if offline else server, bind_as=bind_as)
+    tgt = _settle(file, settled, race_id=race_id, profile=profile, server=None if offline else server,
+                  bind_as=bind_as)
     b = tgt.binding
     ctx = load_context(tgt.race_id, race_path) if race_path else (b.context if b is not None else None)
     check_context(ctx, tgt.race_id, b.folder / "race.json" if b is not None and not b.legacy
@@ -420,14 +451,12 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         if rs is None:
             rs = race_state(client, tgt.race_id, before=base, before_at=b.pulled_at if b is not None else None)
             read_note = f"Read the whole race ({why})."
-        if before_plan is not None:
-            before_plan(rs, tgt)
+        if before_plan is not None and before_plan(rs, tgt) is not False:
             fresh = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
             if fresh is not None and b is not None and fresh.ledger != b.ledger:
                 b = tgt.binding = fresh
                 if base_path is None and written is not None:  # the same pulled base, the longer ledger
                     base = binding_mod.apply_ledger(written, b.ledger)
-    from .push import Journal
 
     journal = Journal(tgt.race_id, server=None if offline else (client.base_url if client is not None
                                                                    else tgt.server))
@@ -466,24 +495,33 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                     two_way=two_way, new_runners=new_runners, journal=journal, stamp=stamp)
 
 
+def _settle(file: str | Path, settled: Target | None, **how: Any) -> Target:
+    """The file's target: as the caller ``settled`` it, with its binding read again (it may have grown
+    since), else settled here (:func:`target`)."""
+    if settled is not None:
+        return dataclasses.replace(settled, binding=binding_mod.load(settled.bind_as))
+    return target(file, **how)
+
+
 def _again(again: Planned, tgt: Target, client: Any, before_plan: Any, renamed: Any,
            options: tuple[Any, ...]) -> Planned | None:
     """:func:`make` from ``again``, a plan of the same file made moments ago (unchanged since:
     :func:`_reusable`): RaceEntry's state advanced by what changed since it was read, its teams and team
     types read again, and the comparison made again unless nothing it reads changed (then ``again`` is
     the plan). None when reconciling (``before_plan``) added to the file's ledger: plan afresh."""
-    from .push import Journal
-    from .sync import OVERLAP
-
     reuse = again.reuse
     assert reuse is not None
     progress.say(f"reading race {tgt.race_id}'s changes from RaceEntry", force=True)
     rs = again.rs
     journal = Journal(tgt.race_id, server=client.base_url)
     changed = advance(client, rs, OVERLAP) or bool(journal.pending())
-    teams, types = parse_teams(client.teams(tgt.race_id)), parse_team_types(client.team_types(tgt.race_id))
-    changed = changed or teams != rs.teams or types != rs.team_types
-    rs.teams, rs.team_types = teams, types
+    teams = parse_teams(client.teams(tgt.race_id))
+    changed = changed or teams != rs.teams
+    rs.teams = teams
+    if rs.team_types is not None and rs.client is not None:  # the plan read them: they may have changed
+        types = parse_team_types(read_team_types(client, tgt.race_id))
+        changed = changed or types != rs.team_types
+        rs.team_types = types
     if before_plan is not None:
         before_plan(rs, tgt)
     if not _reusable(again, tgt):  # reconciling added to the ledger
@@ -524,7 +562,7 @@ def _compare(file: str | Path, tgt: Target, b: Binding | None, ctx: dict[str, An
             pushed[rid] = Participant(registration_id=rid, **binding_mod.known_values(entries[rid]))
     plan = make_plan(data.participants, rs.current, rows=data.rows, present=data.present,
                      base=None if offline else base, race_id=tgt.race_id, events=rs.events, teams=rs.teams,
-                     team_types=rs.team_types, delete=delete, team_type=team_type, prefer=prefer,
+                     team_types=rs.types, delete=delete, team_type=team_type, prefer=prefer,
                      renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None,
                      pushed=None if offline else pushed, earliest_dob=_earliest_dob(tgt.profile),
                      two_way=two_way or offline, new_runners=new_runners, dob_format=_dob_format(tgt.profile),
@@ -566,8 +604,6 @@ def _reusable(again: Planned, tgt: Target) -> bool:
 
 def _event_names(*races: Any) -> dict[int, str]:
     """Event id -> name, as RaceEntry names them now (else as the file was written with)."""
-    from .convert import race_events
-
     out: dict[int, str] = {}
     for race in races:
         try:
@@ -592,8 +628,6 @@ def _base_note(tgt: Target, b: Binding | None, base_path: str | Path | None) -> 
 def _dob_format(profile: Any) -> str | None:
     """The format of the profile's date of birth column (what a date the reader left as text is read in
     first), or None."""
-    from .profiles import load_profile
-
     try:
         prof = profile if not isinstance(profile, str) else load_profile(profile)
     except Exception:  # noqa: BLE001 - an unloadable profile fails where the file is read, with its message
@@ -622,9 +656,6 @@ def _full_reason(b: Binding | None, copy: bool, base_path: Any, full: bool, full
 
 
 def _earliest_dob(profile: Any) -> str:
-    from .diff import EARLIEST_DOB
-    from .profiles import load_profile
-
     try:
         return (profile if not isinstance(profile, str) else load_profile(profile)).earliest_dob
     except Exception:  # noqa: BLE001 - an unloadable profile fails where the file is read, with its message
@@ -643,8 +674,6 @@ def _bases(b: Binding | None, base_path: str | Path | None
 
 def edits_of(plan: Plan) -> list[tuple[str | None, str]]:
     """A plan of a file against its own base, as the timer's edits: (registration id, message) per row."""
-    from .diff import who_of
-
     def who(p: Participant) -> str:
         return who_of(p) or f"registration {p.registration_id}"
 
@@ -718,10 +747,6 @@ def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: st
     Participants joining a team the plan creates carry ``"team_id": "new team: NAME"``: the id exists only
     once the team is created; push puts it in. More than 250 deletes are split into
     ``delete_participants-1.json``, ``-2.json``, ... (RaceEntry's per-request cap)."""
-    from . import schemas
-    from .atomic import write_text
-    from .diff import plan_requests
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     bodies = plan_requests(plan)
@@ -741,7 +766,6 @@ def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: st
         written.append(path)
     save_file(folder / "summary.json", summary)
     write_text(folder / "summary.txt", text + "\n")
-    from .preview import render
 
     write_text(folder / "preview.html", render(plan, title, where))
     return written + [folder / "summary.json", folder / "summary.txt", folder / "preview.html"]
@@ -750,8 +774,6 @@ def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: st
 def row_names(plan: Plan) -> dict[int, str]:
     """The runner on each file row the plan sends (adds by the file's name, the others as RaceEntry
     names them), for receipts and refusals."""
-    from .diff import who_of
-
     names: dict[Any, str] = {a.row: who_of(a.participant) for a in plan.adds}
     for item in (*plan.modifies, *plan.switches):
         names.setdefault(item.row, who_of(item.current))
@@ -763,8 +785,6 @@ def write_receipt(folder: str | Path, result: Any) -> Path:
     RaceEntry gave (or the reason it refused)."""
     import csv
     import io
-
-    from .atomic import write_text
 
     plan = result.plan
     names = row_names(plan)

@@ -15,7 +15,12 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from .client import DEMO_URL
 from .diff import Plan, summary_lines, who_of
+from .errors import TimersyncError
+from .model import parse_team_types, parse_teams
+from .races import race_events
+from .state import LOOPBACK, server_key
 
 KINDS = {  # kind -> (label, colour)
     "new team": ("new team", "#5b4b8a"),
@@ -49,8 +54,6 @@ class Where:
     @classmethod
     def of_binding(cls, server: str | None, bound: Any) -> "Where":
         """From a file's binding (its race.json): for a plan made without reading RaceEntry again."""
-        from .model import parse_team_types, parse_teams
-
         ctx = (getattr(bound, "context", None) or {}) if bound is not None else {}
         teams = parse_teams(ctx["teams"]) if ctx.get("teams") is not None else []
         types = parse_team_types(ctx["team_types"]) if ctx.get("team_types") is not None else []
@@ -59,9 +62,6 @@ class Where:
     def server_line(self) -> tuple[str, bool]:
         """(the server in words, whether it is production: neither the demo nor this computer)."""
         from urllib.parse import urlsplit
-
-        from .client import DEMO_URL
-        from .state import LOOPBACK, server_key
 
         if not self.server:
             return "server not known", False
@@ -72,9 +72,6 @@ class Where:
         return f"PRODUCTION: the live registrations at {self.server}", True
 
     def events(self) -> dict[int, str]:
-        from .convert import race_events
-        from .errors import TimersyncError
-
         try:
             return race_events(self.race)
         except TimersyncError:  # a race answer of another shape: ids without names

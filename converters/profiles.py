@@ -276,3 +276,28 @@ def _column(c: dict[str, Any], where: str, shown: str, event_default: str, team:
                   max_width=c.get("max_width"), zero_pad=c.get("zero_pad"), neutralize=c.get("neutralize"),
                   event=(c.get("event", event_default) if source == "event_id" and not team else None),
                   template_fields=fields, xlsx_date=bool(c.get("xlsx_date")) and ctype == "date")
+
+
+def profile_ref(profile: Any) -> str | None:
+    """How a binding names a profile: a built-in's name, a user's .toml by absolute path."""
+    if profile is None or isinstance(profile, str):
+        if isinstance(profile, str) and profile.endswith(".toml") and Path(profile).is_file():
+            return str(Path(profile).resolve())
+        return profile
+    path = str(getattr(profile, "path", "") or "")
+    if not path or path == f"mappings/{profile.name}.toml":
+        return getattr(profile, "name", None)
+    return str(Path(path).resolve())
+
+
+def same_profile(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    pa, pb = Path(a), Path(b)
+    if pa.suffix == ".toml" and pb.suffix == ".toml":
+        try:
+            return pa.resolve() == pb.resolve()
+        except OSError:
+            return False
+    return pa.stem == pb.stem and (pa.suffix == ".toml") != (pb.suffix == ".toml") and (
+        pa.parent.name == "mappings" or pb.parent.name == "mappings")

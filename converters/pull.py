@@ -8,11 +8,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from . import binding, readcheck
 from . import progress as _progress
 from .atomic import write_bytes, write_pieces
+from .binding import load as load_binding
 from .client import RaceEntryClient
-from .errors import InputError, PlanError, TimersyncError
+from .errors import InputError, PlanError, ProfileError, TimersyncError
 from .model import parse_teams
+from .planning import base_of, optional_team_types
+from .races import with_events
+from .records import kind_of
+from .roster import roster_path
+from .writer import write_file
 
 LOG = logging.getLogger("timersync.pull")
 
@@ -44,13 +51,12 @@ class Fetched:
 
 
 def fetch(client: RaceEntryClient, race_id: int, progress: Callable[[int], None] | None = None) -> Fetched:
-    """Read race ``race_id``: the race (with its events), every participant, teams and team types."""
-    from .convert import with_events
-
+    """Read race ``race_id``: the race (with its events), every participant, teams and team types (None
+    when RaceEntry does not give them: :func:`converters.planning.optional_team_types`)."""
     race = client.race(race_id)
     data = client.participants_answer(race_id, 0, progress=progress)
     race, note = with_events(race, data, race_id)
-    return Fetched(race_id, race, data, client.teams(race_id), client.team_types(race_id),
+    return Fetched(race_id, race, data, client.teams(race_id), optional_team_types(client, race_id),
                    [note] if note else [])
 
 
@@ -68,10 +74,6 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
     replaced version is kept as ``<file>.bak`` either way. Nor is a read that lacks many runners of the
     previous read (:func:`check_read`) written, unless ``force``.
     """
-    from .convert import kind_of
-    from .writer import write_file
-    from .errors import ProfileError
-
     if isinstance(profile, str):
         from .profiles import load_profile
 
@@ -110,7 +112,6 @@ def pull(client: RaceEntryClient, race_id: int, profile: Any, output: str | Path
         write_bytes(backup, output.read_bytes())
     _progress.say(f"writing {output.name} ({len(participants):,} participants)", force=True)
     warnings = write_file(output, participants, profile, race=got.race, teams=teams)
-    from . import binding
 
     b = binding.bind(output, server=client.base_url, race_id=race_id, profile=profile, base=got.data,
                      race=got.race, teams=got.teams_raw, team_types=got.team_types)
@@ -124,10 +125,6 @@ def check_read(client: RaceEntryClient, race_id: int, output: Path, got: Fetched
     """Refuse (ShortRead) a read lacking many runners of the previous read of the race, with no removals
     to account for them (:func:`converters.readcheck.check`): the previous read is ``output``'s binding
     base (a file pulled from this race on this server), else the sync roster of the race, else none."""
-    from . import readcheck
-    from .binding import load as load_binding
-    from .planning import base_of
-
     before: dict[str, int] | None = None
     when = None
     b = load_binding(output) if output.is_file() else None
@@ -147,8 +144,6 @@ def _roster_ids(race_id: int, base_url: str) -> tuple[dict[str, int] | None, flo
     import sqlite3
 
     import orjson
-
-    from .sync import roster_path
 
     path = roster_path(race_id, base_url)
     if not path.is_file():

@@ -38,15 +38,15 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
-from . import locks, progress, state
-from .diff import (MAX_DELETE_PER_REQUEST, Add, Modify, Plan, add_payload, identity, modify_payload, norm, plural,
-                   same_person)
+from . import locks, planning, progress
+from .diff import (COMPARED_FIELDS, MAX_DELETE_PER_REQUEST, Add, Modify, Plan, identity, modify_payload, norm,
+                   participant_rows, plural, same_person, who_of, with_team_id)
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
-from .jsonio import load_file, save_file
-from .model import (Participant, Team, delete_request, parse_teams, participants_request, result_ids,
-                    switch_request, teams_request)
-from .planning import RaceState, advance
+from .journal import Journal
+from .model import (Participant, Team, delete_request, parse_teams, participants_request, result_ids, switch_request,
+                    teams_request)
+from .planning import RaceState, advance, race_state
 
 LOG = logging.getLogger("timersync.push")
 
@@ -124,121 +124,6 @@ def check_plan(plan: Plan, max_delete: str | int | None = None, skip_invalid: bo
         if len(plan.deletes) > limit:
             raise PlanError(f"refusing to delete {len(plan.deletes)} participants: the limit is {limit} "
                             f"(--max-delete; default 10% of the race or 25, whichever is smaller); nothing sent")
-
-
-# ------------------------------------------------------------------------------------------- journal
-
-class Journal:
-    """One file per batch in ``<state>/journal/race-<id>/``, written atomically."""
-
-    def __init__(self, race_id: int, folder: Path | None = None, server: str | None = None):
-        self.race_id = race_id
-        # Per server and race: a rehearsal server's race 2026 is not RaceEntry's race 2026. One server is
-        # one folder however its URL is spelt (state.server_key): localhost is 127.0.0.1.
-        name = f"{state.server_slug(server)}-race-{race_id}" if server else f"race-{race_id}"
-        self.folder = folder or state.subdir("journal") / name
-        if folder is None and server and not self.folder.exists():
-            legacy = state.subdir("journal") / f"{state.slug(server)}-race-{race_id}"
-            if legacy.is_dir():  # kept under the URL as typed by an earlier version: its batches go on
-                legacy.rename(self.folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-
-    def entries(self) -> list[tuple[Path, dict[str, Any]]]:
-        out = []
-        for path in sorted(self.folder.glob("*.json")):
-            try:
-                data = load_file(path)
-            except TimersyncError:
-                continue  # an unreadable entry: atomic writes make this an interrupted rename at worst
-            if isinstance(data, dict):
-                out.append((path, data))
-        return out
-
-    def pending(self) -> list[tuple[Path, dict[str, Any]]]:
-        return [(p, e) for p, e in self.entries() if e.get("status") in ("sending", "lost")]
-
-    def begin(self, kind: str, items: list[dict[str, Any]], body: Any) -> Path:
-        last = max((int(p.name.split("-")[0]) for p in self.folder.glob("*.json") if p.name[:6].isdigit()),
-                   default=0)
-        path = self.folder / f"{last + 1:06d}-{kind}.json"
-        self.write(path, {"kind": kind, "race_id": self.race_id, "status": "sending", "journaled_at": time.time(),
-                          "items": items, "body": body})
-        return path
-
-    def write(self, path: Path, entry: dict[str, Any]) -> None:
-        save_file(path, entry, pretty=False)
-
-    def finish(self, path: Path, status: str, **fields: Any) -> None:
-        entry = load_file(path)
-        entry.update(fields, status=status, finished_at=time.time())
-        self.write(path, entry)
-
-    def confirmed_adds(self) -> list[dict[str, Any]]:
-        """Every add any push of this race confirmed (or a read-back found), as ledger entries: the values
-        sent and the registration id RaceEntry gave. A copy of a pushed file (one dropped in a watch
-        folder, one e-mailed back) has its own binding, or none; these tie its rows to their ids all the
-        same. An add removed again (``undo-add``) is left out."""
-        entries = self.entries()
-        undone = self.landed_ids("delete", entries)
-        return [dict(item["ledger"], registration_id=rid, foreign=True) for _, item, rid in self.adds(entries)
-                if item.get("ledger") and rid not in undone]
-
-    def _ids(self, e: dict[str, Any]) -> list[Any]:
-        """Per item of a finished batch, the id it landed under (None: not landed, or not known)."""
-        status = e.get("status")
-        if status == "reconciled":
-            ids = e.get("new_ids") or []
-            return [i if ok else None for i, ok in zip(ids, e.get("landed") or [])]
-        if status in ("done", "lost") and isinstance(e.get("ids"), list):
-            return e["ids"]  # the answer's ids checked against the rows by identity
-        if status in ("done", "lost") and isinstance(e.get("answer"), dict):
-            try:
-                return result_ids(e["answer"])
-            except TimersyncError:
-                return []
-        return []
-
-    def adds(self, entries: list[tuple[Path, dict[str, Any]]] | None = None) -> list[tuple[Path, dict[str, Any], str]]:
-        """(batch, journal item, registration id) of every add a push from this machine landed."""
-        out = []
-        for path, e in self.entries() if entries is None else entries:
-            if e.get("kind") != "participants":
-                continue
-            for item, rid in zip(e.get("items") or [], self._ids(e)):
-                if item.get("op") == "add" and isinstance(rid, str) and rid:
-                    out.append((path, item, rid))
-        return out
-
-    def landed_ids(self, kind: str, entries: list[tuple[Path, dict[str, Any]]] | None = None) -> set[str]:
-        """The registration ids of every ``kind`` item (a delete, say) that landed."""
-        out: set[str] = set()
-        for _, e in self.entries() if entries is None else entries:
-            if e.get("kind") != kind:
-                continue
-            for item, rid in zip(e.get("items") or [], self._ids(e)):
-                if rid and not isinstance(rid, dict) and item.get("registration_id"):
-                    out.add(str(item["registration_id"]))
-        return out
-
-    def renamed(self) -> dict[str, str]:
-        """old -> new registration ids of every switch that landed (RaceEntry may give a new id)."""
-        out: dict[str, str] = {}
-        for _, e in self.entries():
-            if e.get("kind") != "switch":
-                continue
-            new_ids = e.get("new_ids")
-            if new_ids is None and isinstance(e.get("answer"), dict):
-                new_ids = [x if isinstance(x, str) else None for x in result_ids(e["answer"])]
-            for item, new in zip(e.get("items") or [], new_ids or []):
-                if new and str(new) != str(item["registration_id"]):
-                    out[str(item["registration_id"])] = str(new)
-        # follow chains (switched twice)
-        for old in list(out):
-            seen = {old}
-            while out[old] in out and out[old] not in seen:
-                seen.add(out[old])
-                out[old] = out[out[old]]
-        return out
 
 
 def _identity_of(p: Participant) -> dict[str, Any]:
@@ -366,7 +251,7 @@ def reconcile(journal: Journal, rs: RaceState, *, reread: Callable[[set[str]], N
     messages = []
     ledgers: dict[str, list[dict[str, Any]]] = {}
     for path, entry, found in pending:
-        kind, items = entry.get("kind"), entry.get("items") or []
+        items = entry.get("items") or []
         landed = [ok for ok, _ in found]
         new_ids = [new for _, new in found]
         for item, (ok, new) in zip(items, found):
@@ -473,7 +358,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
          settle_poll: float | None = None, clock: Callable[[], float] = time.time,
          sleep: Callable[[float], None] = time.sleep, two_way: bool = False,
          max_modify: str | int | None = None, new_runners: Any = (), full: bool = False,
-         full_after: float | None = None) -> PushResult:
+         full_after: float | None = None, settled: Any = None) -> PushResult:
     """Push ``file``: plan (planning.make), check the guards and ask ``confirm`` before the race's push lock
     is taken (a plan on screen never holds up another push); then, holding the lock, reconcile interrupted
     batches, plan again and compare with what was confirmed (:func:`_recheck`: fewer changes go ahead, new
@@ -492,20 +377,21 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
     Interrupted batches are reconciled first; while rows of one RaceEntry may still be applying have not
     appeared, the push waits up to ``settle_wait`` seconds after it was sent, reading back every
     ``settle_poll`` seconds (default SETTLE_POLL; ``clock`` and ``sleep`` are the time it goes by)."""
-    from . import planning
-
     say = progress or (lambda msg: None)
     if batch_size < 1:
         raise PlanError("--batch-size must be at least 1")
     if profile is not None and not isinstance(profile, str):
         profile = binding_mod.profile_ref(profile)
-    tgt = planning.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
+    # Settled once (``settled``: as the command line settled it): every plan of this push reads the
+    # binding again (another push may have grown its ledger) but settles nothing again.
+    tgt = settled or planning.target(file, race_id=race_id, profile=profile, server=client.base_url,
+                                     bind_as=bind_as)
     journal = journal or Journal(tgt.race_id, server=client.base_url)
     result = PushResult()
 
-    def before_plan(rs: RaceState, _tgt: Any) -> None:
+    def before_plan(rs: RaceState, _tgt: Any) -> bool:
         if not journal.pending():
-            return
+            return False  # nothing to reconcile: the binding stays as read
 
         def reread(kinds: set[str]) -> None:  # RaceEntry again, into the state the plan is made from
             if rs.read_at:  # only what changed since the last read
@@ -523,6 +409,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
                              sleep=sleep, say=say):
             result.reconciled.append(msg)
             say(msg)
+        return True
 
     def make_plan(reconciling: bool, first: bool, again: Any = None) -> Any:
         planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
@@ -530,7 +417,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
                                 encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
                                 bind_as=bind_as, prefetched=prefetched if first else None,
                                 renamed=journal.renamed, before_plan=before_plan if reconciling else None,
-                                two_way=two_way, new_runners=new_runners, full=full, again=again,
+                                two_way=two_way, new_runners=new_runners, full=full, again=again, settled=tgt,
                                 **({} if full_after is None else {"full_after": full_after}))
         check_plan(planned.plan, max_delete, skip_invalid, max_modify)
         return planned
@@ -620,8 +507,6 @@ def undo_add(client: Any, file: str | Path, registration_id: str, *, race_id: in
     the add, and a twin (same person, same email, another id) is still there. The delete is journaled
     like any other; the file's ledger then ties its row to the twin. Returns (runner's name, twin's id).
     PlanError, nothing sent, when any of that does not hold."""
-    from . import planning
-
     say = progress or (lambda msg: None)
     rid = str(registration_id).strip()
     tgt = planning.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
@@ -874,8 +759,6 @@ class _Sender:
                call: Callable[[Any], Any], key: str, id_key: str, exc: "Refused") -> list[Any]:
         if len(units) == 1:
             return [{"error": row_message(exc.reason)}]
-        from .planning import race_state
-
         # The strictest reading: a refusal promises nothing; read back before sending any part again.
         found = read_back(kind, [u[0] for u in units], race_state(self.client, self.race_id, removed=False))
         out: list[Any] = [(new or u[0].get("registration_id") or "landed") if ok else None
@@ -994,13 +877,13 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
 
     # Adds and modifies.
     ident_index: dict[tuple, list[Participant]] = {}
-    from .diff import identity
 
     for p in rs.current:
         ident_index.setdefault(identity(p), []).append(p)
     work: list[tuple[Add | Modify, dict[str, Any], dict[str, Any]]] = []
-    for a in plan.adds:
-        payload = add_payload(a, team_ids)
+    add_rows, modify_rows = participant_rows(plan)  # built once: the plan folder keeps the same rows
+    for a, row in zip(plan.adds, add_rows):
+        payload = with_team_id(row, a.new_team, team_ids)
         values = binding_mod.participant_values(a.participant)
         if a.new_team and norm("team_name", a.new_team) in failed_teams:
             continue  # never added without the team the row names; listed with the team's refusal
@@ -1011,12 +894,14 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
         work.append((a, payload, {"row": a.row, "op": "add", "registration_id": None,
                                   "identity": _identity_of(a.participant), "preexisting": pre, "file": file_key,
                                   "ledger": binding_mod.ledger_entry("add", a.row, "", values)}))
-    for m in plan.modifies:
+    for m, row in zip(plan.modifies, modify_rows):
         if m.new_team and norm("team_name", m.new_team) in failed_teams:
             m = Modify(m.row, m.registration_id, m.event_id, [c for c in m.changes if c.field != "team"], m.current)
             if not m.changes:
                 continue
-        payload = modify_payload(m, team_ids)
+            payload = modify_payload(m)  # without the team that was not created: another row
+        else:
+            payload = with_team_id(row, m.new_team, team_ids)
         fields = {c.field: c.new for c in m.changes if c.field != "team"}
         values = dict(fields)
         if any(c.field == "team" for c in m.changes):
@@ -1115,8 +1000,6 @@ def check_changed(result: PushResult, after: Sequence[Participant]) -> list[Wipe
     """Each runner this push changed, read back (``after``), against RaceEntry's record before the push with
     the intended changes: any other field RaceEntry now holds otherwise (a RaceEntry that replaced the
     record on update and blanked what the update did not name) is a Wiped naming runner and field."""
-    from .diff import COMPARED_FIELDS, who_of
-
     by_id = {str(p.registration_id): p for p in after}
     out: list[Wiped] = []
     for rid, c in result.changed.items():

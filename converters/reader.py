@@ -15,7 +15,9 @@ from . import dates
 from .errors import InputError, ShapeError
 from .model import Participant, Team, as_flag, as_int, gc_paused
 from .profiles import Column, Profile, load_profile, normalise_header, with_extra_columns
-from .convert import (KINDS, _TRIGGERS, _INT_FIELDS, _FLAG_FIELDS, _FLOAT_INT, _INT_TEXT, _INT_LINES, _STR_ONLY, _FLOAT_ONLY, _PARTICIPANT_ARGS, FileData, neutralize, unneutralize, race_events, with_events, race_event_order, kind_of, teams_path, guarded, _event_table)  # noqa: F401
+from .races import race_events
+from .records import (INT_FIELDS, FLAG_FIELDS, FLOAT_INT, INT_TEXT, INT_LINES, STR_ONLY, FLOAT_ONLY, PARTICIPANT_ARGS,
+                      FileData, unneutralize, kind_of, teams_path, guarded, event_table)
 
 # --------------------------------------------------------------------------------------------- reading
 
@@ -87,14 +89,14 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
         joined = "\n" + "\n".join(values) + "\n"
     if (col.type in ("int", "code") or source == "event_id") and "." in joined:
         # A spreadsheet re-typed the number as a float: 50004.0 -> 50004.
-        values = [v.split(".")[0] if "." in v and _FLOAT_INT.match(v) else v for v in values]
+        values = [v.split(".")[0] if "." in v and FLOAT_INT.match(v) else v for v in values]
         joined = "\n" + "\n".join(values) + "\n"
 
     def bad(i: int, message: str) -> InputError:
         return InputError(message, file=file, row=rownums[i], column=header)
 
     if source == "event_id" and (col.event or "id") != "id" and (col.event != "order" or events):
-        table = _event_table(col, profile, events)
+        table = event_table(col, profile, events)
         lookup: dict[str, Any] = {}
         for k, v in table.items():
             key = str(v).strip().casefold()
@@ -125,8 +127,8 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
                 raise bad(i, f"unknown event {v!r}; not in {what} (known: {known})")
             out.append(eid)
         return out
-    if source in _INT_FIELDS:
-        if _INT_LINES.match(joined):  # every cell a canonical integer or empty: as_int is int()
+    if source in INT_FIELDS:
+        if INT_LINES.match(joined):  # every cell a canonical integer or empty: as_int is int()
             return [int(v) if v else None for v in values] if "\n\n" in joined else list(map(int, values))
         out = []
         for i, v in enumerate(values):
@@ -135,7 +137,7 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
             except ShapeError:
                 raise bad(i, f"{v!r} is not {'an event id' if source == 'event_id' else 'a whole number'}") from None
         return out
-    if source in _FLAG_FIELDS:
+    if source in FLAG_FIELDS:
         out = []
         for i, v in enumerate(values):
             try:
@@ -183,7 +185,7 @@ def _read_column(col: Column, values: list[str], rownums: list[int], profile: Pr
     if source == "gender":
         return values  # RaceEntry's own blank gender is ""
     if col.kind == "extra" and col.type == "int":
-        return [int(v) if _INT_TEXT.match(v) else (v or None) for v in values]
+        return [int(v) if INT_TEXT.match(v) else (v or None) for v in values]
     if not (reverse or blank) and "\n\n" not in joined:
         return values  # no empty cell
     return [v or None for v in values]
@@ -337,9 +339,9 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
         values = list(table[fi])
         if raw:
             types = set(map(type, values))
-            if types == _FLOAT_ONLY and all(map(float.is_integer, values)):
+            if types == FLOAT_ONLY and all(map(float.is_integer, values)):
                 values = list(map(str, map(int, values)))  # cell_text of whole numbers, in C
-            elif types != _STR_ONLY:
+            elif types != STR_ONLY:
                 from .xlsx import cell_text
 
                 values = [v if type(v) is str else cell_text(v) for v in values]
@@ -368,7 +370,7 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     # Positional construction in field order: ~3x faster than keyword dicts for 50,000 rows.
     by_name = dict(zip(names, canon_cols))
     # One repeat() per missing field: map() draws from every iterable once per record.
-    ordered = [by_name[f] if f in by_name else itertools.repeat(None, n) for f in _PARTICIPANT_ARGS]
+    ordered = [by_name[f] if f in by_name else itertools.repeat(None, n) for f in PARTICIPANT_ARGS]
     participants = list(map(Participant, *ordered))  # no per-row argument tuple
     if extras:
         for p, vals in zip(participants, zip(*extra_cols)):
@@ -422,7 +424,7 @@ def rows_to_teams(header: Sequence[str], rows: Sequence[Sequence[str]], profile:
             raw = row[i] if i is not None and i < len(row) else ""
             if neutral:
                 raw = unneutralize(raw)
-            if c.type in ("int", "code") and _FLOAT_INT.match(raw):
+            if c.type in ("int", "code") and FLOAT_INT.match(raw):
                 raw = raw.split(".")[0]
             if c.source == "last_modified":
                 try:
@@ -436,7 +438,7 @@ def rows_to_teams(header: Sequence[str], rows: Sequence[Sequence[str]], profile:
     return teams, numbers
 
 
-def _participants_sheet(sheets: Sequence[tuple[str, list[list[Any]]]], profile: Profile) -> int:
+def participants_sheet(sheets: Sequence[tuple[str, list[list[Any]]]], profile: Profile) -> int:
     """Which sheet holds the participants: the first whose header row has the profile's registration id
     column and most of its other headers, whatever the order of the tabs (0 when none stands out)."""
     wanted = {c.key for c in profile.columns if c.kind != "template"}
@@ -534,7 +536,7 @@ def _read_file(path: str | os.PathLike, profile: Profile | str, race: Any, encod
         from .xlsx import read_xlsx
 
         sheets = prefetched.result() if prefetched is not None else read_xlsx(path, raw=True)
-        index = _participants_sheet(sheets, profile)
+        index = participants_sheet(sheets, profile)
         if index:  # the participants are not the first sheet (a timer moved the Teams tab first)
             sheets = [sheets[index]] + sheets[:index] + sheets[index + 1:]
         first = sheets[0][1] if sheets else []

@@ -35,8 +35,12 @@ from typing import Any, Iterable, Sequence
 
 import orjson
 
-from . import state
+from . import state, wire
 from .atomic import atomic_writer, write_bytes
+from .bases import GZIP_LEVEL, json_pieces, load_base_file
+from .diff import COMPARED_FIELDS, UNPUSHABLE_FIELDS, norm
+from .model import Answer, as_answer, as_int, participant_from_json
+from .profiles import profile_ref, same_profile
 
 LOG = logging.getLogger("timersync.versions")
 
@@ -85,11 +89,9 @@ def record(server: str | None, race_id: int, *, file_name: str, profile: Any, ba
 
 
 def _record(server: str | None, race_id: int, file_name: str, profile: Any, base: Any, written_at: float) -> str:
-    from .binding import GZIP_LEVEL, _json_pieces, profile_ref
-
     folder = _race_dir(server, race_id)
     digest = hashlib.sha256()
-    for piece in _json_pieces(base):  # a first pass to hash: an identical base is never compressed again
+    for piece in json_pieces(base):  # a first pass to hash: an identical base is never compressed again
         digest.update(piece)
     sha = digest.hexdigest()
     blob = folder / f"{sha}.json.gz"
@@ -98,7 +100,7 @@ def _record(server: str | None, race_id: int, file_name: str, profile: Any, base
     else:
         with atomic_writer(blob, "wb") as fh:
             with gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as gz:
-                for piece in _json_pieces(base):
+                for piece in json_pieces(base):
                     gz.write(piece)
     ref = profile_ref(profile)
     entries = _entries(folder)
@@ -117,8 +119,6 @@ def _record(server: str | None, race_id: int, file_name: str, profile: Any, base
 
 
 def _row_count(base: Any) -> int | None:
-    from .model import Answer
-
     if isinstance(base, Answer):
         return len(base.participants)
     if isinstance(base, list):
@@ -231,9 +231,6 @@ def _when(t: float) -> str:
 
 
 def _decode(path: Path) -> list[Any]:
-    from .binding import load_base_file
-    from .model import as_answer
-
     return as_answer(load_base_file(path), str(path), keep_bytes=False).participants
 
 
@@ -251,7 +248,6 @@ def find_origin(server: str | None, race_id: int, participants: Sequence[Any], p
 
     Versions of a race share most of their rows byte for byte: a row is decoded and compared once, the
     first time its bytes are met; in the older versions only the rows that differ are."""
-    from .binding import same_profile, load_base_file, profile_ref
 
     folder = _race_dir(server, race_id, create=False)
     if not folder.is_dir():
@@ -303,8 +299,6 @@ class _Comparer:
     """A file's rows by registration id, with the values compared, to count a version's equal rows."""
 
     def __init__(self, participants: Sequence[Any], present: set[str]) -> None:
-        from .diff import COMPARED_FIELDS, UNPUSHABLE_FIELDS
-
         self.fields = [f for f in (*COMPARED_FIELDS, *UNPUSHABLE_FIELDS) if f in present]
         self.event = "event_id" in present
         self.team = "team_name" if "team_name" in present else "team_id" if "team_id" in present else None
@@ -321,9 +315,6 @@ class _Comparer:
     def scan(self, data: bytes, where: str, keep: bool = False) -> tuple[int, list[Any] | None]:
         """How many of the file's rows equal a version's (``data``, its answer's bytes); ``keep``: with the
         version's participants (as :func:`converters.model.as_answer` decodes them without their bytes)."""
-        from . import wire
-        from .model import as_int, participant_from_json
-
         rows, seen, get, equal = self.rows, self.seen, self.get, self.equal
         records: list[Any] | None = [] if keep else None
         n = 0
@@ -347,8 +338,6 @@ class _Comparer:
 
     def equal(self, p: Any, bp: Any) -> bool:
         """Equal on every compared field once normalised (the slow path, for rows whose raw values differ)."""
-        from .diff import norm
-
         for f in self.fields:
             a, b = getattr(p, f), getattr(bp, f)
             if a != b and norm(f, a) != norm(f, b):

@@ -48,9 +48,22 @@ from typing import Any, Callable
 
 import orjson
 
-from . import progress
+from . import diff, planning, progress, push
 from .atomic import file_sha256, write_bytes, write_text
-from .errors import ConnectionFailed, InputError, ProfileError, ShapeError, TimersyncError
+from .binding import bind, profile_ref
+from .client import resolve_base_url
+from .errors import (ApiError, ConnectionFailed, CutShort, InputError, ProfileError, SchemaError, ShapeError,
+                     TimersyncError)
+from .jsonio import load_bytes, loads
+from .model import Answer, decode_participants, parse_participants, parse_teams
+from .notices import group
+from .planning import write_receipt
+from .preview import Where
+from .profiles import load_profile
+from .races import with_events
+from .reader import check_complete
+from .sync import Syncer, SyncOutput
+from .writer import write_file
 
 LOG = logging.getLogger("timersync.watch")
 
@@ -118,9 +131,6 @@ class WatchConfig:
 def load_config(folder: str | os.PathLike, config_file: str | os.PathLike | None = None,
                 poll: bool = False) -> WatchConfig:
     """Read and check the config, create ``in/ out/ done/ failed/`` and make sure the folder is writable."""
-    from .client import resolve_base_url
-    from .profiles import load_profile
-
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"{folder}: no such folder; create it (with a {CONFIG}) or choose another")
@@ -347,8 +357,6 @@ class Watcher:
     # --------------------------------------------------------------------------------- start-up
     def start_checks(self) -> None:
         """The race must exist (an unknown race stops the watcher here). Unreachable: warn and go on."""
-        from .errors import ApiError
-
         try:
             self.context()
         except ConnectionFailed as exc:
@@ -361,12 +369,7 @@ class Watcher:
         if self._context is None:
             race = self.client.race(self.config.race_id)
             teams = self.client.teams(self.config.race_id)
-            try:
-                team_types = self.client.team_types(self.config.race_id)
-            except ConnectionFailed:
-                raise
-            except TimersyncError:
-                team_types = None
+            team_types = planning.optional_team_types(self.client, self.config.race_id)
             self._context = {"race": race, "teams": teams, "team_types": team_types}
         return self._context
 
@@ -424,9 +427,6 @@ class Watcher:
     def _still_incomplete(self, path: Path, now: float) -> bool:
         """True while a settled file still looks cut short (a copy paused, not finished) and has not been
         so for ``incomplete_timeout``; after that it is processed, and fails saying it looks cut short."""
-        from .reader import check_complete
-        from .errors import CutShort
-
         try:
             check_complete(path)
         except CutShort as exc:
@@ -526,8 +526,6 @@ class Watcher:
             self._syncer = None
 
     def _sync(self) -> None:
-        from .sync import SyncOutput, Syncer
-
         self._next_sync = self.clock() + (self.config.sync_every or 0)
         try:
             if self._syncer is None:
@@ -645,13 +643,6 @@ class Watcher:
                          f".json, or a .csv/.txt/.xlsx timing file", file=path.name)
 
     def _convert_json(self, path: Path) -> list[str]:
-        from .writer import write_file
-        from .errors import SchemaError
-        from .notices import group
-        from .jsonio import load_bytes, loads
-        from .model import Answer, decode_participants, parse_participants, parse_teams
-        from .binding import bind
-
         raw = load_bytes(path)
         try:
             data: Any = decode_participants(raw, path.name)
@@ -671,7 +662,6 @@ class Watcher:
             context = self.context()
         except ConnectionFailed:
             context = {}  # convert offline: event names stay blank (reported as a warning by write_file)
-        from .convert import with_events
 
         race, note = with_events(context.get("race"), data, self.config.race_id)
         if note:
@@ -692,8 +682,6 @@ class Watcher:
     def profile_for(self, path: Path) -> tuple[Any, OutputSpec | None]:
         """The profile of a dropped table: ``<profile>__name.ext`` prefix, then the entry with the same file
         name, then the only entry with the same extension."""
-        from .profiles import load_profile
-
         name = path.name
         if "__" in name:
             prefix = name.split("__", 1)[0]
@@ -721,8 +709,6 @@ class Watcher:
         The dropped file is bound as ``out/<the output's file name>``: the synced file's binding (its base,
         and the ledger of what pushes of such files confirmed), so the same edits dropped twice are never
         added twice."""
-        from . import diff, planning
-
         profile, spec = self.profile_for(path)
         bind_as = self.config.outbox / (spec.file if spec is not None else path.name)
         cfg = self.config
@@ -737,7 +723,6 @@ class Watcher:
         summary["profile"] = getattr(profile, "name", str(profile))
         text = f"{path.name} against RaceEntry race {cfg.race_id}:\n{diff.summary_text(plan)}"
         # The same files as `timersync diff -o`: the exact request bodies, each checked against its schema.
-        from .preview import Where
 
         planning.write_plan(plan, folder, summary, text, f"{path.name}: plan for RaceEntry race {cfg.race_id}",
                             Where.of_planned(planned))
@@ -758,8 +743,6 @@ class Watcher:
 
     def _how_to_send(self, moved_to: Path) -> str:
         """How to send a plan the config did not push: the command for the file where it now lies."""
-        from .client import resolve_base_url
-
         url = self.client.base_url
         server = "" if resolve_base_url(None, None) == url else f" --api-url {url}"
         cfg = self.config
@@ -771,10 +754,6 @@ class Watcher:
         """Push with push's own guards and lock: it plans again inside the race's push lock, reconciles
         interrupted batches first, reports and skips conflicts, and refuses invalid rows and oversized
         deletes with a PlanError."""
-        from . import push
-
-        from .planning import write_receipt
-
         result = push.push(self.client, path, race_id=self.config.race_id, profile=profile_name(profile),
                            bind_as=bind_as, lock_wait=self.config.lock_wait, encoding=self.config.encoding,
                            two_way=self.config.two_way)
@@ -791,6 +770,4 @@ def quoted(path: Path) -> str:
 
 
 def profile_name(profile: Any) -> str:
-    from .binding import profile_ref
-
     return profile_ref(profile) or str(profile)

@@ -15,7 +15,8 @@ from typing import Any
 
 from .atomic import file_sha256, write_bytes
 from .errors import InputError, PlanError
-from .profiles import load_profile, normalise_header
+from .profiles import Profile, load_profile, normalise_header
+from .reader import participants_sheet
 
 
 def write_ids(path: str | Path, profile: Any, ids: dict[int, str], expected_sha: str) -> int:
@@ -31,7 +32,7 @@ def write_ids(path: str | Path, profile: Any, ids: dict[int, str], expected_sha:
         profile = load_profile(profile)
     column = next(c for c in profile.columns if c.source == "registration_id")
     if path.suffix.lower() == ".xlsx":
-        return _xlsx(path, column.header, ids)
+        return _xlsx(path, profile, column.header, ids)
     return _text(path, column.header, ids, "\t" if path.suffix.lower() == ".txt" else profile.delimiter)
 
 
@@ -74,11 +75,13 @@ def _text(path: Path, header: str, ids: dict[int, str], delimiter: str) -> int:
     return written
 
 
-def _xlsx(path: Path, header: str, ids: dict[int, str]) -> int:
+def _xlsx(path: Path, profile: Profile, header: str, ids: dict[int, str]) -> int:
     import openpyxl
 
     wb = openpyxl.load_workbook(path)
-    ws = wb.worksheets[0]
+    # The sheet the reader took the rows from (by its headers), wherever the timer dragged the tabs.
+    heads = [(ws.title, [[c.value for c in row] for row in ws.iter_rows(max_row=1)]) for ws in wb.worksheets]
+    ws = wb.worksheets[participants_sheet(heads, profile)]
     col = next((c.column for c in ws[1] if c.value is not None and normalise_header(c.value) == normalise_header(header)),
                None)
     if col is None:

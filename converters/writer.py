@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterable, Sequence
 from .errors import ProfileError
 from .model import Participant, Team, as_text, gc_paused
 from .profiles import Column, Profile, load_profile, with_extra_columns
-from .convert import (KINDS, _TRIGGERS, _INT_FIELDS, _FLAG_FIELDS, _FLOAT_INT, _INT_TEXT, _INT_LINES, _STR_ONLY, _FLOAT_ONLY, _PARTICIPANT_ARGS, FileData, neutralize, unneutralize, race_events, with_events, race_event_order, kind_of, teams_path, guarded, _event_table)  # noqa: F401
+from .races import race_events
+from .records import TRIGGERS, INT_FIELDS, FLAG_FIELDS, neutralize, kind_of, teams_path, guarded, event_table
 
 # --------------------------------------------------------------------------------------------- writing
 
@@ -47,9 +48,9 @@ def _base_values(col: Column, ps: Sequence[Participant], empty: str | None,
     :func:`_field_columns` of the profile's field columns."""
     if col.kind == "field":
         got = fields[col.source]
-        if col.source in _INT_FIELDS:
+        if col.source in INT_FIELDS:
             return [empty if v is None else str(v) for v in got]
-        if col.source in _FLAG_FIELDS:
+        if col.source in FLAG_FIELDS:
             return [empty if v is None else "T" if v else "F" for v in got]
         # None -> empty, anything else as it is (a list shared by columns of one field: never changed in place)
         return got if None not in got else list(map({None: empty}.get, got, got))
@@ -110,16 +111,17 @@ def _date_lookup(uniq: set[Any], fmt: str, empty: str | None) -> dict[Any, Any] 
 
 def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], events: dict[int, str],
                    neutral: bool, warn: Callable[[str], None], empty: str | None,
-                   fields: dict[str, list[Any]]) -> list[str | None]:
+                   fields: dict[str, list[Any]], row_of: Callable[[int], int] = int) -> list[str | None]:
     """One column of the output, top to bottom (column-wise: about 4x faster than cell by cell).
     ``empty`` is what an empty cell holds: None for :func:`participants_to_rows`, ``""`` for the writers
-    (which then join rows without a per-cell check)."""
+    (which then join rows without a per-cell check). ``row_of``: the file row of the value at spreadsheet
+    row r of ``ps`` (when ``ps`` are only some of the file's rows, as in a write from a row cache)."""
     header = col.header
     if col.source == "event_id" and col.event == "order" and not events:
         warn(f"column {header!r}: no race known (--race, or a pulled file's binding), so RaceEntry's event ids are "
              f"written instead of numbers 1..n in the race's event order")
     if col.source == "event_id" and (col.event or "id") != "id" and (col.event != "order" or events):
-        table = _event_table(col, profile, events)
+        table = event_table(col, profile, events)
         what = "--race FILE" if col.event in ("name", "order") else "[event_map]"
         ids = fields["event_id"]
         missing = sorted({e for e in ids if e is not None and e not in table})
@@ -139,7 +141,7 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
                 lookup[v] = _date_out(v, fmt) if v else empty
             for r, v in enumerate(values, start=2):
                 if v and lookup[v] is None:
-                    warn(f"row {r}, column {header!r}: {v!r} is not a YYYY-MM-DD date; written unchanged")
+                    warn(f"row {row_of(r)}, column {header!r}: {v!r} is not a YYYY-MM-DD date; written unchanged")
             lookup = {k: (k if d is None else d) for k, d in lookup.items()}
         values = list(map(lookup.__getitem__, values))
     elif col.map or col.blank is not None:
@@ -159,7 +161,8 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
         elif lacking:
             for r, v in enumerate(values, start=2):
                 if v and v not in mapping:
-                    warn(f"row {r}, column {header!r}: {v!r} has no value in the profile's map; written unchanged")
+                    warn(f"row {row_of(r)}, column {header!r}: {v!r} has no value in the profile's map; "
+                         f"written unchanged")
         values = list(map(lookup.__getitem__, values))
     width = col.max_width
     # The column joined once (writers: every cell is text) for the C-level scans below.
@@ -168,11 +171,11 @@ def _column_values(col: Column, profile: Profile, ps: Sequence[Participant], eve
                               else max(map(len, filter(None, values)), default=0) > width):
         for r, v in enumerate(values, start=2):
             if v and len(v) > width:
-                warn(f"row {r}, column {header!r}: {v!r} is longer than the {width} characters "
+                warn(f"row {row_of(r)}, column {header!r}: {v!r} is longer than the {width} characters "
                      f"{profile.target} holds; it may be cut short there")
     if neutral:
         values = _guard(col, values, empty, profile.encoding.lower().replace("-", "") in ("cp1252", "windows1252"),
-                        warn, profile.target if profile.reads_csv_directly else None, joined)
+                        warn, profile.target if profile.reads_csv_directly else None, joined, row_of)
     return values
 
 
@@ -186,7 +189,8 @@ _PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ().\-/]*(\s*(x|ext\.?)\s*[0-9]+)?\Z", re
 
 
 def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: bool,
-           warn: Callable[[str], None], direct: str | None = None, joined: str | None = None) -> list[str | None]:
+           warn: Callable[[str], None], direct: str | None = None, joined: str | None = None,
+           row_of: Callable[[int], int] = int) -> list[str | None]:
     """Values a spreadsheet would run as a formula, with a leading ``'`` (OWASP), each one reported. In
     every column: one marked ``neutralize = false`` (a phone) keeps a value raw only when it looks like a
     phone number. For a Windows-1252 file the test is made on the transliterated value (a full-width
@@ -215,8 +219,8 @@ def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: boo
         if first not in trig or (raw_ok and _PHONE_LIKE.match(v)):
             continue
         out[r - 2] = neutralize(v) if v[0] in trig else "'" + v
-        if v.lstrip("'")[:1] in _TRIGGERS or first != v[0]:  # a quote that only doubles one is not news
-            warn(f"row {r}, {col.header!r}: {v!r} written as {out[r - 2]!r} (else a formula"
+        if v.lstrip("'")[:1] in TRIGGERS or first != v[0]:  # a quote that only doubles one is not news
+            warn(f"row {row_of(r)}, {col.header!r}: {v!r} written as {out[r - 2]!r} (else a formula"
                  + (f"; {direct} shows the ')" if direct else ")"))
     return out
 
@@ -231,7 +235,7 @@ def _trigger_rows(joined: str, values: list[str | None]) -> Iterable[tuple[int, 
         yield row, values[row - 2]
 
 
-_TRIGGERS_OR_QUOTE = frozenset(_TRIGGERS + ("'",))
+_TRIGGERS_OR_QUOTE = frozenset(TRIGGERS + ("'",))
 _LINE_TRIGGERS = tuple("\n" + t for t in _TRIGGERS_OR_QUOTE)
 _LINE_TRIGGER = re.compile("\n[" + re.escape("".join(_TRIGGERS_OR_QUOTE)) + "]")
 
@@ -278,7 +282,8 @@ def participants_to_rows(participants: Iterable[Participant], profile: Profile |
 
 
 def _columns(participants: Iterable[Participant], profile: Profile, race: Any, neutral: bool,
-             empty: str | None = None) -> tuple[list[str], list[list[str | None]], list[str]]:
+             empty: str | None = None, row_of: Callable[[int], int] = int
+             ) -> tuple[list[str], list[list[str | None]], list[str]]:
     """The output column by column (each a list, top to bottom), with the warnings."""
     ps = participants if isinstance(participants, (list, tuple)) else list(participants)
     warnings: list[str] = []
@@ -290,16 +295,17 @@ def _columns(participants: Iterable[Participant], profile: Profile, race: Any, n
         warnings.append(f"no --race given: column(s) {', '.join(repr(h) for h in needs_race)} (event names) "
                         f"are left blank")
     fields = _field_columns(ps, [c.source for c in profile.columns if c.kind == "field"])
-    columns = [_column_values(c, profile, ps, events, neutral, warnings.append, empty, fields)
+    columns = [_column_values(c, profile, ps, events, neutral, warnings.append, empty, fields, row_of)
                for c in profile.columns]
     return profile.headers, columns, warnings
 
 
 def _rows(participants: Iterable[Participant], profile: Profile, race: Any, neutral: bool,
-          empty: str | None = None) -> tuple[list[str], list[tuple[str | None, ...]], list[str]]:
+          empty: str | None = None, row_of: Callable[[int], int] = int
+          ) -> tuple[list[str], list[tuple[str | None, ...]], list[str]]:
     """:func:`participants_to_rows` with rows as tuples (what the writers need; saves a copy per row).
     ``empty=""`` gives empty cells as ``""`` instead of None (all-text rows join in one call)."""
-    header, columns, warnings = _columns(participants, profile, race, neutral, empty)
+    header, columns, warnings = _columns(participants, profile, race, neutral, empty, row_of)
     return header, list(zip(*columns)), warnings
 
 
@@ -320,22 +326,47 @@ def teams_to_rows(teams: Iterable[Team], profile: Profile, neutral: bool = True
 
 
 def write_file(path: str | os.PathLike, participants: Sequence[Participant], profile: Profile | str,
-               race: Any = None, teams: Sequence[Team] | None = None, kind: str | None = None) -> list[str]:
+               race: Any = None, teams: Sequence[Team] | None = None, kind: str | None = None,
+               cache: dict[str, tuple[str, ...]] | None = None) -> list[str]:
     """Write participants (and the teams table, when the profile declares one and ``teams`` is given)
-    as CSV, tab-delimited TXT or XLSX. Atomic: readers see the old file or the new one. Returns warnings."""
+    as CSV, tab-delimited TXT or XLSX. Atomic: readers see the old file or the new one. Returns warnings.
+
+    ``cache``: the CSV/TXT rows rendered by an earlier write of this file with this profile and race, by
+    registration id (sync's rounds keep one per file): only the participants not in it are rendered (and
+    added to it), and their warnings name their rows in the file. Ignored for XLSX and for profiles whose
+    columns vary with the data (``extra_columns``)."""
     with gc_paused():
-        return _write_file(path, participants, profile, race, teams, kind)
+        return _write_file(path, participants, profile, race, teams, kind, cache)
+
+
+def _cached_rows(participants: Sequence[Participant], profile: Profile, race: Any, neutral: bool,
+                 cache: dict[str, tuple[str, ...]]) -> tuple[list[str], list[tuple[str, ...]], list[str]]:
+    """The rows of ``participants``, rendering only those ``cache`` lacks (and keeping them in it)."""
+    todo = [i for i, p in enumerate(participants) if not p.registration_id or p.registration_id not in cache]
+    header, fresh, warnings = _rows([participants[i] for i in todo], profile, race, neutral, empty="",
+                                    row_of=lambda r: todo[r - 2] + 2)
+    made = dict(zip(todo, fresh))
+    for i, row in made.items():
+        if participants[i].registration_id:
+            cache[participants[i].registration_id] = row
+    rows = [made[i] if i in made else cache[p.registration_id] for i, p in enumerate(participants)]
+    return header, rows, warnings
 
 
 def _write_file(path: str | os.PathLike, participants: Sequence[Participant], profile: Profile | str,
-                race: Any, teams: Sequence[Team] | None, kind: str | None) -> list[str]:
+                race: Any, teams: Sequence[Team] | None, kind: str | None,
+                cache: dict[str, tuple[str, ...]] | None = None) -> list[str]:
     if isinstance(profile, str):
         profile = load_profile(profile)
     kind = kind_of(path, kind)
     if kind not in profile.kinds:
         raise ProfileError(f"profile {profile.name} writes {', '.join(profile.kinds)}, not {kind}")
     neutral = guarded(profile, kind)
-    header, columns, warnings = _columns(participants, profile, race, neutral, empty="")
+    rows: Sequence[Any] | None = None
+    if cache is not None and kind != "xlsx" and not profile.extra_columns:
+        header, rows, warnings = _cached_rows(participants, profile, race, neutral, cache)
+    else:
+        header, columns, warnings = _columns(participants, profile, race, neutral, empty="")
     team_table = None
     if teams is not None:
         if profile.team_columns:
@@ -357,7 +388,8 @@ def _write_file(path: str | os.PathLike, participants: Sequence[Participant], pr
         warnings += [f"{teams_path(path).name}: {w}" for w in
                      write_rows(teams_path(path), team_table[0], team_table[1], delimiter, profile.line_ending,
                                 profile.encoding)]
-    warnings += write_rows(path, header, _RowView(columns), delimiter, profile.line_ending, profile.encoding)
+    warnings += write_rows(path, header, _RowView(columns) if rows is None else rows, delimiter, profile.line_ending,
+                           profile.encoding)
     return warnings
 
 

@@ -135,7 +135,7 @@ def write_doc_samples(outdir: Path = HERE / "doc") -> list[Path]:
 
 
 def main() -> int:
-    from converters.server.seed import write_samples
+    from converters.server.samples import write_samples
     for p in write_doc_samples():
         print(p)
     for p in write_samples(str(HERE / "race"), participants=300, seed=1):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from converters import model, wire
+from converters import wire
 from converters.cli import main
 from converters.errors import SchemaError
 from converters.model import decode_participants, parse_team_types, parse_teams

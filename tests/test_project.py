@@ -49,16 +49,30 @@ def test_python_dash_m_works():
     assert out.returncode == 0 and "timersync" in out.stdout
 
 
-def test_wheel_ships_mappings_and_schemas(tmp_path):
+def test_wheel_ships_every_package_and_the_mappings_and_schemas(tmp_path):
+    """Built from a copy of the source with one more sub-package: packages are found, not listed by hand,
+    so a new folder of modules is never silently left out of the wheel."""
+    import shutil
+
+    src = tmp_path / "src"
+    for name in ("converters", "mappings", "schemas"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, src / name)
+    (src / "converters" / "newroom").mkdir()
+    (src / "converters" / "newroom" / "__init__.py").write_text('"""A sub-package added later."""\n')
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
-    wheel = next(tmp_path.glob("timersync-*.whl"))
+                    str(tmp_path / "dist"), str(src)], check=True, capture_output=True, timeout=300)
+    wheel = next((tmp_path / "dist").glob("timersync-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
+    for init in (src / "converters").rglob("__init__.py"):
+        assert init.relative_to(src).as_posix() in names, f"{init.parent.name} is left out of the wheel"
+    assert "converters/newroom/__init__.py" in names
     for profile in ("runscore", "raceresult", "racedayscoring", "director", "raceentry"):
         assert f"converters/mappings/{profile}.toml" in names
     assert "converters/schemas/participants.response.json" in names
     assert "converters/schemas/profile.schema.json" in names
-
 
 
 def test_every_command_is_found_by_its_module():

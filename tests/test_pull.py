@@ -6,7 +6,6 @@ import csv
 import gzip
 import json
 
-import pytest
 from click.testing import CliRunner
 
 from converters import model

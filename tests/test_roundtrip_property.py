@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converters.convert import _TRIGGERS, neutralize, read_file, unneutralize, write_file
+from converters.convert import TRIGGERS, neutralize, read_file, unneutralize, write_file
 from converters.model import Participant
 from converters.profiles import load_profile
 
@@ -93,9 +93,9 @@ def test_neutralize_is_a_bijection(value):
     out = neutralize(value)
     assert unneutralize(out) == value
     # Nothing a spreadsheet would run as a formula survives.
-    assert out[:1] not in _TRIGGERS
+    assert out[:1] not in TRIGGERS
     # Values that need no protection are untouched.
-    if not value.lstrip("'")[:1] in _TRIGGERS or not value:
+    if not value.lstrip("'")[:1] in TRIGGERS or not value:
         assert out == value
 
 

@@ -332,7 +332,7 @@ def test_a_sync_right_after_a_pull_starts_from_the_pull_and_names_who(client, se
     res = CliRunner().invoke(main, ["sync", str(out)])
     assert res.exit_code == 0, res.output
     assert "1 added, 1 changed, 1 removed" in res.output and "(wrote runscore.csv)" in res.output
-    assert f"  added: Newt Comer\n" in res.output
+    assert "  added: Newt Comer\n" in res.output
     assert f"  changed: Zelda {a.last_name} (first name, email)\n" in res.output
     assert f"  removed: {gone.first_name} {gone.last_name}\n" in res.output
     assert_file_matches_server(client, server.race_id, out)

@@ -194,7 +194,7 @@ def _loose_time(ts: Any) -> Any:
     """Unix seconds -> "YYYY-MM-DD HH:MM:SS" in the race's timezone."""
     if not isinstance(ts, int) or isinstance(ts, bool):
         return ts
-    return _dt.datetime.fromtimestamp(ts, _seed._zone(_LOOSE_ZONE)).strftime("%Y-%m-%d %H:%M:%S")
+    return _dt.datetime.fromtimestamp(ts, _seed.zone(_LOOSE_ZONE)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _loose_flag(v: Any, yn: bool = False) -> Any:

@@ -15,8 +15,8 @@
 Each participant's race follows from its ``event_id`` (see the races' ``events``).
 Stdlib only (the server must run with stdlib + orjson).
 
-``python -m converters.server.seed --write-samples samples/race`` writes the realistic sample race
-(seed 1, 300 participants) exactly as the server answers it.
+``python -m converters.server.seed`` prints the race as JSON; ``python -m converters.server.samples
+samples/race`` writes the realistic sample race (seed 1, 300 participants) exactly as the server answers it.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def fmt_mdy(d: _dt.date) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _zone(tz: str):
+def zone(tz: str):
     try:
         from zoneinfo import ZoneInfo
         return ZoneInfo(tz)
@@ -137,7 +137,7 @@ def _zone(tz: str):
 
 @functools.lru_cache(maxsize=65536)
 def _utc_offset(tz: str, hour: int) -> int:
-    return int(_dt.datetime.fromtimestamp(hour * 3600, _zone(tz)).utcoffset().total_seconds())
+    return int(_dt.datetime.fromtimestamp(hour * 3600, zone(tz)).utcoffset().total_seconds())
 
 
 def fmt_mdy_hm(ts: int, tz: str = "America/Denver") -> str:
@@ -395,47 +395,6 @@ def generate_race(participants: int = 200, seed: int = 1) -> dict:
     }
 
 
-def write_samples(outdir: str, participants: int = 300, seed: int = 1) -> list[str]:
-    """Start a throwaway server (seed ``seed``), read every GET endpoint as a client would, and write
-    races.json, participants.json (modified_after_timestamp=0), removed_participants.json, teams.json and
-    team_types.json into ``outdir``. Returns the written paths."""
-    import json
-    import os
-    import urllib.parse
-    import urllib.request
-
-    from .app import start_background
-
-    os.makedirs(outdir, exist_ok=True)
-    h = start_background(None, participants=participants, seed=seed)
-    try:
-        body = urllib.parse.urlencode({"email": h.email, "password": h.password}).encode()
-        with urllib.request.urlopen(h.url + "/login", data=body) as resp:
-            login = json.loads(resp.read())
-        auth = {"tmp_key": login["tmp_key"], "tmp_secret": login["tmp_secret"]}
-        rid = h.race_id
-        targets = {
-            "races.json": ("/races", {}),
-            "participants.json": (f"/race/{rid}/participants", {"modified_after_timestamp": 0}),
-            "removed_participants.json": (f"/race/{rid}/removed_participants", {"modified_after_timestamp": 0}),
-            "teams.json": (f"/race/{rid}/teams", {}),
-            "team_types.json": (f"/race/{rid}/teams/team_types", {}),
-        }
-        written = []
-        for name, (path, params) in targets.items():
-            qs = urllib.parse.urlencode({**auth, **params})
-            with urllib.request.urlopen(f"{h.url}{path}?{qs}") as resp:
-                data = json.loads(resp.read())
-            dest = os.path.join(outdir, name)
-            from ..atomic import write_text
-
-            write_text(dest, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-            written.append(dest)
-        return written
-    finally:
-        h.stop()
-
-
 def _main(argv: list[str] | None = None) -> int:
     import argparse
     import json
@@ -444,14 +403,9 @@ def _main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m converters.server.seed", description=__doc__.splitlines()[0])
     ap.add_argument("--participants", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--write-samples", metavar="DIR", help="write the sample race JSON files into DIR")
     args = ap.parse_args(argv)
-    if args.write_samples:
-        for p in write_samples(args.write_samples, args.participants, args.seed):
-            print(p)
-    else:
-        json.dump(generate_race(args.participants, args.seed), sys.stdout, ensure_ascii=False, indent=1)
-        print()
+    json.dump(generate_race(args.participants, args.seed), sys.stdout, ensure_ascii=False, indent=1)
+    print()
     return 0
 
 
