@@ -30,6 +30,7 @@ however its URL is spelt.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -672,8 +673,12 @@ class _Sender:
     """Sends one kind of batch: journaled, every row confirmed, and a batch refused as a whole split to
     find the rows at fault (each part sent only after a read-back shows nothing of it landed)."""
 
-    def __init__(self, client: Any, race_id: int, journal: Journal, say: Callable[[str], None]):
+    def __init__(self, client: Any, race_id: int, journal: Journal, say: Callable[[str], None],
+                 state: RaceState | None = None):
         self.client, self.race_id, self.journal, self.say = client, race_id, journal, say
+        # RaceEntry as the plan read it (a copy, advanced by what changed at each read-back), or None
+        self.state = None if state is None or not state.read_at else dataclasses.replace(
+            state, current=list(state.current), removed=None, notes=[])
         self.unconfirmed: list[str] = []
         self.claimed: set[str] = set()  # registration ids this push's adds were given, batch after batch
 
@@ -755,12 +760,22 @@ class _Sender:
         self.claimed.update(r for i, r in enumerate(out) if i in adds and isinstance(r, str))
         return out, len(unmatched)
 
+    def _now(self, kind: str) -> RaceState:
+        """RaceEntry now, to read a refused batch back against: the plan's state advanced by what changed
+        since it was read (a few rows on a venue's link), else the whole race."""
+        if self.state is None:
+            return race_state(self.client, self.race_id, removed=False)
+        advance(self.client, self.state, READ_OVERLAP)
+        if kind == "teams":
+            self.state.teams = parse_teams(self.client.teams(self.race_id))
+        return self.state
+
     def _split(self, kind: str, units: Sequence[tuple[dict[str, Any], Any]], body_of: Callable[[list[Any]], Any],
                call: Callable[[Any], Any], key: str, id_key: str, exc: "Refused") -> list[Any]:
         if len(units) == 1:
             return [{"error": row_message(exc.reason)}]
         # The strictest reading: a refusal promises nothing; read back before sending any part again.
-        found = read_back(kind, [u[0] for u in units], race_state(self.client, self.race_id, removed=False))
+        found = read_back(kind, [u[0] for u in units], self._now(kind))
         out: list[Any] = [(new or u[0].get("registration_id") or "landed") if ok else None
                           for u, (ok, new) in zip(units, found)]
         todo = [i for i, (ok, _) in enumerate(found) if not ok]
@@ -842,7 +857,7 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
                say: Callable[[str], None]) -> None:
     plan, rs, race_id = planned.plan, planned.rs, planned.target.race_id
     file_key = str(planned.target.bind_as)
-    sender = _Sender(client, race_id, journal, say)
+    sender = _Sender(client, race_id, journal, say, rs)
 
     def record(entries: list[dict[str, Any]]) -> None:
         if entries:

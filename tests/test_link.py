@@ -218,3 +218,30 @@ def test_the_plan_under_the_lock_reuses_the_confirmed_read_until_something_chang
 
     result = lib.push(client, out, confirm=saved_meanwhile)
     assert len(reads_of_file) == 2 and len(result.plan.modifies) == 1
+
+
+def test_a_batch_refused_whole_is_read_back_from_the_changes(strict_server, tmp_path, monkeypatch):
+    """A strict RaceEntry refuses a whole batch for one bad row; before sending any part again, push reads
+    back what landed: from what changed since its plan's read, not the whole race."""
+    from converters import push as lib
+    from converters.client import RaceEntryClient
+
+    server = strict_server
+    client = RaceEntryClient(server.url, sleep=lambda s: None)
+    client.login(server.email, server.password)
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    rows[1][col(rows, "City")] = "Elsewhere"
+    rows[2][col(rows, "City")] = "Elsewhere"
+    victim = rows[1][col(rows, "Registration ID")]
+    write_rows(out, rows)
+
+    def recheck(asked, plan, say):  # the desk deletes the first runner after the plan was made
+        client.delete_participants(server.race_id, {"registrations": [{"registration_id": int(victim)}]})
+
+    monkeypatch.setattr(lib, "_recheck", recheck)
+    clear(server)
+    result = lib.push(client, out, confirm=lambda plan: True)
+    assert [(e.row, e.what) for e in result.errors] == [(2, "modify")] and result.modified == 1
+    asked = reads(server)
+    assert asked and "0" not in asked, asked  # the split's read-back, and the verification: changes only
