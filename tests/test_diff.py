@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from converters import schemas
-from converters.diff import apply_plan, counter, make_plan, norm, plan_requests
+from converters.diff import apply_plan, counter, identity, make_plan, norm, plan_requests
 from converters.errors import PlanError
 from converters.model import Participant, Team, TeamType
 from tests.conftest import context_path_for, snapshot_path_for
@@ -287,6 +287,11 @@ def edited(draw, a):
         q = p.copy()
         if action == "edit":
             q.email, q.city, q.first_name = draw(text), draw(text), draw(names)
+            if any(o.registration_id != p.registration_id and identity(o) == identity(q)
+                   and (q.dob and o.dob or q.email and o.email) for o in a):
+                # renamed into another runner (names and dob or email): the id looks moved to another
+                # row, an invalid row by design (test_identity.py), not an edit this property is about
+                q.first_name = p.first_name
             # A team its type takes the runner's event into (others are invalid rows: test_identity.py).
             q.team_name = draw(st.sampled_from([None, "Sole Survivors" if q.event_id == 16 else "Acme Corp"]))
         if action == "switch":
