@@ -13,7 +13,7 @@ import pytest
 from converters.binding import binding_dir
 from tests.conftest import control
 from tests.test_identity import desk_fix
-from tests.test_push import col, people, pulled, read_rows, run, write_rows
+from tests.test_push import col, one_row_goes_bad, people, pulled, read_rows, run, write_rows
 
 FEEDS = ("/participants", "/removed_participants")
 
@@ -230,16 +230,7 @@ def test_a_batch_refused_whole_is_read_back_from_the_changes(strict_server, tmp_
     client = RaceEntryClient(server.url, sleep=lambda s: None)
     client.login(server.email, server.password)
     out = pulled(client, server, tmp_path)
-    rows = read_rows(out)
-    rows[1][col(rows, "City")] = "Elsewhere"
-    rows[2][col(rows, "City")] = "Elsewhere"
-    victim = rows[1][col(rows, "Registration ID")]
-    write_rows(out, rows)
-
-    def recheck(asked, plan, say):  # the desk deletes the first runner after the plan was made
-        client.delete_participants(server.race_id, {"registrations": [{"registration_id": int(victim)}]})
-
-    monkeypatch.setattr(lib, "_recheck", recheck)
+    one_row_goes_bad(client, server, out, monkeypatch)
     clear(server)
     result = lib.push(client, out, confirm=lambda plan: True)
     assert [(e.row, e.what) for e in result.errors] == [(2, "modify")] and result.modified == 1

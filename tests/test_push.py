@@ -237,20 +237,29 @@ def test_invalid_rows_block_unless_skipped(client, server, tmp_path):
     assert [p.first_name for p in people(client, server) if p.first_name in ("Good", "Nolast")] == ["Good"]
 
 
-def test_per_row_errors_reported_by_row(client, server, tmp_path, monkeypatch):
+def one_row_goes_bad(client, server, out: Path, monkeypatch) -> None:
+    """Two runners' cities edited in ``out``; the first runner is deleted in RaceEntry between the last
+    plan and sending (at push's re-check under the lock), so RaceEntry refuses that row (a strict one:
+    the whole batch)."""
     from converters import push as lib
 
-    out = pulled(client, server, tmp_path)
     rows = read_rows(out)
     rows[1][col(rows, "City")] = "Elsewhere"
     rows[2][col(rows, "City")] = "Elsewhere"
     victim = rows[1][col(rows, "Registration ID")]
     write_rows(out, rows)
 
-    def recheck(asked, plan, say):  # someone deletes the first runner between the last plan and sending
+    def recheck(asked, plan, say):
         client.delete_participants(server.race_id, {"registrations": [{"registration_id": int(victim)}]})
 
     monkeypatch.setattr(lib, "_recheck", recheck)
+
+
+def test_per_row_errors_reported_by_row(client, server, tmp_path, monkeypatch):
+    from converters import push as lib
+
+    out = pulled(client, server, tmp_path)
+    one_row_goes_bad(client, server, out, monkeypatch)
     result = lib.push(client, out, confirm=lambda plan: True)
     assert [(e.row, e.what) for e in result.errors] == [(2, "modify")]
     assert "not a registration of race" in result.errors[0].message and result.modified == 1
