@@ -560,12 +560,13 @@ def _compare(file: str | Path, tgt: Target, b: Binding | None, ctx: dict[str, An
         entries = {str(e["registration_id"]): e for e in ledger}
         for _, rid in filled:  # the base of a row its base lacks: the values its push sent
             pushed[rid] = Participant(registration_id=rid, **binding_mod.known_values(entries[rid]))
+    prof = _profile(tgt.profile)  # loaded once for the comparison's date rules
     plan = make_plan(data.participants, rs.current, rows=data.rows, present=data.present,
                      base=None if offline else base, race_id=tgt.race_id, events=rs.events, teams=rs.teams,
                      team_types=rs.types, delete=delete, team_type=team_type, prefer=prefer,
                      renamed=renamed, removed=rs.removed, source=getattr(data, "file", None) or None,
-                     pushed=None if offline else pushed, earliest_dob=_earliest_dob(tgt.profile),
-                     two_way=two_way or offline, new_runners=new_runners, dob_format=_dob_format(tgt.profile),
+                     pushed=None if offline else pushed, earliest_dob=_earliest_dob(prof),
+                     two_way=two_way or offline, new_runners=new_runners, dob_format=_dob_format(prof),
                      race_day=race_day((ctx or {}).get("race") or rs.race),
                      event_names=_event_names((ctx or {}).get("race"), rs.race))
     plan.bound = filled
@@ -625,12 +626,19 @@ def _base_note(tgt: Target, b: Binding | None, base_path: str | Path | None) -> 
     return f"Compared with {tgt.file.name} as timersync wrote it" + (f" at {when}." if when else ".")
 
 
-def _dob_format(profile: Any) -> str | None:
+def _profile(profile: Any) -> Any:
+    """The profile (loaded when named), or None when it cannot be loaded: it then fails where the file is
+    read, with its message."""
+    try:
+        return profile if not isinstance(profile, str) else load_profile(profile)
+    except Exception:  # noqa: BLE001 - an unloadable profile fails where the file is read
+        return None
+
+
+def _dob_format(prof: Any) -> str | None:
     """The format of the profile's date of birth column (what a date the reader left as text is read in
     first), or None."""
-    try:
-        prof = profile if not isinstance(profile, str) else load_profile(profile)
-    except Exception:  # noqa: BLE001 - an unloadable profile fails where the file is read, with its message
+    if prof is None:
         return None
     return next((c.date_format for c in prof.columns if c.source == "dob" and c.type == "date"), None)
 
@@ -655,11 +663,8 @@ def _full_reason(b: Binding | None, copy: bool, base_path: Any, full: bool, full
     return None
 
 
-def _earliest_dob(profile: Any) -> str:
-    try:
-        return (profile if not isinstance(profile, str) else load_profile(profile)).earliest_dob
-    except Exception:  # noqa: BLE001 - an unloadable profile fails where the file is read, with its message
-        return EARLIEST_DOB
+def _earliest_dob(prof: Any) -> str:
+    return prof.earliest_dob if prof is not None else EARLIEST_DOB
 
 
 def _bases(b: Binding | None, base_path: str | Path | None
