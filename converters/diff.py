@@ -131,6 +131,11 @@ def who_of(p: Participant) -> str:
     return " ".join(clean_text(x) for x in (p.first_name, p.last_name) if clean_text(x))
 
 
+def named(p: Participant) -> str:
+    """A runner's name as people say it, else their registration ("registration 1042")."""
+    return who_of(p) or f"registration {p.registration_id}"
+
+
 @functools.lru_cache(maxsize=65536)
 def fold_name(value: str) -> str:
     """A name as identity compares it: accents dropped, case folded, punctuation and spaces removed

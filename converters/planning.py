@@ -26,7 +26,7 @@ from .atomic import write_text
 from .binding import Binding
 from .client import resolve_base_url
 from .dates import race_day
-from .diff import EARLIEST_DOB, Plan, make_plan, plan_requests, who_of
+from .diff import EARLIEST_DOB, Plan, make_plan, named, plan_requests, who_of
 from .errors import ConnectionFailed, PlanError, TimersyncError
 from .journal import Journal
 from .jsonio import load_file, save_file
@@ -679,9 +679,7 @@ def _bases(b: Binding | None, base_path: str | Path | None
 
 def edits_of(plan: Plan) -> list[tuple[str | None, str]]:
     """A plan of a file against its own base, as the timer's edits: (registration id, message) per row."""
-    def who(p: Participant) -> str:
-        return who_of(p) or f"registration {p.registration_id}"
-
+    who = named
     edits: list[tuple[str | None, str]] = []
     fields: dict[str, list[str]] = {}
     names: dict[str, str] = {}

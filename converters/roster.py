@@ -134,12 +134,17 @@ class Row:
             return True
         return self.lm == other.lm and self.values() == other.values()
 
-    def values(self) -> tuple:
-        """What the row says, typing aside: its record's fields (not how RaceEntry typed them) and
-        extra fields. Decodes a row read back from the roster (and keeps the record on it)."""
+    def record(self) -> Participant:
+        """The row's record: decoded from its JSON the first time (a row read back from the roster) and
+        kept on the row."""
         if self.p is None:
             self.p = participant_from_json(self.doc, "registration", self.event_id)
-        p = self.p
+        return self.p
+
+    def values(self) -> tuple:
+        """What the row says, typing aside: its record's fields (not how RaceEntry typed them) and
+        extra fields."""
+        p = self.record()
         return tuple(getattr(p, f) for f in _VALUE_FIELDS) + (dict(p.extra),)
 
 

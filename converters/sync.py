@@ -35,7 +35,7 @@ import orjson
 from . import binding, planning, state
 from .atomic import file_sha256
 from .binding import bind
-from .diff import who_of
+from .diff import named
 from .errors import ApiError, InputError, PlanError, ShortRead, TimersyncError
 from .model import CANONICAL_FIELDS, Answer, Participant, as_answer, by_event, parse_teams, participant_from_json
 from .races import race_events
@@ -321,11 +321,10 @@ class Syncer:
             events = {}
         added = [r for _, r, old in upserts if old is None][:SHOW]
         changed = [(r, old) for _, r, old in upserts if old is not None][:SHOW]
-        result.added_who = [_who(_record(r, rid)) for rid, r in ((str(r.p.registration_id), r) for r in added)]
-        result.changed_who = [
-            f"{_who(new.p)} ({_what_changed(_record(old, str(new.p.registration_id)), new.p, events)})"
-            for new, old in changed]
-        result.removed_who = [_who(_record(old, rid)) for rid, old in removals[:SHOW]]
+        result.added_who = [named(r.record()) for r in added]
+        result.changed_who = [f"{named(new.record())} ({_what_changed(old.record(), new.record(), events)})"
+                              for new, old in changed]
+        result.removed_who = [named(old.record()) for _, old in removals[:SHOW]]
 
     def _start_from_binding(self, result: SyncResult) -> None:
         """A first round for a file timersync pulled starts from what the pull wrote (its binding's base,
@@ -512,16 +511,6 @@ _NOT_NEWS = {"last_modified", "age"}  # fields that change without anybody chang
 _WORDS = {"event_id": "event", "dob": "date of birth", "zipcode": "ZIP", "team_id": "team", "team_name": "team",
           "team_type_id": "team type", "checked_in": "checked in", "country_code": "country",
           "team_bib": "team bib", "registration_date": "registration date"}
-
-
-def _record(row: Row, rid: str) -> Participant:
-    if row.p is None:
-        row.p = participant_from_json(row.doc, f"registration {rid}", row.event_id)
-    return row.p
-
-
-def _who(p: Participant) -> str:
-    return who_of(p) or f"registration {p.registration_id}"
 
 
 def _what_changed(old: Participant, new: Participant, events: dict[int, str]) -> str:
