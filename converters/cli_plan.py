@@ -253,7 +253,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     if dry_run:  # `push --dry-run` is `diff`, with the same plan options
         ctx = click.get_current_context()
         shared = ("args", "api_url", "base_choice", "profile", "base_path", "race_path", "delete", "team_type",
-                  "prefer", "skip_invalid", "new_runners", "two_way", "encoding", "as_json")
+                  "prefer", "skip_invalid", "new_runners", "two_way", "full", "full_after", "encoding", "as_json")
         ctx.invoke(diff, **{k: ctx.params[k] for k in shared if k in ctx.params})
         return
 

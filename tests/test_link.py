@@ -142,6 +142,9 @@ def test_the_whole_race_is_read_when_it_must_be(client, server, tmp_path, case):
     assert "0" in reads(server)
     if case != "counts-off":
         assert "Linkville" in result.output
+    if case == "full":  # `push --dry-run` is `diff`, --full included
+        dry = run("push", out, "--dry-run", "--full")
+        assert dry.output.splitlines()[0] == "Read the whole race (--full).", dry.output
 
 
 def test_full_after_option_sets_the_age(client, server, tmp_path):
