@@ -295,7 +295,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
                               race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
                               skip_invalid=skip_invalid, prefer=prefer, team_type=team_type, batch_size=batch_size,
                               two_way=two_way, max_modify=max_modify, new_runners=new_runners, full=full,
-                              full_after=full_after, confirm=confirm,
+                              full_after=full_after, confirm=confirm, asks=not yes,
                               progress=_tell, lock_wait=lock_wait,
                               settle_wait=settle_wait, settled=tgt)
         except ConnectionFailed as exc:  # nothing reached RaceEntry (a failure after that says what landed)

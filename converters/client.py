@@ -12,7 +12,9 @@ import logging
 import re
 import os
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -22,7 +24,7 @@ import requests
 from . import progress as _progress
 from . import schemas, state, wire
 from .model import Answer, Participant, as_answer, gc_paused
-from .errors import AnsweredError, ApiError, AuthError, ConnectionFailed, ResponseLost
+from .errors import AnsweredError, ApiError, AuthError, ConnectionFailed, ResponseLost, TimersyncError
 from .redact import redact, remember_secret
 
 LOG = logging.getLogger("timersync.client")
@@ -108,6 +110,8 @@ class RaceEntryClient:
         self._server_clock: tuple[float, float] | None = None  # (server's Date, local monotonic) of the last answer
         self._moves = 0  # redirects of POSTs followed (a loop stops at 3)
         self._paging: str | None = None  # the paging style participants_answer found: "page", "after", "none"
+        # Reads may run side by side (:meth:`together`): the key is fetched, and renewed, by one at a time.
+        self._auth = threading.RLock()
 
     # ------------------------------------------------------------------------------------ credentials
     def login(self, email: str | None = None, password: str | None = None) -> dict[str, Any]:
@@ -154,6 +158,10 @@ class RaceEntryClient:
         return True
 
     def _credentials(self) -> dict[str, Any]:
+        with self._auth:
+            return self._current_credentials()
+
+    def _current_credentials(self) -> dict[str, Any]:
         if self._creds is None:
             self._creds = state.load_credentials(self.base_url)
         if self._creds is None:
@@ -165,7 +173,15 @@ class RaceEntryClient:
         assert self._creds is not None
         return {"tmp_key": self._creds["tmp_key"], "tmp_secret": self._creds["tmp_secret"]}
 
-    def _relogin_or_raise(self, message: str) -> None:
+    def _relogin_or_raise(self, message: str, used: str | None = None) -> None:
+        """Log in again after RaceEntry refused the key ``used``; when a read running beside this one
+        already did (the key is another now), the request is just repeated with the new key."""
+        with self._auth:
+            if used is not None and self._creds is not None and self._creds.get("tmp_key") != used:
+                return
+            self._relogin(message)
+
+    def _relogin(self, message: str) -> None:
         state.forget_credentials(self.base_url)
         self._creds = None
         if not self._remembered():
@@ -263,7 +279,8 @@ class RaceEntryClient:
         self.base_url = base
         return True
 
-    def _must_retry_after_relogin(self, resp: requests.Response, body: Any, what: str, relogged: bool) -> bool:
+    def _must_retry_after_relogin(self, resp: requests.Response, body: Any, what: str, relogged: bool,
+                                  used: str | None = None) -> bool:
         """Raise for an error answer (an envelope, even with HTTP 200, or an HTTP error); when the key is
         refused (error 102, HTTP 401, or an error text about the key: the document does not say how an
         expired key is answered) log in again once and say the request should be repeated."""
@@ -276,7 +293,7 @@ class RaceEntryClient:
             msg, code = problem
             if _key_refused(msg, code, resp.status_code):
                 if not relogged:
-                    self._relogin_or_raise(msg)
+                    self._relogin_or_raise(msg, used)
                     return True
                 raise AuthError(f"{what}: the login was refused again right after logging in ({msg})", code=code)
             raise ApiError(f"{what}: RaceEntry says: {msg}", code=code, status=resp.status_code)
@@ -304,6 +321,7 @@ class RaceEntryClient:
         while True:
             query = dict(params or {})
             query.update(self._credentials())
+            used = query["tmp_key"]
             resp = None
             try:
                 resp = self.session.get(f"{self.base_url}/{path}", params=query, timeout=self.timeout)
@@ -326,7 +344,7 @@ class RaceEntryClient:
                     if content[:64].lstrip()[:1] == b"[":
                         return content  # an array is never an error envelope: the typed decoder checks it
                     body = self._decode(resp, what)
-                    if self._must_retry_after_relogin(resp, body, what, relogged):
+                    if self._must_retry_after_relogin(resp, body, what, relogged, used):
                         relogged = True
                         continue
                     if schema in wire.ANSWERS:
@@ -399,6 +417,16 @@ class RaceEntryClient:
             schemas.validate(response_schema, data, f"{what} response")
             return data
 
+    def together(self, *calls: Callable[[], Any]) -> list[Any]:
+        """Run ``calls`` (reads of this client) side by side and return their results in order: over a
+        venue's link each read costs a round trip of waiting, and reads that do not depend on each other
+        need not wait for each other. The first call's error (in order) is raised, once all have ended."""
+        if len(calls) < 2:
+            return [call() for call in calls]
+        with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="raceentry") as pool:
+            futures = [pool.submit(call) for call in calls]
+        return [f.result() for f in futures]
+
     # ------------------------------------------------------------------------------------- endpoints
     def races(self, start_date: str | None = None, end_date: str | None = None) -> dict[str, Any]:
         params = {k: v for k, v in (("start_date", start_date), ("end_date", end_date)) if v}
@@ -431,7 +459,7 @@ class RaceEntryClient:
         ``after_registration_id`` = the largest id seen instead; one that repeats itself again ignores
         paging altogether, and its one answer is everything (as is page 1 of a server that sent more rows
         than asked and then repeated them: it ignores paging, so no third read). The style found is remembered for this
-        client's later reads. Pages are merged into one answer, de-duplicated by registration id keeping
+        client's later reads (a server found to ignore paging is read once: asking again brings nothing). Pages are merged into one answer, de-duplicated by registration id keeping
         the newest ``last_modified``.
         """
         path = f"race/{race_id}/{'removed_participants' if removed else 'participants'}"
@@ -449,13 +477,19 @@ class RaceEntryClient:
         last_count = 0
         overfull = False
         answer: Any = None  # the last page decoded (a repeat is not decoded again)
+        second: Any = None  # page 2, asked for beside page 1
         while True:
             params: dict[str, Any] = {"modified_after_timestamp": int(since), "results_per_page": self.page_size}
             if pages == 0 or style == "page":
                 params["page"] = page
             else:
                 params["after_registration_id"] = largest
-            data = self.get(path, params, what, "participants.response")
+            if pages == 0 and style == "page":  # page 2 is asked for beside page 1 (see _pages_1_and_2)
+                data, second = self._pages_1_and_2(path, params, what)
+            elif pages == 1 and style == "page" and second is not None:
+                data, second = second, None
+            else:
+                data = self.get(path, params, what, "participants.response")
             # A page the same, byte for byte, as the one before (a server that ignores how it was asked, as
             # one that follows the document does): the same rows, so nothing new, and nothing to decode.
             repeat = isinstance(data, (bytes, bytearray)) and data == last
@@ -498,6 +532,9 @@ class RaceEntryClient:
             if count == 0:
                 found = style
                 break  # an empty page: the end, whatever the style
+            if self._paging == "none":  # this server, read earlier, ignores paging: nothing more to ask
+                found = "none"
+                break
             if new == 0:  # a page repeating what was read: the server ignores how it was asked
                 if style == "page" and largest and not overfull:
                     style = "after"  # `page` was ignored: page RunSignup-style, by the last id seen
@@ -518,6 +555,21 @@ class RaceEntryClient:
                 participants.append(p)
                 rows.append(raw)
         return Answer(groups, participants, rows, removed)
+
+    def _pages_1_and_2(self, path: str, params: dict[str, Any], what: str) -> tuple[Any, Any]:
+        """Pages 1 and 2 of a paged read, asked for side by side: page 2 is read whenever page 1 holds
+        anything (a short page is never the end), so over a venue's link it costs no round trip of its
+        own. (page 1, page 2 or None): None when page 2 failed, to be asked again, in turn, only if
+        needed (a server may refuse a page past the end; the read must not fail for a page it never
+        needed)."""
+        def page_2() -> Any:
+            try:
+                return self.get(path, {**params, "page": 2}, what, "participants.response")
+            except TimersyncError:
+                return None
+
+        return tuple(self.together(lambda: self.get(path, params, what, "participants.response"),
+                                   page_2))  # type: ignore[return-value]
 
     def teams(self, race_id: int) -> list[dict[str, Any]]:
         return self.get(f"race/{race_id}/teams", None, f"teams of race {race_id}", "teams.response")

@@ -191,6 +191,12 @@ def parse(value: Any, fmt: str | None = None) -> str | None:
         return value.isoformat()
     if value is None:
         return None
+    if isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-" and value[:4].isdigit():
+        try:  # ISO, as RaceEntry and nearly every file row write it: read in any format, checked in C
+            _dt.date.fromisoformat(value)
+            return value
+        except ValueError:
+            pass
     return readings(value if isinstance(value, str) else str(value), fmt).one
 
 

@@ -786,22 +786,17 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         adds.append((p, row))
     # Rows whose registration id holds another live runner's name and date of birth: the ids were moved
     # (the Registration ID column sorted on its own). Never pushed: that would make one runner another.
-    live_by_key: dict[tuple, list[Participant]] = {}  # RaceEntry's runners by identity, built when first needed
-
-    def live_index() -> dict[tuple, list[Participant]]:
-        if not live_by_key:
-            for c in current:
-                live_by_key.setdefault(identity(c), []).append(c)
-        return live_by_key
-
     moved: list[tuple[int, str, Participant, Participant]] = []
     if {"first_name", "last_name"} <= present_set:
+        renames = [m for m in matched if not m[4] and (m[0].first_name != m[2].first_name or m[0].last_name
+                                                      != m[2].last_name) and identity(m[0]) != identity(m[2])]
+        live_by_key = identity_index(current, {identity(m[0]) for m in renames})
+        renaming = {id(m) for m in renames}
         kept = []
         for item in matched:
             p, row, cp, bp, adopted = item
-            if not adopted and (p.first_name != cp.first_name or p.last_name != cp.last_name) and (
-                    identity(p) != identity(cp)):
-                other = best_match(p, live_index().get(identity(p), ()))  # only rows whose names changed
+            if id(item) in renaming:
+                other = best_match(p, live_by_key.get(identity(p), ()))  # only rows whose names changed
                 if other is not None and str(other.registration_id) != str(cp.registration_id) and (
                         p.dob and other.dob or p.email and other.email):
                     moved.append((row, str(cp.registration_id), cp, other))
@@ -925,7 +920,7 @@ def _make_plan(file: Sequence[Participant], current: Sequence[Participant], *, r
         plan.conflicts.append(Conflict(row, rid, "(registration)", "present" if bp is not None else None,
                                        "edited", what, resolution, who_of(p)))
         if prefer == "file":
-            twin = best_match(p, live_index().get(identity(p), ()))
+            twin = best_match(p, identity_index(current, {identity(p)}).get(identity(p), ()))
             if gone is None or rid not in gone:
                 plan.notes.append(f"row {row}: registration {rid} is not in RaceEntry's removed participants; "
                                   f"not added again (check the id)")
@@ -1179,6 +1174,24 @@ def _settle(plan: Plan, row: int, rid: str, name: str, bp: Participant | None, p
     plan.conflicts.append(Conflict(row, rid, name, getattr(bp, attr) if bp is not None else None,
                                    getattr(p, attr), getattr(cp, attr), resolution, who_of(cp)))
     return prefer == "file"
+
+
+def identity_index(records: Iterable[Participant], wanted: set[tuple[str, str]] | None = None
+                   ) -> dict[tuple, list[Participant]]:
+    """``records`` by :func:`identity`; with ``wanted``, for those identities only (a record whose folded
+    last name no wanted identity has is passed over without folding its first name)."""
+    out: dict[tuple, list[Participant]] = {}
+    if wanted is None:
+        for c in records:
+            out.setdefault(identity(c), []).append(c)
+        return out
+    last_names = {w[1] for w in wanted}
+    for c in records:
+        if last_names and fold_name(clean_text(c.last_name)) in last_names:
+            key = identity(c)
+            if key in wanted:
+                out.setdefault(key, []).append(c)
+    return out
 
 
 def _dob_fine(dob: Any, today: str, earliest: str = EARLIEST_DOB) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -98,24 +99,38 @@ def race_state(client: Any, race_id: int, removed: bool = True, before: list[Par
     types when a plan needs them: :meth:`RaceState.types`).
     ``before``: the file's base (read at ``before_at``): a read lacking many of its runners, with no
     removals to account for them, is refused (:func:`converters.readcheck.check`)."""
-    race = client.race(race_id)
+    race, teams_answer = race_and_teams(client, race_id)
     read_at = _server_now(client)
-    answer = client.participants_answer(race_id, 0)
+    answer, gone_answer = together(client, lambda: client.participants_answer(race_id, 0),
+                                   (lambda: client.participants_answer(race_id, 0, removed=True)) if removed
+                                   else (lambda: None))
     race, note = with_events(race, answer, race_id)
     current = answer.participants
     gone = None
-    if removed:
-        gone = {str(p.registration_id) for p in client.participants_answer(race_id, 0, removed=True).participants
-                if p.registration_id}
+    if gone_answer is not None:
+        gone = {str(p.registration_id) for p in gone_answer.participants if p.registration_id}
     if before:
         from . import readcheck
 
         readcheck.check(client, race_id, current, readcheck.ids_of(before), before_at, gone,
                         "nothing planned or sent", "ask RaceEntry's support why its answer lacks them (a plan "
                         "from it would take them as deleted in RaceEntry)")
-    teams = parse_teams(client.teams(race_id))
+    teams = parse_teams(teams_answer)
     return RaceState(race_id, race, event_ids(race), teams, None, current, gone, [note] if note else [], read_at,
                      client)
+
+
+def race_and_teams(client: Any, race_id: int) -> tuple[Any, Any]:
+    """The race (GET races) and its teams answer, read side by side (:func:`together`)."""
+    race, teams = together(client, lambda: client.race(race_id), lambda: client.teams(race_id))
+    return race, teams
+
+
+def together(client: Any, *calls: Callable[[], Any]) -> list[Any]:
+    """``calls`` (reads of ``client``) side by side when the client can (``RaceEntryClient.together``:
+    over a venue's link each read is a round trip of waiting), else one after another."""
+    run = getattr(client, "together", None)
+    return run(*calls) if run is not None else [call() for call in calls]
 
 
 def _server_now(client: Any) -> float | None:
@@ -139,7 +154,7 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
     if not watermark:
         return None, "the file's base has no modification times"
     since = max(0, watermark - OVERLAP)
-    race = client.race(race_id)
+    race, teams_answer = race_and_teams(client, race_id)
     read_at = _server_now(client)
     held = {str(r.p.registration_id): r for r in held_rows}
     del held_rows
@@ -154,7 +169,7 @@ def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str
     n = len(merged.upserts) + len(merged.gone & held.keys())
     del held, merged
     _drop_bytes(base)
-    teams = parse_teams(client.teams(race_id))
+    teams = parse_teams(teams_answer)
     return (RaceState(race_id, race, event_ids(race), teams, None, current, gone, [note] if note else [],
                       read_at, client),
             f"{n} change{'s' if n != 1 else ''}")
@@ -176,8 +191,9 @@ def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) ->
     """The participants and removed participants modified since ``since``, folded into the rows ``held``
     (registration id -> :class:`converters.roster.Row`) by :func:`converters.roster.merge`: (what they
     change, the participants answer, the removed registration ids)."""
-    changes = client.participants_answer(race_id, since)
-    removed = rows_of(client.participants_answer(race_id, since, removed=True))
+    changes, removed_answer = together(client, lambda: client.participants_answer(race_id, since),
+                                       lambda: client.participants_answer(race_id, since, removed=True))
+    removed = rows_of(removed_answer)
     gone = {str(r.p.registration_id) for r in removed if r.p.registration_id}
     return merge(held, rows_of(changes), removed), changes, gone
 
@@ -298,6 +314,7 @@ def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str |
                reference: list[Participant] | None = None, prefetched: Any = None) -> Any:
     """The edited file, read through its profile (convert.read_file). ``reference`` (the base, or
     RaceEntry's participants) settles rows whose event name and event id columns disagree."""
+    progress.say(f"reading {Path(file).name}", force=True)
     known = {p.registration_id: p.event_id for p in reference if p.registration_id} if reference else None
     with gc_paused():
         # A bad date stops nothing here: the diff lists that row as invalid and the others can still go.
@@ -425,6 +442,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         written, base = _bases(b if not copy else None, base_path)
     base_note = _base_note(tgt, b, base_path) if base is not None else ""
     incremental = False  # RaceEntry's state read as the file's own base and the changes since
+    data = None  # the file, once read
     if offline:
         if base is None:
             raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, which keeps "
@@ -439,8 +457,12 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         rs = None
         if answer is not None:
             assert b is not None
-            rs, got = changes_state(client, tgt.race_id, answer, b.ledger)
+            reading = _in_background(changes_state, client, tgt.race_id, answer, b.ledger)
             answer = None
+            if (ctx or {}).get("race"):  # the file reads as it was written, without RaceEntry's answer
+                data = _while(reading, lambda: read_input(file, tgt.profile, ctx["race"], encoding, written,
+                                                          prefetched))
+            rs, got = reading.result()
             incremental = rs is not None
             if rs is not None:
                 from .readcheck import clock
@@ -467,11 +489,11 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     # Event columns that disagree are settled against the events the file was written with: after a push
     # switched a runner by event name, the untouched event id column is still the stale one.
     stamp = _stamp(tgt) if incremental and rs.read_at and not race_path else None
-    progress.say(f"reading {Path(file).name}", force=True)
     # The file is read with the race it was written with (event names, Race Result's contest numbers),
     # kept in its binding; RaceEntry's current race only when there is none.
-    data = read_input(file, tgt.profile, ((ctx or {}).get("race") or rs.race), encoding, written or rs.current,
-                      prefetched)
+    if data is None:
+        data = read_input(file, tgt.profile, ((ctx or {}).get("race") or rs.race), encoding,
+                          written or rs.current, prefetched)
     if base is None and not offline:
         from . import versions
 
@@ -495,6 +517,26 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                     two_way=two_way, new_runners=new_runners, journal=journal, stamp=stamp)
 
 
+def _in_background(fn: Callable[..., Any], *args: Any) -> Future:
+    """``fn(*args)`` started on a thread of its own: RaceEntry's reads wait on the link, and the file can
+    be read meanwhile (:func:`_while`)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan-read")
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _while(reading: Future, job: Callable[[], Any]) -> Any:
+    """``job()`` while ``reading`` goes on; when the job fails, the reading is waited for first (its
+    client is not left in use behind the error)."""
+    try:
+        return job()
+    except Exception:
+        wait([reading])
+        raise
+
+
 def _settle(file: str | Path, settled: Target | None, **how: Any) -> Target:
     """The file's target: as the caller ``settled`` it, with its binding read again (it may have grown
     since), else settled here (:func:`target`)."""
@@ -514,8 +556,10 @@ def _again(again: Planned, tgt: Target, client: Any, before_plan: Any, renamed: 
     progress.say(f"reading race {tgt.race_id}'s changes from RaceEntry", force=True)
     rs = again.rs
     journal = Journal(tgt.race_id, server=client.base_url)
-    changed = advance(client, rs, OVERLAP) or bool(journal.pending())
-    teams = parse_teams(client.teams(tgt.race_id))
+    advanced, teams_answer = together(client, lambda: advance(client, rs, OVERLAP),
+                                      lambda: client.teams(tgt.race_id))
+    changed = advanced or bool(journal.pending())
+    teams = parse_teams(teams_answer)
     changed = changed or teams != rs.teams
     rs.teams = teams
     if rs.team_types is not None and rs.client is not None:  # the plan read them: they may have changed

@@ -40,8 +40,8 @@ from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
 from . import locks, planning, progress
-from .diff import (COMPARED_FIELDS, MAX_DELETE_PER_REQUEST, Add, Modify, Plan, identity, modify_payload, norm,
-                   participant_rows, plural, same_person, who_of, with_team_id)
+from .diff import (COMPARED_FIELDS, MAX_DELETE_PER_REQUEST, Add, Modify, Plan, identity, identity_index,
+                   modify_payload, norm, participant_rows, plural, same_person, who_of, with_team_id)
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
 from .journal import Journal
@@ -359,7 +359,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
          settle_poll: float | None = None, clock: Callable[[], float] = time.time,
          sleep: Callable[[float], None] = time.sleep, two_way: bool = False,
          max_modify: str | int | None = None, new_runners: Any = (), full: bool = False,
-         full_after: float | None = None, settled: Any = None) -> PushResult:
+         full_after: float | None = None, settled: Any = None, asks: bool = True) -> PushResult:
     """Push ``file``: plan (planning.make), check the guards and ask ``confirm`` before the race's push lock
     is taken (a plan on screen never holds up another push); then, holding the lock, reconcile interrupted
     batches, plan again and compare with what was confirmed (:func:`_recheck`: fewer changes go ahead, new
@@ -367,7 +367,8 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
     journaled first and each confirmed row recorded in the file's binding. "No" at ``confirm`` raises
     Cancelled (exit 0); Ctrl-C while sending raises StoppedByTimer, saying what landed. ``full``/
     ``full_after``: when RaceEntry is read whole rather than as the changes since the file's base
-    (planning.make).
+    (planning.make). ``asks=False``: ``confirm`` only shows the plan, never waits for a person (``--yes``),
+    so the plan is made once, under the lock, instead of once to show and again under the lock.
 
     Raises PushInterrupted (exit 3) when an answer is lost or does not confirm every row (the next push
     reads back), PlanError for plans that must not go ahead, locks.Busy when another push of the race
@@ -425,7 +426,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
 
     asked: Plan | None = None
     first_planned = None
-    if confirm is not None:
+    if confirm is not None and asks:
         # The plan is shown and confirmed before the race lock is taken: a timer reading it (or a pager,
         # or a prompt nobody answers) never holds up another push. Reconciling an interrupted batch
         # writes the journal, so that alone happens under the lock; nothing is asked there.
@@ -809,7 +810,7 @@ def _match_adds(units: Sequence[tuple[dict[str, Any], Any]], res: list[Any], add
     one (one the answer gave this batch first), and a note says the answer's id was another runner's.
     Returns the ids, the rows no record matched (their id None) and the notes."""
     answered = {str(r) for r in res if isinstance(r, str)}
-    index = _identity_index(records)
+    index = identity_index(records, {identity(_person(units[i][0]["identity"])) for i in adds})
     cands: dict[int, list[str]] = {}
     for i in adds:
         item = units[i][0]
@@ -891,10 +892,8 @@ def _send_plan(client: Any, planned: Any, b: Any, journal: Journal, result: Push
         record([])
 
     # Adds and modifies.
-    ident_index: dict[tuple, list[Participant]] = {}
-
-    for p in rs.current:
-        ident_index.setdefault(identity(p), []).append(p)
+    # RaceEntry's runners by identity, for the adds only (a modify-only push need not fold 50,000 names).
+    ident_index = identity_index(rs.current, {identity(a.participant) for a in plan.adds})
     work: list[tuple[Add | Modify, dict[str, Any], dict[str, Any]]] = []
     add_rows, modify_rows = participant_rows(plan)  # built once: the plan folder keeps the same rows
     for a, row in zip(plan.adds, add_rows):
@@ -1100,7 +1099,7 @@ def verify(client: Any, race_id: int, result: PushResult, before: int, rs: RaceS
     problems: list[str] = []
     result.wiped = check_changed(result, after)  # every other field of the runners changed is as it was
     by_id = {str(p.registration_id): p for p in after}
-    index = _identity_index(after) if result.added else {}
+    index = identity_index(after, {identity(by_id[rid]) for _, rid in result.added if rid in by_id})
     for row, rid in result.added:
         p = by_id.get(rid)
         if p is None:
@@ -1118,14 +1117,6 @@ def verify(client: Any, race_id: int, result: PushResult, before: int, rs: RaceS
         problems.insert(0, f"RaceEntry now has {len(after)} participants, expected {expected}: someone else may be "
                         f"editing the race; run diff to see the difference")
     return problems
-
-
-def _identity_index(records: Sequence[Participant]) -> dict[tuple, list[Participant]]:
-    """Records by :func:`converters.diff.identity` (folded names), which same_person requires."""
-    out: dict[tuple, list[Participant]] = {}
-    for p in records:
-        out.setdefault(identity(p), []).append(p)
-    return out
 
 
 def twins_of(p: Participant, everyone: Sequence[Participant]) -> list[Participant]:
