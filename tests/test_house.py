@@ -23,7 +23,10 @@ LAYERS: list[dict[str, set[str]]] = [
     {"plan": {"diff", "bases", "versions", "binding", "journal", "planning", "push", "preview", "pull",
               "convert", "frames"}},
     {"raceday": {"sync", "watch"},
-     "rehearsal": {"server", "server.app", "server.seed", "server.defaults", "server.samples"}},
+     "rehearsal": {"server", "server.app", "server.seed", "server.defaults", "server.samples", "server.protocol",
+                   "server.bodies", "server.auth", "server.loose", "server.behaviours", "server.store",
+                   "server.state", "server.teams", "server.reads", "server.writes", "server.participants",
+                   "server.routes", "server.faults", "server.controls", "server.handler"}},
     {"cli": {"__init__", "__main__", "cli", "cli_api", "cli_files", "cli_plan", "cli_sync"}},
 ]
 

@@ -242,137 +242,186 @@ def generate_race(participants: int = 200, seed: int = 1) -> dict:
         _race(SECOND_RACE_ID, "Frostbite 5K", SECOND_RACE_DATE, created + 86400 * 10, anchor - 40 * 86400,
               SECOND_EVENTS, 32, "frostbite-5k", "1 Lakeside Dr", "Orem", "84057"),
     ]
-    team_types = []
-    for ttid, name, valid, max_members, max_teams in TEAM_TYPES:
-        team_types.append({"race_id": MAIN_RACE_ID, "team_type": {
-            "team_type_id": ttid, "team_type": name, "team_type_desc": None, "min_members": 0,
-            "max_members": max_members, "min_male_members": 0, "max_male_members": None,
-            "min_female_members": 0, "max_female_members": None, "max_num_teams": max_teams,
-            "valid_event_ids": list(valid), "require_gender_selection": "F", "allow_all_male_team": "T",
-            "allow_all_female_team": "T", "allow_coed_team": "T", "require_age_range_selection": "F",
-            "team_age_restrictions": []}})
-    tt_name = {t[0]: t[1] for t in TEAM_TYPES}
-    tt_max_members = {t[0]: t[3] for t in TEAM_TYPES}
-    members = dict.fromkeys((t[0] for t in TEAMS), 0)
-    teams = []
-    for tid, ttid, name, gender, tbib in TEAMS:
-        teams.append({"race_id": MAIN_RACE_ID, "team": {
-            "team_id": tid, "team_type_id": ttid, "team_name": name, "team_gender": gender,
-            "team_bib_num": tbib, "team_age_restriction_id": None,
-            "last_modified_ts": created + 86400 * 5 + tid * 37}})
+    runners = _Runners(rng, anchor, created)
+    main = runners.make(MAIN_RACE_ID, MAIN_RACE_DATE, MAIN_EVENTS, MAIN_EVENT_WEIGHTS, participants,
+                        SPECIAL_PEOPLE)
+    second = runners.make(SECOND_RACE_ID, SECOND_RACE_DATE, SECOND_EVENTS, [1.0], SECOND_RACE_PARTICIPANTS,
+                          [("Ingrid", None, "Björk", "F", "9 Frost Ln", "Orem", "UT", "84057", "USA")])
+    return {
+        "anchor_ts": anchor,
+        "main_race_id": MAIN_RACE_ID,
+        "races": races,
+        "team_types": _team_types(),
+        "teams": _teams(created),
+        "participants": main + second,
+        "removed_registration_ids": _remove_some(rng, main, anchor),
+    }
+
+
+def _team_types() -> list[dict]:
+    """The main race's team types (TEAM_TYPES) as GET team_types lists them."""
+    return [{"race_id": MAIN_RACE_ID, "team_type": {
+        "team_type_id": ttid, "team_type": name, "team_type_desc": None, "min_members": 0,
+        "max_members": max_members, "min_male_members": 0, "max_male_members": None,
+        "min_female_members": 0, "max_female_members": None, "max_num_teams": max_teams,
+        "valid_event_ids": list(valid), "require_gender_selection": "F", "allow_all_male_team": "T",
+        "allow_all_female_team": "T", "allow_coed_team": "T", "require_age_range_selection": "F",
+        "team_age_restrictions": []}} for ttid, name, valid, max_members, max_teams in TEAM_TYPES]
+
+
+def _teams(created: int) -> list[dict]:
+    """The main race's teams (TEAMS) as GET teams lists them."""
+    return [{"race_id": MAIN_RACE_ID, "team": {
+        "team_id": tid, "team_type_id": ttid, "team_name": name, "team_gender": gender,
+        "team_bib_num": tbib, "team_age_restriction_id": None,
+        "last_modified_ts": created + 86400 * 5 + tid * 37}} for tid, ttid, name, gender, tbib in TEAMS]
+
+
+def _teams_for_event() -> dict[int, list[tuple]]:
+    """Event id -> the teams (TEAMS rows) whose type takes a runner of that event."""
     teams_for_event: dict[int, list[tuple]] = {}
     for t in TEAMS:
         for ttid, _n, valid, _m, _x in TEAM_TYPES:
             if t[1] == ttid:
                 for eid in valid:
                     teams_for_event.setdefault(eid, []).append(t)
+    return teams_for_event
 
-    # Shared-second clusters: a bulk import and a few bursts (several rows with the same last_modified).
-    import_ts = anchor - 20 * 86400 + 1234
-    bursts = [anchor - rng.randint(1, 27 * 86400) for _ in range(6)]
 
-    out: list[dict] = []
-    reg_id = 1000
-    user_id = 5000
+class _Runners:
+    """The seeded races' registrations, drawn from the seed's generator. The order of the draws is the
+    data: a step moved before another changes every race of every seed."""
 
-    rnd = rng.random
+    def __init__(self, rng: random.Random, anchor: int, created: int) -> None:
+        self.rng = rng
+        self.rnd = rng.random
+        self.anchor = anchor
+        self.created = created
+        self.reg_id = 1000
+        self.user_id = 5000
+        self.tt_name = {t[0]: t[1] for t in TEAM_TYPES}
+        self.tt_max_members = {t[0]: t[3] for t in TEAM_TYPES}
+        self.members = dict.fromkeys((t[0] for t in TEAMS), 0)
+        self.teams_for_event = _teams_for_event()
+        # Shared-second clusters: a bulk import and a few bursts (several rows with the same last_modified).
+        self.import_ts = anchor - 20 * 86400 + 1234
+        self.bursts = [anchor - rng.randint(1, 27 * 86400) for _ in range(6)]
 
-    def ri(a: int, b: int) -> int:   # faster rng.randint (deterministic per seed, not the same stream)
-        return a + int(rnd() * (b - a + 1))
+    def ri(self, a: int, b: int) -> int:   # faster rng.randint (deterministic per seed, not the same stream)
+        return a + int(self.rnd() * (b - a + 1))
 
-    def pick(seq):
-        return seq[int(rnd() * len(seq))]
+    def pick(self, seq):
+        return seq[int(self.rnd() * len(seq))]
 
-    def make(race_id, race_date, events, weights, n, specials):
-        nonlocal reg_id, user_id
+    def make(self, race_id, race_date, events, weights, n, specials) -> list[dict]:
+        """``n`` registrations over ``events`` (drawn by ``weights``), ``specials`` among them."""
+        rnd = self.rnd
         people = list(specials[:n])
         people += [None] * (n - len(people))
-        rng.shuffle(people)
+        self.rng.shuffle(people)
         bibs = list(range(101, 101 + n))
-        rng.shuffle(bibs)
+        self.rng.shuffle(bibs)
         event_ids = [e[0] for e in events]
         fees = {e[0]: e[5] for e in events}
         cum = list(itertools.accumulate(weights))
         rows = []
         for i, person in enumerate(people):
-            reg_id += 1
-            user_id += 1
+            self.reg_id += 1
+            self.user_id += 1
             eid = event_ids[bisect.bisect(cum, rnd() * cum[-1])] if len(event_ids) > 1 else event_ids[0]
             p = blank_participant()
-            u = p["user"]
-            if person is not None:
-                first, middle, last, gender, street, city, state, zipcode, country = person
-            else:
-                g = rnd()
-                gender = "M" if g < 0.48 else "F" if g < 0.96 else ""
-                first = pick(FIRST_M if gender == "M" else FIRST_F if gender == "F"
-                                   else FIRST_M + FIRST_F)
-                middle = pick(MIDDLE) if rnd() < 0.2 else None
-                last = pick(LAST)
-                street = f"{ri(1, 9999)} {pick(STREETS)}"
-                if rnd() < 0.06:
-                    city, state, zipcode = pick(FAR_CITIES)
-                else:
-                    (city, zipcode), state = pick(CITIES), "UT"
-                country = "USA"
-            u["user_id"] = user_id
-            u["first_name"] = first
-            u["middle_name"] = middle
-            u["last_name"] = last
-            local = ascii_fold(first) and ascii_fold(last) and f"{ascii_fold(first)}.{ascii_fold(last)}"
-            u["email"] = f"{local or 'runner'}{user_id}@example.com"
-            u["address"] = {"street": street, "city": city, "state": state, "zipcode": zipcode,
-                            "country_code": country}
-            # age: kids mile 5-12, everyone else 14-78; a few without dob
-            if rnd() < 0.03:
-                dob = None
-            else:
-                age_years = ri(5, 12) if eid == 70 else ri(14, 78)
-                d = race_date - _dt.timedelta(days=age_years * 365 + ri(0, 364))
-                dob = d.isoformat()
-            u["dob"] = dob
-            u["gender"] = gender
-            r = rnd()
-            u["phone"] = ("+1 801 555 %04d" % ri(0, 9999) if r < 0.05
-                          else None if r < 0.08 else "801555%04d" % ri(0, 9999))
-            p["registration_id"] = reg_id
+            self._user(p["user"], person, eid, race_date)
+            p["registration_id"] = self.reg_id
             p["event_id"] = eid
             bib = bibs[i]
             p["bib_num"] = bib
             p["chip_num"] = None if rnd() < 0.04 else bib
-            p["age"] = age_on(dob, race_date)
-            if rnd() < 0.2:
-                lm = import_ts
-                p["imported"] = "T"
-                reg_ts = created + ri(86400, 40 * 86400)
-            else:
-                lm = pick(bursts) if rnd() < 0.05 else anchor - ri(60, 28 * 86400)
-                reg_ts = lm - ri(0, 5 * 86400)
-                p["transaction_id"] = 700000 + reg_id
-                p["race_fee"] = fees[eid]
-                fee_cents = int(float(fees[eid][1:]) * 100)
-                proc = fee_cents * 6 // 100 + 100
-                p["processing_fee"] = "$%d.%02d" % divmod(proc, 100)
-                p["processing_fee_paid_by_user"] = p["processing_fee"]
-                p["amount_paid"] = "$%d.%02d" % divmod(fee_cents + proc, 100)
-            p["registration_date"] = fmt_mdy_hm(reg_ts)
-            if eid in teams_for_event and rnd() < 0.15 / 0.72 * (1 if eid != 16 else 0.8):
-                t = pick(teams_for_event[eid])
-                if members[t[0]] < tt_max_members[t[1]]:   # a full team (its type's max_members) takes no one
-                    members[t[0]] += 1
-                    p["team_id"], p["team_type_id"], p["team_name"] = t[0], t[1], t[2]
-                    p["team_type"] = tt_name[t[1]]
-                    p["team_gender"], p["team_bib_num"] = t[3], t[4]
-            p["giveaway"], p["giveaway_option_id"] = pick(GIVEAWAYS)
+            p["age"] = age_on(p["user"]["dob"], race_date)
+            lm = self._registration(p, fees[eid])
+            self._team(p, eid)
+            p["giveaway"], p["giveaway_option_id"] = self.pick(GIVEAWAYS)
             p["last_modified"] = lm
             rows.append(p)
         return rows
 
-    main = make(MAIN_RACE_ID, MAIN_RACE_DATE, MAIN_EVENTS, MAIN_EVENT_WEIGHTS, participants, SPECIAL_PEOPLE)
-    second = make(SECOND_RACE_ID, SECOND_RACE_DATE, SECOND_EVENTS, [1.0], SECOND_RACE_PARTICIPANTS,
-                  [("Ingrid", None, "Björk", "F", "9 Frost Ln", "Orem", "UT", "84057", "USA")])
-    out = main + second
+    def _person(self) -> tuple:
+        """A made-up runner: (first, middle, last, gender, street, city, state, zipcode, country)."""
+        rnd, pick = self.rnd, self.pick
+        g = rnd()
+        gender = "M" if g < 0.48 else "F" if g < 0.96 else ""
+        first = pick(FIRST_M if gender == "M" else FIRST_F if gender == "F"
+                     else FIRST_M + FIRST_F)
+        middle = pick(MIDDLE) if rnd() < 0.2 else None
+        last = pick(LAST)
+        street = f"{self.ri(1, 9999)} {pick(STREETS)}"
+        if rnd() < 0.06:
+            city, state, zipcode = pick(FAR_CITIES)
+        else:
+            (city, zipcode), state = pick(CITIES), "UT"
+        return first, middle, last, gender, street, city, state, zipcode, "USA"
 
+    def _user(self, u: dict, person: tuple | None, eid: int, race_date: _dt.date) -> None:
+        """The registration's user: a special person or a made-up one, with an email, a dob (kids mile
+        5-12, everyone else 14-78, a few without) and a phone in one of three forms (or none)."""
+        rnd, ri = self.rnd, self.ri
+        first, middle, last, gender, street, city, state, zipcode, country = (
+            person if person is not None else self._person())
+        u["user_id"] = self.user_id
+        u["first_name"] = first
+        u["middle_name"] = middle
+        u["last_name"] = last
+        local = ascii_fold(first) and ascii_fold(last) and f"{ascii_fold(first)}.{ascii_fold(last)}"
+        u["email"] = f"{local or 'runner'}{self.user_id}@example.com"
+        u["address"] = {"street": street, "city": city, "state": state, "zipcode": zipcode,
+                        "country_code": country}
+        # age: kids mile 5-12, everyone else 14-78; a few without dob
+        if rnd() < 0.03:
+            dob = None
+        else:
+            age_years = ri(5, 12) if eid == 70 else ri(14, 78)
+            d = race_date - _dt.timedelta(days=age_years * 365 + ri(0, 364))
+            dob = d.isoformat()
+        u["dob"] = dob
+        u["gender"] = gender
+        r = rnd()
+        u["phone"] = ("+1 801 555 %04d" % ri(0, 9999) if r < 0.05
+                      else None if r < 0.08 else "801555%04d" % ri(0, 9999))
+
+    def _registration(self, p: dict, fee: str) -> int:
+        """Imported in the bulk import, or registered and paid (fees, transaction); its registration
+        date. The registration's last_modified."""
+        rnd, ri = self.rnd, self.ri
+        if rnd() < 0.2:
+            lm = self.import_ts
+            p["imported"] = "T"
+            reg_ts = self.created + ri(86400, 40 * 86400)
+        else:
+            lm = self.pick(self.bursts) if rnd() < 0.05 else self.anchor - ri(60, 28 * 86400)
+            reg_ts = lm - ri(0, 5 * 86400)
+            p["transaction_id"] = 700000 + self.reg_id
+            p["race_fee"] = fee
+            fee_cents = int(float(fee[1:]) * 100)
+            proc = fee_cents * 6 // 100 + 100
+            p["processing_fee"] = "$%d.%02d" % divmod(proc, 100)
+            p["processing_fee_paid_by_user"] = p["processing_fee"]
+            p["amount_paid"] = "$%d.%02d" % divmod(fee_cents + proc, 100)
+        p["registration_date"] = fmt_mdy_hm(reg_ts)
+        return lm
+
+    def _team(self, p: dict, eid: int) -> None:
+        """About 15% of the runners of an event a team type takes join one of its teams, if not full."""
+        if eid in self.teams_for_event and self.rnd() < 0.15 / 0.72 * (1 if eid != 16 else 0.8):
+            t = self.pick(self.teams_for_event[eid])
+            if self.members[t[0]] < self.tt_max_members[t[1]]:   # a full team (its type's max_members) takes no one
+                self.members[t[0]] += 1
+                p["team_id"], p["team_type_id"], p["team_name"] = t[0], t[1], t[2]
+                p["team_type"] = self.tt_name[t[1]]
+                p["team_gender"], p["team_bib_num"] = t[3], t[4]
+
+
+def _remove_some(rng: random.Random, main: list[dict], anchor: int) -> list[int]:
+    """Soft-delete a few of the main race's registrations (never a special person's): their ids, sorted;
+    their last_modified becomes the deletion time."""
     removed: list[int] = []
     if main:
         n_removed = min(len(main) // 4, max(3, len(main) // 100))
@@ -384,15 +433,7 @@ def generate_race(participants: int = 200, seed: int = 1) -> dict:
             removed.append(p["registration_id"])
             p["last_modified"] = max(p["last_modified"], del_ts) + rng.randint(0, 1)
         removed.sort()
-    return {
-        "anchor_ts": anchor,
-        "main_race_id": MAIN_RACE_ID,
-        "races": races,
-        "team_types": team_types,
-        "teams": teams,
-        "participants": out,
-        "removed_registration_ids": removed,
-    }
+    return removed
 
 
 def _main(argv: list[str] | None = None) -> int:
