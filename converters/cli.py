@@ -218,8 +218,8 @@ def echo_warnings(warnings: list[str], prefix: str = "warning: ", listed_in: Any
 
 
 def table(rows: list[list[Any]], header: list[str]) -> str:
-    """A table that fits the terminal (see :func:`converters.diff.table`)."""
-    from .diff import table as fitted
+    """A table that fits the terminal (see :func:`converters.progress.table`)."""
+    from .progress import table as fitted
 
     return fitted(rows, header)
 

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from . import countries, dates
+from .progress import table
 from .errors import PlanError
 from .model import (POSTABLE_FIELDS, Participant, Team, TeamType, delete_request, gc_paused, participant_payload,
                     participants_request, switch_request, teams_request)
@@ -1527,83 +1528,3 @@ def summary_text(plan: Plan, width: int | None = None, skip_invalid: bool = Fals
         lines.append("No changes to push." if plan.is_empty() else "")
     return "\n".join(lines).rstrip("\n")
 
-
-def text_width(text: str) -> int:
-    """Columns ``text`` takes on a terminal: East Asian wide and full-width characters take two."""
-    if text.isascii():
-        return len(text)
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
-               for ch in text)
-
-
-def _fit(text: str, width: int) -> str:
-    """``text`` cut to ``width`` terminal columns (with "…")."""
-    if text_width(text) <= width:
-        return text
-    out, used = "", 0
-    for ch in text:
-        w = text_width(ch)
-        if used + w > width - 1:
-            break
-        out, used = out + ch, used + w
-    return out + "…"
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    """``text`` in lines of at most ``width`` terminal columns, broken at spaces where it can be."""
-    lines, line = [], ""
-    for word in text.split(" "):
-        while text_width(word) > width:  # a word longer than the column: break it
-            room = width - text_width(line) - (1 if line else 0)
-            if room <= 0:
-                lines.append(line)
-                line, room = "", width
-            cut = _fit(word, room + 1)[:-1] if text_width(word) > room else word
-            cut = cut or word[:1]
-            line = f"{line} {cut}" if line else cut
-            word = word[len(cut):]
-        candidate = f"{line} {word}" if line else word
-        if text_width(candidate) <= width:
-            line = candidate
-        else:
-            lines.append(line)
-            line = word
-    lines.append(line)
-    return lines
-
-
-def table(rows: list[list[Any]], header: list[str], width: int | None = None,
-          caps: Sequence[int] = ()) -> str:
-    """A table fitted to ``width`` columns (the terminal's; 80 when unknown), East Asian wide characters
-    counted as two: a column is cut with "…" past its cap (``caps``, else 24), the last column wraps onto
-    following lines, never cut."""
-    import shutil
-
-    total = width or shutil.get_terminal_size((80, 24)).columns
-    cells = [["" if c is None else str(c) for c in row] for row in rows]
-    last = len(header) - 1
-    widths = [text_width(h) for h in header]
-    for row in cells:
-        for i, c in enumerate(row[:last]):
-            widths[i] = max(widths[i], text_width(c))
-    longest = max([text_width(r[last]) for r in cells] + [text_width(header[last])])
-    if sum(widths[:last]) + 2 * last + min(longest, 30) > total:  # too wide: the columns give way first
-        widths = [min(w, caps[i] if i < len(caps) else 24) for i, w in enumerate(widths)]
-    detail = max(20, total - sum(widths[:last]) - 2 * last)
-
-    def pad(text: str, w: int) -> str:
-        text = _fit(text, w)
-        return text + " " * (w - text_width(text))
-
-    def fmt(row: list[str]) -> list[str]:
-        lead = "  ".join(pad(c, widths[i]) for i, c in enumerate(row[:last]))
-        wrapped = _wrap(row[last], detail)
-        indent = " " * (sum(widths[:last]) + 2 * last)
-        return [f"{lead}  {wrapped[0]}".rstrip()] + [f"{indent}{more}".rstrip() for more in wrapped[1:]]
-
-    out = fmt(header) + fmt(["-" * w for w in widths[:last]] + ["-" * min(detail, longest)])
-    for row in cells:
-        out += fmt(row)
-    return "\n".join(out)

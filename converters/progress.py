@@ -1,14 +1,15 @@
-"""One live status line on stderr while long work runs (pages fetched, rows read, batches sent, rows
-written), so a timer sees that something is happening. Shown only when stderr is a terminal and not
-silenced (``-q``); scripts and redirects get nothing. The library calls :func:`say`; the CLI switches it
-on and clears the line when the command ends."""
+"""The terminal: one live status line on stderr while long work runs (pages fetched, rows read, batches
+sent, rows written), so a timer sees that something is happening; printed lines fitted to the terminal's
+width; and tables fitted to it (:func:`table`). The status line is shown only when stderr is a terminal
+and not silenced (``-q``); scripts and redirects get nothing. The library calls :func:`say`; the CLI
+switches it on and clears the line when the command ends."""
 
 from __future__ import annotations
 
 import shutil
 import sys
 import time
-from typing import TextIO
+from typing import Any, Sequence, TextIO
 
 _stream: TextIO | None = None
 _width = 0  # columns of the line on screen now
@@ -30,7 +31,7 @@ def _to_copy(line: str) -> bool:
 def fit(text: str, columns: int | None = None) -> str:
     """``text`` with every line longer than ``columns`` wrapped at word boundaries, continued under its
     indentation plus two spaces. Words are never cut (an address or a path stays whole), and a line that is
-    a command or an address to copy is left as it is. Tables are already fitted (converters.diff.table)."""
+    a command or an address to copy is left as it is. Tables are already fitted (:func:`table`)."""
     columns = columns or width()
     if all(len(line) <= columns for line in text.split("\n")):
         return text
@@ -134,3 +135,82 @@ def for_terminal(quiet: bool) -> TextIO | None:
         return err if not quiet and err.isatty() else None
     except (AttributeError, ValueError):
         return None
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: East Asian wide and full-width characters take two."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
+               for ch in text)
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns (with "…")."""
+    if text_width(text) <= width:
+        return text
+    out, used = "", 0
+    for ch in text:
+        w = text_width(ch)
+        if used + w > width - 1:
+            break
+        out, used = out + ch, used + w
+    return out + "…"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` terminal columns, broken at spaces where it can be."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        while text_width(word) > width:  # a word longer than the column: break it
+            room = width - text_width(line) - (1 if line else 0)
+            if room <= 0:
+                lines.append(line)
+                line, room = "", width
+            cut = _cut(word, room + 1)[:-1] if text_width(word) > room else word
+            cut = cut or word[:1]
+            line = f"{line} {cut}" if line else cut
+            word = word[len(cut):]
+        candidate = f"{line} {word}" if line else word
+        if text_width(candidate) <= width:
+            line = candidate
+        else:
+            lines.append(line)
+            line = word
+    lines.append(line)
+    return lines
+
+
+def table(rows: list[list[Any]], header: list[str], width: int | None = None,
+          caps: Sequence[int] = ()) -> str:
+    """A table fitted to ``width`` columns (the terminal's; 80 when unknown), East Asian wide characters
+    counted as two: a column is cut with "…" past its cap (``caps``, else 24), the last column wraps onto
+    following lines, never cut."""
+    total = width or shutil.get_terminal_size((80, 24)).columns
+    cells = [["" if c is None else str(c) for c in row] for row in rows]
+    last = len(header) - 1
+    widths = [text_width(h) for h in header]
+    for row in cells:
+        for i, c in enumerate(row[:last]):
+            widths[i] = max(widths[i], text_width(c))
+    longest = max([text_width(r[last]) for r in cells] + [text_width(header[last])])
+    if sum(widths[:last]) + 2 * last + min(longest, 30) > total:  # too wide: the columns give way first
+        widths = [min(w, caps[i] if i < len(caps) else 24) for i, w in enumerate(widths)]
+    detail = max(20, total - sum(widths[:last]) - 2 * last)
+
+    def pad(text: str, w: int) -> str:
+        text = _cut(text, w)
+        return text + " " * (w - text_width(text))
+
+    def fmt(row: list[str]) -> list[str]:
+        lead = "  ".join(pad(c, widths[i]) for i, c in enumerate(row[:last]))
+        wrapped = _wrap(row[last], detail)
+        indent = " " * (sum(widths[:last]) + 2 * last)
+        return [f"{lead}  {wrapped[0]}".rstrip()] + [f"{indent}{more}".rstrip() for more in wrapped[1:]]
+
+    out = fmt(header) + fmt(["-" * w for w in widths[:last]] + ["-" * min(detail, longest)])
+    for row in cells:
+        out += fmt(row)
+    return "\n".join(out)
