@@ -255,7 +255,8 @@ def resolve_rows(participants: Sequence[Any], rows: Sequence[int], ledger: Itera
     into the file still counts): a date of birth, email or phone must agree, at least three cells in
     all, more than disagree, and no other entry may do as well. Returns the participants (copies where
     an id was filled in) and the (row, registration id) pairs filled."""
-    from .diff import fold_name, norm
+    from .identity import fold_name
+    from .values import norm
 
     def key(values: Any, get: Any) -> tuple:
         return (fold_name(norm("first_name", get(values, "first_name"))),

@@ -61,7 +61,7 @@ def plan_options(func: Callable) -> Callable:
 
 
 def _push_json(result: Any, tgt: Any, url: str, folder: Path | None) -> None:
-    from .diff import json_ids
+    from .values import json_ids
 
     echo_json(json_ids({
         "server": url, "race_id": tgt.race_id, "sent": result.sent,
@@ -152,7 +152,8 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
         timersync diff 2026 race.csv -p runscore -o plan/
     """
     from . import planning
-    from .diff import blocked, summary_text
+    from .plans import blocked
+    from .summary import summary_text
 
     from .errors import ConnectionFailed
 
@@ -247,7 +248,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     """
     from . import planning
     from . import push as lib
-    from .diff import plural, summary_text
+    from .summary import plural, summary_text
     from .errors import PlanError
 
     if dry_run:  # `push --dry-run` is `diff`, with the same plan options
@@ -413,7 +414,7 @@ def _command_again(ctx: click.Context, extra: list[str]) -> str:
 
 def _tell_conflicts(plan: Any, ctx: click.Context, as_json: bool) -> None:
     """Conflicts left unsent: how many, and the exact commands that settle them."""
-    from .diff import plural
+    from .summary import plural
 
     open_ = _open_conflicts(plan)
     if not open_ or as_json:

@@ -27,18 +27,22 @@ from .atomic import write_text
 from .binding import Binding
 from .client import resolve_base_url
 from .dates import race_day
-from .diff import EARLIEST_DOB, Plan, make_plan, named, plan_requests, who_of
+from .diff import make_plan
 from .errors import ConnectionFailed, PlanError, TimersyncError
 from .journal import Journal
 from .jsonio import load_file, save_file
 from .model import (Answer, Participant, RawExtras, Team, TeamType, as_answer, gc_paused,
                     parse_team_types, parse_teams, participants_response)
+from .payloads import plan_requests
+from .plans import Plan
 from .preview import render
 from .profiles import load_profile
 from .races import race_events, with_events
 from .reader import read_file
 from .records import check_readable
 from .roster import OVERLAP, Row, merge, rows_of
+from .validate import EARLIEST_DOB
+from .values import named, who_of
 from .writer import as_written
 
 LOG = logging.getLogger("timersync.planning")

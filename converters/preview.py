@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .client import DEMO_URL
-from .diff import Plan, summary_lines, who_of
 from .errors import TimersyncError
 from .model import parse_team_types, parse_teams
+from .plans import Plan
 from .races import race_events
 from .state import LOOPBACK, server_key
+from .summary import summary_lines
+from .values import who_of
 
 KINDS = {  # kind -> (label, colour)
     "new team": ("new team", "#5b4b8a"),

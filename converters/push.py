@@ -40,14 +40,17 @@ from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
 from . import locks, planning, progress
-from .diff import (COMPARED_FIELDS, MAX_DELETE_PER_REQUEST, Add, Modify, Plan, identity, identity_index,
-                   modify_payload, norm, participant_rows, plural, same_person, who_of, with_team_id)
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
+from .identity import identity, identity_index, same_person
 from .journal import Journal
 from .model import (Participant, Team, delete_request, parse_teams, participants_request, result_ids, switch_request,
                     teams_request)
+from .payloads import MAX_DELETE_PER_REQUEST, modify_payload, participant_rows, with_team_id
 from .planning import RaceState, advance, race_state
+from .plans import Add, Modify, Plan
+from .summary import plural
+from .values import COMPARED_FIELDS, norm, who_of
 
 LOG = logging.getLogger("timersync.push")
 

@@ -112,7 +112,7 @@ def guarded(profile: Profile, kind: str) -> bool:
     """Whether values a spreadsheet would run as formulas get a leading ``'`` (written, and removed when
     read back). Only CSV/TXT, as the profile says: an XLSX string cell is never evaluated, so it holds the
     exact value (Race Result imports it as is). An apostrophe an earlier version put in a workbook is
-    recognised by the diff (diff.damage_of: "formula guard")."""
+    recognised by the diff (damage.damage_of: "formula guard")."""
     return kind != "xlsx" and profile.neutralize_csv
 
 

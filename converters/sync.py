@@ -35,7 +35,7 @@ import orjson
 from . import binding, planning, state
 from .atomic import file_sha256
 from .binding import bind
-from .diff import named
+from .values import named
 from .errors import ApiError, InputError, PlanError, ShortRead, TimersyncError
 from .model import CANONICAL_FIELDS, Answer, Participant, as_answer, by_event, parse_teams, participant_from_json
 from .races import race_events

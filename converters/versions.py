@@ -38,7 +38,7 @@ import orjson
 from . import state, wire
 from .atomic import atomic_writer, write_bytes
 from .bases import GZIP_LEVEL, json_pieces, load_base_file
-from .diff import COMPARED_FIELDS, UNPUSHABLE_FIELDS, norm
+from .values import COMPARED_FIELDS, UNPUSHABLE_FIELDS, norm
 from .model import Answer, as_answer, as_int, participant_from_json
 from .profiles import profile_ref, same_profile
 
@@ -240,7 +240,7 @@ def find_origin(server: str | None, race_id: int, participants: Sequence[Any], p
     through its profile) were most likely made from, or None when none is clearly it.
 
     Rows are tied by registration id and compared on the fields the file carries (``present``: as
-    :func:`converters.diff.norm` normalises them; the event as it is; the team by name). A version is a
+    :func:`converters.values.norm` normalises them; the event as it is; the team by name). A version is a
     candidate when at least half the file's rows with an id equal its rows; versions written with
     ``profile`` come first (another profile's are looked at only when none of them is a candidate); among
     candidates the most equal rows win, and of equal counts the oldest. Bases are read newest first, one

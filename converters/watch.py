@@ -48,7 +48,7 @@ from typing import Any, Callable
 
 import orjson
 
-from . import diff, planning, progress, push
+from . import planning, progress, push
 from .atomic import file_sha256, write_bytes, write_text
 from .binding import bind, profile_ref
 from .client import resolve_base_url
@@ -62,6 +62,7 @@ from .preview import Where
 from .profiles import load_profile
 from .races import with_events
 from .reader import check_complete
+from .summary import plural, summary_text
 from .sync import Syncer, SyncOutput
 from .writer import write_file
 
@@ -721,13 +722,13 @@ class Watcher:
         summary = plan.summary()
         summary["source"] = path.name
         summary["profile"] = getattr(profile, "name", str(profile))
-        text = f"{path.name} against RaceEntry race {cfg.race_id}:\n{diff.summary_text(plan)}"
+        text = f"{path.name} against RaceEntry race {cfg.race_id}:\n{summary_text(plan)}"
         # The same files as `timersync diff -o`: the exact request bodies, each checked against its schema.
 
         planning.write_plan(plan, folder, summary, text, f"{path.name}: plan for RaceEntry race {cfg.race_id}",
                             Where.of_planned(planned))
         c = plan.counts()
-        what = ", ".join(diff.plural(c[key], one) for key, one in (("teams", "new team"), ("adds", "add"),
+        what = ", ".join(plural(c[key], one) for key, one in (("teams", "new team"), ("adds", "add"),
                          ("modifies", "modify"), ("switches", "switch"), ("deletes", "delete")) if c[key])
         written = [f"out/{folder.name}/ ({what})" if what else f"out/{folder.name}/"]
         if plan.is_empty():

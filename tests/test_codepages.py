@@ -7,7 +7,8 @@ from click.testing import CliRunner
 
 from converters.cli import main
 from converters.convert import read_file, write_file
-from converters.diff import make_plan, summary_text
+from converters.diff import make_plan
+from converters.summary import summary_text
 from converters.model import Participant
 from tests.conftest import unwrapped
 

@@ -259,7 +259,8 @@ def test_xlsx_with_date_cells_and_numbers():
 def test_libreoffice_resaved_fixture():
     """A workbook an earlier version wrote (with a ' guard in front of formula-like values, which an XLSX
     no longer gets) and LibreOffice re-saved: read exactly; the old guard is what the diff recognises."""
-    from converters.diff import damage_of, norm
+    from converters.damage import damage_of
+    from converters.values import norm
 
     data = read_file(FIX / "raceresult_libreoffice.xlsx", "raceresult", race=RACE)
     originals = participants()

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from converters.diff import damage_of, make_plan
+from converters.damage import damage_of
+from converters.diff import make_plan
 from converters.model import Participant
 
 EVENTS = [16, 67]
@@ -168,7 +169,7 @@ def test_a_value_raceentry_already_has_is_not_held_against_the_row():
 
 
 def test_the_summary_says_what_was_recognised():
-    from converters.diff import summary_text
+    from converters.summary import summary_text
 
     current = [person("1")]
     plan = plan_of([person("1", dob="05/31/71")], current, base=[p.copy() for p in current])

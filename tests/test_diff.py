@@ -13,7 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from converters import schemas
-from converters.diff import apply_plan, counter, identity, make_plan, norm, plan_requests
+from converters.diff import make_plan
+from converters.identity import identity
+from converters.payloads import plan_requests
+from converters.plans import apply_plan
+from converters.values import counter, norm
 from converters.errors import PlanError
 from converters.model import Participant, Team, TeamType
 from tests.conftest import context_path_for, snapshot_path_for

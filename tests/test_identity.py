@@ -9,7 +9,9 @@ import random
 import pytest
 
 from converters import binding
-from converters.diff import best_match, make_plan, same_person, summary_text
+from converters.diff import make_plan
+from converters.identity import best_match, same_person
+from converters.summary import summary_text
 from converters.errors import PlanError
 from converters.model import Participant, Team, TeamType, participant_payload, participants_request
 from converters.push import check_plan
@@ -142,7 +144,7 @@ def test_late_entry_joining_an_existing_team_is_sent_with_it_and_checked():
     late = runner(None, "Team", "Mate", "1980-01-02", 16, team_name="sole survivors")
     plan = plan_of(current + [late], current, two_way=True)
     assert plan.adds[0].participant.team_id == "1" and not plan.teams
-    from converters.diff import add_payload
+    from converters.payloads import add_payload
 
     payload = add_payload(plan.adds[0])
     assert "1" in (str(payload.get("team_id")), str(payload["user"].get("team_id")))

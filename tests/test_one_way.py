@@ -102,7 +102,7 @@ def test_a_push_settles_its_file_once_and_builds_each_body_once(client, server, 
     """`push` settled the file's race, profile and server from its binding four times (the command, the
     push, and each of its two plans); now once, and each plan reads the binding again only to see a
     ledger that grew. Each POST row was built twice (to send, and again for the plan folder); now once."""
-    from converters import binding, diff
+    from converters import binding, payloads
     from converters.convert import read_file, write_file
     from converters.pull import pull
 
@@ -115,8 +115,8 @@ def test_a_push_settles_its_file_once_and_builds_each_body_once(client, server, 
     settle = binding.settle
     monkeypatch.setattr(binding, "settle", lambda *a, **k: calls.append(a) or settle(*a, **k))
     built = []
-    payload = diff.participant_payload
-    monkeypatch.setattr(diff, "participant_payload", lambda *a, **k: built.append(a) or payload(*a, **k))
+    payload = payloads.participant_payload
+    monkeypatch.setattr(payloads, "participant_payload", lambda *a, **k: built.append(a) or payload(*a, **k))
     r = CliRunner().invoke(main, ["push", str(out), "--yes"])
     assert r.exit_code == 0 and "1 modified" in r.output, r.output
     assert len(calls) == 1

@@ -80,7 +80,7 @@ def test_preview_page_is_self_contained(client, server, tmp_path):
 
 
 def test_the_page_says_production_for_any_server_but_the_demo_or_this_computer():
-    from converters.diff import Plan
+    from converters.plans import Plan
     from converters.preview import Where, render
 
     for url, production in (("https://www.raceentry.com/rest", True), ("https://raceentry.example.org/rest", True),
