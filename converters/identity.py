@@ -126,6 +126,7 @@ def near_match(p: Participant, index: dict[tuple, list[Participant]]) -> Partici
 
 
 def near_why(p: Participant, c: Participant) -> str:
+    """What a new row and the live runner :func:`near_match` found share, in words."""
     same = ["last name" if identity(p)[1] == identity(c)[1] else "first name", "date of birth"]
     if norm("email", p.email) and norm("email", p.email) == norm("email", c.email):
         same.append("email")

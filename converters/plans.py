@@ -14,6 +14,8 @@ from .values import json_ids, label
 
 @dataclass
 class Change:
+    """A field a modify changes: its value in RaceEntry and the value to send."""
+
     field: str
     old: Any
     new: Any
@@ -21,6 +23,8 @@ class Change:
 
 @dataclass
 class NewTeam:
+    """A team the plan creates, with its type and the file rows that join it."""
+
     name: str
     team_type_id: str
     rows: list[int]
@@ -28,6 +32,8 @@ class NewTeam:
 
 @dataclass
 class Add:
+    """A file row to add as a new registration (``new_team``: the team it creates and joins)."""
+
     row: int
     participant: Participant
     new_team: str | None = None  # the name of a team created by this plan
@@ -35,6 +41,8 @@ class Add:
 
 @dataclass
 class Modify:
+    """A registration whose fields (or team) the file changed."""
+
     row: int
     registration_id: str
     event_id: int | None  # the registration's current event (an update must name it)
@@ -46,6 +54,8 @@ class Modify:
 
 @dataclass
 class Switch:
+    """A registration the file moved to another event."""
+
     row: int
     registration_id: str
     old_event_id: int | None
@@ -55,12 +65,16 @@ class Switch:
 
 @dataclass
 class Delete:
+    """A registration the file no longer has, to delete (``--delete``)."""
+
     registration_id: str
     participant: Participant
 
 
 @dataclass
 class Unpushable:
+    """A change RaceEntry's API cannot take (bib, chip, age), with the reason in words."""
+
     row: int
     registration_id: str | None
     field: str
@@ -72,6 +86,9 @@ class Unpushable:
 
 @dataclass
 class Conflict:
+    """A field both the file and RaceEntry changed since the base (or a registration gone from one
+    side and edited on the other), and how it was settled; also a difference nobody can tell the author of."""
+
     row: int | None
     registration_id: str | None
     field: str
@@ -84,6 +101,8 @@ class Conflict:
 
 @dataclass
 class Invalid:
+    """A row that cannot be sent, and why."""
+
     row: int
     registration_id: str | None
     message: str
@@ -92,6 +111,8 @@ class Invalid:
 
 @dataclass
 class Plan:
+    """What one comparison found: the changes to send, what cannot go, and what it was compared with."""
+
     race_id: int | None
     three_way: bool = False
     teams: list[NewTeam] = field(default_factory=list)
@@ -133,6 +154,7 @@ class Plan:
         return not (self.teams or self.adds or self.modifies or self.switches or self.deletes)
 
     def counts(self) -> dict[str, int]:
+        """How many items of each kind."""
         return {"teams": len(self.teams), "adds": len(self.adds), "modifies": len(self.modifies),
                 "switches": len(self.switches), "deletes": len(self.deletes),
                 "unpushable": len(self.unpushable), "conflicts": len(self.conflicts),

@@ -41,7 +41,9 @@ class TeamNeeds:
 
 
 def choose_team_types(needs: dict[str, tuple[str, list[int], set[int]]], team_types: Sequence[TeamType],
-                    chosen: str | None, plan: Plan | None = None) -> list[NewTeam]:
+                      chosen: str | None, plan: Plan | None = None) -> list[NewTeam]:
+    """The teams to create, each with its type: ``chosen`` (--team-type) when it takes the team's
+    events, else the one type that does. Raises PlanError when none fits, or more than one."""
     ev = plan.event if plan is not None else str
     out = []
     known = {str(t.team_type_id): t for t in team_types}
@@ -83,7 +85,7 @@ def joins_a_team(plan: Plan) -> bool:
 
 
 def check_team_sizes(plan: Plan, current: Sequence[Participant], teams: Sequence[Team],
-                      team_types: Sequence[TeamType], rows: Sequence[int]) -> None:
+                     team_types: Sequence[TeamType], rows: Sequence[int]) -> None:
     """Runners the plan puts on a team, one RaceEntry has or one the plan creates: the team's type must
     take their event and have room (its max_members). A row that does not fit is invalid (nothing of it
     sent), before anything goes: RaceEntry would refuse it after the rest was sent."""

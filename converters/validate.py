@@ -57,14 +57,16 @@ def settle_dob(text: str, fmt: str | None, refs: Sequence[str], race_day: str,
 
 
 def dob_fine(dob: Any, today: str, earliest: str = EARLIEST_DOB) -> bool:
+    """Whether ``dob`` is a date from ``earliest`` to ``today``."""
     parsed = dates.parse(dob)
     return parsed is not None and earliest <= parsed <= today
 
 
 def row_problem(p: Participant, rid: str, present: set[str], events: set[int] | None, today: str,
-             current: Participant | None = None, earliest: str = EARLIEST_DOB) -> str | None:
+                current: Participant | None = None, earliest: str = EARLIEST_DOB) -> str | None:
     """Why a row cannot be sent, or None. A registration's value the file leaves as RaceEntry has it is
-    never held against the row (only what would be sent is checked; see also _bad_change)."""
+    never held against the row (only what would be sent is checked; a changed value's characters are
+    checked as the change is planned, in :mod:`converters.compare`)."""
     problems = []
     if not rid or "first_name" in present:
         if not p.first_name or not p.first_name.strip():
@@ -98,7 +100,9 @@ def row_problem(p: Participant, rid: str, present: set[str], events: set[int] | 
     return "; ".join(problems) or None
 
 
-def check_duplicates(file: Sequence[Participant], rows: Sequence[int], present: set[str], source: str | None = None) -> None:
+def check_duplicates(file: Sequence[Participant], rows: Sequence[int], present: set[str],
+                     source: str | None = None) -> None:
+    """Raise PlanError when a registration id is on two rows, or a bib (when the file has bibs)."""
     prefix = f"{source}: " if source else ""
     first_rid: dict[str, int] = {}
     first_bib: dict[str, int] = {}

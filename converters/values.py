@@ -12,7 +12,7 @@ from . import countries, dates
 from .model import POSTABLE_FIELDS, Participant
 from .records import ID_RE
 
-# Fields compared one by one (team_id is compared through the team, see _team_key).
+# Fields compared one by one (team_id is compared through the team, see converters.compare).
 COMPARED_FIELDS = tuple(f for f in POSTABLE_FIELDS if f != "team_id")
 UNPUSHABLE_FIELDS = ("bib", "chip")
 
@@ -119,6 +119,7 @@ def label(name: Any, ident: Any) -> str:
 
 
 def rows_text(rows: Iterable[int], limit: int = 8) -> str:
+    """File rows for a message: "3, 7, 9", the first ``limit`` of them and how many more."""
     rows = sorted(set(rows))
     text = ", ".join(str(r) for r in rows[:limit])
     return text + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
@@ -131,5 +132,6 @@ def comparable(p: Participant, present: Iterable[str] | None = None) -> tuple:
 
 
 def counter(participants: Iterable[Participant], present: Iterable[str] | None = None) -> Counter:
+    """How many participants have each :func:`comparable` form (for tests and verification)."""
     present = list(present) if present is not None else None
     return Counter(comparable(p, present) for p in participants)
