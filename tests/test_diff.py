@@ -1,5 +1,5 @@
-"""Planning (converters.diff and the modules of its steps): pure tests on lists of Participants, property tests, plan files, and the
-`diff` command against the bundled server and offline."""
+"""Planning (converters.diff and the modules of its steps): pure tests on lists of Participants, property
+tests, plan files, and the `diff` command against the bundled server and offline."""
 
 from __future__ import annotations
 
