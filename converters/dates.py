@@ -1,6 +1,6 @@
 """Dates: the one reader of dates in timersync. ``convert``, ``diff``, ``push``, ``watch`` and ``sync``
-(through :mod:`converters.reader`, :mod:`converters.values` and :mod:`converters.validate`), RaceEntry's answers (:mod:`converters.wire`)
-and the workbook writer's date cells all read dates here.
+(through :mod:`converters.reader`, :mod:`converters.values` and :mod:`converters.validate`), RaceEntry's
+answers (:mod:`converters.wire`) and the workbook writer's date cells all read dates here.
 
 A cell is read in its column's format first (the profile's ``date_format``). Another spelling is taken
 only when it can mean one day: a four-digit year first (``1954-02-04``, ``1954/02/04``), a day over 12

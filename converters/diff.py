@@ -59,8 +59,8 @@ def make_plan(file: Sequence[Participant], current: Sequence[Participant], *, ro
     ``two_way``, such a plan sends adds only and lists every other difference as undecided (never a
     modify, switch or delete). ``new_runners``: file rows to add even though they look like a live runner
     (else such a row is invalid). ``dob_format``: the file's date of birth format, read first in a
-    date the reader left as text (:func:`converters.validate.settle_dob`); ``race_day``: the race's day (ISO; today when
-    None), the day a late entry's two-digit year is read for; ``event_names``: event id -> name, so
+    date the reader left as text (:func:`converters.validate.settle_dob`); ``race_day``: the race's day
+    (ISO; today when None), the day a late entry's two-digit year is read for; ``event_names``: event id -> name, so
     the plan and its messages name events as RaceEntry does; ``team_types``: the race's, or a function
     that reads them, called only when the plan creates or joins a team. Raises PlanError for a file that
     cannot be planned at all (duplicate ids or bibs, a file for another race, team types that cannot be chosen).
