@@ -151,7 +151,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
         timersync diff runscore.csv
         timersync diff 2026 race.csv -p runscore -o plan/
     """
-    from . import planning
+    from . import planfolder, planning
     from .diff import blocked, summary_text
 
     from .errors import ConnectionFailed
@@ -175,7 +175,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
     if plan_dir:
         from .preview import Where
 
-        planning.write_plan(plan, plan_dir, summary, text, title, Where.of_planned(planned))
+        planfolder.write_plan(plan, plan_dir, summary, text, title, Where.of_planned(planned))
     if as_json:
         echo_json(summary)
     else:
@@ -245,7 +245,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         timersync push runscore.csv
         timersync push 2026 race.csv -p runscore --yes
     """
-    from . import planning
+    from . import planfolder, targets
     from . import push as lib
     from .diff import plural, summary_text
     from .errors import PlanError
@@ -260,7 +260,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     from .records import check_readable
 
     check_readable(file)  # said first: before "which race?" or a server to reach
-    tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
+    tgt = targets.target(file, race_id=race_id, profile=profile, server=server)
     url = tgt.url
     client = make_client(url)
     from .atomic import file_sha256
@@ -335,10 +335,10 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     from .binding import load as load_binding
     from .preview import Where
 
-    planning.write_plan(plan, folder, plan.summary(), summary_text(plan),
+    planfolder.write_plan(plan, folder, plan.summary(), summary_text(plan),
                         f"{Path(file).name}: pushed to RaceEntry race {tgt.race_id}",
                         Where.of_binding(url, load_binding(tgt.bind_as)))
-    planning.write_receipt(folder, result)
+    planfolder.write_receipt(folder, result)
     ids_written = 0
     if write_ids and result.added and before is not None:
         from .write_ids import write_ids as put_ids
@@ -360,7 +360,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     for problem in result.verified:
         click.echo(f"Warning: {problem}", err=True)
     if result.errors:
-        names = planning.row_names(plan)
+        names = planfolder.row_names(plan)
         for e in result.errors:
             click.echo(f"Refused by RaceEntry: {_refused_where(e, names)}: {e.message}", err=True)
         click.echo(f"{len(result.errors)} row{'s' if len(result.errors) != 1 else ''} refused; the rest was sent.",
@@ -485,12 +485,12 @@ def undo_add(server: str | None, file: str, registration_id: str, lock_wait: flo
     \b
         timersync undo-add runscore.csv 1213
     """
-    from . import planning
+    from . import targets
     from . import push as lib
 
     if not registration_id.strip().isdigit():
         raise click.BadParameter(f"{registration_id!r} is not a registration id", param_hint="REGISTRATION_ID")
-    tgt = planning.target(file, server=server)
+    tgt = targets.target(file, server=server)
     client = make_client(tgt.url)
     name, keep = lib.undo_add(client, file, registration_id, race_id=tgt.race_id, profile=tgt.profile,
                               lock_wait=lock_wait, progress=_tell)

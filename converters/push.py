@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
-from . import locks, planning, progress
+from . import locks, planning, progress, targets
 from .diff import (COMPARED_FIELDS, MAX_DELETE_PER_REQUEST, Add, Modify, Plan, identity, identity_index,
                    modify_payload, norm, participant_rows, plural, same_person, who_of, with_team_id)
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
@@ -47,7 +47,7 @@ from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanE
 from .journal import Journal
 from .model import (Participant, Team, delete_request, parse_teams, participants_request, result_ids, switch_request,
                     teams_request)
-from .planning import RaceState, advance, race_state
+from .racestate import RaceState, advance, race_state
 
 LOG = logging.getLogger("timersync.push")
 
@@ -386,7 +386,7 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
         profile = binding_mod.profile_ref(profile)
     # Settled once (``settled``: as the command line settled it): every plan of this push reads the
     # binding again (another push may have grown its ledger) but settles nothing again.
-    tgt = settled or planning.target(file, race_id=race_id, profile=profile, server=client.base_url,
+    tgt = settled or targets.target(file, race_id=race_id, profile=profile, server=client.base_url,
                                      bind_as=bind_as)
     journal = journal or Journal(tgt.race_id, server=client.base_url)
     result = PushResult()
@@ -511,7 +511,7 @@ def undo_add(client: Any, file: str | Path, registration_id: str, *, race_id: in
     PlanError, nothing sent, when any of that does not hold."""
     say = progress or (lambda msg: None)
     rid = str(registration_id).strip()
-    tgt = planning.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
+    tgt = targets.target(file, race_id=race_id, profile=profile, server=client.base_url, bind_as=bind_as)
     journal = Journal(tgt.race_id, server=client.base_url)
     with locks.push_lock(client.base_url, tgt.race_id, lock_wait, say):
         ours = next((item for _, item, r in journal.adds() if r == rid), None)
@@ -1089,7 +1089,7 @@ def verify(client: Any, race_id: int, result: PushResult, before: int, rs: RaceS
     changes (:func:`check_changed`: ``result.wiped``; registration ids may have changed with switches).
 
     With ``rs`` (the state the plan was made from, read at ``rs.read_at`` in the server's time) only
-    what changed since is read and folded into it (:func:`converters.planning.advance`); else the whole
+    what changed since is read and folded into it (:func:`converters.racestate.advance`); else the whole
     race."""
     if rs is not None and rs.read_at:
         advance(client, rs, READ_OVERLAP)
