@@ -247,6 +247,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     """
     from . import planfolder, targets
     from . import push as lib
+    from .push_result import StoppedByTimer
     from .diff import plural, summary_text
     from .errors import PlanError
 
@@ -309,7 +310,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
                 raise
             _tell(f"{str(exc).split(': nothing was sent')[0]}; here it is again:")
             continue
-        except lib.StoppedByTimer as exc:  # Ctrl-C while sending: what landed, what the next push does
+        except StoppedByTimer as exc:  # Ctrl-C while sending: what landed, what the next push does
             progress.clear()
             click.echo(str(exc), err=True)  # fitted to the terminal by the console, as every line is
             click.get_current_context().exit(exc.exit_code)
@@ -385,12 +386,12 @@ def _open_conflicts(plan: Any) -> list[Any]:
 def _push_exit(result: Any) -> int:
     """The exit status of a push, the most pressing first: a runner twice (6), a field RaceEntry
     blanked (7), rows refused (4), conflicts left unsent (8), else 0."""
-    from . import push as lib
+    from .push_result import EXIT_WIPED
 
     if result.twins:
         return 6
     if result.wiped:
-        return lib.EXIT_WIPED
+        return EXIT_WIPED
     if result.errors:
         return 4
     return EXIT_CONFLICTS if _open_conflicts(result.plan) else 0

@@ -26,7 +26,7 @@ from .dates import race_day
 from .diff import EARLIEST_DOB, Plan, make_plan, named
 from .errors import PlanError, TimersyncError
 from .journal import Journal
-from .model import Participant, as_answer, gc_paused, parse_team_types, parse_teams, participants_response
+from .model import Participant, as_answer, gc_paused, parse_team_types, parse_teams
 from .profiles import load_profile
 from .racestate import (RaceState, advance, changes_state, offline_state, race_state, read_team_types,
                         together)
@@ -36,7 +36,6 @@ from .records import check_readable
 from .roster import OVERLAP
 from .targets import Target, base_of, check_context, load_base, load_context, settle
 from .writer import as_written
-
 
 
 FULL_AFTER = 12.0  # hours: a file's base older than this is not read from incrementally (--full-after)
@@ -464,23 +463,3 @@ def unpushed_edits(file: str | Path) -> list[tuple[str | None, str]] | None:
     return edits_of(make(file, offline=True, race_id=b.race_id, profile=b.profile or None).plan)
 
 
-def bind_after_push(planned: Planned, server: str | None) -> Binding:
-    """The binding a push records into: the file's own, or, for a file timersync did not pull, a new one
-    whose base is RaceEntry as read before the push (so the next diff is three-way from there)."""
-    tgt = planned.target
-    b = tgt.binding
-    if b is not None and not b.legacy:
-        return b
-    rs = planned.rs
-    new = Binding(tgt.bind_as, server, tgt.race_id, binding_mod.profile_ref(tgt.profile), None, [],
-                  b.context if b is not None and b.context else {"race_id": tgt.race_id, "race": rs.race,
-                                                                   "teams": None, "team_types": None})
-    if b is not None and b.legacy and b.has_base:
-        new.set_base_raw(b.base_raw())
-    elif planned.base is not None:
-        new.set_base_raw(participants_response(planned.base, rs.events or []))
-    # Else no base: RaceEntry as it is now is not what the file was made from; taking it as the base would
-    # make every later RaceEntry change look like the file's edit to push back. The ledger alone is kept.
-    new.save()
-    tgt.binding = new
-    return new
