@@ -38,12 +38,6 @@ from .racestate import RaceState, advance
 LOG = logging.getLogger("timersync.push")
 
 
-# -------------------------------------------------------------------------------------------- guards
-
-
-# ---------------------------------------------------------------------------------------------- push
-
-
 def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: Any = None,
          base_path: str | Path | None = None, race_path: str | Path | None = None, encoding: str | None = None,
          delete: bool = False, max_delete: str | int | None = None, skip_invalid: bool = False,
@@ -82,117 +76,173 @@ def push(client: Any, file: str | Path, *, race_id: int | None = None, profile: 
     # Settled once (``settled``: as the command line settled it): every plan of this push reads the
     # binding again (another push may have grown its ledger) but settles nothing again.
     tgt = settled or targets.target(file, race_id=race_id, profile=profile, server=client.base_url,
-                                     bind_as=bind_as)
-    journal = journal or Journal(tgt.race_id, server=client.base_url)
-    result = PushResult()
-
-    def before_plan(rs: RaceState, _tgt: Any) -> bool:
-        if not journal.pending():
-            return False  # nothing to reconcile: the binding stays as read
-
-        def reread(kinds: set[str]) -> None:  # RaceEntry again, into the state the plan is made from
-            if rs.read_at:  # only what changed since the last read
-                advance(client, rs, READ_OVERLAP)
-            else:
-                rs.current = client.participants_answer(tgt.race_id, 0).participants
-                if "delete" in kinds and rs.removed is not None:
-                    rs.removed = {str(p.registration_id) for p in client.participants_answer(
-                        tgt.race_id, 0, removed=True).participants if p.registration_id}
-            if "teams" in kinds:
-                rs.teams = parse_teams(client.teams(tgt.race_id))
-
-        for msg in reconcile(journal, rs, reread=reread, settle_wait=settle_wait, poll=settle_poll, clock=clock,
-                             sleep=sleep, say=say):
-            result.reconciled.append(msg)
-            say(msg)
-        return True
-
-    def make_plan(reconciling: bool, first: bool, again: Any = None) -> Any:
-        planned = planning.make(file, client=client, race_id=tgt.race_id, profile=tgt.profile,
-                                server=client.base_url, base_path=base_path, race_path=race_path,
-                                encoding=encoding, delete=delete, team_type=team_type, prefer=prefer,
-                                bind_as=bind_as, prefetched=prefetched if first else None,
-                                renamed=journal.renamed, before_plan=before_plan if reconciling else None,
-                                two_way=two_way, new_runners=new_runners, full=full, again=again, settled=tgt,
-                                **({} if full_after is None else {"full_after": full_after}))
-        check_plan(planned.plan, max_delete, skip_invalid, max_modify)
-        return planned
-
+                                    bind_as=bind_as)
+    run = _Push(client, file, tgt, journal or Journal(tgt.race_id, server=client.base_url), say, lock_wait,
+                prefetched, {"base_path": base_path, "race_path": race_path, "encoding": encoding, "delete": delete,
+                             "team_type": team_type, "prefer": prefer, "bind_as": bind_as, "two_way": two_way,
+                             "new_runners": new_runners, "full": full,
+                             **({} if full_after is None else {"full_after": full_after})},
+                (max_delete, skip_invalid, max_modify),
+                {"settle_wait": settle_wait, "poll": settle_poll, "clock": clock, "sleep": sleep})
     asked: Plan | None = None
-    first_planned = None
     if confirm is not None and asks:
         # The plan is shown and confirmed before the race lock is taken: a timer reading it (or a pager,
         # or a prompt nobody answers) never holds up another push. Reconciling an interrupted batch
         # writes the journal, so that alone happens under the lock; nothing is asked there.
-        if journal.pending():
-            with locks.push_lock(client.base_url, tgt.race_id, lock_wait, say):
-                planned = make_plan(True, True)
-        else:
-            planned = make_plan(False, True)
-        result.plan = asked = planned.plan
-        # Kept for the plan under the lock: while the file and its binding are unchanged, their read is
-        # reused and only RaceEntry's changes since are read (planning.make's ``again``).
-        first_planned = planned
-        planned = None
+        asked = run.plan_before_lock()
         if asked.is_empty() and not asked.matched:
-            return result
+            return run.result
         if not asked.is_empty() and not confirm(asked):
             raise Cancelled("nothing was sent (you answered no)")
         # An empty plan with matches goes on: they are recorded in the ledger under the lock.
 
     with locks.push_lock(client.base_url, tgt.race_id, lock_wait, say):
+        sent = run.send(asked, confirm, batch_size, read_backs)
+        if sent is not None:
+            run.check_afterwards(*sent)
+    return run.result
+
+
+class _Push:
+    """One push on its way: the file and its target, the journal, the options planning and the guards
+    take, and the result so far. The plan shown before the lock is kept (``shown``) until the plan made
+    under the lock has reused its read."""
+
+    def __init__(self, client: Any, file: str | Path, tgt: Any, journal: Journal, say: Callable[[str], None],
+                 lock_wait: float, prefetched: Any, planning_options: dict[str, Any], guards: tuple[Any, Any, Any],
+                 settling: dict[str, Any]):
+        self.client, self.file, self.tgt, self.journal, self.say = client, file, tgt, journal, say
+        self.lock_wait, self.prefetched = lock_wait, prefetched
+        self.planning_options, self.guards, self.settling = planning_options, guards, settling
+        self.result = PushResult()
+        self.shown: Any = None  # planning.Planned, until the plan under the lock reuses it
+
+    def make_plan(self, reconciling: bool, first: bool, again: Any = None) -> Any:
+        """planning.make (reconciling interrupted batches first, when ``reconciling``), then the guards."""
+        planned = planning.make(self.file, client=self.client, race_id=self.tgt.race_id, profile=self.tgt.profile,
+                                server=self.client.base_url, prefetched=self.prefetched if first else None,
+                                renamed=self.journal.renamed,
+                                before_plan=self.before_plan if reconciling else None, again=again,
+                                settled=self.tgt, **self.planning_options)
+        max_delete, skip_invalid, max_modify = self.guards
+        check_plan(planned.plan, max_delete, skip_invalid, max_modify)
+        return planned
+
+    def before_plan(self, rs: RaceState, _tgt: Any) -> bool:
+        """Once RaceEntry is read: reconcile the interrupted batches (waiting for one RaceEntry may still be
+        applying), saying what each came to. False when there were none: the binding stays as read."""
+        if not self.journal.pending():
+            return False
+        for msg in reconcile(self.journal, rs, reread=lambda kinds: self.reread(rs, kinds), say=self.say,
+                             **self.settling):
+            self.result.reconciled.append(msg)
+            self.say(msg)
+        return True
+
+    def reread(self, rs: RaceState, kinds: set[str]) -> None:
+        """RaceEntry again, into the state the plan is made from: only what changed since the last read,
+        where it can be."""
+        client, race_id = self.client, self.tgt.race_id
+        if rs.read_at:
+            advance(client, rs, READ_OVERLAP)
+        else:
+            rs.current = client.participants_answer(race_id, 0).participants
+            if "delete" in kinds and rs.removed is not None:
+                rs.removed = {str(p.registration_id) for p in client.participants_answer(
+                    race_id, 0, removed=True).participants if p.registration_id}
+        if "teams" in kinds:
+            rs.teams = parse_teams(client.teams(race_id))
+
+    def plan_before_lock(self) -> Plan:
+        """The plan to show and confirm: made without the lock, unless interrupted batches must be
+        reconciled first (that writes the journal)."""
+        if self.journal.pending():
+            with locks.push_lock(self.client.base_url, self.tgt.race_id, self.lock_wait, self.say):
+                planned = self.make_plan(True, True)
+        else:
+            planned = self.make_plan(False, True)
+        self.result.plan = planned.plan
+        # Kept for the plan under the lock: while the file and its binding are unchanged, their read is
+        # reused and only RaceEntry's changes since are read (planning.make's ``again``).
+        self.shown = planned
+        return planned.plan
+
+    def send(self, asked: Plan | None, confirm: Callable[[Plan], bool] | None, batch_size: int,
+             read_backs: int) -> tuple[RaceState, int] | None:
+        """Under the lock: plan (again), check it against the plan confirmed, send it; after an answer that
+        may hide applied rows, read back and plan the rest (at most ``read_backs`` times). Returns the
+        state the last plan was read from and RaceEntry's count then, for the check afterwards; None when
+        there was nothing to send."""
         for attempt in range(read_backs + 1):
             # Planned (again) inside the lock: a push that waited sees the ledger the first one wrote.
             try:
-                planned = make_plan(True, attempt == 0 and asked is None,
-                                    first_planned if attempt == 0 else None)
-                first_planned = None
+                planned = self.make_plan(True, attempt == 0 and asked is None, self.shown if attempt == 0 else None)
+                self.shown = None
                 plan = planned.plan
             except (TimersyncError, OSError) as exc:  # planning again after a read-back: say what landed
-                raise stop_error(result, exc) from None
+                raise stop_error(self.result, exc) from None
             # RaceEntry's count this attempt was planned from, less what earlier attempts already counted.
-            before = len(planned.rs.current) - len(result.added) + len(result.deleted)
-            if attempt == 0 and asked is not None:
-                _recheck(asked, plan, say)
-            if attempt == 0:
-                result.plan = plan
-                if plan.is_empty():
-                    if plan.matched:
-                        record_matches(planned, bind_after_push(planned, client.base_url))
-                    return result
-                if confirm is not None and asked is None and not confirm(plan):
-                    raise Cancelled("nothing was sent (you answered no)")
-            elif plan.is_empty():
+            before = len(planned.rs.current) - len(self.result.added) + len(self.result.deleted)
+            if attempt == 0 and not self.goes_ahead(planned, asked, confirm):
+                return None
+            if attempt > 0 and plan.is_empty():
                 break
-            result.sent = True
-            b = bind_after_push(planned, client.base_url)
-            result.binding = b.folder
-            record_matches(planned, b)
-            try:
-                send_plan(client, planned, b, journal, result, batch_size, say)
-            except KeyboardInterrupt:
-                raise stopped_by_ctrl_c(result, journal) from None
-            except ReadBack as exc:
-                if attempt == read_backs:
-                    raise stop_error(result, PushInterrupted(f"{exc}. Push stopped after {read_backs} read-backs; "
-                                                           f"run the same push again")) from None
-                result.read_backs += 1
-                say(f"{exc}; reading back what landed before sending the rest")
-                continue
-            except (TimersyncError, OSError) as exc:
-                raise stop_error(result, exc) from None
-            break
+            if self.send_once(planned, attempt, read_backs, batch_size):
+                break
         # Before the read-back, let go of this push's reads of the file and its base: the check needs only
         # RaceEntry's state the plan was read from (then only what changed since is read) and its count.
-        rs = planned.rs
-        planned = b = None  # type: ignore[assignment]
+        return planned.rs, before
+
+    def goes_ahead(self, planned: Any, asked: Plan | None, confirm: Callable[[Plan], bool] | None) -> bool:
+        """The first plan under the lock: no change the timer did not confirm (:func:`_recheck`), something
+        to send (else only the rows planning matched are recorded), and, when nothing was asked before
+        the lock, a yes at ``confirm``."""
+        plan = planned.plan
+        if asked is not None:
+            _recheck(asked, plan, self.say)
+        self.result.plan = plan
+        if plan.is_empty():
+            if plan.matched:
+                record_matches(planned, bind_after_push(planned, self.client.base_url))
+            return False
+        if confirm is not None and asked is None and not confirm(plan):
+            raise Cancelled("nothing was sent (you answered no)")
+        return True
+
+    def send_once(self, planned: Any, attempt: int, read_backs: int, batch_size: int) -> bool:
+        """Send one plan, recording into the file's binding. False when an answer may hide applied rows
+        and the rest is to be planned again after a read-back (PushInterrupted when ``read_backs`` were
+        done already); any other failure says what landed before it."""
+        result = self.result
+        result.sent = True
+        b = bind_after_push(planned, self.client.base_url)
+        result.binding = b.folder
+        record_matches(planned, b)
         try:
-            result.verified = verify(client, tgt.race_id, result, before, rs)
+            send_plan(self.client, planned, b, self.journal, result, batch_size, self.say)
+        except KeyboardInterrupt:
+            raise stopped_by_ctrl_c(result, self.journal) from None
+        except ReadBack as exc:
+            if attempt == read_backs:
+                raise stop_error(result, PushInterrupted(f"{exc}. Push stopped after {read_backs} read-backs; "
+                                                         f"run the same push again")) from None
+            result.read_backs += 1
+            self.say(f"{exc}; reading back what landed before sending the rest")
+            return False
+        except (TimersyncError, OSError) as exc:
+            raise stop_error(result, exc) from None
+        return True
+
+    def check_afterwards(self, rs: RaceState, before: int) -> None:
+        """Read RaceEntry back and check the push (:func:`converters.push_verify.verify`); fields RaceEntry
+        wiped go into the file's ledger, so the next push sends them back."""
+        result = self.result
+        try:
+            result.verified = verify(self.client, self.tgt.race_id, result, before, rs)
         except TimersyncError as exc:  # everything was sent and confirmed: the check alone is missing
             result.verified = [f"could not read RaceEntry back to check the push ({exc}); run diff to check it"]
         if result.wiped:
-            ledger_wiped(tgt.bind_as, result.wiped)
-    return result
+            ledger_wiped(self.tgt.bind_as, result.wiped)
 
 
 def undo_add(client: Any, file: str | Path, registration_id: str, *, race_id: int | None = None,
