@@ -14,13 +14,14 @@ options and render, ``push`` only sends.
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from . import binding as binding_mod
-from . import progress
+from . import progress, versions
 from .binding import Binding
 from .dates import race_day
 from .diff import EARLIEST_DOB, Plan, make_plan, named
@@ -31,7 +32,8 @@ from .profiles import load_profile
 from .racestate import (RaceState, advance, changes_state, offline_state, race_state, read_team_types,
                         together)
 from .races import race_events
-from .reader import read_file
+from .readcheck import clock
+from .reader import prefetch, read_file
 from .records import check_readable
 from .roster import OVERLAP
 from .targets import Target, base_of, check_context, load_base, load_context, settle
@@ -125,72 +127,21 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                 return planned
             before_plan = None  # done: the plan is made afresh from the ledger reconciling wrote
     if prefetched is None:
-        from .reader import prefetch
-
         prefetched = prefetch(file)  # parses an .xlsx while the base and RaceEntry load
     # Offline no server is asked, so none can contradict the binding.
     tgt = settle(file, settled, race_id=race_id, profile=profile, server=None if offline else server,
-                  bind_as=bind_as)
-    b = tgt.binding
-    ctx = load_context(tgt.race_id, race_path) if race_path else (b.context if b is not None else None)
-    check_context(ctx, tgt.race_id, b.folder / "race.json" if b is not None and not b.legacy
-                  else binding_mod.legacy_context_path(tgt.bind_as))
-    # A file is compared with the version it was made from: its own binding's base (or --base); a copy
-    # (a dropped file, bound as the output it came from, or a file without a binding) with the recorded
-    # version its unchanged rows match, never simply the newest one.
-    copy = b is None or not b.has_base or tgt.bind_as != tgt.file
-    read_note = ""
-    why = None if offline else _full_reason(b, copy, base_path, full, full_after)
-    answer = None
-    if why is None:  # read incrementally: the base with its rows' bytes, RaceEntry's state until changed
-        assert b is not None
-        answer = as_answer(b.base_raw(), str(b.base_path))
-        b.release_base()  # the answer holds its bytes (each record's fields beyond the model's)
-        written = answer.participants
-        base = binding_mod.apply_ledger(written, b.ledger)
-    else:
-        written, base = _bases(b if not copy else None, base_path)
-    base_note = _base_note(tgt, b, base_path) if base is not None else ""
-    incremental = False  # RaceEntry's state read as the file's own base and the changes since
-    data = None  # the file, once read
+                 bind_as=bind_as)
+    m = _Making(file, tgt, encoding, prefetched, client, tgt.binding, _context(tgt, race_path))
+    _read_bases(m, offline, base_path, full, full_after)
     if offline:
-        if base is None:
+        if m.base is None:
             raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, which keeps "
                             "RaceEntry as pulled beside it)")
-        rs = offline_state(tgt.race_id, base, ctx)
+        m.rs = offline_state(tgt.race_id, m.base, m.ctx)
     else:
-        if client is None:
-            if client_for is None:
-                raise PlanError("no RaceEntry client")
-            client = client_for(tgt.url)
-        progress.say(f"reading race {tgt.race_id} from RaceEntry", force=True)
-        rs = None
-        if answer is not None:
-            assert b is not None
-            reading = _in_background(changes_state, client, tgt.race_id, answer, b.ledger)
-            answer = None
-            if (ctx or {}).get("race"):  # the file reads as it was written, without RaceEntry's answer
-                data = _while(reading, lambda: read_input(file, tgt.profile, ctx["race"], encoding, written,
-                                                          prefetched))
-            rs, got = reading.result()
-            incremental = rs is not None
-            if rs is not None:
-                from .readcheck import clock
-
-                read_note = f"Read RaceEntry: {got} since the file was pulled at {clock(b.pulled_at or 0)}."
-            else:
-                why = got
-        if rs is None:
-            rs = race_state(client, tgt.race_id, before=base, before_at=b.pulled_at if b is not None else None)
-            read_note = f"Read the whole race ({why})."
-        if before_plan is not None and before_plan(rs, tgt) is not False:
-            fresh = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
-            if fresh is not None and b is not None and fresh.ledger != b.ledger:
-                b = tgt.binding = fresh
-                if base_path is None and written is not None:  # the same pulled base, the longer ledger
-                    base = binding_mod.apply_ledger(written, b.ledger)
-
-    journal = Journal(tgt.race_id, server=None if offline else (client.base_url if client is not None
+        _read_raceentry(m, client_for, before_plan, base_path)
+    assert m.rs is not None
+    journal = Journal(tgt.race_id, server=None if offline else (m.client.base_url if m.client is not None
                                                                    else tgt.server))
     if renamed is None and not offline:
         renamed = journal.renamed
@@ -198,33 +149,135 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         renamed = renamed()  # after before_plan: reconciling records the new ids of switches
     # Event columns that disagree are settled against the events the file was written with: after a push
     # switched a runner by event name, the untouched event id column is still the stale one.
-    stamp = _stamp(tgt) if incremental and rs.read_at and not race_path else None
+    stamp = _stamp(tgt) if m.incremental and m.rs.read_at and not race_path else None
     # The file is read with the race it was written with (event names, Race Result's contest numbers),
     # kept in its binding; RaceEntry's current race only when there is none.
-    if data is None:
-        data = read_input(file, tgt.profile, ((ctx or {}).get("race") or rs.race), encoding,
-                          written or rs.current, prefetched)
-    if base is None and not offline:
-        from . import versions
+    if m.data is None:
+        m.data = read_input(file, tgt.profile, ((m.ctx or {}).get("race") or m.rs.race), encoding,
+                            m.written or m.rs.current, prefetched)
+    if m.base is None and not offline:
+        _find_origin(m, two_way)
+    return _compare(file, tgt, m.b, m.ctx, m.data, m.rs, m.written, m.base, m.base_note, m.read_note,
+                    client=m.client, offline=offline, delete=delete, team_type=team_type, prefer=prefer,
+                    renamed=renamed, two_way=two_way, new_runners=new_runners, journal=journal, stamp=stamp)
 
-        origin = versions.find_origin(client.base_url if client is not None else tgt.url, tgt.race_id,
-                                      data.participants, data.present, tgt.profile)
-        if origin is not None:
-            try:
-                written = origin.participants()
-            except TimersyncError:  # pruned by another process meanwhile: as if there were none
-                origin = None
-        if origin is not None:
-            base = binding_mod.apply_ledger(written, b.ledger) if b is not None else written
-            base_note = f"Compared with {origin.describe()}."
-        else:
-            base_note = (f"No base: {Path(file).name} was not written by timersync here (no .timersync folder, "
-                         f"no recorded version matches), so only adds are sent" + (
-                             "; --two-way: the file wins wherever it differs." if two_way else
-                             "; --two-way sends the rest."))
-    return _compare(file, tgt, b, ctx, data, rs, written, base, base_note, read_note, client=client,
-                    offline=offline, delete=delete, team_type=team_type, prefer=prefer, renamed=renamed,
-                    two_way=two_way, new_runners=new_runners, journal=journal, stamp=stamp)
+
+@dataclass
+class _Making:
+    """What :func:`make` has settled and read so far, step by step: the file's target and binding, its
+    context, the base (as written, and advanced by the ledger), RaceEntry's state and the file as read."""
+
+    file: str | Path
+    tgt: Target
+    encoding: str | None
+    prefetched: Any
+    client: Any
+    b: Binding | None
+    ctx: dict[str, Any] | None
+    answer: Any = None  # the file's own base with its rows' bytes, until the incremental read takes it
+    why: str | None = None  # why RaceEntry is read whole (None: its changes since the base will do)
+    written: list[Participant] | None = None
+    base: list[Participant] | None = None
+    base_note: str = ""
+    read_note: str = ""
+    rs: RaceState | None = None
+    incremental: bool = False  # RaceEntry's state read as the file's own base and the changes since
+    data: Any = None  # the file, once read
+
+
+def _context(tgt: Target, race_path: str | Path | None) -> dict[str, Any] | None:
+    """The race context the file goes with (``--race``, else its binding's), checked to be its race's."""
+    b = tgt.binding
+    ctx = load_context(tgt.race_id, race_path) if race_path else (b.context if b is not None else None)
+    check_context(ctx, tgt.race_id, b.folder / "race.json" if b is not None and not b.legacy
+                  else binding_mod.legacy_context_path(tgt.bind_as))
+    return ctx
+
+
+def _read_bases(m: _Making, offline: bool, base_path: str | Path | None, full: bool, full_after: float) -> None:
+    """The base the file is compared with, and whether RaceEntry can be read as it and the changes since
+    (``m.answer``) or must be read whole (``m.why``)."""
+    b, tgt = m.b, m.tgt
+    # A file is compared with the version it was made from: its own binding's base (or --base); a copy
+    # (a dropped file, bound as the output it came from, or a file without a binding) with the recorded
+    # version its unchanged rows match, never simply the newest one.
+    copy = b is None or not b.has_base or tgt.bind_as != tgt.file
+    m.why = None if offline else _full_reason(b, copy, base_path, full, full_after)
+    if m.why is None:  # read incrementally: the base with its rows' bytes, RaceEntry's state until changed
+        assert b is not None
+        m.answer = as_answer(b.base_raw(), str(b.base_path))
+        b.release_base()  # the answer holds its bytes (each record's fields beyond the model's)
+        m.written = m.answer.participants
+        m.base = binding_mod.apply_ledger(m.written, b.ledger)
+    else:
+        m.written, m.base = _bases(b if not copy else None, base_path)
+    m.base_note = _base_note(tgt, b, base_path) if m.base is not None else ""
+
+
+def _read_raceentry(m: _Making, client_for: Callable[[str], Any] | None,
+                    before_plan: Callable[[RaceState, Target], bool | None] | None,
+                    base_path: str | Path | None) -> None:
+    """RaceEntry's state: its changes since the file's base where they will do (the file read meanwhile),
+    else the whole race; then ``before_plan``, and the ledger again if it grew."""
+    tgt = m.tgt
+    if m.client is None:
+        if client_for is None:
+            raise PlanError("no RaceEntry client")
+        m.client = client_for(tgt.url)
+    progress.say(f"reading race {tgt.race_id} from RaceEntry", force=True)
+    if m.answer is not None:
+        _read_changes(m)
+    if m.rs is None:
+        m.rs = race_state(m.client, tgt.race_id, before=m.base, before_at=m.b.pulled_at if m.b is not None else None)
+        m.read_note = f"Read the whole race ({m.why})."
+    if before_plan is not None and before_plan(m.rs, tgt) is not False:
+        fresh = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
+        if fresh is not None and m.b is not None and fresh.ledger != m.b.ledger:
+            m.b = tgt.binding = fresh
+            if base_path is None and m.written is not None:  # the same pulled base, the longer ledger
+                m.base = binding_mod.apply_ledger(m.written, m.b.ledger)
+
+
+def _read_changes(m: _Making) -> None:
+    """RaceEntry read as the file's base and what changed since (:func:`changes_state`), on a thread of its
+    own while the file is read (when its context names the race it was written with). When the changes
+    do not add up, ``m.why`` says why and ``m.rs`` stays None: the whole race is read."""
+    b = m.b
+    assert b is not None
+    reading = _in_background(changes_state, m.client, m.tgt.race_id, m.answer, b.ledger)
+    m.answer = None
+    if (m.ctx or {}).get("race"):  # the file reads as it was written, without RaceEntry's answer
+        ctx = m.ctx
+        m.data = _while(reading, lambda: read_input(m.file, m.tgt.profile, ctx["race"], m.encoding, m.written,
+                                                    m.prefetched))
+    rs, got = reading.result()
+    m.incremental = rs is not None
+    if rs is not None:
+        m.rs = rs
+        m.read_note = f"Read RaceEntry: {got} since the file was pulled at {clock(b.pulled_at or 0)}."
+    else:
+        m.why = got
+
+
+def _find_origin(m: _Making, two_way: bool) -> None:
+    """A file without a base of its own: the recorded version its unchanged rows match is its base, else
+    it has none (only adds are sent, unless ``two_way``)."""
+    assert m.data is not None
+    origin = versions.find_origin(m.client.base_url if m.client is not None else m.tgt.url, m.tgt.race_id,
+                                  m.data.participants, m.data.present, m.tgt.profile)
+    if origin is not None:
+        try:
+            m.written = origin.participants()
+        except TimersyncError:  # pruned by another process meanwhile: as if there were none
+            origin = None
+    if origin is not None:
+        m.base = binding_mod.apply_ledger(m.written, m.b.ledger) if m.b is not None else m.written
+        m.base_note = f"Compared with {origin.describe()}."
+    else:
+        m.base_note = (f"No base: {Path(m.file).name} was not written by timersync here (no .timersync folder, "
+                       f"no recorded version matches), so only adds are sent" + (
+                           "; --two-way: the file wins wherever it differs." if two_way else
+                           "; --two-way sends the rest."))
 
 
 def _in_background(fn: Callable[..., Any], *args: Any) -> Future:
@@ -362,8 +415,6 @@ def _event_names(*races: Any) -> dict[int, str]:
 
 def _base_note(tgt: Target, b: Binding | None, base_path: str | Path | None) -> str:
     """The plan's first line: which base it is compared with, in words."""
-    import time
-
     if base_path:
         return f"Compared with {Path(base_path).name} (--base)."
     if b is not None and b.legacy:
@@ -391,8 +442,6 @@ def _dob_format(prof: Any) -> str | None:
 
 def _full_reason(b: Binding | None, copy: bool, base_path: Any, full: bool, full_after: float) -> str | None:
     """Why RaceEntry must be read in full for this file (None: its changes since the base will do)."""
-    import time
-
     if full:
         return "--full"
     if base_path:
