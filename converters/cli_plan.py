@@ -262,12 +262,13 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     client = make_client(url)
     before = file_sha256(file) if write_ids and Path(file).is_file() else None
     confirm = _confirmer(tgt, _where(tgt, url), as_json=as_json, yes=yes, skip_invalid=skip_invalid)
-    result = _push_rounds(client, file, yes, dict(
-        race_id=tgt.race_id, profile=tgt.profile, base_path=base_path, race_path=race_path, encoding=encoding,
-        delete=delete, max_delete=max_delete, skip_invalid=skip_invalid, prefer=prefer, team_type=team_type,
-        batch_size=batch_size, two_way=two_way, max_modify=max_modify, new_runners=new_runners, full=full,
-        full_after=full_after, confirm=confirm, asks=not yes, progress=_tell, lock_wait=lock_wait,
-        settle_wait=settle_wait, settled=tgt))
+    result = _push_rounds(client, file, yes, {
+        "race_id": tgt.race_id, "profile": tgt.profile, "base_path": base_path, "race_path": race_path,
+        "encoding": encoding, "delete": delete, "max_delete": max_delete, "skip_invalid": skip_invalid,
+        "prefer": prefer, "team_type": team_type, "batch_size": batch_size, "two_way": two_way,
+        "max_modify": max_modify, "new_runners": new_runners, "full": full, "full_after": full_after,
+        "confirm": confirm, "asks": not yes, "progress": _tell, "lock_wait": lock_wait,
+        "settle_wait": settle_wait, "settled": tgt})
     if result is None:  # the timer said no
         return
     plan = result.plan
@@ -528,8 +529,8 @@ def undo_add(server: str | None, file: str, registration_id: str, lock_wait: flo
     \b
         timersync undo-add runscore.csv 1213
     """
-    from . import targets
     from . import push as lib
+    from . import targets
 
     if not registration_id.strip().isdigit():
         raise click.BadParameter(f"{registration_id!r} is not a registration id", param_hint="REGISTRATION_ID")

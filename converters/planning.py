@@ -29,16 +29,14 @@ from .errors import PlanError, TimersyncError
 from .journal import Journal
 from .model import Participant, as_answer, gc_paused, parse_team_types, parse_teams
 from .profiles import load_profile
-from .racestate import (RaceState, advance, changes_state, offline_state, race_state, read_team_types,
-                        together)
 from .races import race_events
+from .racestate import RaceState, advance, changes_state, offline_state, race_state, read_team_types, together
 from .readcheck import clock
 from .reader import prefetch, read_file
 from .records import check_readable
 from .roster import OVERLAP
 from .targets import Target, base_of, check_context, load_base, load_context, settle
 from .writer import as_written
-
 
 FULL_AFTER = 12.0  # hours: a file's base older than this is not read from incrementally (--full-after)
 
@@ -80,6 +78,8 @@ class Reuse:
 
 @dataclass
 class Planned:
+    """A plan and what it was made from: the file as read, RaceEntry's state, the base and the target."""
+
     plan: Plan
     data: Any  # convert.FileData, with ledger ids filled in
     rs: RaceState
@@ -90,6 +90,7 @@ class Planned:
 
     @property
     def warnings(self) -> list[str]:
+        """What reading the file had to warn about."""
         return list(getattr(self.data, "warnings", []) or [])
 
 

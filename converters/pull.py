@@ -15,11 +15,11 @@ from .binding import load as load_binding
 from .client import RaceEntryClient
 from .errors import InputError, PlanError, ProfileError, TimersyncError
 from .model import parse_teams
-from .racestate import optional_team_types
-from .targets import base_of
 from .races import with_events
+from .racestate import optional_team_types
 from .records import kind_of
 from .roster import roster_path
+from .targets import base_of
 from .writer import write_file
 
 LOG = logging.getLogger("timersync.pull")

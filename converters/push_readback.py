@@ -32,24 +32,20 @@ from .journal import Journal
 from .model import Participant
 from .racestate import RaceState
 
-
 IDENTITY_FIELDS = ("first_name", "last_name", "event_id", "dob", "email")
 
-
 SETTLE_WAIT = 180.0  # seconds after a doubtful batch was sent that a push waits for its rows to appear
-
-
 SETTLE_POLL = 5.0  # seconds between read-backs while waiting
-
-
 READ_OVERLAP = 60  # seconds re-read before the server's time when a batch's adds are read back (as sync)
 
 
 def identity_of(p: Participant) -> dict[str, Any]:
+    """What an add is journaled with to be found again: names, event, date of birth and email."""
     return {f: getattr(p, f) for f in IDENTITY_FIELDS}
 
 
 def person_of(ident: dict[str, Any]) -> Participant:
+    """A journaled identity (:func:`identity_of`) as a participant, to compare with RaceEntry's."""
     return Participant(**{f: ident.get(f) for f in IDENTITY_FIELDS})
 
 

@@ -40,6 +40,9 @@ class ReadBack(TimersyncError):
 
 @dataclass
 class RowError:
+    """A row RaceEntry refused: the file's row (None for a delete), the registration, what was asked
+    ("add", "modify", "switch", "delete", "team 'NAME'") and RaceEntry's reason."""
+
     row: int | None
     registration_id: str | None
     what: str
@@ -85,6 +88,9 @@ class Wiped:
 
 @dataclass
 class PushResult:
+    """What a push came to: what it reconciled, created, added, modified, switched and deleted, what
+    RaceEntry refused, and what the check afterwards found (warnings, twins, wiped fields)."""
+
     plan: Plan | None = None
     reconciled: list[str] = field(default_factory=list)
     teams_created: dict[str, str] = field(default_factory=dict)  # name -> team id
@@ -105,6 +111,7 @@ class PushResult:
 
     @property
     def partial(self) -> bool:
+        """Whether RaceEntry refused some rows (the rest was sent)."""
         return bool(self.errors)
 
 
@@ -149,5 +156,6 @@ def stopped_by_ctrl_c(result: PushResult, journal: Journal) -> StoppedByTimer:
 
 
 def not_confirmed(problems: list[str]) -> None:
+    """Stop the push (PushInterrupted): rows just sent that RaceEntry's answer did not confirm."""
     raise PushInterrupted(f"{'; '.join(problems)}: they may or may not have reached RaceEntry. Push stopped; run "
                           f"the same push again: it checks what reached RaceEntry before sending anything else")

@@ -8,8 +8,18 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from . import binding as binding_mod
-from .diff import (MAX_DELETE_PER_REQUEST, Add, Modify, identity, identity_index, modify_payload, norm,
-                   participant_rows, same_person, with_team_id)
+from .diff import (
+    MAX_DELETE_PER_REQUEST,
+    Add,
+    Modify,
+    identity,
+    identity_index,
+    modify_payload,
+    norm,
+    participant_rows,
+    same_person,
+    with_team_id,
+)
 from .journal import Journal
 from .model import Team, delete_request, participants_request, switch_request, teams_request
 from .push_batches import Sender

@@ -212,6 +212,7 @@ def _unseen(ledger: Any, held: dict[str, Any], merged: Any) -> int:
 
 
 def event_ids(race: Any) -> list[int] | None:
+    """The ids of the race's events, or None when the race lists none."""
     if not isinstance(race, dict) or not race.get("events"):
         return None
 

@@ -72,6 +72,7 @@ def load_context(race_id: int, path: str | Path) -> dict[str, Any]:
 
 
 def check_context(ctx: dict[str, Any] | None, race_id: int, where: Any) -> None:
+    """PlanError when ``ctx`` (read from ``where``) is the context of another race than ``race_id``."""
     if ctx and ctx.get("race_id") is not None and str(ctx["race_id"]) != str(race_id):
         raise PlanError(f"{where} is the context of race {ctx['race_id']}, not race {race_id}: the file was "
                         f"pulled from another race; check RACE_ID")
