@@ -20,7 +20,8 @@ from converters.diff import make_plan  # noqa: E402
 from converters.model import parse_participants, participants_response, parse_teams, parse_team_types  # noqa: E402
 from converters.server.seed import generate_race  # noqa: E402
 from converters import binding, planning  # noqa: E402
-from converters.planning import load_base, read_input  # noqa: E402
+from converters.planning import read_input  # noqa: E402
+from converters.targets import load_base  # noqa: E402
 
 
 def main(n: int = 50_000, profile: str = "runscore") -> None:

@@ -151,7 +151,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
         timersync diff runscore.csv
         timersync diff 2026 race.csv -p runscore -o plan/
     """
-    from . import planning
+    from . import planfolder, planning
     from .plans import blocked
     from .summary import summary_text
 
@@ -176,7 +176,7 @@ def diff(server: str | None, race_id: int | None, file: str, profile: str | None
     if plan_dir:
         from .preview import Where
 
-        planning.write_plan(plan, plan_dir, summary, text, title, Where.of_planned(planned))
+        planfolder.write_plan(plan, plan_dir, summary, text, title, Where.of_planned(planned))
     if as_json:
         echo_json(summary)
     else:
@@ -246,11 +246,6 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         timersync push runscore.csv
         timersync push 2026 race.csv -p runscore --yes
     """
-    from . import planning
-    from . import push as lib
-    from .summary import plural, summary_text
-    from .errors import PlanError
-
     if dry_run:  # `push --dry-run` is `diff`, with the same plan options
         ctx = click.get_current_context()
         shared = ("args", "api_url", "base_choice", "profile", "base_path", "race_path", "delete", "team_type",
@@ -258,21 +253,59 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         ctx.invoke(diff, **{k: ctx.params[k] for k in shared if k in ctx.params})
         return
 
+    from . import targets
+    from .atomic import file_sha256
     from .records import check_readable
 
     check_readable(file)  # said first: before "which race?" or a server to reach
-    tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
+    tgt = targets.target(file, race_id=race_id, profile=profile, server=server)
     url = tgt.url
     client = make_client(url)
-    from .atomic import file_sha256
-
     before = file_sha256(file) if write_ids and Path(file).is_file() else None
+    confirm = _confirmer(tgt, _where(tgt, url), as_json=as_json, yes=yes, skip_invalid=skip_invalid)
+    result = _push_rounds(client, file, yes, {
+        "race_id": tgt.race_id, "profile": tgt.profile, "base_path": base_path, "race_path": race_path,
+        "encoding": encoding, "delete": delete, "max_delete": max_delete, "skip_invalid": skip_invalid,
+        "prefer": prefer, "team_type": team_type, "batch_size": batch_size, "two_way": two_way,
+        "max_modify": max_modify, "new_runners": new_runners, "full": full, "full_after": full_after,
+        "confirm": confirm, "asks": not yes, "progress": _tell, "lock_wait": lock_wait,
+        "settle_wait": settle_wait, "settled": tgt})
+    if result is None:  # the timer said no
+        return
+    plan = result.plan
+    ctx = click.get_current_context()
+    if not result.sent:
+        _tell_not_sent(result, tgt, url, ctx, as_json=as_json, yes=yes)
+        ctx.exit(EXIT_CONFLICTS if _open_conflicts(plan) else 0)
+    folder = _write_push_folder(file, tgt, url, result)
+    ids_written = 0
+    if write_ids and result.added and before is not None:
+        from .write_ids import write_ids as put_ids
 
+        twinned = {t.row for t in result.twins}  # a row in RaceEntry twice keeps no id until undo-add settles it
+        ids_written = put_ids(file, tgt.profile, {r: i for r, i in result.added if r not in twinned}, before)
+    if as_json:
+        _push_json(result, tgt, url, folder)
+        ctx.exit(_push_exit(result))
+    _tell_pushed(result, tgt, file, folder, ids_written)
+    _tell_conflicts(plan, ctx, as_json)
+    ctx.exit(_push_exit(result))
+
+
+def _where(tgt: Any, url: str) -> str:
+    """The race a push goes to, in words: "RaceEntry race 2026 on URL", marked when it is production."""
     from .client import PRODUCTION_URL
     from .state import server_key
 
-    where = f"RaceEntry race {tgt.race_id} on {url}" + (
+    return f"RaceEntry race {tgt.race_id} on {url}" + (
         " (PRODUCTION: the live registrations)" if server_key(url) == server_key(PRODUCTION_URL) else "")
+
+
+def _confirmer(tgt: Any, where: str, *, as_json: bool, yes: bool, skip_invalid: bool) -> Callable[[Any], bool]:
+    """push's ``confirm``: the plan and its target shown (not with --json), then a yes from the timer
+    (--yes: given; no terminal to ask on: PlanError, nothing sent)."""
+    from .summary import summary_text
+    from .errors import PlanError
 
     def confirm(plan: Any) -> bool:
         # Shown and asked before the race lock is taken (push.push): a timer reading the plan never holds
@@ -288,29 +321,32 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
             raise PlanError("nothing was sent: there is no terminal to confirm on; add --yes to push from a script")
         return click.confirm("Push these changes?", default=False)
 
+    return confirm
+
+
+def _push_rounds(client: Any, file: str, yes: bool, options: dict[str, Any]) -> Any:
+    """push.push, shown again (at most three rounds) when the plan changed while on screen and someone is
+    there to confirm the new one. The push's result, or None when the timer said no. RaceEntry
+    unreachable, Ctrl-C and a stop while sending end here with what to do."""
+    from . import push as lib
     from .errors import ConnectionFailed
+    from .push_result import StoppedByTimer
 
     for round_ in range(3):
         try:
-            result = lib.push(client, file, race_id=tgt.race_id, profile=tgt.profile, base_path=base_path,
-                              race_path=race_path, encoding=encoding, delete=delete, max_delete=max_delete,
-                              skip_invalid=skip_invalid, prefer=prefer, team_type=team_type, batch_size=batch_size,
-                              two_way=two_way, max_modify=max_modify, new_runners=new_runners, full=full,
-                              full_after=full_after, confirm=confirm, asks=not yes,
-                              progress=_tell, lock_wait=lock_wait,
-                              settle_wait=settle_wait, settled=tgt)
+            return lib.push(client, file, **options)
         except ConnectionFailed as exc:  # nothing reached RaceEntry (a failure after that says what landed)
             raise _offline_hint(exc, file, "nothing was sent; see your edits meanwhile") from None
         except lib.Cancelled as exc:
             progress.clear()
             click.echo(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
-            return
+            return None
         except lib.PlanChanged as exc:
             if yes or round_ == 2 or not sys.stdin.isatty():
                 raise
             _tell(f"{str(exc).split(': nothing was sent')[0]}; here it is again:")
             continue
-        except lib.StoppedByTimer as exc:  # Ctrl-C while sending: what landed, what the next push does
+        except StoppedByTimer as exc:  # Ctrl-C while sending: what landed, what the next push does
             progress.clear()
             click.echo(str(exc), err=True)  # fitted to the terminal by the console, as every line is
             click.get_current_context().exit(exc.exit_code)
@@ -318,37 +354,47 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
             progress.clear()
             click.echo("Stopped (Ctrl-C); nothing was sent.", err=True)
             click.get_current_context().exit(130)
-        break
+    raise AssertionError("unreachable: the third round returns or raises")
+
+
+def _tell_not_sent(result: Any, tgt: Any, url: str, ctx: click.Context, *, as_json: bool, yes: bool) -> None:
+    """A push that sent nothing (nothing to send): the plan, and its conflicts left unsent."""
+    from .summary import summary_text
+
     plan = result.plan
-    ctx = click.get_current_context()
-    if not result.sent:
-        if as_json:
-            _push_json(result, tgt, url, None)
-        else:
-            show_plan(summary_text(plan), page=not yes)
-        _tell_conflicts(plan, ctx, as_json)
-        ctx.exit(EXIT_CONFLICTS if _open_conflicts(plan) else 0)
-    import time as _time
+    if as_json:
+        _push_json(result, tgt, url, None)
+    else:
+        show_plan(summary_text(plan), page=not yes)
+    _tell_conflicts(plan, ctx, as_json)
 
+
+def _write_push_folder(file: str, tgt: Any, url: str, result: Any) -> Path:
+    """The push's folder beside the file (.timersync/<file>/pushes/<time>/): the plan as sent and the
+    receipt."""
+    import time
+
+    from . import planfolder
     from .binding import binding_dir
-
-    folder = binding_dir(tgt.bind_as) / "pushes" / _time.strftime("%Y%m%d-%H%M%S")
     from .binding import load as load_binding
+    from .summary import summary_text
     from .preview import Where
 
-    planning.write_plan(plan, folder, plan.summary(), summary_text(plan),
-                        f"{Path(file).name}: pushed to RaceEntry race {tgt.race_id}",
-                        Where.of_binding(url, load_binding(tgt.bind_as)))
-    planning.write_receipt(folder, result)
-    ids_written = 0
-    if write_ids and result.added and before is not None:
-        from .write_ids import write_ids as put_ids
+    plan = result.plan
+    folder = binding_dir(tgt.bind_as) / "pushes" / time.strftime("%Y%m%d-%H%M%S")
+    planfolder.write_plan(plan, folder, plan.summary(), summary_text(plan),
+                          f"{Path(file).name}: pushed to RaceEntry race {tgt.race_id}",
+                          Where.of_binding(url, load_binding(tgt.bind_as)))
+    planfolder.write_receipt(folder, result)
+    return folder
 
-        twinned = {t.row for t in result.twins}  # a row in RaceEntry twice keeps no id until undo-add settles it
-        ids_written = put_ids(file, tgt.profile, {r: i for r, i in result.added if r not in twinned}, before)
-    if as_json:
-        _push_json(result, tgt, url, folder)
-        ctx.exit(_push_exit(result))
+
+def _tell_pushed(result: Any, tgt: Any, file: str, folder: Path, ids_written: int) -> None:
+    """What a push did, for the timer: the counts, where the ids and the receipt are, then on stderr the
+    warnings, the rows refused, the fields RaceEntry wiped and the runners now in RaceEntry twice."""
+    from . import planfolder
+    from .summary import plural
+
     click.echo(f"Pushed to race {tgt.race_id}: {plural(len(result.teams_created), 'team')} created, "
                f"{len(result.added)} added, {result.modified} modified, {len(result.switched)} switched, "
                f"{len(result.deleted)} deleted.")
@@ -361,7 +407,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
     for problem in result.verified:
         click.echo(f"Warning: {problem}", err=True)
     if result.errors:
-        names = planning.row_names(plan)
+        names = planfolder.row_names(result.plan)
         for e in result.errors:
             click.echo(f"Refused by RaceEntry: {_refused_where(e, names)}: {e.message}", err=True)
         click.echo(f"{len(result.errors)} row{'s' if len(result.errors) != 1 else ''} refused; the rest was sent.",
@@ -370,8 +416,6 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
         click.echo(f"Wiped: {w.message}", err=True)
     if result.twins:
         _tell_twins(result.twins, file)
-    _tell_conflicts(plan, ctx, as_json)
-    ctx.exit(_push_exit(result))
 
 
 # Exit status of a push that sent what it could but left conflicts unsent (a field changed both in the file
@@ -386,12 +430,12 @@ def _open_conflicts(plan: Any) -> list[Any]:
 def _push_exit(result: Any) -> int:
     """The exit status of a push, the most pressing first: a runner twice (6), a field RaceEntry
     blanked (7), rows refused (4), conflicts left unsent (8), else 0."""
-    from . import push as lib
+    from .push_result import EXIT_WIPED
 
     if result.twins:
         return 6
     if result.wiped:
-        return lib.EXIT_WIPED
+        return EXIT_WIPED
     if result.errors:
         return 4
     return EXIT_CONFLICTS if _open_conflicts(result.plan) else 0
@@ -486,12 +530,12 @@ def undo_add(server: str | None, file: str, registration_id: str, lock_wait: flo
     \b
         timersync undo-add runscore.csv 1213
     """
-    from . import planning
     from . import push as lib
+    from . import targets
 
     if not registration_id.strip().isdigit():
         raise click.BadParameter(f"{registration_id!r} is not a registration id", param_hint="REGISTRATION_ID")
-    tgt = planning.target(file, server=server)
+    tgt = targets.target(file, server=server)
     client = make_client(tgt.url)
     name, keep = lib.undo_add(client, file, registration_id, race_id=tgt.race_id, profile=tgt.profile,
                               lock_wait=lock_wait, progress=_tell)

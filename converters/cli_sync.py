@@ -42,10 +42,10 @@ def sync(args: tuple[str, ...], server: str | None, profile: str | None,
         timersync sync raceresult.xlsx --every 60
         timersync sync 2026 -p raceresult -o raceresult.xlsx
     """
-    from . import planning, progress
+    from . import progress, targets
 
     race_id, file = _race_and_file(args, output)
-    tgt = planning.target(file, race_id=race_id, profile=profile, server=server)
+    tgt = targets.target(file, race_id=race_id, profile=profile, server=server)
     base_url = tgt.url
     race_id, profile, output = tgt.race_id, tgt.profile, Path(file)
     from .errors import ApiError, AuthError, ConnectionFailed

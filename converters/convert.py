@@ -85,7 +85,7 @@ def _convert_path(source: str | os.PathLike, output: str | os.PathLike, profile:
         # comparison and the RaceEntry client (about 0.3 s more for every `convert` process, a benchmark
         # target: bench/bench_targets.py, 1 and 2).
         from . import binding
-        from .planning import base_of
+        from .targets import base_of
 
         bound = binding.load(src)  # a file timersync pulled knows its race (event names, order) and base
         if bound is not None:

@@ -13,305 +13,40 @@ options and render, ``push`` only sends.
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 import os
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from . import binding as binding_mod
-from . import progress, schemas
-from .atomic import write_text
+from . import progress, versions
 from .binding import Binding
-from .client import resolve_base_url
 from .dates import race_day
 from .diff import make_plan
-from .errors import ConnectionFailed, PlanError, TimersyncError
-from .journal import Journal
-from .jsonio import load_file, save_file
-from .model import (Answer, Participant, RawExtras, Team, TeamType, as_answer, gc_paused,
-                    parse_team_types, parse_teams, participants_response)
-from .payloads import plan_requests
 from .plans import Plan
-from .preview import render
-from .profiles import load_profile
-from .races import race_events, with_events
-from .reader import read_file
-from .records import check_readable
-from .roster import OVERLAP, Row, merge, rows_of
 from .validate import EARLIEST_DOB
-from .values import named, who_of
+from .values import named
+from .errors import PlanError, TimersyncError
+from .journal import Journal
+from .model import Participant, as_answer, gc_paused, parse_team_types, parse_teams
+from .profiles import load_profile
+from .races import race_events
+from .racestate import RaceState, advance, changes_state, offline_state, race_state, read_team_types, together
+from .readcheck import clock
+from .reader import prefetch, read_file
+from .records import check_readable
+from .roster import OVERLAP
+from .targets import Target, base_of, check_context, load_base, load_context, settle
 from .writer import as_written
 
-LOG = logging.getLogger("timersync.planning")
-
-
-@dataclass
-class RaceState:
-    """What planning needs about a race: its events, teams, team types, participants and (online) the
-    registration ids of its removed participants."""
-
-    race_id: int
-    race: dict[str, Any] | None
-    events: list[int] | None
-    teams: list[Team]
-    team_types: list[TeamType] | None  # None: not read yet (see types)
-    current: list[Participant]
-    removed: set[str] | None = None  # None offline: the removed feed was not read
-    notes: list[str] = field(default_factory=list)  # what the read had to make up for (no events listed)
-    read_at: float | None = None  # the server's time (its Date header) just before the participants were read
-    client: Any = None  # where the team types are read from, when a plan needs them
-
-    def types(self) -> list[TeamType]:
-        """The race's team types, read from RaceEntry the first time a plan needs them (a new team's
-        type, a team's room): PlanError, one line, when RaceEntry does not give them."""
-        if self.team_types is None:
-            self.team_types = (parse_team_types(read_team_types(self.client, self.race_id))
-                               if self.client is not None else [])
-        return self.team_types
-
-
-def read_team_types(client: Any, race_id: int) -> Any:
-    """RaceEntry's team types answer for ``race_id``. The one policy for them in every command: only a new
-    team's type and a team's room need them, so they are read only then (or kept, when they can be, with
-    a file's race); an answer that is not team types is a PlanError saying so. RaceEntry unreachable stays
-    ConnectionFailed, as for every other read."""
-    try:
-        return client.team_types(race_id)
-    except ConnectionFailed:
-        raise
-    except TimersyncError as exc:
-        raise PlanError(f"race {race_id}'s team types cannot be read from RaceEntry ({exc}); they are needed "
-                        f"for the teams this file creates or joins") from None
-
-
-def optional_team_types(client: Any, race_id: int) -> Any:
-    """The team types answer to keep with a file's race (pull, sync, the drop folder), or None when
-    RaceEntry does not give it (:func:`read_team_types`): a plan that needs them reads them again."""
-    try:
-        return read_team_types(client, race_id)
-    except PlanError as exc:
-        LOG.info("%s", exc)
-        return None
-
-
-def race_state(client: Any, race_id: int, removed: bool = True, before: list[Participant] | None = None,
-               before_at: float | None = None) -> RaceState:
-    """Read the race, its participants (and removed participants) and teams from RaceEntry (the team
-    types when a plan needs them: :meth:`RaceState.types`).
-    ``before``: the file's base (read at ``before_at``): a read lacking many of its runners, with no
-    removals to account for them, is refused (:func:`converters.readcheck.check`)."""
-    race, teams_answer = race_and_teams(client, race_id)
-    read_at = _server_now(client)
-    answer, gone_answer = together(client, lambda: client.participants_answer(race_id, 0),
-                                   (lambda: client.participants_answer(race_id, 0, removed=True)) if removed
-                                   else (lambda: None))
-    race, note = with_events(race, answer, race_id)
-    current = answer.participants
-    gone = None
-    if gone_answer is not None:
-        gone = {str(p.registration_id) for p in gone_answer.participants if p.registration_id}
-    if before:
-        from . import readcheck
-
-        readcheck.check(client, race_id, current, readcheck.ids_of(before), before_at, gone,
-                        "nothing planned or sent", "ask RaceEntry's support why its answer lacks them (a plan "
-                        "from it would take them as deleted in RaceEntry)")
-    teams = parse_teams(teams_answer)
-    return RaceState(race_id, race, event_ids(race), teams, None, current, gone, [note] if note else [], read_at,
-                     client)
-
-
-def race_and_teams(client: Any, race_id: int) -> tuple[Any, Any]:
-    """The race (GET races) and its teams answer, read side by side (:func:`together`)."""
-    race, teams = together(client, lambda: client.race(race_id), lambda: client.teams(race_id))
-    return race, teams
-
-
-def together(client: Any, *calls: Callable[[], Any]) -> list[Any]:
-    """``calls`` (reads of ``client``) side by side when the client can (``RaceEntryClient.together``:
-    over a venue's link each read is a round trip of waiting), else one after another."""
-    run = getattr(client, "together", None)
-    return run(*calls) if run is not None else [call() for call in calls]
-
-
-def _server_now(client: Any) -> float | None:
-    return getattr(client, "server_now", lambda: None)()
-
-
 FULL_AFTER = 12.0  # hours: a file's base older than this is not read from incrementally (--full-after)
-
-
-def changes_state(client: Any, race_id: int, base: Answer, ledger: list[dict[str, Any]] = ()
-                  ) -> tuple[RaceState | None, str]:
-    """RaceEntry's current state from the file's base (``base``: the answer it was written from, with
-    its rows' bytes) and what changed since: the participants and removed participants modified since
-    the base's newest ``last_modified`` (less sync's overlap), folded in by :func:`converters.roster.merge`.
-    Returns (the state, "N changes") or (None, why a full read is needed instead): the base has no
-    modification times, RaceEntry answered rows older than asked for (it ignored the timestamp), or
-    the changes lack one that this file's pushes made since the pull (the ledger): counts that do not
-    add up."""
-    held_rows = rows_of(base)
-    watermark = max((r.lm for r in held_rows), default=0)
-    if not watermark:
-        return None, "the file's base has no modification times"
-    since = max(0, watermark - OVERLAP)
-    race, teams_answer = race_and_teams(client, race_id)
-    read_at = _server_now(client)
-    held = {str(r.p.registration_id): r for r in held_rows}
-    del held_rows
-    merged, changes, gone = read_changes(client, race_id, held, since)
-    if any(0 < r.lm < since for r in merged.incoming.values()):
-        return None, "RaceEntry answered rows changed before the time asked for"
-    lacking = _unseen(ledger, held, merged)
-    if lacking:
-        return None, f"the changes lack {lacking} of the {_pushed(ledger)} this file's pushes made"
-    current = merged.records(held)
-    race, note = with_events(race, [{"event": e} for e in (*base.events(), *changes.events())], race_id)
-    n = len(merged.upserts) + len(merged.gone & held.keys())
-    del held, merged
-    _drop_bytes(base)
-    teams = parse_teams(teams_answer)
-    return (RaceState(race_id, race, event_ids(race), teams, None, current, gone, [note] if note else [],
-                      read_at, client),
-            f"{n} change{'s' if n != 1 else ''}")
-
-
-def _drop_bytes(base: Answer) -> None:
-    """Let go of the base's bytes once the changes are folded in (55 MB for 50,000 runners, held by
-    every record's extra fields): planning compares and sends only the model's fields (a modify's body
-    is built from them), so the base's records go on without their extras, as a full read's base does
-    (:func:`_participants_of`)."""
-    for p in base.participants:
-        if p.extra.__class__ is RawExtras:
-            p.extra = {}
-    base.rows = []
-    base.groups = [(eid, b"{}", n) for eid, _, n in base.groups]
-
-
-def read_changes(client: Any, race_id: int, held: dict[str, Any], since: int) -> tuple[Any, Answer, set[str]]:
-    """The participants and removed participants modified since ``since``, folded into the rows ``held``
-    (registration id -> :class:`converters.roster.Row`) by :func:`converters.roster.merge`: (what they
-    change, the participants answer, the removed registration ids)."""
-    changes, removed_answer = together(client, lambda: client.participants_answer(race_id, since),
-                                       lambda: client.participants_answer(race_id, since, removed=True))
-    removed = rows_of(removed_answer)
-    gone = {str(r.p.registration_id) for r in removed if r.p.registration_id}
-    return merge(held, rows_of(changes), removed), changes, gone
-
-
-def advance(client: Any, rs: RaceState, overlap: int) -> bool:
-    """Bring ``rs`` up to RaceEntry's state now, reading only what changed since ``rs.read_at`` (less
-    ``overlap`` seconds): ``rs.current`` as changed, ``rs.removed`` with the removals, ``rs.read_at`` moved.
-    Returns whether a planned field changed: a runner added, removed or holding other values (fields
-    beyond the model's aside: a plan never reads them)."""
-    now = _server_now(client)
-    held = {str(p.registration_id): Row(None, p.event_id, p.last_modified or 0, p) for p in rs.current}
-    merged, _, gone = read_changes(client, rs.race_id, held, max(0, int(rs.read_at or 0) - overlap))
-    rs.current = merged.records(held)
-    changed = bool(merged.gone & held.keys()) or any(
-        old is None or old.values()[:-1] != new.values()[:-1] for _, new, old in merged.upserts)
-    if rs.removed is not None:
-        changed = changed or not gone <= rs.removed
-        rs.removed |= gone
-    rs.read_at = now or rs.read_at
-    return changed
-
-
-def _pushed(ledger: Any) -> int:
-    return sum(1 for e in ledger if e.get("registration_id") and not e.get("carried"))
-
-
-def _unseen(ledger: Any, held: dict[str, Any], merged: Any) -> int:
-    """How many of the changes the file's pushes confirmed since the pull (its ledger) the read does not
-    show: an add (or a matched runner) that is nowhere, a modify or switch whose runner did not change,
-    a delete whose runner is still there."""
-    n = 0
-    for e in ledger:
-        rid = str(e.get("registration_id") or "")
-        if not rid or e.get("carried"):
-            continue
-        op, seen, gone = e.get("op"), rid in merged.incoming, rid in merged.gone
-        if op == "add":
-            n += not (seen or gone or rid in held)
-        elif op in ("modify", "switch"):
-            n += not (seen or gone)
-        elif op == "delete":
-            n += rid in held and not gone
-    return n
 
 
 def _age(seconds: float) -> str:
     hours = seconds / 3600
     return f"{hours:.0f} h" if hours >= 1.5 else f"{seconds / 60:.0f} min"
-
-
-def event_ids(race: Any) -> list[int] | None:
-    if not isinstance(race, dict) or not race.get("events"):
-        return None
-
-    return list(race_events(race))
-
-
-def load_context(race_id: int, path: str | Path) -> dict[str, Any]:
-    """``--race``: a context written by pull, a races response or one race object. Raises PlanError for
-    another race's context."""
-    path = Path(path)
-    data = load_file(path)
-    if isinstance(data, dict) and "race" in data and "race_id" in data:
-        ctx = data
-    else:
-        race = data.get("race") if isinstance(data, dict) and isinstance(data.get("race"), dict) else data
-        if isinstance(data, dict) and isinstance(data.get("races"), list):
-            race = next((r.get("race") for r in data["races"] if str((r.get("race") or {}).get("race_id"))
-                         == str(race_id)), None)
-        ctx = {"race_id": race.get("race_id") if isinstance(race, dict) else None, "race": race, "teams": None,
-               "team_types": None}
-    check_context(ctx, race_id, path)
-    return ctx
-
-
-def check_context(ctx: dict[str, Any] | None, race_id: int, where: Any) -> None:
-    if ctx and ctx.get("race_id") is not None and str(ctx["race_id"]) != str(race_id):
-        raise PlanError(f"{where} is the context of race {ctx['race_id']}, not race {race_id}: the file was "
-                        f"pulled from another race; check RACE_ID")
-
-
-def offline_state(race_id: int, base: list[Participant], ctx: dict[str, Any] | None) -> RaceState:
-    """A RaceState from saved JSON only (no network): the base stands for RaceEntry's current state."""
-    ctx = ctx or {}
-    teams = parse_teams(ctx["teams"]) if ctx.get("teams") is not None else []
-    types = parse_team_types(ctx["team_types"]) if ctx.get("team_types") is not None else []
-    race = ctx.get("race")
-    return RaceState(race_id, race, event_ids(race), teams, types, base)
-
-
-def load_base(path: str | Path) -> list[Participant]:
-    """The participants of a saved base (``base.json.gz``, a snapshot or any saved participants answer)."""
-    return _participants_of(binding_mod.load_base_file(path), str(path))
-
-
-def base_of(b: Binding) -> tuple[list[Participant], list[Participant]] | None:
-    """The binding's base: (as the file was written, advanced by every confirmed push in its ledger)."""
-    raw = b.base_raw()
-    if raw is None:
-        return None
-    written = _participants_of(raw, str(b.base_path))
-    del raw
-    b.release_base()  # decoded without its bytes: the 55 MB of a 50,000-runner base can go
-    return written, binding_mod.apply_ledger(written, b.ledger)
-
-
-def _participants_of(data: Any, where: str) -> list[Participant]:
-    """A saved participants answer (bytes, or an Answer just read), decoded and checked in one typed
-    pass, as participants. Bytes are decoded afresh on every call, so no caller shares another's
-    participants; a base is only compared, never written back from its records, so they are decoded
-    without their extra fields and the 55 MB of a 50,000-runner base are not kept."""
-    if isinstance(data, Answer):
-        return data.participants
-    return as_answer(data, where, keep_bytes=False).participants
 
 
 def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str | None = None,
@@ -331,32 +66,6 @@ def read_input(file: str | Path, profile: Any, race: Any = None, encoding: str |
 
 # ------------------------------------------------------------------------------------------ the pipeline
 
-@dataclass
-class Target:
-    """Which file, bound how: the binding (or None) and the race, profile and server settled with it."""
-
-    file: Path
-    bind_as: Path  # the path whose binding is used (the drop folder binds a dropped file to out/<name>)
-    binding: Binding | None
-    race_id: int
-    profile: str
-    server: str | None
-
-    @property
-    def url(self) -> str:
-        """The server to talk to: the one settled for the file, else the last login's (else the demo)."""
-        return self.server or resolve_base_url(None, None)
-
-
-def target(file: str | Path, *, race_id: int | None = None, profile: str | None = None,
-           server: str | None = None, bind_as: str | Path | None = None) -> Target:
-    """Settle race id, profile and server from the command line and the file's binding."""
-    file = Path(file)
-    bind_path = Path(bind_as) if bind_as else file
-    b = binding_mod.load(bind_path)
-    rid, prof, srv = binding_mod.settle(b, race_id=race_id, profile=profile, server=server, file=file.name)
-    return Target(file, bind_path, b, rid, prof, srv)
-
 
 @dataclass
 class Reuse:
@@ -372,6 +81,8 @@ class Reuse:
 
 @dataclass
 class Planned:
+    """A plan and what it was made from: the file as read, RaceEntry's state, the base and the target."""
+
     plan: Plan
     data: Any  # convert.FileData, with ledger ids filled in
     rs: RaceState
@@ -382,6 +93,7 @@ class Planned:
 
     @property
     def warnings(self) -> list[str]:
+        """What reading the file had to warn about."""
         return list(getattr(self.data, "warnings", []) or [])
 
 
@@ -411,7 +123,7 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
     settles it once); its binding is read again, as it may have grown since."""
     check_readable(file)  # a missing file, or an .xls, is said first: before "which race?"
     if again is not None and client is not None and not offline and base_path is None and race_path is None:
-        tgt = _settle(file, settled, race_id=race_id, profile=profile, server=server, bind_as=bind_as)
+        tgt = settle(file, settled, race_id=race_id, profile=profile, server=server, bind_as=bind_as)
         if _reusable(again, tgt):
             options = (delete, team_type, prefer, two_way, tuple(new_runners or ()))
             planned = _again(again, tgt, client, before_plan, renamed, options)
@@ -419,72 +131,21 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
                 return planned
             before_plan = None  # done: the plan is made afresh from the ledger reconciling wrote
     if prefetched is None:
-        from .reader import prefetch
-
         prefetched = prefetch(file)  # parses an .xlsx while the base and RaceEntry load
     # Offline no server is asked, so none can contradict the binding.
-    tgt = _settle(file, settled, race_id=race_id, profile=profile, server=None if offline else server,
-                  bind_as=bind_as)
-    b = tgt.binding
-    ctx = load_context(tgt.race_id, race_path) if race_path else (b.context if b is not None else None)
-    check_context(ctx, tgt.race_id, b.folder / "race.json" if b is not None and not b.legacy
-                  else binding_mod.legacy_context_path(tgt.bind_as))
-    # A file is compared with the version it was made from: its own binding's base (or --base); a copy
-    # (a dropped file, bound as the output it came from, or a file without a binding) with the recorded
-    # version its unchanged rows match, never simply the newest one.
-    copy = b is None or not b.has_base or tgt.bind_as != tgt.file
-    read_note = ""
-    why = None if offline else _full_reason(b, copy, base_path, full, full_after)
-    answer = None
-    if why is None:  # read incrementally: the base with its rows' bytes, RaceEntry's state until changed
-        assert b is not None
-        answer = as_answer(b.base_raw(), str(b.base_path))
-        b.release_base()  # the answer holds its bytes (each record's fields beyond the model's)
-        written = answer.participants
-        base = binding_mod.apply_ledger(written, b.ledger)
-    else:
-        written, base = _bases(b if not copy else None, base_path)
-    base_note = _base_note(tgt, b, base_path) if base is not None else ""
-    incremental = False  # RaceEntry's state read as the file's own base and the changes since
-    data = None  # the file, once read
+    tgt = settle(file, settled, race_id=race_id, profile=profile, server=None if offline else server,
+                 bind_as=bind_as)
+    m = _Making(file, tgt, encoding, prefetched, client, tgt.binding, _context(tgt, race_path))
+    _read_bases(m, offline, base_path, full, full_after)
     if offline:
-        if base is None:
+        if m.base is None:
             raise PlanError("--offline needs --base SNAPSHOT (or a file pulled by timersync, which keeps "
                             "RaceEntry as pulled beside it)")
-        rs = offline_state(tgt.race_id, base, ctx)
+        m.rs = offline_state(tgt.race_id, m.base, m.ctx)
     else:
-        if client is None:
-            if client_for is None:
-                raise PlanError("no RaceEntry client")
-            client = client_for(tgt.url)
-        progress.say(f"reading race {tgt.race_id} from RaceEntry", force=True)
-        rs = None
-        if answer is not None:
-            assert b is not None
-            reading = _in_background(changes_state, client, tgt.race_id, answer, b.ledger)
-            answer = None
-            if (ctx or {}).get("race"):  # the file reads as it was written, without RaceEntry's answer
-                data = _while(reading, lambda: read_input(file, tgt.profile, ctx["race"], encoding, written,
-                                                          prefetched))
-            rs, got = reading.result()
-            incremental = rs is not None
-            if rs is not None:
-                from .readcheck import clock
-
-                read_note = f"Read RaceEntry: {got} since the file was pulled at {clock(b.pulled_at or 0)}."
-            else:
-                why = got
-        if rs is None:
-            rs = race_state(client, tgt.race_id, before=base, before_at=b.pulled_at if b is not None else None)
-            read_note = f"Read the whole race ({why})."
-        if before_plan is not None and before_plan(rs, tgt) is not False:
-            fresh = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
-            if fresh is not None and b is not None and fresh.ledger != b.ledger:
-                b = tgt.binding = fresh
-                if base_path is None and written is not None:  # the same pulled base, the longer ledger
-                    base = binding_mod.apply_ledger(written, b.ledger)
-
-    journal = Journal(tgt.race_id, server=None if offline else (client.base_url if client is not None
+        _read_raceentry(m, client_for, before_plan, base_path)
+    assert m.rs is not None
+    journal = Journal(tgt.race_id, server=None if offline else (m.client.base_url if m.client is not None
                                                                    else tgt.server))
     if renamed is None and not offline:
         renamed = journal.renamed
@@ -492,33 +153,135 @@ def make(file: str | Path, *, client: Any = None, race_id: int | None = None, pr
         renamed = renamed()  # after before_plan: reconciling records the new ids of switches
     # Event columns that disagree are settled against the events the file was written with: after a push
     # switched a runner by event name, the untouched event id column is still the stale one.
-    stamp = _stamp(tgt) if incremental and rs.read_at and not race_path else None
+    stamp = _stamp(tgt) if m.incremental and m.rs.read_at and not race_path else None
     # The file is read with the race it was written with (event names, Race Result's contest numbers),
     # kept in its binding; RaceEntry's current race only when there is none.
-    if data is None:
-        data = read_input(file, tgt.profile, ((ctx or {}).get("race") or rs.race), encoding,
-                          written or rs.current, prefetched)
-    if base is None and not offline:
-        from . import versions
+    if m.data is None:
+        m.data = read_input(file, tgt.profile, ((m.ctx or {}).get("race") or m.rs.race), encoding,
+                            m.written or m.rs.current, prefetched)
+    if m.base is None and not offline:
+        _find_origin(m, two_way)
+    return _compare(file, tgt, m.b, m.ctx, m.data, m.rs, m.written, m.base, m.base_note, m.read_note,
+                    client=m.client, offline=offline, delete=delete, team_type=team_type, prefer=prefer,
+                    renamed=renamed, two_way=two_way, new_runners=new_runners, journal=journal, stamp=stamp)
 
-        origin = versions.find_origin(client.base_url if client is not None else tgt.url, tgt.race_id,
-                                      data.participants, data.present, tgt.profile)
-        if origin is not None:
-            try:
-                written = origin.participants()
-            except TimersyncError:  # pruned by another process meanwhile: as if there were none
-                origin = None
-        if origin is not None:
-            base = binding_mod.apply_ledger(written, b.ledger) if b is not None else written
-            base_note = f"Compared with {origin.describe()}."
-        else:
-            base_note = (f"No base: {Path(file).name} was not written by timersync here (no .timersync folder, "
-                         f"no recorded version matches), so only adds are sent" + (
-                             "; --two-way: the file wins wherever it differs." if two_way else
-                             "; --two-way sends the rest."))
-    return _compare(file, tgt, b, ctx, data, rs, written, base, base_note, read_note, client=client,
-                    offline=offline, delete=delete, team_type=team_type, prefer=prefer, renamed=renamed,
-                    two_way=two_way, new_runners=new_runners, journal=journal, stamp=stamp)
+
+@dataclass
+class _Making:
+    """What :func:`make` has settled and read so far, step by step: the file's target and binding, its
+    context, the base (as written, and advanced by the ledger), RaceEntry's state and the file as read."""
+
+    file: str | Path
+    tgt: Target
+    encoding: str | None
+    prefetched: Any
+    client: Any
+    b: Binding | None
+    ctx: dict[str, Any] | None
+    answer: Any = None  # the file's own base with its rows' bytes, until the incremental read takes it
+    why: str | None = None  # why RaceEntry is read whole (None: its changes since the base will do)
+    written: list[Participant] | None = None
+    base: list[Participant] | None = None
+    base_note: str = ""
+    read_note: str = ""
+    rs: RaceState | None = None
+    incremental: bool = False  # RaceEntry's state read as the file's own base and the changes since
+    data: Any = None  # the file, once read
+
+
+def _context(tgt: Target, race_path: str | Path | None) -> dict[str, Any] | None:
+    """The race context the file goes with (``--race``, else its binding's), checked to be its race's."""
+    b = tgt.binding
+    ctx = load_context(tgt.race_id, race_path) if race_path else (b.context if b is not None else None)
+    check_context(ctx, tgt.race_id, b.folder / "race.json" if b is not None and not b.legacy
+                  else binding_mod.legacy_context_path(tgt.bind_as))
+    return ctx
+
+
+def _read_bases(m: _Making, offline: bool, base_path: str | Path | None, full: bool, full_after: float) -> None:
+    """The base the file is compared with, and whether RaceEntry can be read as it and the changes since
+    (``m.answer``) or must be read whole (``m.why``)."""
+    b, tgt = m.b, m.tgt
+    # A file is compared with the version it was made from: its own binding's base (or --base); a copy
+    # (a dropped file, bound as the output it came from, or a file without a binding) with the recorded
+    # version its unchanged rows match, never simply the newest one.
+    copy = b is None or not b.has_base or tgt.bind_as != tgt.file
+    m.why = None if offline else _full_reason(b, copy, base_path, full, full_after)
+    if m.why is None:  # read incrementally: the base with its rows' bytes, RaceEntry's state until changed
+        assert b is not None
+        m.answer = as_answer(b.base_raw(), str(b.base_path))
+        b.release_base()  # the answer holds its bytes (each record's fields beyond the model's)
+        m.written = m.answer.participants
+        m.base = binding_mod.apply_ledger(m.written, b.ledger)
+    else:
+        m.written, m.base = _bases(b if not copy else None, base_path)
+    m.base_note = _base_note(tgt, b, base_path) if m.base is not None else ""
+
+
+def _read_raceentry(m: _Making, client_for: Callable[[str], Any] | None,
+                    before_plan: Callable[[RaceState, Target], bool | None] | None,
+                    base_path: str | Path | None) -> None:
+    """RaceEntry's state: its changes since the file's base where they will do (the file read meanwhile),
+    else the whole race; then ``before_plan``, and the ledger again if it grew."""
+    tgt = m.tgt
+    if m.client is None:
+        if client_for is None:
+            raise PlanError("no RaceEntry client")
+        m.client = client_for(tgt.url)
+    progress.say(f"reading race {tgt.race_id} from RaceEntry", force=True)
+    if m.answer is not None:
+        _read_changes(m)
+    if m.rs is None:
+        m.rs = race_state(m.client, tgt.race_id, before=m.base, before_at=m.b.pulled_at if m.b is not None else None)
+        m.read_note = f"Read the whole race ({m.why})."
+    if before_plan is not None and before_plan(m.rs, tgt) is not False:
+        fresh = binding_mod.load(tgt.bind_as)  # reconciling may have added to the ledger
+        if fresh is not None and m.b is not None and fresh.ledger != m.b.ledger:
+            m.b = tgt.binding = fresh
+            if base_path is None and m.written is not None:  # the same pulled base, the longer ledger
+                m.base = binding_mod.apply_ledger(m.written, m.b.ledger)
+
+
+def _read_changes(m: _Making) -> None:
+    """RaceEntry read as the file's base and what changed since (:func:`changes_state`), on a thread of its
+    own while the file is read (when its context names the race it was written with). When the changes
+    do not add up, ``m.why`` says why and ``m.rs`` stays None: the whole race is read."""
+    b = m.b
+    assert b is not None
+    reading = _in_background(changes_state, m.client, m.tgt.race_id, m.answer, b.ledger)
+    m.answer = None
+    if (m.ctx or {}).get("race"):  # the file reads as it was written, without RaceEntry's answer
+        ctx = m.ctx
+        m.data = _while(reading, lambda: read_input(m.file, m.tgt.profile, ctx["race"], m.encoding, m.written,
+                                                    m.prefetched))
+    rs, got = reading.result()
+    m.incremental = rs is not None
+    if rs is not None:
+        m.rs = rs
+        m.read_note = f"Read RaceEntry: {got} since the file was pulled at {clock(b.pulled_at or 0)}."
+    else:
+        m.why = got
+
+
+def _find_origin(m: _Making, two_way: bool) -> None:
+    """A file without a base of its own: the recorded version its unchanged rows match is its base, else
+    it has none (only adds are sent, unless ``two_way``)."""
+    assert m.data is not None
+    origin = versions.find_origin(m.client.base_url if m.client is not None else m.tgt.url, m.tgt.race_id,
+                                  m.data.participants, m.data.present, m.tgt.profile)
+    if origin is not None:
+        try:
+            m.written = origin.participants()
+        except TimersyncError:  # pruned by another process meanwhile: as if there were none
+            origin = None
+    if origin is not None:
+        m.base = binding_mod.apply_ledger(m.written, m.b.ledger) if m.b is not None else m.written
+        m.base_note = f"Compared with {origin.describe()}."
+    else:
+        m.base_note = (f"No base: {Path(m.file).name} was not written by timersync here (no .timersync folder, "
+                       f"no recorded version matches), so only adds are sent" + (
+                           "; --two-way: the file wins wherever it differs." if two_way else
+                           "; --two-way sends the rest."))
 
 
 def _in_background(fn: Callable[..., Any], *args: Any) -> Future:
@@ -539,14 +302,6 @@ def _while(reading: Future, job: Callable[[], Any]) -> Any:
     except Exception:
         wait([reading])
         raise
-
-
-def _settle(file: str | Path, settled: Target | None, **how: Any) -> Target:
-    """The file's target: as the caller ``settled`` it, with its binding read again (it may have grown
-    since), else settled here (:func:`target`)."""
-    if settled is not None:
-        return dataclasses.replace(settled, binding=binding_mod.load(settled.bind_as))
-    return target(file, **how)
 
 
 def _again(again: Planned, tgt: Target, client: Any, before_plan: Any, renamed: Any,
@@ -664,8 +419,6 @@ def _event_names(*races: Any) -> dict[int, str]:
 
 def _base_note(tgt: Target, b: Binding | None, base_path: str | Path | None) -> str:
     """The plan's first line: which base it is compared with, in words."""
-    import time
-
     if base_path:
         return f"Compared with {Path(base_path).name} (--base)."
     if b is not None and b.legacy:
@@ -693,8 +446,6 @@ def _dob_format(prof: Any) -> str | None:
 
 def _full_reason(b: Binding | None, copy: bool, base_path: Any, full: bool, full_after: float) -> str | None:
     """Why RaceEntry must be read in full for this file (None: its changes since the base will do)."""
-    import time
-
     if full:
         return "--full"
     if base_path:
@@ -765,95 +516,3 @@ def unpushed_edits(file: str | Path) -> list[tuple[str | None, str]] | None:
     return edits_of(make(file, offline=True, race_id=b.race_id, profile=b.profile or None).plan)
 
 
-def bind_after_push(planned: Planned, server: str | None) -> Binding:
-    """The binding a push records into: the file's own, or, for a file timersync did not pull, a new one
-    whose base is RaceEntry as read before the push (so the next diff is three-way from there)."""
-    tgt = planned.target
-    b = tgt.binding
-    if b is not None and not b.legacy:
-        return b
-    rs = planned.rs
-    new = Binding(tgt.bind_as, server, tgt.race_id, binding_mod.profile_ref(tgt.profile), None, [],
-                  b.context if b is not None and b.context else {"race_id": tgt.race_id, "race": rs.race,
-                                                                   "teams": None, "team_types": None})
-    if b is not None and b.legacy and b.has_base:
-        new.set_base_raw(b.base_raw())
-    elif planned.base is not None:
-        new.set_base_raw(participants_response(planned.base, rs.events or []))
-    # Else no base: RaceEntry as it is now is not what the file was made from; taking it as the base would
-    # make every later RaceEntry change look like the file's edit to push back. The ledger alone is kept.
-    new.save()
-    tgt.binding = new
-    return new
-
-
-# ---------------------------------------------------------------------------------------- plan folders
-
-def write_plan(plan: Plan, folder: str | Path, summary: dict[str, Any], text: str,
-               title: str = "timersync plan", where: Any = None) -> list[Path]:
-    """Write the plan's exact request bodies (each validated against its schema), the summary and
-    ``preview.html`` (the plan as a page to open, naming the server and race ``where`` says: a
-    converters.preview.Where).
-
-    Participants joining a team the plan creates carry ``"team_id": "new team: NAME"``: the id exists only
-    once the team is created; push puts it in. More than 250 deletes are split into
-    ``delete_participants-1.json``, ``-2.json``, ... (RaceEntry's per-request cap)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    bodies = plan_requests(plan)
-    written = []
-    for key, name, schema in (("teams", "teams", "teams.request"),
-                              ("participants", "participants", "participants.request"),
-                              ("switch_participant_events", "switch_participant_events", "switch.request")):
-        if key in bodies:
-            schemas.validate(schema, bodies[key], f"{name}.json")
-            save_file(folder / f"{name}.json", bodies[key])
-            written.append(folder / f"{name}.json")
-    deletes = bodies.get("delete_participants") or []
-    for i, body in enumerate(deletes, 1):
-        schemas.validate("delete.request", body, "delete_participants.json")
-        path = folder / (f"delete_participants-{i}.json" if len(deletes) > 1 else "delete_participants.json")
-        save_file(path, body)
-        written.append(path)
-    save_file(folder / "summary.json", summary)
-    write_text(folder / "summary.txt", text + "\n")
-
-    write_text(folder / "preview.html", render(plan, title, where))
-    return written + [folder / "summary.json", folder / "summary.txt", folder / "preview.html"]
-
-
-def row_names(plan: Plan) -> dict[int, str]:
-    """The runner on each file row the plan sends (adds by the file's name, the others as RaceEntry
-    names them), for receipts and refusals."""
-    names: dict[Any, str] = {a.row: who_of(a.participant) for a in plan.adds}
-    for item in (*plan.modifies, *plan.switches):
-        names.setdefault(item.row, who_of(item.current))
-    return names
-
-
-def write_receipt(folder: str | Path, result: Any) -> Path:
-    """``receipt.csv`` after a push: per file row, the runner, what was done and the registration id
-    RaceEntry gave (or the reason it refused)."""
-    import csv
-    import io
-
-    plan = result.plan
-    names = row_names(plan)
-    modified = {m.row: m.registration_id for m in plan.modifies}
-    rows: list[list[Any]] = [[row, names.get(row, ""), "added", rid, ""] for row, rid in result.added]
-    failed = {(e.row, e.what) for e in result.errors}
-    rows += [[row, names.get(row, ""), "modified", rid, ""] for row, rid in modified.items()
-             if (row, "modify") not in failed]
-    by_old = {s.registration_id: s for s in plan.switches}
-    rows += [[by_old[old].row if old in by_old else "", names.get(by_old[old].row, "") if old in by_old else "",
-              "switched", new, f"was {old}" if new != old else ""] for old, new in result.switched]
-    rows += [["", "", "deleted", rid, ""] for rid in result.deleted]
-    rows += [[e.row if e.row is not None else "", names.get(e.row, ""), f"refused ({e.what})",
-              e.registration_id or "", e.message] for e in result.errors]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(["file row", "runner", "what", "registration id", "note"])
-    writer.writerows(sorted(rows, key=lambda r: (r[0] == "", r[0] if isinstance(r[0], int) else 0)))
-    path = Path(folder) / "receipt.csv"
-    write_text(path, buf.getvalue(), encoding="utf-8-sig")  # a BOM: Excel opens it as UTF-8
-    return path

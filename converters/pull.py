@@ -15,10 +15,11 @@ from .binding import load as load_binding
 from .client import RaceEntryClient
 from .errors import InputError, PlanError, ProfileError, TimersyncError
 from .model import parse_teams
-from .planning import base_of, optional_team_types
 from .races import with_events
+from .racestate import optional_team_types
 from .records import kind_of
 from .roster import roster_path
+from .targets import base_of
 from .writer import write_file
 
 LOG = logging.getLogger("timersync.pull")
@@ -52,7 +53,7 @@ class Fetched:
 
 def fetch(client: RaceEntryClient, race_id: int, progress: Callable[[int], None] | None = None) -> Fetched:
     """Read race ``race_id``: the race (with its events), every participant, teams and team types (None
-    when RaceEntry does not give them: :func:`converters.planning.optional_team_types`)."""
+    when RaceEntry does not give them: :func:`converters.racestate.optional_team_types`)."""
     race = client.race(race_id)
     data = client.participants_answer(race_id, 0, progress=progress)
     race, note = with_events(race, data, race_id)

@@ -5,7 +5,7 @@ A server that caps its answers without saying so, or drops rows, would otherwise
 race of 450, and a later diff would call the other 350 "deleted in RaceEntry". A read is refused when it
 lacks a large share of the runners the previous read had (more than ``SHARE`` of them and more than
 ``LEAST``) that the removed feed does not account for. One function, :func:`check`, serves pull, diff/push
-(``planning.race_state``) and sync.
+(``racestate.race_state``) and sync.
 """
 
 from __future__ import annotations

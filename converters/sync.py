@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import orjson
 
-from . import binding, planning, state
+from . import binding, planning, racestate, state
 from .atomic import file_sha256
 from .binding import bind
 from .values import named
@@ -263,7 +263,7 @@ class Syncer:
             if note:
                 LOG.warning("%s", note)
             out["teams"] = self.client.teams(self.race_id)
-            out["team_types"] = planning.optional_team_types(self.client, self.race_id)
+            out["team_types"] = racestate.optional_team_types(self.client, self.race_id)
         return out
 
     def _merge(self, fetched: dict[str, Any], full: bool, result: SyncResult) -> None:

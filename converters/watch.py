@@ -48,7 +48,7 @@ from typing import Any, Callable
 
 import orjson
 
-from . import planning, progress, push
+from . import planfolder, planning, progress, push, racestate
 from .atomic import file_sha256, write_bytes, write_text
 from .binding import bind, profile_ref
 from .client import resolve_base_url
@@ -57,7 +57,7 @@ from .errors import (ApiError, ConnectionFailed, CutShort, InputError, ProfileEr
 from .jsonio import load_bytes, loads
 from .model import Answer, decode_participants, parse_participants, parse_teams
 from .notices import group
-from .planning import write_receipt
+from .planfolder import write_receipt
 from .preview import Where
 from .profiles import load_profile
 from .races import with_events
@@ -370,7 +370,7 @@ class Watcher:
         if self._context is None:
             race = self.client.race(self.config.race_id)
             teams = self.client.teams(self.config.race_id)
-            team_types = planning.optional_team_types(self.client, self.config.race_id)
+            team_types = racestate.optional_team_types(self.client, self.config.race_id)
             self._context = {"race": race, "teams": teams, "team_types": team_types}
         return self._context
 
@@ -725,7 +725,7 @@ class Watcher:
         text = f"{path.name} against RaceEntry race {cfg.race_id}:\n{summary_text(plan)}"
         # The same files as `timersync diff -o`: the exact request bodies, each checked against its schema.
 
-        planning.write_plan(plan, folder, summary, text, f"{path.name}: plan for RaceEntry race {cfg.race_id}",
+        planfolder.write_plan(plan, folder, summary, text, f"{path.name}: plan for RaceEntry race {cfg.race_id}",
                             Where.of_planned(planned))
         c = plan.counts()
         what = ", ".join(plural(c[key], one) for key, one in (("teams", "new team"), ("adds", "add"),

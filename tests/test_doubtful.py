@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from converters import state
+from converters.push_result import PushInterrupted
 from tests.conftest import ROOT, control, unwrapped
 from tests.test_race_day import people, pull, run
 from tests.test_push import read_rows as rows_of
@@ -97,9 +98,9 @@ def test_two_spellings_of_one_server_push_one_at_a_time(client, server, tmp_path
 
 @pytest.fixture
 def quick_polls(monkeypatch):
-    from converters import push as lib
+    from converters import push_readback
 
-    monkeypatch.setattr(lib, "SETTLE_POLL", 0.3)
+    monkeypatch.setattr(push_readback, "SETTLE_POLL", 0.3)
 
 
 def test_504_then_applied_later_is_waited_for_not_sent_twice(client, server, tmp_path, quick_polls):
@@ -130,7 +131,7 @@ def test_rows_that_never_appear_are_planned_again_after_the_window(client, serve
     out = pull(client, server, tmp_path / "race.csv")
     names = add_runners(out, 5)
     post_fault(server, "503")
-    with pytest.raises(lib.PushInterrupted):
+    with pytest.raises(PushInterrupted):
         lib.push(RaceEntryClient(server.url), out)
     now = [time.time()]
     slept, said = [], []
@@ -222,7 +223,7 @@ def test_a_failure_after_a_batch_landed_says_what_landed(client, server, tmp_pat
 
     out = pull(client, server, tmp_path / "race.csv")
     names = add_runners(out, 10)
-    with pytest.raises(lib.PushInterrupted) as caught:
+    with pytest.raises(PushInterrupted) as caught:
         lib.push(Flaky(server.url), out, batch_size=5)
     assert str(caught.value).startswith("5 added before: ") and "connection refused" in str(caught.value)
     assert caught.value.exit_code == 3
@@ -299,7 +300,7 @@ def test_reversed_team_ids_put_each_runner_in_their_own_team(client, server, tmp
 
 
 def test_a_journal_kept_under_the_url_as_typed_is_taken_over(state_home):
-    from converters.push import Journal
+    from converters.journal import Journal
 
     url = "http://127.0.0.1:8765/rest"
     legacy = state_home / "journal" / f"{state.slug(url)}-race-2026"

@@ -14,7 +14,7 @@ from converters.identity import best_match, same_person
 from converters.summary import summary_text
 from converters.errors import PlanError
 from converters.model import Participant, Team, TeamType, participant_payload, participants_request
-from converters.push import check_plan
+from converters.push_guards import check_plan
 from tests.test_push import col, people, pulled, read_rows, run, write_rows
 
 EVENTS = [16, 67, 68]

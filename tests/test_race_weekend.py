@@ -19,9 +19,9 @@ from tests.test_push import col, people, read_rows, run, write_rows
 
 @pytest.fixture
 def quick_polls(monkeypatch):
-    from converters import push as lib
+    from converters import push_readback
 
-    monkeypatch.setattr(lib, "SETTLE_POLL", 0.3)
+    monkeypatch.setattr(push_readback, "SETTLE_POLL", 0.3)
 
 
 def late(rows, first, last, dob, event_id, email="", team=""):
