@@ -14,7 +14,7 @@ import orjson
 
 from .errors import InputError
 from .jsonio import load_bytes
-from .model import Answer
+from .answers import Answer
 
 GZIP_LEVEL = 3  # 55 MB of JSON: level 3 is ~2x faster than the default 9 for ~10% more bytes
 

@@ -23,7 +23,8 @@ import requests
 
 from . import progress as _progress
 from . import schemas, state, wire
-from .model import Answer, Participant, as_answer, gc_paused
+from .answers import Answer, as_answer
+from .model import Participant, gc_paused
 from .errors import AnsweredError, ApiError, AuthError, ConnectionFailed, ResponseLost, TimersyncError
 from .redact import redact, remember_secret
 

@@ -23,8 +23,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 from . import countries, dates
 from .errors import PlanError
-from .model import (POSTABLE_FIELDS, Participant, Team, TeamType, delete_request, gc_paused, participant_payload,
-                    participants_request, switch_request, teams_request)
+from .bodies import (POSTABLE_FIELDS, delete_request, participant_payload, participants_request, switch_request,
+                     teams_request)
+from .model import Participant, Team, TeamType, gc_paused
 from .records import ID_RE, INT_TEXT
 
 # Fields compared one by one (team_id is compared through the team, see _team_key).

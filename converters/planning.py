@@ -31,8 +31,9 @@ from .diff import EARLIEST_DOB, Plan, make_plan, named, plan_requests, who_of
 from .errors import ConnectionFailed, PlanError, TimersyncError
 from .journal import Journal
 from .jsonio import load_file, save_file
-from .model import (Answer, Participant, RawExtras, Team, TeamType, as_answer, gc_paused,
-                    parse_team_types, parse_teams, participants_response)
+from .answers import Answer, as_answer, parse_team_types, parse_teams, participants_response
+from .codec import RawExtras
+from .model import Participant, Team, TeamType, gc_paused
 from .preview import render
 from .profiles import load_profile
 from .races import race_events, with_events

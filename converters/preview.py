@@ -15,10 +15,10 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from .answers import parse_team_types, parse_teams
 from .client import DEMO_URL
 from .diff import Plan, summary_lines, who_of
 from .errors import TimersyncError
-from .model import parse_team_types, parse_teams
 from .races import race_events
 from .state import LOOPBACK, server_key
 

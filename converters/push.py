@@ -45,8 +45,9 @@ from .diff import (COMPARED_FIELDS, MAX_DELETE_PER_REQUEST, Add, Modify, Plan, i
 from .errors import (AnsweredError, ApiError, AuthError, ConnectionFailed, PlanError, ResponseLost, ShapeError,
                      TimersyncError)
 from .journal import Journal
-from .model import (Participant, Team, delete_request, parse_teams, participants_request, result_ids, switch_request,
-                    teams_request)
+from .answers import parse_teams
+from .bodies import delete_request, participants_request, result_ids, switch_request, teams_request
+from .model import Participant, Team
 from .planning import RaceState, advance, race_state
 
 LOG = logging.getLogger("timersync.push")

@@ -17,10 +17,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "converters"
 LAYERS: list[dict[str, set[str]]] = [
     {"shared": {"errors", "redact", "notices", "progress", "resources", "countries", "dates", "atomic",
                 "jsonio", "state", "logs", "locks"}},
-    {"model": {"schemas", "wire", "model", "races"}},
+    {"model": {"schemas", "wire", "model", "codec", "answers", "races"}},
     {"raceentry": {"client", "readcheck", "roster"},
      "files": {"profiles", "tabular", "xlsx", "records", "reader", "writer", "write_ids"}},
-    {"plan": {"diff", "bases", "versions", "binding", "journal", "planning", "push", "preview", "pull",
+    {"plan": {"bodies", "diff", "bases", "versions", "binding", "journal", "planning", "push", "preview", "pull",
               "convert", "frames"}},
     {"raceday": {"sync", "watch"},
      "rehearsal": {"server", "server.app", "server.seed", "server.defaults", "server.samples", "server.protocol",

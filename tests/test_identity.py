@@ -11,7 +11,8 @@ import pytest
 from converters import binding
 from converters.diff import best_match, make_plan, same_person, summary_text
 from converters.errors import PlanError
-from converters.model import Participant, Team, TeamType, participant_payload, participants_request
+from converters.bodies import participant_payload, participants_request
+from converters.model import Participant, Team, TeamType
 from converters.push import check_plan
 from tests.test_push import col, people, pulled, read_rows, run, write_rows
 
