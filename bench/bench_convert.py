@@ -106,7 +106,7 @@ def main() -> None:
         # Where the time goes: the model's JSON side (shared with every command) vs the file layer.
         from converters import schemas
         from converters.convert import gc_paused, read_file, write_file
-        from converters.model import parse_participants, participants_response
+        from converters.answers import parse_participants, participants_response
 
         phases = []
         with gc_paused():  # as convert_path runs them
@@ -116,7 +116,7 @@ def main() -> None:
             phases.append(("schema validate", timed(lambda: schemas.validate("participants.response", data))))
             t = time.perf_counter()
             ps = parse_participants(data)
-            phases.append(("model.parse_participants", time.perf_counter() - t))
+            phases.append(("answers.parse_participants", time.perf_counter() - t))
         phases.append(("rows + CSV write (file layer)", timed(lambda: write_file(d / "x.csv", ps, "raceresult", race))))
         phases.append(("rows + XLSX write (file layer)", timed(lambda: write_file(d / "x.xlsx", ps, "raceresult", race))))
         got = []
@@ -124,7 +124,7 @@ def main() -> None:
                        timed(lambda: got.append(read_file(d / "x.xlsx", "raceresult", race)))))
         resp = []
         with gc_paused():
-            phases.append(("model.participants_response",
+            phases.append(("answers.participants_response",
                            timed(lambda: resp.append(participants_response(got[0].participants)))))
             phases.append(("JSON save (orjson, indented)", timed(lambda: jsonio.save_file(d / "y.json", resp[0]))))
 

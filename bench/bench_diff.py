@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from converters.convert import prefetch, write_file  # noqa: E402
 from converters.diff import make_plan  # noqa: E402
-from converters.model import parse_participants, participants_response, parse_teams, parse_team_types  # noqa: E402
+from converters.answers import parse_participants, participants_response, parse_teams, parse_team_types  # noqa: E402
 from converters.server.seed import generate_race  # noqa: E402
 from converters import binding, planning  # noqa: E402
 from converters.planning import read_input  # noqa: E402

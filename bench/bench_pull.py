@@ -24,7 +24,7 @@ def main() -> None:
 
     from converters import schemas
     from converters.client import RaceEntryClient
-    from converters.model import decode_participants, parse_participants
+    from converters.answers import decode_participants, parse_participants
     from converters.server import start_background
 
     t0 = time.perf_counter()

@@ -31,7 +31,8 @@ def main() -> None:
     os.environ["TIMERSYNC_HOME"] = str(tmp / "state")
 
     from converters.client import RaceEntryClient
-    from converters.model import parse_participants, participant_payload, participants_request
+    from converters.answers import parse_participants
+    from converters.bodies import participant_payload, participants_request
     from converters.server import start_background
     from converters.sync import SyncOutput, Syncer
 

@@ -615,7 +615,7 @@ def part_diff(folder: str, n: str, profile: str = "runscore") -> dict:
     sys.path.insert(0, str(ROOT))
     from converters import binding, planning
     from converters.convert import prefetch, write_file
-    from converters.model import parse_participants, parse_teams, participants_response
+    from converters.answers import parse_participants, parse_teams, participants_response
     from converters.server.seed import generate_race
 
     data = generate_race(int(n), seed=7)

@@ -25,7 +25,7 @@ def main(n: int = 50_000, profile: str = "runscore") -> None:
         os.environ["TIMERSYNC_HOME"] = str(Path(tmp) / "state")
         from converters import versions  # noqa: E402
         from converters.convert import write_file  # noqa: E402
-        from converters.model import as_answer, parse_participants, participants_response  # noqa: E402
+        from converters.answers import as_answer, parse_participants, participants_response  # noqa: E402
         from converters.planning import read_input  # noqa: E402
         from converters.server.seed import generate_race  # noqa: E402
 

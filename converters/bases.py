@@ -14,7 +14,7 @@ import orjson
 
 from .errors import InputError
 from .jsonio import load_bytes
-from .model import Answer
+from .answers import Answer
 
 GZIP_LEVEL = 3  # 55 MB of JSON: level 3 is ~2x faster than the default 9 for ~10% more bytes
 
@@ -22,7 +22,7 @@ GZIP_LEVEL = 3  # 55 MB of JSON: level 3 is ~2x faster than the default 9 for ~1
 def json_pieces(data: Any, rows_per_piece: int = 1000) -> Iterable[bytes]:
     """``data`` as JSON in pieces: a participants answer (groups of rows) a thousand rows at a time, so
     the base of a 50,000-runner race is never one 55 MB string; anything else in one piece. A typed
-    :class:`~converters.model.Answer` gives its rows' exact bytes; bytes are written as they are."""
+    :class:`~converters.answers.Answer` gives its rows' exact bytes; bytes are written as they are."""
     if isinstance(data, Answer):
         yield from data.pieces(rows_per_piece)
         return
@@ -49,7 +49,7 @@ def json_pieces(data: Any, rows_per_piece: int = 1000) -> Iterable[bytes]:
 
 def load_base_file(path: str | Path) -> bytes:
     """A base's JSON bytes: ``base.json.gz`` or any saved participants answer (``.json``, as earlier
-    snapshots). The typed decoder (:func:`converters.model.decode_participants`) reads them."""
+    snapshots). The typed decoder (:func:`converters.answers.decode_participants`) reads them."""
     path = Path(path)
     if path.suffix != ".gz":
         return load_bytes(path)

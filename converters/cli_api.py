@@ -337,7 +337,7 @@ def demo(output_dir: str, count: int, as_json: bool) -> None:
             client = RaceEntryClient(handle.url)
             client.login(handle.email, handle.password)
             fetched = fetch(client, handle.race_id)  # one read of the race serves every file
-            from .model import parse_teams
+            from .answers import parse_teams
 
             if not as_json:  # the race as RaceEntry lists it now: what every file holds
                 click.echo(f"Bundled RaceEntry server on {handle.url}\n(race {handle.race_id}, "

@@ -23,7 +23,8 @@ import requests
 
 from . import progress as _progress
 from . import schemas, state, wire
-from .model import Answer, Participant, as_answer, gc_paused
+from .answers import Answer, as_answer
+from .model import Participant, gc_paused
 from .errors import AnsweredError, ApiError, AuthError, ConnectionFailed, ResponseLost, TimersyncError
 from .redact import redact, remember_secret
 
@@ -448,7 +449,7 @@ class RaceEntryClient:
     def participants_answer(self, race_id: int, since: int = 0, removed: bool = False,
                             progress: Callable[[int], None] | None = None) -> Answer:
         """Participants (or removed participants) modified at or after ``since``, decoded in one typed pass
-        (:func:`converters.model.decode_participants`) with each row's exact bytes kept.
+        (:func:`converters.answers.decode_participants`) with each row's exact bytes kept.
 
         Without a timestamp RaceEntry uses "now", so a full download passes 0. The document does not
         page; RunSignup, whose API RaceEntry copies, pages with ``results_per_page`` and either ``page`` or

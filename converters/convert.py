@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import jsonio, schemas
+from .answers import decode_participants, parse_teams, participants_json
 from .atomic import write_pieces
+from .codec import team_to_api
 from .errors import InputError
-from .model import decode_participants, gc_paused, parse_teams, participants_json, team_to_api
+from .model import gc_paused
 from .profiles import Profile, load_profile
 from .races import race_event_order, race_events, with_events
 from .reader import check_complete, prefetch, read_file, rows_to_participants, rows_to_teams

@@ -26,7 +26,8 @@ from . import countries
 from .compare import Matched, compare_matched
 from .errors import PlanError
 from .identity import best_match, identity, identity_index, near_index, near_match, near_why, same_person
-from .model import POSTABLE_FIELDS, Participant, Team, TeamType, gc_paused
+from .bodies import POSTABLE_FIELDS
+from .model import Participant, Team, TeamType, gc_paused
 from .plans import Add, Conflict, Delete, Invalid, Plan, Unpushable
 from .records import ID_RE
 from .team_plan import TeamNeeds, check_team_sizes, choose_team_types, joins_a_team

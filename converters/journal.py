@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from . import state
+from .bodies import result_ids
 from .errors import TimersyncError
 from .jsonio import load_file, save_file
-from .model import result_ids
 
 
 class Journal:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import (POSTABLE_FIELDS, Team, delete_request, participant_payload, participants_request, switch_request,
-                    teams_request)
+from .bodies import (POSTABLE_FIELDS, delete_request, participant_payload, participants_request, switch_request,
+                     teams_request)
+from .model import Team
 from .plans import Add, Modify, Plan
 from .records import INT_TEXT
 from .values import norm, push_value
@@ -31,7 +32,7 @@ def modify_payload(m: Modify, team_ids: dict[str, str] | None = None) -> dict[st
     changes applied (user, address, team), so a RaceEntry that replaces the record (or its user or
     address object) on update keeps every field, as one that merges does. Values come from RaceEntry's
     record or the file's changes only, never from the file's unchanged cells; a field RaceEntry has blank
-    stays out (see :func:`converters.model.participant_payload`)."""
+    stays out (see :func:`converters.bodies.participant_payload`)."""
     p = m.current.copy(event_id=m.event_id)
     changed = []
     for c in m.changes:

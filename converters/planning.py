@@ -30,7 +30,8 @@ from .validate import EARLIEST_DOB
 from .values import named
 from .errors import PlanError, TimersyncError
 from .journal import Journal
-from .model import Participant, as_answer, gc_paused, parse_team_types, parse_teams
+from .answers import as_answer, parse_team_types, parse_teams
+from .model import Participant, gc_paused
 from .profiles import load_profile
 from .races import race_events
 from .racestate import RaceState, advance, changes_state, offline_state, race_state, read_team_types, together

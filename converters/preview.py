@@ -15,9 +15,9 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from .answers import parse_team_types, parse_teams
 from .client import DEMO_URL
 from .errors import TimersyncError
-from .model import parse_team_types, parse_teams
 from .plans import Plan
 from .races import race_events
 from .state import LOOPBACK, server_key

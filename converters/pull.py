@@ -10,11 +10,11 @@ from typing import Any, Callable
 
 from . import binding, readcheck
 from . import progress as _progress
+from .answers import parse_teams
 from .atomic import write_bytes, write_pieces
 from .binding import load as load_binding
 from .client import RaceEntryClient
 from .errors import InputError, PlanError, ProfileError, TimersyncError
-from .model import parse_teams
 from .races import with_events
 from .racestate import optional_team_types
 from .records import kind_of
@@ -41,7 +41,7 @@ class Fetched:
 
     race_id: int
     race: dict[str, Any]
-    data: Any  # the participants answer (model.Answer: typed, with each row's exact bytes)
+    data: Any  # the participants answer (answers.Answer: typed, with each row's exact bytes)
     teams_raw: Any
     team_types: Any
     notes: list[str] = field(default_factory=list)  # what the read had to make up for (no events listed)

@@ -28,7 +28,8 @@ from .summary import plural
 from .values import norm
 from .errors import PlanError, TimersyncError
 from .journal import Journal
-from .model import delete_request, parse_teams
+from .answers import parse_teams
+from .bodies import delete_request
 from .push_batches import Sender
 from .push_guards import check_plan
 from .push_ledger import bind_after_push, ledger_wiped, record_matches, tie_to_twin

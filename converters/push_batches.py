@@ -20,7 +20,9 @@ from .identity import identity, identity_index, same_person
 from .values import norm
 from .errors import AnsweredError, ApiError, AuthError, ConnectionFailed, ResponseLost, ShapeError, TimersyncError
 from .journal import Journal
-from .model import Participant, parse_teams, result_ids
+from .answers import parse_teams
+from .bodies import result_ids
+from .model import Participant
 from .push_readback import READ_OVERLAP, batch_words, person_of, read_back
 from .push_result import PushInterrupted, ReadBack
 from .racestate import RaceState, advance, race_state

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from . import binding as binding_mod
 from .binding import Binding
-from .model import participants_response
+from .answers import participants_response
 from .planning import Planned
 from .push_result import Wiped
 

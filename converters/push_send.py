@@ -13,7 +13,8 @@ from .payloads import MAX_DELETE_PER_REQUEST, modify_payload, participant_rows, 
 from .plans import Add, Modify
 from .values import norm
 from .journal import Journal
-from .model import Team, delete_request, participants_request, switch_request, teams_request
+from .bodies import delete_request, participants_request, switch_request, teams_request
+from .model import Team
 from .push_batches import Sender
 from .push_readback import identity_of
 from .push_result import Changed, PushResult, RowError, not_confirmed

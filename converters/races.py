@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .answers import Answer
 from .errors import ShapeError
-from .model import Answer, as_int, as_text
+from .model import as_int, as_text
 
 
 def race_events(race: Any) -> dict[int, str]:

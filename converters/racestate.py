@@ -14,7 +14,9 @@ from typing import Any, Callable
 
 from . import readcheck
 from .errors import ConnectionFailed, PlanError, TimersyncError
-from .model import Answer, Participant, RawExtras, Team, TeamType, parse_team_types, parse_teams
+from .answers import Answer, parse_team_types, parse_teams
+from .codec import RawExtras
+from .model import Participant, Team, TeamType
 from .races import race_events, with_events
 from .roster import OVERLAP, Row, merge, rows_of
 

@@ -16,8 +16,9 @@ from typing import Any, Iterable, Sequence
 import orjson
 
 from . import state
+from .answers import Answer, participant_from_json
 from .errors import TimersyncError
-from .model import Answer, Participant, participant_from_json
+from .model import Participant
 
 OVERLAP = 60  # seconds re-read before each watermark (inclusive, whole-second timestamps)
 

@@ -37,7 +37,8 @@ from .atomic import file_sha256
 from .binding import bind
 from .values import named
 from .errors import ApiError, InputError, PlanError, ShortRead, TimersyncError
-from .model import CANONICAL_FIELDS, Answer, Participant, as_answer, by_event, parse_teams, participant_from_json
+from .answers import Answer, as_answer, by_event, parse_teams, participant_from_json
+from .model import CANONICAL_FIELDS, Participant
 from .races import race_events
 from .roster import OVERLAP, Roster, Row, merge, roster_path, rows_of
 from .writer import write_file

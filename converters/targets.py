@@ -15,7 +15,8 @@ from .binding import Binding
 from .client import resolve_base_url
 from .errors import PlanError
 from .jsonio import load_file
-from .model import Answer, Participant, as_answer
+from .answers import Answer, as_answer
+from .model import Participant
 
 
 @dataclass

@@ -9,7 +9,8 @@ from collections import Counter
 from typing import Any, Iterable
 
 from . import countries, dates
-from .model import POSTABLE_FIELDS, Participant
+from .bodies import POSTABLE_FIELDS
+from .model import Participant
 from .records import ID_RE
 
 # Fields compared one by one (team_id is compared through the team, see converters.compare).

@@ -36,10 +36,11 @@ from typing import Any, Iterable, Sequence
 import orjson
 
 from . import state, wire
+from .answers import Answer, as_answer, participant_from_json
 from .atomic import atomic_writer, write_bytes
 from .bases import GZIP_LEVEL, json_pieces, load_base_file
 from .values import COMPARED_FIELDS, UNPUSHABLE_FIELDS, norm
-from .model import Answer, as_answer, as_int, participant_from_json
+from .model import as_int
 from .profiles import profile_ref, same_profile
 
 LOG = logging.getLogger("timersync.versions")
@@ -73,7 +74,7 @@ def _race_dir(server: str | None, race_id: Any, create: bool = True) -> Path:
 def record(server: str | None, race_id: int, *, file_name: str, profile: Any, base: Any,
            written_at: float | None = None) -> str | None:
     """Record that ``file_name`` was written with ``profile`` from ``base`` (a participants answer: its
-    JSON bytes, a typed :class:`~converters.model.Answer` or the grouped list of dicts, as
+    JSON bytes, a typed :class:`~converters.answers.Answer` or the grouped list of dicts, as
     :func:`converters.binding.bind` gets it). Returns the version's id, or None when it could not be
     recorded: a failure (a full disk, an unwritable state folder, a base of another shape) is logged as a
     warning and never raised, so the write being recorded goes on.
@@ -314,7 +315,7 @@ class _Comparer:
 
     def scan(self, data: bytes, where: str, keep: bool = False) -> tuple[int, list[Any] | None]:
         """How many of the file's rows equal a version's (``data``, its answer's bytes); ``keep``: with the
-        version's participants (as :func:`converters.model.as_answer` decodes them without their bytes)."""
+        version's participants (as :func:`converters.answers.as_answer` decodes them without their bytes)."""
         rows, seen, get, equal = self.rows, self.seen, self.get, self.equal
         records: list[Any] | None = [] if keep else None
         n = 0

@@ -49,13 +49,13 @@ from typing import Any, Callable
 import orjson
 
 from . import planfolder, planning, progress, push, racestate
+from .answers import Answer, decode_participants, parse_participants, parse_teams
 from .atomic import file_sha256, write_bytes, write_text
 from .binding import bind, profile_ref
 from .client import resolve_base_url
 from .errors import (ApiError, ConnectionFailed, CutShort, InputError, ProfileError, SchemaError, ShapeError,
                      TimersyncError)
 from .jsonio import load_bytes, loads
-from .model import Answer, decode_participants, parse_participants, parse_teams
 from .notices import group
 from .planfolder import write_receipt
 from .preview import Where

@@ -10,7 +10,7 @@ Fields the document does not list are accepted, as the schemas accept them (Race
 the structs skip them. A participant row is decoded from its own slice of the answer (``msgspec.Raw``, no
 copy), so the exact bytes of each row stay at hand: the fields the model does not name, listed or not, are
 decoded from them on first use so that nothing RaceEntry sent is lost (see
-:func:`converters.model.decode_participants`).
+:func:`converters.answers.decode_participants`).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class Event(Struct, gc=False):
 
 class Group(Struct, gc=False):
     """One event's group of a participants answer. The event object and each row stay as their exact
-    bytes until decoded one by one (:func:`converters.model.decode_participants`)."""
+    bytes until decoded one by one (:func:`converters.answers.decode_participants`)."""
 
     event: Raw
     participants: list[Raw] = []

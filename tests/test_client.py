@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from click.testing import CliRunner
 
-from converters import model, state
+from converters import answers, bodies, model, state
 from converters.cli import main
 from converters.client import RaceEntryClient, error_in
 from converters.errors import ApiError, AuthError, ConnectionFailed, ResponseLost, SchemaError
@@ -76,10 +76,10 @@ def test_post_not_resent_after_102(server, monkeypatch):
     monkeypatch.setenv("RACEENTRY_PASSWORD", server.password)
     c = RaceEntryClient(server.url)
     c.login(server.email, server.password)
-    target = model.parse_participants(c.participants(server.race_id, 0))[0]
+    target = answers.parse_participants(c.participants(server.race_id, 0))[0]
     control(server, "expire_credentials")
     control(server, "requests", method="DELETE")
-    body = model.participants_request([model.participant_payload(target.copy(first_name="Once"), ["first_name"])])
+    body = bodies.participants_request([bodies.participant_payload(target.copy(first_name="Once"), ["first_name"])])
     with pytest.raises(AnsweredError, match="may or may not have been applied"):
         c.post_participants(server.race_id, body)
     posts = [r for r in control(server, "requests", method="GET")["requests"] if r["method"] == "POST"
@@ -108,31 +108,31 @@ def test_unknown_race(client):
 
 
 def test_incremental_and_removed(server, client):
-    everyone = model.parse_participants(client.participants(server.race_id, 0))
+    everyone = answers.parse_participants(client.participants(server.race_id, 0))
     assert len(everyone) > 40
     control(server, "clock", {"now": 1800000000})  # the key expires: a GET logs in again by itself
     client.race(server.race_id)  # (a POST would not re-send after a 102: see test_post_not_resent_after_102)
     target = everyone[0]
-    client.post_participants(server.race_id, model.participants_request(
-        [model.participant_payload(target.copy(first_name="Changed"), ["first_name"])]))
+    client.post_participants(server.race_id, bodies.participants_request(
+        [bodies.participant_payload(target.copy(first_name="Changed"), ["first_name"])]))
     # the change lands at 1800000000: "modified after" the second before it
-    changed = model.parse_participants(client.participants(server.race_id, 1800000000 - 1))
+    changed = answers.parse_participants(client.participants(server.race_id, 1800000000 - 1))
     assert [p.registration_id for p in changed] == [target.registration_id]
     assert changed[0].first_name == "Changed"
-    client.delete_participants(server.race_id, model.delete_request([target.registration_id]))
+    client.delete_participants(server.race_id, bodies.delete_request([target.registration_id]))
     removed = client.participants(server.race_id, 1800000000 - 1, removed=True)
-    assert [p.registration_id for p in model.parse_participants(removed)] == [target.registration_id]
+    assert [p.registration_id for p in answers.parse_participants(removed)] == [target.registration_id]
     assert any("participants" not in g for g in removed)  # events with nothing removed carry no key
 
 
 def test_paging_is_merged_and_deduplicated(server, client, monkeypatch):
     from converters import client as client_module
 
-    full = model.parse_participants(client.participants(server.race_id, 0))
+    full = answers.parse_participants(client.participants(server.race_id, 0))
     small = RaceEntryClient(server.url, page_size=7)
     control(server, "requests", method="DELETE")
     decoded = []
-    monkeypatch.setattr(client_module, "as_answer", lambda data, *a: decoded.append(1) or model.as_answer(data, *a))
+    monkeypatch.setattr(client_module, "as_answer", lambda data, *a: decoded.append(1) or answers.as_answer(data, *a))
     # the document shows no paging: page 1 holds more rows than asked and page 2 repeats it, so the
     # server ignores paging: one answer, read twice (not a third time), decoded once (a repeat, byte
     # for byte, is not decoded again)
@@ -142,11 +142,11 @@ def test_paging_is_merged_and_deduplicated(server, client, monkeypatch):
     control(server, "requests", method="DELETE")
     assert len(RaceEntryClient(server.url).participants_answer(server.race_id, 0).participants) == len(full)
     assert len(requests_to(server, "/participants")) == 3
-    monkeypatch.setattr(client_module, "as_answer", model.as_answer)
+    monkeypatch.setattr(client_module, "as_answer", answers.as_answer)
     control(server, "options", {"quirks": ["paging"]})   # RunSignup's paging
     small = RaceEntryClient(server.url, page_size=7)
     control(server, "requests", method="DELETE")
-    paged = model.parse_participants(small.participants(server.race_id, 0))
+    paged = answers.parse_participants(small.participants(server.race_id, 0))
     assert sorted(p.registration_id for p in paged) == sorted(p.registration_id for p in full)
     # every page, then an empty one: a page with fewer rows than asked is not taken as the end
     assert len(requests_to(server, "/participants")) == -(-len(full) // 7) + 1
@@ -204,14 +204,14 @@ def test_message_style_errors(server, client):
 
 def test_post_lost_answer_is_never_resent(server, client):
     person = model.Participant(first_name="Late", last_name="Runner", event_id=16)
-    body = model.participants_request([model.participant_payload(person)])
+    body = bodies.participants_request([bodies.participant_payload(person)])
     for kind in ("drop_after", "500_after"):
         control(server, "faults", {"faults": [{"method": "POST", "path": "/participants", "kind": kind, "count": 1}]})
         control(server, "requests", method="DELETE")
         with pytest.raises(ResponseLost, match="may or may not have been applied"):
             client.post_participants(server.race_id, body)
         assert len([r for r in requests_to(server, "/participants") if r["method"] == "POST"]) == 1
-    landed = [p for p in model.parse_participants(client.participants(server.race_id, 0))
+    landed = [p for p in answers.parse_participants(client.participants(server.race_id, 0))
               if p.first_name == "Late" and p.last_name == "Runner"]
     assert len(landed) == 2  # each lost answer had committed exactly once; nothing was re-sent
 
@@ -219,8 +219,9 @@ def test_post_lost_answer_is_never_resent(server, client):
 def test_post_429_is_safe_to_repeat(server, client):
     control(server, "faults", {"faults": [{"method": "POST", "path": "/teams", "kind": "429", "count": 1,
                                            "retry_after": 1}]})
-    out = client.post_teams(server.race_id, model.teams_request([model.Team(team_type_id="68", team_name="Track Pack")]))
-    assert model.result_ids(out, "race_teams", "team_id")[0]
+    body = bodies.teams_request([model.Team(team_type_id="68", team_name="Track Pack")])
+    out = client.post_teams(server.race_id, body)
+    assert bodies.result_ids(out, "race_teams", "team_id")[0]
     names = [t["team_name"] for t in client.teams(server.race_id)]
     assert names.count("Track Pack") == 1
 
@@ -234,16 +235,16 @@ def test_invalid_request_is_refused_before_sending(server, client):
 
 
 def test_switch_and_per_row_errors(server, client):
-    people = model.parse_participants(client.participants(server.race_id, 0))
+    people = answers.parse_participants(client.participants(server.race_id, 0))
     mover = next(p for p in people if p.event_id != 68 and not p.team_id)  # a team's type limits its events
-    out = client.switch_events(server.race_id, model.switch_request([(mover.registration_id, 68)]))
-    new_id = model.result_ids(out)[0]
-    now = {p.registration_id: p for p in model.parse_participants(client.participants(server.race_id, 0))}
+    out = client.switch_events(server.race_id, bodies.switch_request([(mover.registration_id, 68)]))
+    new_id = bodies.result_ids(out)[0]
+    now = {p.registration_id: p for p in answers.parse_participants(client.participants(server.race_id, 0))}
     assert now[new_id].event_id == 68 and now[new_id].last_name == mover.last_name
-    rows = [model.participant_payload(model.Participant(registration_id="99999999", first_name="A", last_name="B",
+    rows = [bodies.participant_payload(model.Participant(registration_id="99999999", first_name="A", last_name="B",
                                                         event_id=16), ["first_name"]),
-            model.participant_payload(model.Participant(first_name="Ok", last_name="Row", event_id=16))]
-    results = model.result_ids(client.post_participants(server.race_id, model.participants_request(rows)))
+            bodies.participant_payload(model.Participant(first_name="Ok", last_name="Row", event_id=16))]
+    results = bodies.result_ids(client.post_participants(server.race_id, bodies.participants_request(rows)))
     assert isinstance(results[0], dict) and "error" in results[0]
     assert isinstance(results[1], str)
 

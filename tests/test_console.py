@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from converters import model
+from converters import answers, bodies
 from tests.conftest import ROOT
 
 
@@ -20,9 +20,9 @@ def cli(args, state_home, **env):
 
 
 def test_a_windows_1252_console_shows_what_it_can(client, server, tmp_path, state_home):
-    target = model.parse_participants(client.participants(server.race_id, 0))[0]
-    client.post_participants(server.race_id, model.participants_request(
-        [model.participant_payload(target.copy(last_name="Dvořák 山田"), ["last_name"])]))
+    target = answers.parse_participants(client.participants(server.race_id, 0))[0]
+    client.post_participants(server.race_id, bodies.participants_request(
+        [bodies.participant_payload(target.copy(last_name="Dvořák 山田"), ["last_name"])]))
     r = cli(["participants", server.race_id, "--api-url", server.url], state_home, PYTHONIOENCODING="cp1252")
     assert r.returncode == 0, r.stderr.decode("cp1252", "replace")
     assert "Dvo?ák ??" in r.stdout.decode("cp1252")  # what the code page has, "?" for the rest
@@ -99,7 +99,7 @@ def test_push_leaves_its_plan_and_a_receipt(client, server, tmp_path):
     with open(folder / "receipt.csv", encoding="utf-8-sig", newline="") as fh:
         receipt = list(csv.DictReader(fh))
     added = [x for x in receipt if x["what"] == "added"]
-    late = next(p for p in model.parse_participants(client.participants(server.race_id, 0))
+    late = next(p for p in answers.parse_participants(client.participants(server.race_id, 0))
                 if p.last_name == "O'Registrant")
     assert [(x["runner"], x["registration id"]) for x in added] == [("Late O'Registrant", late.registration_id)]
     assert {x["what"] for x in receipt} == {"added", "modified", "switched"}
@@ -113,7 +113,7 @@ def test_frames_of_a_race_and_of_a_file(client, server, tmp_path):
     pull(client, server.race_id, "runscore", out)
     race = race_frame(client, server.race_id)
     edited = file_frame(out)
-    assert len(race) == len(edited) == len(model.parse_participants(client.participants(server.race_id, 0)))
+    assert len(race) == len(edited) == len(answers.parse_participants(client.participants(server.race_id, 0)))
     assert set(race["registration_id"]) == set(edited["registration_id"])
     assert str(race["registration_id"].dtype) == "Int64"
 
@@ -179,7 +179,7 @@ def test_push_write_ids_puts_the_new_ids_in_the_file(client, server, tmp_path, k
     r = CliRunner().invoke(main, ["push", str(out), "--yes", "--write-ids"])
     assert r.exit_code == 0, r.output
     assert "Wrote the new registration ids into" in r.output
-    new = next(p for p in model.parse_participants(client.participants(server.race_id, 0)) if p.last_name == "Ledger")
+    new = next(p for p in answers.parse_participants(client.participants(server.race_id, 0)) if p.last_name == "Ledger")
     again = read_file(out, "runscore")
     assert again.participants[-1].registration_id == new.registration_id
     if kind == "csv":  # only the added row's line changed

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from converters.cli import main
 from converters.convert import race_events, read_file, teams_path, write_file
 from converters.errors import InputError
-from converters.model import parse_participants, parse_teams
+from converters.answers import parse_participants, parse_teams
 from converters.profiles import load_profile
 from converters.tabular import to_cp1252
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from converters.cli import main
 from converters.convert import read_file, write_file
 from converters.errors import InputError
-from converters.model import parse_participants
+from converters.answers import parse_participants
 from converters.tabular import decode
 from converters.watch import ConfigError, Watcher, load_config
 from tests.conftest import drop_folder as conftest_drop_folder

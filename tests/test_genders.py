@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from converters import model
+from converters import answers, bodies, model
 from converters.cli import main
 from converters.convert import read_file, write_file
 from converters.errors import ProfileError
@@ -37,10 +37,10 @@ def test_each_program_gets_its_codes(name, tmp_path):
 def test_a_non_binary_runner_in_a_binary_program_is_no_edit(server, client, tmp_path):
     """RaceEntry says X; The Race Director's file says U (its sex is binary). Read back U is blank, which
     pushed would wipe the runner's gender: compared as written, it is no change."""
-    people = model.parse_participants(client.participants(server.race_id, 0))
+    people = answers.parse_participants(client.participants(server.race_id, 0))
     runner = people[0]
-    client.post_participants(server.race_id, model.participants_request(
-        [model.participant_payload(runner.copy(gender="X"), ["gender"])]))
+    client.post_participants(server.race_id, bodies.participants_request(
+        [bodies.participant_payload(runner.copy(gender="X"), ["gender"])]))
     out = tmp_path / "director.csv"
     pulled = CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "director", "-o", str(out),
                                        "--api-url", server.url])

@@ -17,11 +17,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "converters"
 LAYERS: list[dict[str, set[str]]] = [
     {"shared": {"errors", "redact", "notices", "progress", "resources", "countries", "dates", "atomic",
                 "jsonio", "state", "logs", "locks"}},
-    {"model": {"schemas", "wire", "model", "races"}},
+    {"model": {"schemas", "wire", "model", "codec", "answers", "races"}},
     {"raceentry": {"client", "readcheck", "roster"},
      "files": {"profiles", "tabular", "xlsx", "records", "reader", "writer", "write_ids"}},
     {"plan": {"values", "identity", "damage", "validate", "plans", "team_plan", "compare", "diff", "payloads",
-              "summary", "bases", "versions", "binding", "journal", "racestate", "targets", "planning",
+              "bodies", "summary", "bases", "versions", "binding", "journal", "racestate", "targets", "planning",
               "planfolder", "push_result", "push_guards", "push_readback", "push_batches", "push_send",
               "push_verify", "push_ledger", "push", "preview", "pull", "convert", "frames"}},
     {"raceday": {"sync", "watch"},

@@ -13,7 +13,8 @@ from converters.diff import make_plan
 from converters.identity import best_match, same_person
 from converters.summary import summary_text
 from converters.errors import PlanError
-from converters.model import Participant, Team, TeamType, participant_payload, participants_request
+from converters.bodies import participant_payload, participants_request
+from converters.model import Participant, Team, TeamType
 from converters.push_guards import check_plan
 from tests.test_push import col, people, pulled, read_rows, run, write_rows
 

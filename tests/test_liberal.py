@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from converters import wire
 from converters.cli import main
 from converters.errors import SchemaError
-from converters.model import decode_participants, parse_team_types, parse_teams
+from converters.answers import decode_participants, parse_team_types, parse_teams
 from converters.sync import SyncOutput, Syncer
 
 from .conftest import control

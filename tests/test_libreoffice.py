@@ -12,7 +12,8 @@ import pytest
 
 from converters import binding, planning
 from converters.convert import write_file
-from converters.model import Participant, participants_response
+from converters.answers import participants_response
+from converters.model import Participant
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 pytestmark = pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) is not installed")

@@ -158,7 +158,8 @@ def test_full_after_option_sets_the_age(client, server, tmp_path):
 def test_a_runner_who_registered_since_the_pull_is_matched_from_the_changes(client, server, tmp_path):
     """Identity checks use the same state: a late entry typed into the file (no id) who registered online
     after the pull is that runner, found among the changes, never added twice, without a full read."""
-    from converters.model import Participant, participants_request, participant_payload
+    from converters.bodies import participants_request, participant_payload
+    from converters.model import Participant
 
     out = pulled(client, server, tmp_path)
     online = Participant(event_id=68, first_name="Olive", last_name="Online", dob="1988-04-05",

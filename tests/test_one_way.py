@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from converters import model
+from converters import answers, model
 from converters.cli import main
 
 
@@ -32,7 +32,7 @@ def test_push_write_ids_finds_the_participants_sheet_as_the_reader_does(client, 
     r = CliRunner().invoke(main, ["push", str(out), "--yes", "--write-ids"])
     assert r.exit_code == 0, r.output
     assert "Wrote the new registration ids into race.xlsx (1 row)." in r.output
-    new = next(p for p in model.parse_participants(client.participants(server.race_id, 0)) if p.last_name == "Ledger")
+    new = next(p for p in answers.parse_participants(client.participants(server.race_id, 0)) if p.last_name == "Ledger")
     again = read_file(out, "runscore")
     assert next(p for p in again.participants if p.last_name == "Ledger").registration_id == new.registration_id
     wb = openpyxl.load_workbook(out)
@@ -46,14 +46,14 @@ def test_a_running_sync_names_the_row_a_formula_guard_warning_is_about(client, s
     warning of a runner added while `sync --every` ran named the row among the changed ones (row 2),
     not the runner's row in the file. One write path now: the writer, with sync's row cache."""
     from converters.convert import read_file
-    from converters.model import participant_payload, participants_request
+    from converters.bodies import participant_payload, participants_request
     from converters.sync import SyncOutput, Syncer
 
     out = tmp_path / "out.csv"
     syncer = Syncer(client, server.race_id, [SyncOutput("runscore", out)])
     first = syncer.run()
     assert first.ok
-    people = model.parse_participants(client.participants(server.race_id, 0))
+    people = answers.parse_participants(client.participants(server.race_id, 0))
     late = model.Participant(event_id=people[0].event_id, first_name="=Ida", last_name="Latecomer",
                              email="ida.formula@example.com")
     client.post_participants(server.race_id, participants_request([participant_payload(late)]))
@@ -94,7 +94,7 @@ def test_team_types_are_read_only_when_a_new_team_needs_one(client, server, tmp_
         r = CliRunner().invoke(main, [command, str(out)] + (["--yes"] if command == "push" else []))
         assert r.exit_code != 0 and "Traceback" not in r.output, r.output
         assert "team types" in r.output, r.output
-    assert not [p for p in model.parse_participants(client.participants(server.race_id, 0))
+    assert not [p for p in answers.parse_participants(client.participants(server.race_id, 0))
                 if p.last_name == "Newteam"]
 
 

@@ -13,7 +13,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from converters.model import parse_participants, participant_payload, participants_request
+from converters.answers import parse_participants
+from converters.bodies import participant_payload, participants_request
 from tests.conftest import ROOT, control
 
 LONG = "Vandenberghe-Oosterhuis-Wolfeschlegelsteinhausenbergerdorff"

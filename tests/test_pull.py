@@ -8,7 +8,7 @@ import json
 
 from click.testing import CliRunner
 
-from converters import model
+from converters import answers, bodies
 from converters.cli import main
 from converters.convert import read_file
 from converters.profiles import load_profile
@@ -43,7 +43,7 @@ def test_pull_binds_the_file(server, client, tmp_path):
     assert (meta["server"], meta["race_id"], meta["profile"], meta["ledger"]) == (server.url, server.race_id,
                                                                                    "raceresult", [])
     assert context["race_id"] == server.race_id and context["race"]["events"]
-    fetched = {p.registration_id: p for p in model.parse_participants(snapshot)}
+    fetched = {p.registration_id: p for p in answers.parse_participants(snapshot)}
     got = read_file(out, load_profile("raceresult"), race=context["race"])
     assert {p.registration_id for p in got.participants} == set(fetched)
     for p in got.participants:
@@ -152,10 +152,10 @@ def test_each_pulled_file_keeps_its_own_snapshot(server, client, tmp_path):
                                       str(tmp_path / f"runscore.{kind}"), *api])
         assert r.exit_code == 0, r.output
     assert {p.name for p in (tmp_path / ".timersync").iterdir()} == {"runscore.csv", "runscore.xlsx"}
-    people = model.parse_participants(client.participants(server.race_id, 0))
+    people = answers.parse_participants(client.participants(server.race_id, 0))
     someone = people[0]
-    client.post_participants(server.race_id, model.participants_request(
-        [model.participant_payload(someone.copy(city="Changed Later"), ["city"])]))
+    client.post_participants(server.race_id, bodies.participants_request(
+        [bodies.participant_payload(someone.copy(city="Changed Later"), ["city"])]))
     # Re-pull only the xlsx; the csv's diff must still see the city change as RaceEntry's, not the file's.
     assert CliRunner().invoke(main, ["pull", str(server.race_id), "-p", "runscore", "-o",
                                      str(tmp_path / "runscore.xlsx"), *api]).exit_code == 0
@@ -183,7 +183,8 @@ def test_bad_date_row_is_listed_invalid_and_the_rest_still_goes(server, client, 
                                   *api])
     assert r.exit_code == 0, r.output
     rid = rows[2][h.index("Registration ID")]
-    assert {p.registration_id: p for p in model.parse_participants(client.participants(server.race_id, 0))}[rid].city == "Moab"
+    now = answers.parse_participants(client.participants(server.race_id, 0))
+    assert {p.registration_id: p for p in now}[rid].city == "Moab"
     r = CliRunner().invoke(main, ["convert", str(out), str(tmp_path / "back.json"), "-p", "runscore",
                                   "--race", str(tmp_path / ".timersync" / "runscore.csv" / "race.json")])
     assert r.exit_code == 1 and "row 2, column 'Date of Birth'" in r.output

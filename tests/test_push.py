@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from converters.model import parse_participants
+from converters.answers import parse_participants
 from tests.conftest import snapshot_path_for, unwrapped
 from tests.conftest import ROOT, control, has_soffice
 

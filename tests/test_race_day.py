@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from converters import model
+from converters import answers, bodies
 from tests.conftest import ROOT, control, drop_folder, unwrapped
 from tests.test_push import read_rows as rows_of
 from tests.test_push import write_rows as save
@@ -30,7 +30,7 @@ def run(*args):
 
 
 def people(client, server):
-    return model.parse_participants(client.participants(server.race_id, 0))
+    return answers.parse_participants(client.participants(server.race_id, 0))
 
 
 def pull(client, server, path: Path) -> Path:
@@ -80,15 +80,15 @@ def diff_is_empty(path: Path, server) -> None:
 
 
 def modify(client, server, p, **changes):
-    client.post_participants(server.race_id, model.participants_request(
-        [model.participant_payload(p.copy(**changes), list(changes))]))
+    client.post_participants(server.race_id, bodies.participants_request(
+        [bodies.participant_payload(p.copy(**changes), list(changes))]))
 
 
 def team_for_event(client, server, event_id: int):
     """A team a runner of ``event_id`` may join (its type allows the event and it has room)."""
-    types = {str(t.team_type_id): t for t in model.parse_team_types(client.team_types(server.race_id))}
+    types = {str(t.team_type_id): t for t in answers.parse_team_types(client.team_types(server.race_id))}
     members = Counter(p.team_id for p in people(client, server) if p.team_id)
-    return next(t for t in model.parse_teams(client.teams(server.race_id))
+    return next(t for t in answers.parse_teams(client.teams(server.race_id))
                 if event_id in types[str(t.team_type_id)].valid_event_ids
                 and members[t.team_id] + 2 <= int(types[str(t.team_type_id)].raw.get("max_members") or 99))
 
@@ -216,7 +216,7 @@ def test_5_prefer_file_re_adds_only_a_removed_registration(client, server, tmp_p
     rid = rows[2][rows[0].index("Registration ID")]
     rows[2][rows[0].index("City")] = "Comeback City"
     save(out, rows)
-    client.delete_participants(server.race_id, model.delete_request([rid]))
+    client.delete_participants(server.race_id, bodies.delete_request([rid]))
     first, last = rows[2][rows[0].index("First Name")], rows[2][rows[0].index("Last Name")]
     r = run("push", out, "--yes", "--prefer", "file")
     assert r.exit_code == 0, r.output
@@ -496,7 +496,7 @@ def test_a_strict_rehearsal_ends_with_the_same_runners(tmp_path):
                 r = run("push", out, "--team-type", "69", "--yes")
                 assert r.exit_code == 0, r.output
             outcome[behave] = Counter((p.first_name, p.last_name, p.event_id, p.team_name, p.email)
-                                      for p in model.parse_participants(c.participants(handle.race_id, 0)))
+                                      for p in answers.parse_participants(c.participants(handle.race_id, 0)))
         finally:
             handle.stop()
     assert outcome["documented"] == outcome["strict"]

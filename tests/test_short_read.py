@@ -111,7 +111,7 @@ def test_a_server_that_drops_rows_is_refused_with_the_numbers(big_server, tmp_pa
 
 def test_removals_in_the_feed_are_not_a_short_read(big_server, tmp_path):
     """Many runners deleted in RaceEntry (in the removed feed) since the last read: a normal pull."""
-    from converters import model
+    from converters import bodies
 
     s = big_server
     total = logged_in(s)
@@ -120,6 +120,6 @@ def test_removals_in_the_feed_are_not_a_short_read(big_server, tmp_path):
     c = RaceEntryClient(s.url)
     gone = [p.registration_id for p in c.participants_answer(s.race_id, 0).participants[:200]]
     for i in range(0, len(gone), 100):
-        c.delete_participants(s.race_id, model.delete_request(gone[i:i + 100]))
+        c.delete_participants(s.race_id, bodies.delete_request(gone[i:i + 100]))
     r = run("pull", s.race_id, "-p", "runscore", "-o", out)  # the removals account for the missing runners
     assert r.exit_code == 0 and f"({total - 200} participants" in r.output, r.output

@@ -7,8 +7,9 @@ import time
 from click.testing import CliRunner
 
 from converters.convert import read_file, write_file
-from converters.model import (Participant, delete_request, parse_participants, participant_payload,
-                              participants_request, switch_request)
+from converters.answers import parse_participants
+from converters.bodies import delete_request, participant_payload, participants_request, switch_request
+from converters.model import Participant
 from converters.profiles import load_profile
 from converters.sync import SyncOutput, Syncer, incoming_path_for, visible_fields
 

@@ -8,7 +8,7 @@ import requests
 from click.testing import CliRunner
 
 from converters import client as client_mod
-from converters import model, state
+from converters import bodies, state
 from converters.cli import main
 from converters.client import RaceEntryClient
 from converters.errors import AnsweredError, ApiError, AuthError
@@ -51,7 +51,7 @@ def test_redirected_login_is_repeated_with_its_body_at_the_new_address(server, s
 def test_redirected_write_is_repeated_with_its_body(server, client, capsys):
     target = client.participants_answer(server.race_id, 0).participants[0]
     fault(server, "redirect_login", "POST", "/participants$", status=308)
-    body = model.participants_request([model.participant_payload(target.copy(first_name="Moved"), ["first_name"])])
+    body = bodies.participants_request([bodies.participant_payload(target.copy(first_name="Moved"), ["first_name"])])
     client.post_participants(server.race_id, body)
     assert client.base_url.endswith("/moved/rest")
     again = {p.registration_id: p for p in client.participants_answer(server.race_id, 0).participants}
@@ -123,7 +123,7 @@ def test_403_about_the_key_logs_in_again_or_says_to(server, monkeypatch):
     # a POST answered so is never re-sent by itself (like a 102)
     target = c.participants_answer(server.race_id, 0).participants[0]
     fault(server, "403_key", "POST", "/participants")
-    body = model.participants_request([model.participant_payload(target.copy(first_name="Once"), ["first_name"])])
+    body = bodies.participants_request([bodies.participant_payload(target.copy(first_name="Once"), ["first_name"])])
     with pytest.raises(AnsweredError, match="may or may not have been applied"):
         c.post_participants(server.race_id, body)
 

@@ -12,7 +12,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from converters import model
+from converters import answers, codec
 from converters.cli import main
 from converters.errors import SchemaError
 from converters.jsonio import load_file
@@ -82,10 +82,10 @@ def test_undocumented_fields_in_xlsx_and_sync(server, tmp_path, undocumented):
 
 def test_typed_decoder_and_dict_parser_agree_on_the_whole_race(client, server):
     answer = client.participants_answer(server.race_id, 0)
-    as_dicts = model.parse_participants(answer.to_json())
+    as_dicts = answers.parse_participants(answer.to_json())
     assert answer.participants == as_dicts
-    assert [model.participant_to_api(p) for p in answer.participants] == \
-           [model.participant_to_api(p) for p in as_dicts]
+    assert [codec.participant_to_api(p) for p in answer.participants] == \
+           [codec.participant_to_api(p) for p in as_dicts]
     assert json.loads(answer.to_bytes()) == answer.to_json()
 
 
@@ -93,13 +93,13 @@ def test_answer_keeps_each_rows_bytes_and_events():
     data = (b'[{"event":{"event_id":16,"participants":[]},"participants":[{"user":{"first_name":"A",'
             b'"last_name":"B","address":null},"registration_id":"7","bib_num":"0042","odd":{"x":[1]}}]},'
             b'{"event":{"event_id":"17","name":"5K","participants":[]}}]')
-    a = model.decode_participants(data, "test", removed=True)
+    a = answers.decode_participants(data, "test", removed=True)
     p = a.participants[0]
     assert (p.registration_id, p.bib, p.event_id) == ("7", "0042", 16)
     assert p.extra["odd"] == {"x": [1]} and p.extra["user.address"] is None
     assert a.event_ids() == [16, 17] and a.events()[1]["name"] == "5K"
     assert a.to_bytes() == data  # the removed feed's event without a participants key included
-    out = model.participant_to_api(p)
+    out = codec.participant_to_api(p)
     assert out["registration_id"] == "7" and out["bib_num"] == "0042" and out["odd"] == {"x": [1]}
 
 
@@ -115,7 +115,7 @@ def test_answer_keeps_each_rows_bytes_and_events():
 ])
 def test_wrong_types_name_their_json_path(data, where):
     with pytest.raises(SchemaError, match=where):
-        model.decode_participants(data, "answer")
+        answers.decode_participants(data, "answer")
 
 
 def test_convert_refuses_a_wrong_type_without_writing(tmp_path):

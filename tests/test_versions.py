@@ -8,7 +8,7 @@ import time
 
 from click.testing import CliRunner
 
-from converters import binding, model, versions
+from converters import answers, binding, bodies, versions
 from converters.cli import main
 from converters.planning import read_input
 
@@ -43,9 +43,9 @@ def test_a_copy_is_compared_with_the_version_it_was_made_from(server, client, tm
     x, y = v1_rows[1], v1_rows[2]  # the desk fixes X in RaceEntry; the timer edits Y in a copy of v1
 
     time.sleep(0.01)
-    people = {p.registration_id: p for p in model.parse_participants(client.participants(race, 0))}
-    client.post_participants(race, model.participants_request(
-        [model.participant_payload(people[x[rid_col]].copy(last_name="Fixedbydesk"), ["last_name"])]))
+    people = {p.registration_id: p for p in answers.parse_participants(client.participants(race, 0))}
+    client.post_participants(race, bodies.participants_request(
+        [bodies.participant_payload(people[x[rid_col]].copy(last_name="Fixedbydesk"), ["last_name"])]))
     out2, v2_rows = pull_runscore_csv(server, tmp_path)
     assert out2 == out
     assert [e["id"] for e in entries(url, race)][1:] == [v1["id"]] and len(blobs(url, race)) == 2
@@ -157,7 +157,7 @@ def test_pruning_keeps_the_newest_versions(monkeypatch):
     versions.record(url, 8, file_name="b.csv", profile="runscore", base=race_answer(2, "z"))
     assert len(entries(url, 8)) == 1 and len(blobs(url, 8)) == 1
     # Any shape bind gets: bytes and a typed answer too; the one base is stored once.
-    raw = model.as_answer(race_answer(3, "w"))
+    raw = answers.as_answer(race_answer(3, "w"))
     versions.record(url, 9, file_name="c.csv", profile="runscore", base=raw, written_at=now)
     versions.record(url, 9, file_name="c.csv", profile="runscore", base=raw.to_bytes(), written_at=now + 1)
     [e] = entries(url, 9)
@@ -212,7 +212,7 @@ def test_a_damaged_version_is_skipped(caplog):
     versions.record(url, 5, file_name="a.csv", profile="runscore", base=race_answer(4, "new"), written_at=now)
     newest, older = entries(url, 5)
     folder = versions._race_dir(url, 5)
-    file_rows = model.as_answer(race_answer(4, "new")).participants
+    file_rows = answers.as_answer(race_answer(4, "new")).participants
     present = {"first_name", "last_name", "event_id", "registration_id"}
     got = versions.find_origin(url, 5, file_rows, present, "runscore")
     assert got.id == newest["id"] and got.matched == got.compared == 4 and got.rows == 4

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from converters.convert import write_file
-from converters.model import parse_participants
+from converters.answers import parse_participants
 from converters.watch import JOURNAL, ConfigError, Watcher, is_ignored, load_config
 from tests.conftest import drop_folder
 

@@ -23,7 +23,7 @@ import msgspec
 import pytest
 from msgspec import inspect as mi
 
-from converters import model, schemas, wire
+from converters import answers, schemas, wire
 from converters.errors import SchemaError
 from converters.schemas import schema
 
@@ -177,7 +177,7 @@ MINIMAL: dict[type, dict[str, Any]] = {
 
 
 def _decode_participants_wire(data: bytes) -> None:
-    """The typed decoding of a participants answer, Raw parts included (as model.decode_participants
+    """The typed decoding of a participants answer, Raw parts included (as answers.decode_participants
     runs it, without the model's own conversions)."""
     for group in wire.GROUPS_DECODER.decode(data):
         event = wire.EVENT_DECODER.decode(group.event)
@@ -434,7 +434,7 @@ def test_undocumented_field_is_accepted_and_kept():
     row["user"]["address"]["street2"] = "Apt 4"
     data = msgspec.json.encode(_participant_answer(row))
     assert jsonschema_rs.validator_for(schema(PR)).is_valid(json.loads(data))
-    answer = model.decode_participants(data)
+    answer = answers.decode_participants(data)
     (p,) = answer.participants
     assert p.first_name == "John" and p.registration_id == "30"
     assert p.extra["some_new_field"] == {"nested": [1, "two"]}
@@ -448,7 +448,7 @@ def test_wrong_type_names_its_json_path():
     row = _row()
     row["user"]["first_name"] = 7
     with pytest.raises(SchemaError, match=r"\$\[0\]\.participants\[0\]\.user\.first_name") as got:
-        model.decode_participants(msgspec.json.encode(_participant_answer(row)))
+        answers.decode_participants(msgspec.json.encode(_participant_answer(row)))
     assert "response: $[0].participants[0].user.first_name:" in str(got.value)
     # and the published schema refuses it at the same path
     with pytest.raises(SchemaError, match=r"\$\[0\]\.participants\[0\]\.user\.first_name"):

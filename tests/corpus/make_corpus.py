@@ -166,7 +166,7 @@ def with_late_entries(path: Path, profile: str, encoding: str) -> None:
 
 
 def plans() -> None:
-    from converters.model import participants_response
+    from converters.answers import participants_response
     from converters.jsonio import save_file
 
     PLANS.mkdir(exist_ok=True)
