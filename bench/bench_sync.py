@@ -80,7 +80,9 @@ def main() -> None:
     server.stop()
 
     # 3. the drop folder
-    from converters.watch import JOURNAL, Watcher, load_config
+    from converters.inbox import JOURNAL
+    from converters.watch import Watcher
+    from converters.watch_config import load_config
 
     server = start_background(participants=200, seed=2)
     client = RaceEntryClient(server.url)

@@ -154,7 +154,8 @@ def watch(folder: Path, config_file: Path | None, poll: bool, once: bool, as_jso
         timersync watch race-day/ --poll
     """
     from .locks import watch_lock
-    from .watch import Watcher, load_config
+    from .watch import Watcher
+    from .watch_config import load_config
 
     config = load_config(folder, config_file, poll=poll)
     with watch_lock(config.folder):

@@ -187,7 +187,8 @@ def test_sync_and_the_drop_folder_record_what_they_write(server, client, tmp_pat
     # The drop folder: a dropped answer becomes one file per output, each a version of its own.
     import orjson
 
-    from converters.watch import Watcher, load_config
+    from converters.watch import Watcher
+    from converters.watch_config import load_config
 
     from .conftest import drop_folder
 

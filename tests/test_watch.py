@@ -13,7 +13,9 @@ from click.testing import CliRunner
 
 from converters.convert import write_file
 from converters.model import parse_participants
-from converters.watch import JOURNAL, ConfigError, Watcher, is_ignored, load_config
+from converters.inbox import JOURNAL, is_ignored
+from converters.watch import Watcher
+from converters.watch_config import ConfigError, load_config
 from tests.conftest import drop_folder
 
 SETTLE = 0.4
