@@ -33,7 +33,8 @@ def main() -> None:
     from converters.client import RaceEntryClient
     from converters.model import parse_participants, participant_payload, participants_request
     from converters.server import start_background
-    from converters.sync import SyncOutput, Syncer
+    from converters.sync import Syncer
+    from converters.sync_outputs import SyncOutput
 
     t = time.perf_counter()
     server = start_background(participants=args.participants, seed=1, test_controls=True)

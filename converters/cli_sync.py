@@ -50,7 +50,8 @@ def sync(args: tuple[str, ...], server: str | None, profile: str | None,
     race_id, profile, output = tgt.race_id, tgt.profile, Path(file)
     from .errors import ApiError, AuthError, ConnectionFailed
     from .profiles import load_profile
-    from .sync import SyncOutput, Syncer, sync_loop
+    from .sync import Syncer, sync_loop
+    from .sync_outputs import SyncOutput
 
     load_profile(profile)  # a wrong profile is said before RaceEntry is asked anything
     client = make_client(base_url)

@@ -51,7 +51,8 @@ from .dropped import DropHandler
 from .errors import ApiError, ConnectionFailed, TimersyncError
 from .inbox import JOURNAL, Arrivals, Journal, candidates, move_input, shown, work_path
 from .outcomes import Outcome, Summary, how_to_send
-from .sync import Syncer, SyncOutput
+from .sync import Syncer
+from .sync_outputs import SyncOutput
 from .watch_config import ConfigError, WatchConfig
 
 LOG = logging.getLogger("timersync.watch")

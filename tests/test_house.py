@@ -23,7 +23,7 @@ LAYERS: list[dict[str, set[str]]] = [
     {"plan": {"values", "identity", "damage", "validate", "plans", "team_plan", "compare", "diff", "payloads",
               "summary", "bases", "versions", "binding", "journal", "planning", "push", "preview", "pull",
               "convert", "frames"}},
-    {"raceday": {"sync", "watch", "watch_config", "inbox", "outcomes", "dropped"},
+    {"raceday": {"sync", "sync_outputs", "sync_report", "watch", "watch_config", "inbox", "outcomes", "dropped"},
      "rehearsal": {"server", "server.app", "server.seed", "server.defaults", "server.samples", "server.protocol",
                    "server.bodies", "server.auth", "server.loose", "server.behaviours", "server.store",
                    "server.state", "server.teams", "server.reads", "server.writes", "server.participants",
