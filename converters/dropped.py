@@ -22,7 +22,7 @@ from .races import with_events
 from .summary import plural, summary_text
 from .watch_config import OutputSpec, WatchConfig
 from .writer import write_file
-from .xlsx import read_isolated
+from .xlsx_guard import read_isolated
 
 LOG = logging.getLogger("timersync.watch")
 

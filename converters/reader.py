@@ -492,7 +492,7 @@ def check_complete(path: str | os.PathLike) -> None:
 
     kind = Path(path).suffix.lower().lstrip(".")
     if kind == "xlsx":
-        from .xlsx import check_zip
+        from .xlsx_guard import check_zip
 
         check_zip(path)
     elif kind in ("csv", "txt"):

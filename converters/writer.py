@@ -374,7 +374,7 @@ def _write_file(path: str | os.PathLike, participants: Sequence[Participant], pr
         elif teams:
             warnings.append(f"profile {profile.name} has no [teams] table; {len(teams)} teams not written")
     if kind == "xlsx":
-        from .xlsx import write_xlsx
+        from .xlsx_write import write_xlsx
 
         sheets = [_sheet("Participants", header, [], profile.columns, columns)]
         if team_table is not None:
@@ -414,7 +414,7 @@ class _RowView(abc.Sequence):
 
 def _sheet(name: str, header: list[str], rows: list[list[str | None]], cols: Sequence[Column],
            columns: list[list[str | None]] | None = None) -> Any:
-    from .xlsx import Sheet
+    from .xlsx_write import Sheet
 
     text = {i for i, c in enumerate(cols) if c.type == "code"}
     numbers = {i for i, c in enumerate(cols) if c.type == "int"}

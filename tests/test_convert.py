@@ -608,7 +608,7 @@ def test_text_that_merely_looks_double_encoded_is_left_alone():
 
 def test_workbook_with_double_encoded_names_is_repaired(tmp_path):
     """A CSV opened with the wrong character set and saved as .xlsx: 'LÃ³pez' comes back as 'López'."""
-    from converters.xlsx import Sheet, write_xlsx
+    from converters.xlsx_write import Sheet, write_xlsx
 
     header = ["Registration ID", "Bib", "First Name", "Last Name", "Event ID"]
     rows = [["1", "5", "JosÃ©", "LÃ³pez", "16"], ["2", "6", "ZoÃ«", "NÃºÃ±ez", "16"]]
