@@ -253,7 +253,7 @@ def _repair_mojibake(columns: dict[int, list[str]], profile: Profile, warnings: 
     whole = "\x1d".join(joined.values())
     if whole.isascii():
         return columns
-    from .tabular import undo_double_encoding
+    from .charsets import undo_double_encoding
 
     fixed = undo_double_encoding(whole)
     parts = fixed.split("\x1d")

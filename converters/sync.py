@@ -259,6 +259,7 @@ class Syncer:
         return Answer([(e, orjson.dumps({"event_id": e, "participants": []}), len(g)) for e, g in groups.items()],
                       ordered, [rows[str(p.registration_id)].doc for p in ordered])
 
+
 def _load_profile(profile: Any) -> Any:
     if isinstance(profile, (str, os.PathLike)):
         return load_profile(profile)

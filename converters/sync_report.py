@@ -106,8 +106,6 @@ def what_changed(old: Participant, new: Participant, events: dict[int, str]) -> 
     return ", ".join(words) or "fields the file does not show"
 
 
-
-
 def name_changes(result: SyncResult, upserts: Sequence[tuple[str, Row, Row | None]],
                  removals: Sequence[tuple[str, Row]], events: dict[int, str]) -> None:
     """Name the first SHOW runners added, changed (with the fields that changed) and removed in ``result``."""

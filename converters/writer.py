@@ -196,7 +196,7 @@ def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: boo
     phone number. For a Windows-1252 file the test is made on the transliterated value (a full-width
     "＝1+1" becomes a live "=1+1" otherwise). ``direct``: the program that imports the file as it is (it
     will show the guard), named in the warning."""
-    from .tabular import to_cp1252
+    from .charsets import to_cp1252
 
     trig = _TRIGGERS_OR_QUOTE
     if joined is not None:
@@ -381,7 +381,7 @@ def _write_file(path: str | os.PathLike, participants: Sequence[Participant], pr
             sheets.append(_sheet("Teams", team_table[0], team_table[1], profile.team_columns))
         write_xlsx(path, sheets)
         return warnings
-    from .tabular import write_rows
+    from .tabular_write import write_rows
 
     delimiter = "\t" if kind == "txt" else profile.delimiter
     if team_table is not None:

@@ -15,7 +15,7 @@ from converters.cli import main
 from converters.convert import read_file, write_file
 from converters.errors import InputError
 from converters.model import parse_participants
-from converters.tabular import decode
+from converters.charsets import decode
 from converters.watch import Watcher
 from converters.watch_config import ConfigError, load_config
 from tests.conftest import drop_folder as conftest_drop_folder

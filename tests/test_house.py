@@ -19,7 +19,7 @@ LAYERS: list[dict[str, set[str]]] = [
                 "jsonio", "state", "logs", "locks"}},
     {"model": {"schemas", "wire", "model", "races"}},
     {"raceentry": {"client", "readcheck", "roster"},
-     "files": {"profiles", "tabular", "xlsx", "xlsx_write", "xlsx_guard", "records", "reader", "writer", "write_ids"}},
+     "files": {"profiles", "charsets", "tabular", "tabular_write", "xlsx", "xlsx_write", "xlsx_guard", "records", "reader", "writer", "write_ids"}},
     {"plan": {"values", "identity", "damage", "validate", "plans", "team_plan", "compare", "diff", "payloads",
               "summary", "bases", "versions", "binding", "journal", "planning", "push", "preview", "pull",
               "convert", "frames"}},
