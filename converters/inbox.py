@@ -52,9 +52,11 @@ class Journal:
                     self.entries[entry["key"]] = entry
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The entry of an input processed before (name|size|mtime_ns|sha256), or None."""
         return self.entries.get(key)
 
     def add(self, entry: dict[str, Any]) -> None:
+        """Record an input's outcome (before the input is moved)."""
         line = orjson.dumps(entry)
         write_bytes(self.path, b"\n".join(self.lines + [line]) + b"\n")
         self.lines.append(line)

@@ -29,9 +29,11 @@ class Summary:
     synced: int = 0
 
     def count(self, status: str) -> int:
+        """How many inputs ended with ``status``."""
         return sum(1 for o in self.outcomes if o.status == status)
 
     def line(self) -> str:
+        """The summary in one line, as ``watch --once`` prints it."""
         return (f"{self.count('done')} processed, {self.count('failed')} failed, "
                 f"{self.count('skipped')} already processed, {self.count('deferred')} waiting for RaceEntry")
 

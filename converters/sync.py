@@ -72,6 +72,7 @@ class Syncer:
         self._sort_keys: dict[str, tuple] = {}
 
     def close(self) -> None:
+        """Close the roster's database."""
         self.roster.close()
 
     # ------------------------------------------------------------------------------------- a round

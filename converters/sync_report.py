@@ -47,6 +47,7 @@ class SyncResult:
 
     @property
     def ok(self) -> bool:
+        """True when RaceEntry was read and every output was handled."""
         return self.error is None and not any(o.error for o in self.outputs)
 
     def status_line(self) -> str:

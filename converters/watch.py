@@ -216,6 +216,7 @@ class Watcher:
             self.config.poll = True
 
     def stop(self) -> None:
+        """Stop the file-system observer and close the syncer (both started again when needed)."""
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout=5)

@@ -36,6 +36,7 @@ class OutputSpec:
 
     @property
     def kind(self) -> str:
+        """The output's file kind: its extension without the dot, lower case (``xlsx``)."""
         return Path(self.file).suffix.lower().lstrip(".")
 
 
@@ -60,18 +61,22 @@ class WatchConfig:
 
     @property
     def inbox(self) -> Path:
+        """``in/``: where files are dropped."""
         return self.folder / "in"
 
     @property
     def outbox(self) -> Path:
+        """``out/``: converted files, plan folders, synced files."""
         return self.folder / "out"
 
     @property
     def done(self) -> Path:
+        """``done/``: inputs processed."""
         return self.folder / "done"
 
     @property
     def failed(self) -> Path:
+        """``failed/``: inputs that could not be processed, each with its ``.error.txt``."""
         return self.folder / "failed"
 
 
