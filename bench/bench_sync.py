@@ -34,7 +34,8 @@ def main() -> None:
     from converters.answers import parse_participants
     from converters.bodies import participant_payload, participants_request
     from converters.server import start_background
-    from converters.sync import SyncOutput, Syncer
+    from converters.sync import Syncer
+    from converters.sync_outputs import SyncOutput
 
     t = time.perf_counter()
     server = start_background(participants=args.participants, seed=1, test_controls=True)
@@ -81,7 +82,9 @@ def main() -> None:
     server.stop()
 
     # 3. the drop folder
-    from converters.watch import JOURNAL, Watcher, load_config
+    from converters.inbox import JOURNAL
+    from converters.watch import Watcher
+    from converters.watch_config import load_config
 
     server = start_background(participants=200, seed=2)
     client = RaceEntryClient(server.url)

@@ -652,7 +652,8 @@ def part_sync(url: str, race_id: str, file: str) -> dict:
     the file checked), then RUNS rounds timed; the file must stay untouched."""
     sys.path.insert(0, str(ROOT))
     from converters.client import RaceEntryClient
-    from converters.sync import Syncer, SyncOutput
+    from converters.sync import Syncer
+    from converters.sync_outputs import SyncOutput
 
     client = RaceEntryClient(url)
     client.login(EMAIL, PASSWORD)

@@ -50,7 +50,8 @@ def sync(args: tuple[str, ...], server: str | None, profile: str | None,
     race_id, profile, output = tgt.race_id, tgt.profile, Path(file)
     from .errors import ApiError, AuthError, ConnectionFailed
     from .profiles import load_profile
-    from .sync import SyncOutput, Syncer, sync_loop
+    from .sync import Syncer, sync_loop
+    from .sync_outputs import SyncOutput
 
     load_profile(profile)  # a wrong profile is said before RaceEntry is asked anything
     client = make_client(base_url)
@@ -154,7 +155,8 @@ def watch(folder: Path, config_file: Path | None, poll: bool, once: bool, as_jso
         timersync watch race-day/ --poll
     """
     from .locks import watch_lock
-    from .watch import Watcher, load_config
+    from .watch import Watcher
+    from .watch_config import load_config
 
     config = load_config(folder, config_file, poll=poll)
     with watch_lock(config.folder):

@@ -108,7 +108,7 @@ def damage_of(file_value: str, ref: str | None) -> str | None:
 
 def transliterated(value: str) -> str:
     """``value`` as timersync's writer puts it in a Windows-1252 file ("Łukasz" as "Lukasz")."""
-    from .tabular import to_cp1252
+    from .charsets import to_cp1252
 
     return clean_text(to_cp1252(value))
 

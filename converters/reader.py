@@ -253,7 +253,7 @@ def _repair_mojibake(columns: dict[int, list[str]], profile: Profile, warnings: 
     whole = "\x1d".join(joined.values())
     if whole.isascii():
         return columns
-    from .tabular import undo_double_encoding
+    from .charsets import undo_double_encoding
 
     fixed = undo_double_encoding(whole)
     parts = fixed.split("\x1d")
@@ -492,7 +492,7 @@ def check_complete(path: str | os.PathLike) -> None:
 
     kind = Path(path).suffix.lower().lstrip(".")
     if kind == "xlsx":
-        from .xlsx import check_zip
+        from .xlsx_guard import check_zip
 
         check_zip(path)
     elif kind in ("csv", "txt"):

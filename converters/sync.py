@@ -18,6 +18,9 @@ rows the server no longer has, which also repairs a removed feed that lagged beh
 An output is rewritten only when something it shows changed. Before rewriting, edits the timer made in
 the file since the last write are looked for (the planning pipeline, offline: the file against the base
 in its binding, the content last written); if there are any, the timer's file is kept and the fresh data goes to ``<stem>.incoming.<ext>``.
+
+This module keeps the roster current (the :class:`Syncer`'s rounds) and runs the loop; the files it keeps
+are :mod:`sync_outputs`' job, and a round's words (status line, who changed) are :mod:`sync_report`'s.
 """
 
 from __future__ import annotations
@@ -26,146 +29,28 @@ import hashlib
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import orjson
 
-from . import binding, planning, racestate, state
-from .atomic import file_sha256
-from .binding import bind
-from .values import named
-from .errors import ApiError, InputError, PlanError, ShortRead, TimersyncError
-from .answers import Answer, as_answer, by_event, parse_teams, participant_from_json
-from .model import CANONICAL_FIELDS, Participant
-from .races import race_events
+from . import binding, racestate, readcheck, state
+from .errors import ApiError, ShortRead, TimersyncError
+from .answers import Answer, as_answer, by_event, participant_from_json
+from .model import Participant
+from .profiles import load_profile
+from .races import race_events, with_events
 from .roster import OVERLAP, Roster, Row, merge, roster_path, rows_of
-from .writer import write_file
+from .sync_outputs import OutputFiles, SyncOutput
+from .sync_report import OutputResult, SyncResult, name_changes
 
 LOG = logging.getLogger("timersync.sync")
 
 FULL_EVERY = 30  # runs between full reconciles
 
 
-# ------------------------------------------------------------------------------------------- results
-
-@dataclass
-class OutputResult:
-    """What one round did to one output file."""
-
-    path: Path
-    wrote: Path | None = None  # the file written: the output, or its .incoming twin; None: untouched
-    incoming: bool = False
-    edits: list[str] = field(default_factory=list)  # rows the timer edited in the output since the last write
-    conflicts: list[str] = field(default_factory=list)  # ... of which RaceEntry also changed
-    warnings: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
-@dataclass
-class SyncResult:
-    """One sync round: counts of roster changes, per-output outcome, or why RaceEntry could not be read."""
-
-    when: float
-    full: bool = False
-    added: int = 0
-    changed: int = 0
-    removed: int = 0
-    total: int = 0
-    outputs: list[OutputResult] = field(default_factory=list)
-    error: str | None = None  # RaceEntry unreachable or answered an error: nothing was changed
-    cut_short: bool = False  # the error is a full read refused as cut short (readcheck)
-    # Who, in words: the first SHOW of each kind ("Ann Lee", "Bo Ray (event 5K -> 10K, email)").
-    added_who: list[str] = field(default_factory=list)
-    changed_who: list[str] = field(default_factory=list)
-    removed_who: list[str] = field(default_factory=list)
-    started_from: str | None = None  # the file a first round started from ("runscore.csv as pulled 18:53")
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and not any(o.error for o in self.outputs)
-
-    def status_line(self) -> str:
-        """``HH:MM:SS  1 added, 2 changed, 0 removed; 496 runners (wrote FILE | no change)``."""
-        clock = time.strftime("%H:%M:%S", time.localtime(self.when))
-        if self.error:
-            kept = ", ".join(o.path.name for o in self.outputs) or "the last good file"
-            if self.cut_short:
-                return f"{clock}  {self.error} (keeping {kept})"
-            return f"{clock}  RaceEntry not reachable: {self.error}; keeping {kept}; will catch up"
-        notes = []
-        for o in self.outputs:
-            if o.error:
-                notes.append(f"{o.path.name}: {o.error}")
-            elif o.incoming:
-                notes.append(f"timer edited {len(o.edits)} row{'s' if len(o.edits) != 1 else ''} in "
-                             f"{o.path.name} ({len(o.conflicts)} also changed on RaceEntry): kept it, "
-                             f"wrote {o.wrote.name if o.wrote else '-'}")
-            elif o.wrote:
-                notes.append(f"wrote {o.wrote.name}")
-        what = "; ".join(notes) or "no change"
-        full = "; read in full" if self.full else ""
-        return (f"{clock}  {self.added:,} added, {self.changed:,} changed, {self.removed:,} removed; "
-                f"{self.total:,} runners ({what}{full})")
-
-    def story(self) -> list[str]:
-        """The round in words, below its status line: where a first round started from, then who was
-        added, changed (which fields) and removed, the first few of each and how many more."""
-        lines = [f"  started from {self.started_from}"] if self.started_from else []
-        for label, names, count in (("added", self.added_who, self.added), ("changed", self.changed_who, self.changed),
-                                    ("removed", self.removed_who, self.removed)):
-            if count:
-                more = count - len(names)
-                lines.append(f"  {label}: {', '.join(names)}" + (f" and {more:,} more" if more > 0 else ""))
-        return lines
-
-
-@dataclass
-class SyncOutput:
-    """One file kept in sync: a profile (name or loaded Profile) and a path (.csv/.txt/.xlsx)."""
-
-    profile: Any
-    path: Path
-
-
 def _digest(obj: Any) -> str:
     return hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-# ------------------------------------------------------------------------------------------ profiles
-
-def _load_profile(profile: Any) -> Any:
-    if isinstance(profile, (str, os.PathLike)):
-        from .profiles import load_profile
-
-        return load_profile(profile)
-    return profile
-
-
-def visible_fields(profile: Any) -> tuple[str, ...]:
-    """The participant fields a profile's file shows (canonical names or extra API keys)."""
-    names: list[str] = []
-    for col in getattr(profile, "columns", ()):
-        sources = col.template_fields if getattr(col, "kind", "") == "template" else (col.source,)
-        for s in sources:
-            if s not in names:
-                names.append(s)
-    return tuple(names)
-
-
-def _projection(p: Participant, fields: Sequence[str]) -> tuple:
-    return tuple(p.get(f) for f in fields)
-
-
-def _name(p: Participant) -> str:
-    who = " ".join(x for x in (p.first_name, p.last_name) if x) or "(no name)"
-    return f"registration {p.registration_id} ({who})" if p.registration_id else f"new row ({who})"
-
-
-def incoming_path_for(output: str | os.PathLike) -> Path:
-    out = Path(output)
-    return out.with_name(f"{out.stem}.incoming{out.suffix}")
 
 
 # -------------------------------------------------------------------------------------------- syncer
@@ -183,15 +68,12 @@ class Syncer:
         self.overlap = int(overlap)
         self.overwrite_edits = overwrite_edits
         self.roster = Roster(roster or roster_path(self.race_id, client.base_url))
+        self.files = OutputFiles(client, self.race_id, self.roster, overwrite_edits)
         self._rows: dict[str, Row] | None = None
         self._sort_keys: dict[str, tuple] = {}
-        # Per output: registration id -> the row of text cells already rendered (CSV/TXT only), so a round
-        # with 100 changes renders 100 rows, not 50,000. Dropped when the profile or race context changes.
-        self._row_cache: dict[str, tuple[Any, dict[str, tuple]]] = {}
-        self._edit_cache: dict[tuple, list[tuple[str | None, str]]] = {}
-        self._edit_rids: list[tuple[str | None, str]] = []
 
     def close(self) -> None:
+        """Close the roster's database."""
         self.roster.close()
 
     # ------------------------------------------------------------------------------------- a round
@@ -221,7 +103,7 @@ class Syncer:
         self._merge(fetched, full, result)
         for out in self.outputs:
             try:
-                result.outputs.append(self._update_output(out))
+                result.outputs.append(self.files.update(out, self.participants, self._response))
             except TimersyncError as exc:
                 LOG.warning("sync race %s: %s: %s", self.race_id, out.path, exc)
                 result.outputs.append(OutputResult(out.path, error=str(exc)))
@@ -248,8 +130,6 @@ class Syncer:
         if full and self._rows:
             # A full read lacking many of the roster's runners, with no removals to account for them, is
             # an answer cut short: refused (ShortRead, an ApiError: the round changes nothing).
-            from . import readcheck
-
             readcheck.check(self.client, self.race_id, (r.p.registration_id for r in rows),
                             {rid: r.lm for rid, r in self._rows.items()},
                             roster.get("read_at", roster.get("full_at")), (r.p.registration_id for r in removed),
@@ -258,8 +138,6 @@ class Syncer:
                             f"move {roster.path} aside and sync again)")
         out = {"rows": rows, "removed": removed, "since": since, "rsince": rsince, "event_ids": data.event_ids()}
         if full:
-            from .races import with_events
-
             out["race"], note = with_events(self.client.race(self.race_id), data, self.race_id)
             if note:
                 LOG.warning("%s", note)
@@ -300,16 +178,14 @@ class Syncer:
         self._tell(upserts, removals, result, fetched.get("race"))
         for rid, r, old in upserts:
             rows[rid] = r
-            for _, cache in self._row_cache.values():
-                cache.pop(rid, None)
+            self.files.forget_row(rid)
             if old is None:
                 result.added += 1
             else:
                 result.changed += 1
         for rid, _ in removals:
             rows.pop(rid, None)
-            for _, cache in self._row_cache.values():
-                cache.pop(rid, None)
+            self.files.forget_row(rid)
             result.removed += 1
         result.total = len(rows)
 
@@ -320,12 +196,7 @@ class Syncer:
             events = race_events(race if race is not None else (self.roster.get("context") or {}).get("race"))
         except TimersyncError:  # a race answer of another shape: events by id
             events = {}
-        added = [r for _, r, old in upserts if old is None][:SHOW]
-        changed = [(r, old) for _, r, old in upserts if old is not None][:SHOW]
-        result.added_who = [named(r.record()) for r in added]
-        result.changed_who = [f"{named(new.record())} ({_what_changed(old.record(), new.record(), events)})"
-                              for new, old in changed]
-        result.removed_who = [named(old.record()) for _, old in removals[:SHOW]]
+        name_changes(result, upserts, removals, events)
 
     def _start_from_binding(self, result: SyncResult) -> None:
         """A first round for a file timersync pulled starts from what the pull wrote (its binding's base,
@@ -390,143 +261,11 @@ class Syncer:
         return Answer([(e, orjson.dumps({"event_id": e, "participants": []}), len(g)) for e, g in groups.items()],
                       ordered, [rows[str(p.registration_id)].doc for p in ordered])
 
-    def _update_output(self, out: SyncOutput) -> OutputResult:
-        roster = self.roster
-        key = f"output:{out.path.resolve()}"
-        rec = roster.get(key) or {}
-        version = roster.version()
-        digest = roster.get("context_digest")
-        res = OutputResult(out.path)
-        exists = out.path.exists()
-        pending = roster.changes_since(int(rec.get("version", 0))) if rec else {}
-        fields = visible_fields(out.profile)
-        visible = (not exists or not rec or rec.get("profile") != out.profile.name
-                   or rec.get("context_digest") != digest or self._visible(pending, fields))
-        if not visible:
-            if rec.get("version") != version:
-                rec["version"] = version
-                roster.set(key, rec)
-                roster.db.commit()
-            return res
-        untouched = True
-        if exists:
-            untouched = bool(rec) and _same_file(out.path, rec)
-            if not untouched:
-                self._edit_rids = self._timer_edits(out, rec)
-                res.edits = [msg for _, msg in self._edit_rids]
-                untouched = not res.edits
-        participants = self.participants()
-        context = roster.get("context") or {}
-        race, teams_raw = context.get("race"), context.get("teams")
-        teams = parse_teams(teams_raw) if teams_raw is not None else None
-        response = self._response(participants)
-        if not untouched and not self.overwrite_edits:
-            res.conflicts = [msg for rid, msg in self._edit_rids if rid in pending]
-            target = incoming_path_for(out.path)
-            marker = {"version": version, "out_sha": rec.get("seen_sha"), "context_digest": digest}
-            if rec.get("incoming") == marker and target.exists():
-                res.incoming, res.wrote = True, None
-                return res
-            res.warnings = list(write_file(target, participants, out.profile, race=race, teams=teams))
-            bind(target, server=self.client.base_url, race_id=self.race_id, profile=out.profile, base=response,
-                 race=race, teams=teams_raw, team_types=context.get("team_types"))
-            res.incoming, res.wrote = True, target
-            rec["incoming"] = marker
-            roster.set(key, rec)
-            roster.db.commit()
-            LOG.warning("%s: the timer edited %d rows since the last sync; kept it, wrote %s",
-                        out.path, len(res.edits), target)
-            return res
-        if exists and not untouched:
-            # --overwrite-edits: the timer's version is kept as .bak, never just dropped.
-            from .atomic import write_bytes
 
-            write_bytes(str(out.path) + ".bak", out.path.read_bytes())
-        res.warnings = self._write(out, participants, race, teams, digest)
-        bind(out.path, server=self.client.base_url, race_id=self.race_id, profile=out.profile, base=response,
-             race=race, teams=teams_raw, team_types=context.get("team_types"))
-        st = out.path.stat()
-        rec = {"version": version, "profile": out.profile.name, "context_digest": digest,
-               "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(out.path)}
-        roster.set(key, rec)
-        roster.db.commit()
-        res.wrote = out.path
-        return res
-
-    def _write(self, out: SyncOutput, participants: list[Participant], race: Any, teams: Any,
-               digest: Any) -> list[str]:
-        """The writer's write_file, with this file's row cache: a round renders only the rows that changed
-        since the last write (CSV/TXT)."""
-        key = str(out.path)
-        stamp = (out.profile.name, out.profile.text, digest)
-        cached = self._row_cache.get(key)
-        if cached is None or cached[0] != stamp:
-            cached = (stamp, {})
-            self._row_cache[key] = cached
-        return list(write_file(out.path, participants, out.profile, race=race, teams=teams, cache=cached[1]))
-
-    def _visible(self, pending: dict[str, tuple[bytes | None, bytes | None]], fields: Sequence[str]) -> bool:
-        for rid, (old, new) in pending.items():
-            if (old is None) != (new is None):
-                return True
-            if old is None or new is None:
-                continue  # added and removed again between two writes
-            if not fields:
-                if old != new:
-                    return True
-                continue
-            a, b = participant_from_json(old, f"registration {rid}"), participant_from_json(new, f"registration {rid}")
-            if _projection(a, fields) != _projection(b, fields):
-                return True
-        return False
-
-    def _timer_edits(self, out: SyncOutput, rec: dict[str, Any]) -> list[tuple[str | None, str]]:
-        """(registration id, message) per row the timer changed in ``out`` since timersync last wrote it:
-        the planning pipeline, offline, compares the file with its binding's base (what was last written,
-        advanced by the file's pushes)."""
-        meta = binding.binding_dir(out.path) / "binding.json"
-        sha = file_sha256(out.path)
-        rec["seen_sha"] = sha
-        cache_key = (str(out.path), sha, meta.stat().st_mtime_ns if meta.exists() else None)
-        if cache_key in self._edit_cache:
-            return self._edit_cache[cache_key]
-        b = binding.load(out.path)
-        if rec.get("sha256") == sha:
-            edits: list[tuple[str | None, str]] = []
-        elif b is None or not b.has_base:
-            edits = [(None, f"{out.path.name} was not written by timersync (it has no binding in .timersync/)")]
-        else:
-            try:
-                planned = planning.make(out.path, race_id=self.race_id, profile=binding.profile_ref(out.profile),
-                                        offline=True)
-            except (InputError, PlanError) as exc:
-                edits = [(None, f"{out.path.name} cannot be read back ({exc})")]
-            else:
-                edits = planning.edits_of(planned.plan)
-        self._edit_cache[cache_key] = edits
-        return edits
-
-
-SHOW = 5  # runners named per kind in a round's story
-_NOT_NEWS = {"last_modified", "age"}  # fields that change without anybody changing the runner
-_WORDS = {"event_id": "event", "dob": "date of birth", "zipcode": "ZIP", "team_id": "team", "team_name": "team",
-          "team_type_id": "team type", "checked_in": "checked in", "country_code": "country",
-          "team_bib": "team bib", "registration_date": "registration date"}
-
-
-def _what_changed(old: Participant, new: Participant, events: dict[int, str]) -> str:
-    """The fields that changed, in words: ``event Marathon -> 10K, email``."""
-    words: list[str] = []
-    for f in CANONICAL_FIELDS:
-        if f in _NOT_NEWS or old.get(f) == new.get(f):
-            continue
-        if f == "event_id":
-            words.append(f"event {events.get(old.event_id, old.event_id)} -> {events.get(new.event_id, new.event_id)}")
-            continue
-        word = _WORDS.get(f, f.replace("_", " "))
-        if word not in words:
-            words.append(word)
-    return ", ".join(words) or "fields the file does not show"
+def _load_profile(profile: Any) -> Any:
+    if isinstance(profile, (str, os.PathLike)):
+        return load_profile(profile)
+    return profile
 
 
 def _rid_key(rid: str | None) -> tuple:
@@ -534,16 +273,6 @@ def _rid_key(rid: str | None) -> tuple:
         return (0, int(rid or ""), "")
     except ValueError:
         return (1, 0, rid or "")
-
-
-def _same_file(path: Path, rec: dict[str, Any]) -> bool:
-    """True when ``path`` is byte for byte what timersync last wrote (stat first, then the hash)."""
-    st = path.stat()
-    if st.st_size != rec.get("size"):
-        return False
-    if st.st_mtime_ns == rec.get("mtime_ns"):
-        return True
-    return file_sha256(path) == rec.get("sha256")
 
 
 # ------------------------------------------------------------------------------------------ the loop

@@ -37,7 +37,8 @@ def write_ids(path: str | Path, profile: Any, ids: dict[int, str], expected_sha:
 
 
 def _text(path: Path, header: str, ids: dict[int, str], delimiter: str) -> int:
-    from .tabular import decode, sniff_delimiter, tab_cell, tab_records
+    from .charsets import decode
+    from .tabular import sniff_delimiter, tab_cell, tab_records
 
     data = path.read_bytes()
     text, encoding = decode(data, str(path))

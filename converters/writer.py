@@ -196,7 +196,7 @@ def _guard(col: Column, values: list[str | None], empty: str | None, cp1252: boo
     phone number. For a Windows-1252 file the test is made on the transliterated value (a full-width
     "＝1+1" becomes a live "=1+1" otherwise). ``direct``: the program that imports the file as it is (it
     will show the guard), named in the warning."""
-    from .tabular import to_cp1252
+    from .charsets import to_cp1252
 
     trig = _TRIGGERS_OR_QUOTE
     if joined is not None:
@@ -374,14 +374,14 @@ def _write_file(path: str | os.PathLike, participants: Sequence[Participant], pr
         elif teams:
             warnings.append(f"profile {profile.name} has no [teams] table; {len(teams)} teams not written")
     if kind == "xlsx":
-        from .xlsx import write_xlsx
+        from .xlsx_write import write_xlsx
 
         sheets = [_sheet("Participants", header, [], profile.columns, columns)]
         if team_table is not None:
             sheets.append(_sheet("Teams", team_table[0], team_table[1], profile.team_columns))
         write_xlsx(path, sheets)
         return warnings
-    from .tabular import write_rows
+    from .tabular_write import write_rows
 
     delimiter = "\t" if kind == "txt" else profile.delimiter
     if team_table is not None:
@@ -414,7 +414,7 @@ class _RowView(abc.Sequence):
 
 def _sheet(name: str, header: list[str], rows: list[list[str | None]], cols: Sequence[Column],
            columns: list[list[str | None]] | None = None) -> Any:
-    from .xlsx import Sheet
+    from .xlsx_write import Sheet
 
     text = {i for i, c in enumerate(cols) if c.type == "code"}
     numbers = {i for i, c in enumerate(cols) if c.type == "int"}

@@ -97,7 +97,8 @@ def drop_folder(tmp_path, server, keys: str = "settle_seconds = 0.2\n",
 
 def watch_round(folder, client):
     """One round of a drop folder's watcher (a fresh one, as after a restart): sync, then what is in in/."""
-    from converters.watch import Watcher, load_config
+    from converters.watch import Watcher
+    from converters.watch_config import load_config
 
     w = Watcher(load_config(folder), client=client)
     w.start_checks()

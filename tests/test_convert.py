@@ -18,7 +18,7 @@ from converters.convert import race_events, read_file, teams_path, write_file
 from converters.errors import InputError
 from converters.answers import parse_participants, parse_teams
 from converters.profiles import load_profile
-from converters.tabular import to_cp1252
+from converters.charsets import to_cp1252
 
 HERE = Path(__file__).resolve().parent
 FIX = HERE / "fixtures"
@@ -599,7 +599,7 @@ def test_event_name_of_two_races_alone_is_an_error_naming_both(tmp_path):
 
 
 def test_text_that_merely_looks_double_encoded_is_left_alone():
-    from converters.tabular import undo_double_encoding
+    from converters.charsets import undo_double_encoding
 
     assert undo_double_encoding("race_fee\r\nÂ\xa0\r\n") == "race_fee\r\nÂ\xa0\r\n"  # found by hypothesis
     assert undo_double_encoding("ï»¿Name\r\nLÃ³pez\r\n") == "Name\r\nLópez\r\n"
@@ -608,7 +608,7 @@ def test_text_that_merely_looks_double_encoded_is_left_alone():
 
 def test_workbook_with_double_encoded_names_is_repaired(tmp_path):
     """A CSV opened with the wrong character set and saved as .xlsx: 'LÃ³pez' comes back as 'López'."""
-    from converters.xlsx import Sheet, write_xlsx
+    from converters.xlsx_write import Sheet, write_xlsx
 
     header = ["Registration ID", "Bib", "First Name", "Last Name", "Event ID"]
     rows = [["1", "5", "JosÃ©", "LÃ³pez", "16"], ["2", "6", "ZoÃ«", "NÃºÃ±ez", "16"]]

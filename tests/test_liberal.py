@@ -10,7 +10,8 @@ from converters import wire
 from converters.cli import main
 from converters.errors import SchemaError
 from converters.answers import decode_participants, parse_team_types, parse_teams
-from converters.sync import SyncOutput, Syncer
+from converters.sync import Syncer
+from converters.sync_outputs import SyncOutput
 
 from .conftest import control
 

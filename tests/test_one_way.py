@@ -47,7 +47,8 @@ def test_a_running_sync_names_the_row_a_formula_guard_warning_is_about(client, s
     not the runner's row in the file. One write path now: the writer, with sync's row cache."""
     from converters.convert import read_file
     from converters.bodies import participant_payload, participants_request
-    from converters.sync import SyncOutput, Syncer
+    from converters.sync import Syncer
+    from converters.sync_outputs import SyncOutput
 
     out = tmp_path / "out.csv"
     syncer = Syncer(client, server.race_id, [SyncOutput("runscore", out)])

@@ -87,7 +87,8 @@ def test_sync_every_keeps_one_live_line_on_a_terminal(tmp_path, state_home):
 
 
 def test_the_watch_status_line(client, server, tmp_path):
-    from converters.watch import Watcher, load_config
+    from converters.watch import Watcher
+    from converters.watch_config import load_config
 
     folder = drop_folder(tmp_path, server)
     w = Watcher(load_config(folder), client=client)

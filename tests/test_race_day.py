@@ -316,7 +316,8 @@ def test_a_hand_made_file_is_bound_by_its_first_push(client, server, tmp_path):
 def test_race_morning(client, logged_in, tmp_path, state_home):
     """The whole loop in one morning, asserting at the end: every intended runner once, nobody lost, no
     field wiped, and the file's diff empty."""
-    from converters.watch import Watcher, load_config
+    from converters.watch import Watcher
+    from converters.watch_config import load_config
 
     server = logged_in
     out = pull(client, server, tmp_path / "runscore.csv")
@@ -442,7 +443,8 @@ def test_one_watcher_per_folder(client, server, tmp_path):
 
 
 def test_watch_fails_a_file_that_stays_cut_short(client, server, tmp_path):
-    from converters.watch import Watcher, load_config
+    from converters.watch import Watcher
+    from converters.watch_config import load_config
 
     folder = drop_folder(tmp_path, server, "push = true\nsettle_seconds = 0.2\nincomplete_timeout = 0.6\n")
     out = pull(client, server, tmp_path / "race.csv")

@@ -122,7 +122,7 @@ CELLS = st.one_of(NASTY, st.sampled_from(["", "a,b", 'say "hi"', "x;y", "t\tz", 
 @given(st.integers(1, 5).flatmap(lambda w: st.lists(st.lists(CELLS, min_size=w, max_size=w), max_size=6)),
        st.sampled_from([",", ";", "\t", "|"]), st.sampled_from(["\r\n", "\n", "\r"]))
 def test_plain_csv_body_is_what_csv_writer_writes(rows, delimiter, line_ending):
-    from converters.tabular import _plain_body
+    from converters.tabular_write import _plain_body
 
     body = _plain_body(rows, delimiter, line_ending)
     if body is not None:
@@ -132,7 +132,7 @@ def test_plain_csv_body_is_what_csv_writer_writes(rows, delimiter, line_ending):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(CELLS, min_size=3, max_size=3), min_size=1, max_size=6), st.booleans())
 def test_written_csv_is_what_csv_writer_writes(rows, with_none):
-    from converters.tabular import write_rows
+    from converters.tabular_write import write_rows
 
     if with_none:
         rows = [[None if v == "" else v for v in row] for row in rows]

@@ -11,7 +11,8 @@ from converters.answers import parse_participants
 from converters.bodies import delete_request, participant_payload, participants_request, switch_request
 from converters.model import Participant
 from converters.profiles import load_profile
-from converters.sync import SyncOutput, Syncer, incoming_path_for, visible_fields
+from converters.sync import Syncer
+from converters.sync_outputs import SyncOutput, incoming_path_for, visible_fields
 
 from .conftest import control
 
@@ -353,9 +354,9 @@ def test_a_round_names_the_first_few_then_how_many_more(client, server, tmp_path
 
 
 def test_what_changed_says_the_event_by_name():
-    from converters.sync import _what_changed
+    from converters.sync_report import what_changed
 
     old = Participant(registration_id="7", event_id=16, first_name="Ann", email="a@x.org", last_modified=1)
     new = old.copy(event_id=68, email="b@x.org", last_modified=2)
-    assert _what_changed(old, new, {16: "Marathon", 68: "10K"}) == "event Marathon -> 10K, email"
-    assert _what_changed(old, old.copy(last_modified=5), {}) == "fields the file does not show"
+    assert what_changed(old, new, {16: "Marathon", 68: "10K"}) == "event Marathon -> 10K, email"
+    assert what_changed(old, old.copy(last_modified=5), {}) == "fields the file does not show"

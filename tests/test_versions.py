@@ -175,7 +175,8 @@ def test_a_failure_to_record_never_breaks_a_pull(server, client, tmp_path, state
 
 
 def test_sync_and_the_drop_folder_record_what_they_write(server, client, tmp_path):
-    from converters.sync import SyncOutput, Syncer
+    from converters.sync import Syncer
+    from converters.sync_outputs import SyncOutput
 
     Syncer(client, server.race_id, [SyncOutput("runscore", tmp_path / "out.csv")]).run()
     [e] = entries(client.base_url, server.race_id)
@@ -187,7 +188,8 @@ def test_sync_and_the_drop_folder_record_what_they_write(server, client, tmp_pat
     # The drop folder: a dropped answer becomes one file per output, each a version of its own.
     import orjson
 
-    from converters.watch import Watcher, load_config
+    from converters.watch import Watcher
+    from converters.watch_config import load_config
 
     from .conftest import drop_folder
 

@@ -14,7 +14,8 @@ import pytest
 from converters.convert import write_file
 from converters.errors import InputError
 from converters.model import Participant
-from converters.xlsx import check_extent, read_xlsx
+from converters.xlsx import read_xlsx
+from converters.xlsx_guard import check_extent
 from tests.corpus.make_corpus import rewrite_part
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
