@@ -267,7 +267,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
 
     before = file_sha256(file) if write_ids and Path(file).is_file() else None
 
-    from .client import PRODUCTION_URL
+    from .transport import PRODUCTION_URL
     from .state import server_key
 
     where = f"RaceEntry race {tgt.race_id} on {url}" + (

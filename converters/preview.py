@@ -15,7 +15,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import DEMO_URL
+from .transport import DEMO_URL
 from .diff import Plan, summary_lines, who_of
 from .errors import TimersyncError
 from .model import parse_team_types, parse_teams

@@ -18,7 +18,7 @@ LAYERS: list[dict[str, set[str]]] = [
     {"shared": {"errors", "redact", "notices", "progress", "resources", "countries", "dates", "atomic",
                 "jsonio", "state", "logs", "locks"}},
     {"model": {"schemas", "wire", "model", "races"}},
-    {"raceentry": {"client", "readcheck", "roster"},
+    {"raceentry": {"transport", "paging", "client", "readcheck", "roster"},
      "files": {"profiles", "tabular", "xlsx", "records", "reader", "writer", "write_ids"}},
     {"plan": {"diff", "bases", "versions", "binding", "journal", "planning", "push", "preview", "pull",
               "convert", "frames"}},
