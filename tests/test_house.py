@@ -19,7 +19,7 @@ LAYERS: list[dict[str, set[str]]] = [
                 "jsonio", "state", "logs", "locks"}},
     {"model": {"schemas", "wire", "model", "races"}},
     {"raceentry": {"transport", "paging", "client", "readcheck", "roster"},
-     "files": {"profiles", "tabular", "xlsx", "records", "reader", "writer", "write_ids"}},
+     "files": {"profiles", "tabular", "xlsx", "records", "cells", "reader", "writer", "write_ids"}},
     {"plan": {"diff", "bases", "versions", "binding", "journal", "planning", "push", "preview", "pull",
               "convert", "frames"}},
     {"raceday": {"sync", "watch"},
