@@ -195,7 +195,8 @@ def not_a_date(text: str, got: dates.Readings, fmt: str) -> str:
         return (f"{text!r} has a two-digit year (a spreadsheet shortened it): type the year in full, or open "
                 f"the file with that column as Text")
     if got.dates:
-        return f"{text!r} can be read as {' or '.join(got.dates)} (day and month either way): type it as {dates.hint(fmt)}"
+        return (f"{text!r} can be read as {' or '.join(got.dates)} (day and month either way): type it as "
+                f"{dates.hint(fmt)}")
     return f"{text!r} is not a date in the form {dates.hint(fmt)}"
 
 
