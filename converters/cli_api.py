@@ -55,7 +55,7 @@ def login(base_url: str, email: str | None, password: str | None, remember: bool
         click.echo(f"Forgot the login kept for {base_url}." if gone else f"No login was kept for {base_url}.")
         return
     if not email or not password:  # the prompt names the server: demo, production or a rehearsal?
-        from .client import DEMO_URL, PRODUCTION_URL
+        from .transport import DEMO_URL, PRODUCTION_URL
 
         kind = {DEMO_URL: " (the demo)", PRODUCTION_URL: " (PRODUCTION)"}.get(base_url.rstrip("/"), "")
         click.echo(f"Logging in to {base_url}{kind}", err=True)

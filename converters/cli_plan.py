@@ -294,7 +294,7 @@ def push(server: str | None, race_id: int | None, file: str, profile: str | None
 
 def _where(tgt: Any, url: str) -> str:
     """The race a push goes to, in words: "RaceEntry race 2026 on URL", marked when it is production."""
-    from .client import PRODUCTION_URL
+    from .transport import PRODUCTION_URL
     from .state import server_key
 
     return f"RaceEntry race {tgt.race_id} on {url}" + (

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .answers import parse_team_types, parse_teams
-from .client import DEMO_URL
+from .transport import DEMO_URL
 from .errors import TimersyncError
 from .plans import Plan
 from .races import race_events

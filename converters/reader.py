@@ -1,7 +1,8 @@
 """Reading: CSV, tab-delimited TXT or XLSX -> rows -> canonical participants and teams, through a profile:
 columns found by header (case, spaces and punctuation ignored, any order), every transformation the
 writer applied undone, and what spreadsheets do to files repaired (50004.0, ZIP 2134, date cells,
-double-encoded UTF-8). The writing direction is :mod:`converters.writer`."""
+double-encoded UTF-8). Each column's cells are read by :mod:`converters.cells`; this module finds the sheet,
+the columns and the rows, and builds the participants. The writing direction is :mod:`converters.writer`."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from . import dates
+from .cells import merge_event_columns, read_column
 from .errors import InputError, ShapeError
-from .model import Participant, Team, as_flag, as_int, gc_paused
+from .model import Participant, Team, as_int, gc_paused
 from .profiles import Column, Profile, load_profile, normalise_header, with_extra_columns
 from .races import race_events
-from .records import (INT_FIELDS, FLAG_FIELDS, FLOAT_INT, INT_TEXT, INT_LINES, STR_ONLY, FLOAT_ONLY, PARTICIPANT_ARGS,
-                      FileData, unneutralize, kind_of, teams_path, guarded, event_table)
+from .records import (FLOAT_INT, STR_ONLY, FLOAT_ONLY, PARTICIPANT_ARGS, FileData, unneutralize, kind_of, teams_path,
+                      guarded)
 
 # --------------------------------------------------------------------------------------------- reading
 
@@ -48,199 +49,6 @@ def _locate(header: Sequence[str], cols: Sequence[Column], profile: Profile, fil
                          f"profile {profile.name}; found: {', '.join(repr(h) for h in header if h) or 'none'}",
                          file=file)
     return found
-
-
-class _UnknownEvent(str):
-    """An event name no event of the race has, left for the other event column to explain."""
-
-
-class _AmbiguousEvent(str):
-    """An event name several events of --race carry (a races response lists every race, and two races
-    may each have a "5K"): left for the row's event id column to settle among ``ids``."""
-
-    ids: tuple[int, ...]
-
-    def __new__(cls, value: str, ids: Sequence[int]) -> "_AmbiguousEvent":
-        self = super().__new__(cls, value)
-        self.ids = tuple(ids)
-        return self
-
-
-def _ambiguous_message(name: str, ids: Sequence[int]) -> str:
-    return (f"event {name!r} is ambiguous: events {', '.join(map(str, ids))} of --race all have that name; "
-            f"fill in the event id column, or pass --race with only this race")
-
-
-def _read_column(col: Column, values: list[str], rownums: list[int], profile: Profile, events: dict[int, str],
-                 neutral: bool, file: str, lenient_events: bool = False, keep_bad_dates: bool = False) -> list[Any]:
-    """One column of cell texts -> canonical values (inverse of :func:`_column_values`).
-
-    ``keep_bad_dates``: a cell that is not a date is kept as its text instead of raising, for a diff to
-    list the row as invalid while the other rows go on.
-    ``lenient_events``: an unknown event name becomes an :class:`_UnknownEvent` instead of an error,
-    for :func:`_merge_event_columns` to judge against the row's event id."""
-    header = col.header
-    source = col.source
-    # The checks below run on the column joined once (C-level searches), so clean columns skip the
-    # per-cell work; a value holding a newline can only cause a false alarm, never a miss.
-    joined = "\n" + "\n".join(values) + "\n"
-    if neutral and "\n'" in joined:
-        values = [unneutralize(v) if v[:1] == "'" else v for v in values]
-        joined = "\n" + "\n".join(values) + "\n"
-    if (col.type in ("int", "code") or source == "event_id") and "." in joined:
-        # A spreadsheet re-typed the number as a float: 50004.0 -> 50004.
-        values = [v.split(".")[0] if "." in v and FLOAT_INT.match(v) else v for v in values]
-        joined = "\n" + "\n".join(values) + "\n"
-
-    def bad(i: int, message: str) -> InputError:
-        return InputError(message, file=file, row=rownums[i], column=header)
-
-    if source == "event_id" and (col.event or "id") != "id" and (col.event != "order" or events):
-        table = event_table(col, profile, events)
-        lookup: dict[str, Any] = {}
-        for k, v in table.items():
-            key = str(v).strip().casefold()
-            if key in lookup:  # one name, several events: never resolve it to whichever came last
-                have = lookup[key]
-                lookup[key] = _AmbiguousEvent(str(v).strip(), (*(have.ids if isinstance(have, _AmbiguousEvent)
-                                                                  else (have,)), k))
-            else:
-                lookup[key] = k
-        if col.event == "order":  # a file written with event ids (before contest numbers): still read
-            for k in table:
-                lookup.setdefault(str(k), k)
-        what = ("the race's events (--race)" if col.event in ("name", "order") else "the profile's [event_map]")
-        out: list[Any] = []
-        for i, v in enumerate(values):
-            v = v.strip()
-            if not v:
-                out.append(None)
-                continue
-            eid = lookup.get(v.casefold())
-            if isinstance(eid, _AmbiguousEvent) and not lenient_events:
-                raise bad(i, _ambiguous_message(v, eid.ids))
-            if eid is None and lenient_events:
-                out.append(_UnknownEvent(v))
-                continue
-            if eid is None:
-                known = ", ".join(repr(str(x)) for x in table.values()) or "none"
-                raise bad(i, f"unknown event {v!r}; not in {what} (known: {known})")
-            out.append(eid)
-        return out
-    if source in INT_FIELDS:
-        if INT_LINES.match(joined):  # every cell a canonical integer or empty: as_int is int()
-            return [int(v) if v else None for v in values] if "\n\n" in joined else list(map(int, values))
-        out = []
-        for i, v in enumerate(values):
-            try:
-                out.append(as_int(v.strip()))
-            except ShapeError:
-                raise bad(i, f"{v!r} is not {'an event id' if source == 'event_id' else 'a whole number'}") from None
-        return out
-    if source in FLAG_FIELDS:
-        out = []
-        for i, v in enumerate(values):
-            try:
-                out.append(as_flag(v))
-            except ShapeError:
-                raise bad(i, f"{v!r} is not T or F") from None
-        return out
-    if col.type == "date":
-        fmt = col.date_format or "%Y-%m-%d"
-        fast = dates.column(values, fmt)
-        if fast is not None:
-            return fast
-        cache: dict[str, str | None] = {}
-        out = []
-        for i, v in enumerate(values):
-            v = v.strip()
-            if not v:
-                out.append(None)
-                continue
-            iso = cache.get(v)
-            if iso is None:
-                got = dates.readings(v, fmt)
-                iso = cache[v] = got.one
-                if iso is None and keep_bad_dates:
-                    out.append(v)  # the diff judges it against RaceEntry's day and the race's (diff.settle_dob)
-                    continue
-                if iso is None and got.short:  # never a guessed century here
-                    raise bad(i, f"{v!r} has a two-digit year (a spreadsheet shortened it): type the year "
-                                 f"in full, or open the file with that column as Text")
-                if iso is None and got.dates:
-                    raise bad(i, f"{v!r} can be read as {' or '.join(got.dates)} (day and month either way): "
-                                 f"type it as {dates.hint(fmt)}")
-                if iso is None:
-                    raise bad(i, f"{v!r} is not a date in the form {dates.hint(fmt)}")
-            out.append(iso)
-        return out
-    reverse = col.reverse
-    blank = col.blank.casefold() if col.blank else None
-    if reverse or blank:
-        mapped = []
-        for v in values:
-            f = v.casefold()
-            mapped.append("" if blank and f == blank else reverse.get(f, v))
-        values = mapped
-    if source == "gender":
-        return values  # RaceEntry's own blank gender is ""
-    if col.kind == "extra" and col.type == "int":
-        return [int(v) if INT_TEXT.match(v) else (v or None) for v in values]
-    if not (reverse or blank) and "\n\n" not in joined:
-        return values  # no empty cell
-    return [v or None for v in values]
-
-
-_IDS_OR_BLANK = {int, type(None)}
-
-
-def _merge_event_columns(results: list[tuple[Column, list[Any]]], rownums: list[int], events: dict[int, str],
-                         file: str, known: list[int | None] | None = None) -> list[Any]:
-    """One event id per row from every event column read; columns that disagree are an error.
-
-    An event name the race does not know (:class:`_UnknownEvent`) is an error (a typo). An id that is
-    not one of the race's events stands over the other columns, so that a file from another race is
-    reported as such by the diff rather than as a disagreement here."""
-    if len(results) == 1:
-        return results[0][1]
-    first = results[0][1]
-    if all(values == first for _, values in results[1:]) and set(map(type, first)) <= _IDS_OR_BLANK:
-        return first  # every column says the same event ids (the common case): nothing to settle
-
-    def show(eid: int) -> str:
-        return f"{eid} ({events[eid]})" if eid in events else str(eid)
-
-    known_names = ", ".join(repr(x) for x in events.values()) or "none"
-    merged: list[Any] = []
-    for i, row in enumerate(zip(*(values for _, values in results))):
-        cells = [(col, v) for (col, _), v in zip(results, row) if v is not None]
-        if any(isinstance(v, _AmbiguousEvent) for _, v in cells):
-            ids = {v for _, v in cells if isinstance(v, int)}
-            for n, (col, v) in enumerate(cells):
-                if isinstance(v, _AmbiguousEvent):
-                    fit = [x for x in v.ids if x in ids]
-                    if len(fit) != 1:
-                        raise InputError(_ambiguous_message(str(v), v.ids), file=file, row=rownums[i],
-                                         column=col.header)
-                    cells[n] = (col, fit[0])
-        foreign = [v for _, v in cells if not isinstance(v, (_UnknownEvent, _AmbiguousEvent)) and v not in events]
-        if foreign:
-            merged.append(foreign[0])
-            continue
-        typo = next(((col, v) for col, v in cells if isinstance(v, _UnknownEvent)), None)
-        if typo:
-            raise InputError(f"unknown event {str(typo[1])!r}; not in the race's events (known: {known_names})",
-                             file=file, row=rownums[i], column=typo[0].header)
-        distinct = {v for _, v in cells}
-        if len(distinct) == 2 and known and known[i] in distinct:
-            merged.append(next(v for v in distinct if v != known[i]))  # the edited column wins
-            continue
-        if len(distinct) > 1:
-            (c1, v1), (c2, v2) = cells[0], next(c for c in cells if c[1] != cells[0][1])
-            raise InputError(f"column {c1.header!r} says event {show(v1)} but column {c2.header!r} says "
-                             f"{show(v2)}; make them agree (or clear one of the two)", file=file, row=rownums[i])
-        merged.append(cells[0][1] if cells else None)
-    return merged
 
 
 def _repair_mojibake(columns: dict[int, list[str]], profile: Profile, warnings: list[str]) -> dict[int, list[str]]:
@@ -286,11 +94,41 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     if profile.extra_columns:  # a column the profile does not name holds a field RaceEntry sent: read it back
         profile = with_extra_columns(profile, (str(h).strip() for h in header if h is not None and str(h).strip()))
     found = _locate(header, profile.columns, profile, file)
-    # Several event columns (e.g. RunScore's "Event" name and "Event ID") are all read and must agree
-    # row by row: a timer who switches a runner by retyping the event name, leaving the id as it was,
-    # must not have the switch silently ignored. A blank cell defers to the other column.
+    event_cols, unread = _event_columns(found, profile, events, file)
+    kept = _kept_rows(rows, first_row, raw)
+    rownums = [r for r, _ in kept]
+    blank_note = _blank_rows(rownums, first_row, profile, file)
+    table = _transposed(kept, max([len(header)] + [fi + 1 for fi in found.values()]))
+    n = len(kept)
+    del kept
+    if consume and isinstance(rows, list):
+        rows.clear()
+    warnings: list[str] = [blank_note] if blank_note else []
+    texts = _column_texts(found, table, raw)
+    del table  # each column is in ``texts`` now, and each goes as soon as it is read (50,000 rows: MBs)
+    if raw:
+        texts = _repair_mojibake(texts, profile, warnings)
+    participants = _participants(*_read_columns(texts, profile, rownums, events, neutral, file, known_events,
+                                                lenient_events=len(event_cols) > 1, keep_bad_dates=keep_bad_dates),
+                                 n)
+    padded = _restore_zip_zeros(participants, rownums, profile, found, race)
+    if padded:
+        warnings.append(padded)
+    warnings.extend(_column_notes(header, found, unread, profile))
+    present = {profile.columns[ci].source for ci in found if profile.columns[ci].kind == "field"}
+    return FileData(participants, rownums, [], warnings, present)
+
+
+def _event_columns(found: dict[int, int], profile: Profile, events: dict[int, str],
+                   file: str) -> tuple[list[int], list[int]]:
+    """(the profile's event columns found, file columns of event names left unread for want of the race's
+    events). Several event columns (e.g. RunScore's "Event" name and "Event ID") are all read and must
+    agree row by row: a timer who switches a runner by retyping the event name, leaving the id as it was,
+    must not have the switch silently ignored. A blank cell defers to the other column. Names without a
+    race to match them to are an error, unless an id column can speak alone (then the names column is
+    taken out of ``found``)."""
     event_cols = [ci for ci in found if profile.columns[ci].source == "event_id"]
-    unread: list[int] = []  # file columns of event names left unread for want of the race's events
+    unread: list[int] = []
     for ci in event_cols:
         col = profile.columns[ci]
         if col.event == "name" and not events:
@@ -299,41 +137,46 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
                 continue
             raise InputError(f"column {col.header!r} holds event names; pass --race FILE (the race with its "
                              f"events) so they can be matched to event ids", file=file)
+    return event_cols, unread
+
+
+def _kept_rows(rows: Sequence[Sequence[Any]], first_row: int, raw: bool) -> list[tuple[int, Sequence[Any]]]:
+    """(row number, row) of every row that holds anything."""
     if raw:
         from .xlsx import cell_text
 
         # A raw row is falsy-only when every cell is "" or None, or a 0 / False that has text ("0", "FALSE").
-        kept = [(r, row) for r, row in enumerate(rows, start=first_row)
+        return [(r, row) for r, row in enumerate(rows, start=first_row)
                 if row and (any(row) or any(cell_text(v) for v in row))]
-    else:
-        kept = [(r, row) for r, row in enumerate(rows, start=first_row) if any(row)]
-    rownums = [r for r, _ in kept]
+    return [(r, row) for r, row in enumerate(rows, start=first_row) if any(row)]
+
+
+def _blank_rows(rownums: list[int], first_row: int, profile: Profile, file: str) -> str | None:
+    """A note naming the blank rows between the first and last row kept (the first 8), or None; an error
+    for a timing program that stops importing at a blank row."""
     gaps: list[int] = []  # the first 8 blank rows between the first and last row kept
     blanks = rownums[-1] - first_row + 1 - len(rownums) if rownums else 0  # all of them
     if blanks:
         kept_rows = set(rownums)
         gaps = list(itertools.islice((r for r in range(first_row, rownums[-1]) if r not in kept_rows), 8))
-    if gaps:
-        shown = ", ".join(map(str, gaps)) + (f" and {blanks - 8} more" if blanks > 8 else "")
-        if profile.stops_at_blank_row:
-            raise InputError(f"row{'s' if blanks > 1 else ''} {shown} {'are' if blanks > 1 else 'is'} blank: "
-                             f"{profile.target} stops importing at a blank row; delete the blank rows", file=file)
-        blank_note = f"row{'s' if blanks > 1 else ''} {shown} {'are' if blanks > 1 else 'is'} blank (skipped)"
-    else:
-        blank_note = None
-    width = max([len(header)] + [fi + 1 for fi in found.values()])
+    if not gaps:
+        return None
+    shown = ", ".join(map(str, gaps)) + (f" and {blanks - 8} more" if blanks > 8 else "")
+    if profile.stops_at_blank_row:
+        raise InputError(f"row{'s' if blanks > 1 else ''} {shown} {'are' if blanks > 1 else 'is'} blank: "
+                         f"{profile.target} stops importing at a blank row; delete the blank rows", file=file)
+    return f"row{'s' if blanks > 1 else ''} {shown} {'are' if blanks > 1 else 'is'} blank (skipped)"
+
+
+def _transposed(kept: list[tuple[int, Sequence[Any]]], width: int) -> list[tuple[Any, ...]]:
+    """The kept rows, each padded or cut to ``width`` cells, as one tuple per file column."""
     body = [row if len(row) == width else (list(row) + [""] * (width - len(row)))[:width] for _, row in kept]
-    table = list(zip(*body)) if body else [()] * width  # transposed: one tuple per file column
-    n = len(body)
-    del kept, body
-    if consume and isinstance(rows, list):
-        rows.clear()
-    names: list[str] = []
-    extras: list[str] = []
-    canon_cols: list[list[Any]] = []
-    extra_cols: list[list[Any]] = []
-    event_results: list[tuple[Column, list[Any]]] = []
-    warnings: list[str] = [blank_note] if blank_note else []
+    return list(zip(*body)) if body else [()] * width
+
+
+def _column_texts(found: dict[int, int], table: list[tuple[Any, ...]], raw: bool) -> dict[int, list[str]]:
+    """Profile column index -> the texts of its file column's cells (spreadsheet values as their texts,
+    a column at a time, only where a column holds any)."""
     texts: dict[int, list[str]] = {}
     for ci, fi in found.items():
         values = list(table[fi])
@@ -346,14 +189,25 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
 
                 values = [v if type(v) is str else cell_text(v) for v in values]
         texts[ci] = values
-    del table  # each column is in ``texts`` now, and each goes as soon as it is read (50,000 rows: MBs)
-    if raw:
-        texts = _repair_mojibake(texts, profile, warnings)
+    return texts
+
+
+def _read_columns(texts: dict[int, list[str]], profile: Profile, rownums: list[int], events: dict[int, str],
+                  neutral: bool, file: str, known_events: Mapping[str, int] | None, lenient_events: bool,
+                  keep_bad_dates: bool) -> tuple[list[str], list[list[Any]], list[str], list[list[Any]]]:
+    """Every column read (:func:`converters.cells.read_column`), each column's texts dropped from ``texts``
+    as soon as it is: (fields, their values, extra fields, their values), the event columns merged into
+    one ``event_id``."""
+    names: list[str] = []
+    extras: list[str] = []
+    canon_cols: list[list[Any]] = []
+    extra_cols: list[list[Any]] = []
+    event_results: list[tuple[Column, list[Any]]] = []
     for ci in list(texts):
         values = texts.pop(ci)
         col = profile.columns[ci]
-        result = _read_column(col, values, rownums, profile, events, neutral, file,
-                              lenient_events=len(event_cols) > 1, keep_bad_dates=keep_bad_dates)
+        result = read_column(col, values, rownums, profile, events, neutral, file,
+                             lenient_events=lenient_events, keep_bad_dates=keep_bad_dates)
         if col.source == "event_id":
             event_results.append((col, result))
         elif col.kind == "extra":
@@ -366,7 +220,13 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
         rids = canon_cols[names.index("registration_id")] if "registration_id" in names else None
         known = [known_events.get(r) for r in rids] if known_events and rids else None
         names.append("event_id")
-        canon_cols.append(_merge_event_columns(event_results, rownums, events, file, known))
+        canon_cols.append(merge_event_columns(event_results, rownums, events, file, known))
+    return names, canon_cols, extras, extra_cols
+
+
+def _participants(names: list[str], canon_cols: list[list[Any]], extras: list[str], extra_cols: list[list[Any]],
+                  n: int) -> list[Participant]:
+    """The columns read, as ``n`` participants (the extra fields in each one's ``extra``)."""
     # Positional construction in field order: ~3x faster than keyword dicts for 50,000 rows.
     by_name = dict(zip(names, canon_cols))
     # One repeat() per missing field: map() draws from every iterable once per record.
@@ -375,34 +235,47 @@ def rows_to_participants(header: Sequence[str], rows: Sequence[Sequence[Any]], p
     if extras:
         for p, vals in zip(participants, zip(*extra_cols)):
             p.extra = dict(zip(extras, vals))
+    return participants
+
+
+def _restore_zip_zeros(participants: list[Participant], rownums: list[int], profile: Profile,
+                       found: dict[int, int], race: Any) -> str | None:
+    """The leading zeros a spreadsheet stripped from US ZIP codes put back (when the profile pads them),
+    and a note saying so, or None. Only a US ZIP code: another country's postcode (Sydney's 2000, Zurich's
+    8001) is kept as typed."""
     pad = next((profile.columns[ci].zero_pad for ci in found
                 if profile.columns[ci].source == "zipcode" and profile.columns[ci].zero_pad), None)
-    if pad:
-        # Only a US ZIP code: another country's postcode (Sydney's 2000, Zurich's 8001) is kept as typed.
-        from .countries import in_us, race_country
+    if not pad:
+        return None
+    from .countries import in_us, race_country
 
-        where = race_country(race)
-        padded = []
-        for p, r in zip(participants, rownums):
-            z = p.zipcode
-            if z and len(z) < pad and z.isdigit() and in_us(p.country_code, where):
-                p.zipcode = z.zfill(pad)
-                padded.append((r, z, p.zipcode))
-        if padded:
-            r, z, fixed = padded[0]
-            header_zip = next(profile.columns[ci].header for ci in found if profile.columns[ci].source == "zipcode")
-            warnings.append(f"column {header_zip!r}: leading zeros restored on {len(padded)} US ZIP code"
-                            f"{'s' if len(padded) > 1 else ''} a spreadsheet had stripped (first: row {r}, "
-                            f"{z!r} -> {fixed!r})")
+    where = race_country(race)
+    padded = []
+    for p, r in zip(participants, rownums):
+        z = p.zipcode
+        if z and len(z) < pad and z.isdigit() and in_us(p.country_code, where):
+            p.zipcode = z.zfill(pad)
+            padded.append((r, z, p.zipcode))
+    if not padded:
+        return None
+    r, z, fixed = padded[0]
+    header_zip = next(profile.columns[ci].header for ci in found if profile.columns[ci].source == "zipcode")
+    return (f"column {header_zip!r}: leading zeros restored on {len(padded)} US ZIP code"
+            f"{'s' if len(padded) > 1 else ''} a spreadsheet had stripped (first: row {r}, "
+            f"{z!r} -> {fixed!r})")
+
+
+def _column_notes(header: Sequence[str], found: dict[int, int], unread: list[int], profile: Profile) -> list[str]:
+    """Notes on the file's columns not read: event names without a race, columns the profile lacks."""
+    notes = []
     used = set(found.values()) | set(unread)
     ignored = [h for i, h in enumerate(header) if h and i not in used]
     if unread:
-        warnings.append(f"column {header[unread[0]]!r} (event names) was not read: no race given to match "
-                        f"names to events (--race FILE); the event id column was used")
+        notes.append(f"column {header[unread[0]]!r} (event names) was not read: no race given to match "
+                     f"names to events (--race FILE); the event id column was used")
     if ignored:
-        warnings.append(f"columns not in profile {profile.name} were ignored: {', '.join(map(repr, ignored))}")
-    present = {profile.columns[ci].source for ci in found if profile.columns[ci].kind == "field"}
-    return FileData(participants, rownums, [], warnings, present)
+        notes.append(f"columns not in profile {profile.name} were ignored: {', '.join(map(repr, ignored))}")
+    return notes
 
 
 def rows_to_teams(header: Sequence[str], rows: Sequence[Sequence[str]], profile: Profile, file: str,

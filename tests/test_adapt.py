@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from converters.client import RaceEntryClient, _key_refused
+from converters.client import RaceEntryClient
+from converters.transport import _key_refused
 from converters.convert import with_events
 
 

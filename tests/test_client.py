@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from converters import answers, bodies, model, state
 from converters.cli import main
-from converters.client import RaceEntryClient, error_in
+from converters.client import RaceEntryClient
+from converters.transport import error_in
 from converters.errors import ApiError, AuthError, ConnectionFailed, ResponseLost, SchemaError
 
 from .conftest import control
@@ -126,13 +127,13 @@ def test_incremental_and_removed(server, client):
 
 
 def test_paging_is_merged_and_deduplicated(server, client, monkeypatch):
-    from converters import client as client_module
+    from converters import paging as paging_module
 
     full = answers.parse_participants(client.participants(server.race_id, 0))
     small = RaceEntryClient(server.url, page_size=7)
     control(server, "requests", method="DELETE")
     decoded = []
-    monkeypatch.setattr(client_module, "as_answer", lambda data, *a: decoded.append(1) or answers.as_answer(data, *a))
+    monkeypatch.setattr(paging_module, "as_answer", lambda data, *a: decoded.append(1) or answers.as_answer(data, *a))
     # the document shows no paging: page 1 holds more rows than asked and page 2 repeats it, so the
     # server ignores paging: one answer, read twice (not a third time), decoded once (a repeat, byte
     # for byte, is not decoded again)
@@ -142,7 +143,7 @@ def test_paging_is_merged_and_deduplicated(server, client, monkeypatch):
     control(server, "requests", method="DELETE")
     assert len(RaceEntryClient(server.url).participants_answer(server.race_id, 0).participants) == len(full)
     assert len(requests_to(server, "/participants")) == 3
-    monkeypatch.setattr(client_module, "as_answer", answers.as_answer)
+    monkeypatch.setattr(paging_module, "as_answer", answers.as_answer)
     control(server, "options", {"quirks": ["paging"]})   # RunSignup's paging
     small = RaceEntryClient(server.url, page_size=7)
     control(server, "requests", method="DELETE")

@@ -7,7 +7,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from converters import client as client_mod
+from converters import transport as transport_mod
 from converters import bodies, state
 from converters.cli import main
 from converters.client import RaceEntryClient
@@ -18,7 +18,7 @@ from .conftest import control, unwrapped
 
 @pytest.fixture(autouse=True)
 def fresh_warnings(monkeypatch):
-    monkeypatch.setattr(client_mod, "_WARNED", set())
+    monkeypatch.setattr(transport_mod, "_WARNED", set())
 
 
 def fault(server, kind, method=None, path=None, count=1, status=None):
@@ -129,7 +129,7 @@ def test_403_about_the_key_logs_in_again_or_says_to(server, monkeypatch):
 
 
 def test_a_403_about_something_else_is_an_error(server, client):
-    from converters.client import _key_refused
+    from converters.transport import _key_refused
 
     assert _key_refused("Forbidden: invalid or expired tmp_key", 403, 403)
     assert not _key_refused("You do not have access to this race", 403, 403)
