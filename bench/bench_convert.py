@@ -15,14 +15,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from converters import jsonio  # noqa: E402
-from converters.convert import convert_path  # noqa: E402
+from converters.plan.convert import convert_path  # noqa: E402
 
 
 def make_data(n: int) -> tuple[list, dict]:
     try:
-        from converters.server.seed import generate_race
+        from converters.rehearsal.seed import generate_race
     except ImportError:  # pragma: no cover - seed generator not present
-        raise SystemExit("converters.server.seed.generate_race is needed to build the benchmark race")
+        raise SystemExit("converters.rehearsal.seed.generate_race is needed to build the benchmark race")
     data = generate_race(participants=n, seed=7)
     main_id = data["main_race_id"]
     race = next(r for r in data["races"] if r["race_id"] == main_id)
@@ -104,9 +104,9 @@ def main() -> None:
         results.append(("XLSX -> JSON (raceentry, 48 columns)", ours, None, None))
 
         # Where the time goes: the model's JSON side (shared with every command) vs the file layer.
-        from converters import schemas
-        from converters.convert import gc_paused, read_file, write_file
-        from converters.answers import parse_participants, participants_response
+        from converters.model import schemas
+        from converters.plan.convert import gc_paused, read_file, write_file
+        from converters.model.answers import parse_participants, participants_response
 
         phases = []
         with gc_paused():  # as convert_path runs them

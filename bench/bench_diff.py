@@ -15,13 +15,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from converters.convert import prefetch, write_file  # noqa: E402
-from converters.diff import make_plan  # noqa: E402
-from converters.answers import parse_participants, participants_response, parse_teams, parse_team_types  # noqa: E402
-from converters.server.seed import generate_race  # noqa: E402
-from converters import binding, planning  # noqa: E402
-from converters.planning import read_input  # noqa: E402
-from converters.targets import load_base  # noqa: E402
+from converters.plan.convert import prefetch, write_file  # noqa: E402
+from converters.compare.diff import make_plan  # noqa: E402
+from converters.model.answers import parse_participants, participants_response, parse_teams, parse_team_types  # noqa: E402
+from converters.rehearsal.seed import generate_race  # noqa: E402
+from converters.plan import binding, planning  # noqa: E402
+from converters.plan.planning import read_input  # noqa: E402
+from converters.plan.targets import load_base  # noqa: E402
 
 
 def main(n: int = 50_000, profile: str = "runscore") -> None:

@@ -108,8 +108,8 @@ class Proxy:
 ROUND = """
 import sys, time
 from converters.client import RaceEntryClient
-from converters.sync import Syncer
-from converters.sync_outputs import SyncOutput
+from converters.raceday.sync import Syncer
+from converters.raceday.sync_outputs import SyncOutput
 url, race, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 s = Syncer(RaceEntryClient(url), race, [SyncOutput("raceresult", path)])
 s.run()  # the roster loads (a running `sync --every` holds it)

@@ -22,10 +22,10 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["TIMERSYNC_HOME"] = tempfile.mkdtemp(prefix="timersync-bench-")
 
-    from converters import schemas
+    from converters.model import schemas
     from converters.client import RaceEntryClient
-    from converters.answers import decode_participants, parse_participants
-    from converters.server import start_background
+    from converters.model.answers import decode_participants, parse_participants
+    from converters.rehearsal import start_background
 
     t0 = time.perf_counter()
     server = start_background(participants=args.participants, seed=7)

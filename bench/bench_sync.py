@@ -31,11 +31,11 @@ def main() -> None:
     os.environ["TIMERSYNC_HOME"] = str(tmp / "state")
 
     from converters.client import RaceEntryClient
-    from converters.answers import parse_participants
-    from converters.bodies import participant_payload, participants_request
-    from converters.server import start_background
-    from converters.sync import Syncer
-    from converters.sync_outputs import SyncOutput
+    from converters.model.answers import parse_participants
+    from converters.compare.bodies import participant_payload, participants_request
+    from converters.rehearsal import start_background
+    from converters.raceday.sync import Syncer
+    from converters.raceday.sync_outputs import SyncOutput
 
     t = time.perf_counter()
     server = start_background(participants=args.participants, seed=1, test_controls=True)
@@ -82,9 +82,9 @@ def main() -> None:
     server.stop()
 
     # 3. the drop folder
-    from converters.inbox import JOURNAL
-    from converters.watch import Watcher
-    from converters.watch_config import load_config
+    from converters.raceday.inbox import JOURNAL
+    from converters.raceday.watch import Watcher
+    from converters.raceday.watch_config import load_config
 
     server = start_background(participants=200, seed=2)
     client = RaceEntryClient(server.url)

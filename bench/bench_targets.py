@@ -613,10 +613,10 @@ def part_diff(folder: str, n: str, profile: str = "runscore") -> dict:
     import random
 
     sys.path.insert(0, str(ROOT))
-    from converters import binding, planning
-    from converters.convert import prefetch, write_file
-    from converters.answers import parse_participants, parse_teams, participants_response
-    from converters.server.seed import generate_race
+    from converters.plan import binding, planning
+    from converters.plan.convert import prefetch, write_file
+    from converters.model.answers import parse_participants, parse_teams, participants_response
+    from converters.rehearsal.seed import generate_race
 
     data = generate_race(int(n), seed=7)
     race = next(r for r in data["races"] if r["race_id"] == data["main_race_id"])
@@ -652,8 +652,8 @@ def part_sync(url: str, race_id: str, file: str) -> dict:
     the file checked), then RUNS rounds timed; the file must stay untouched."""
     sys.path.insert(0, str(ROOT))
     from converters.client import RaceEntryClient
-    from converters.sync import Syncer
-    from converters.sync_outputs import SyncOutput
+    from converters.raceday.sync import Syncer
+    from converters.raceday.sync_outputs import SyncOutput
 
     client = RaceEntryClient(url)
     client.login(EMAIL, PASSWORD)

@@ -23,11 +23,11 @@ VERSIONS = 10
 def main(n: int = 50_000, profile: str = "runscore") -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TIMERSYNC_HOME"] = str(Path(tmp) / "state")
-        from converters import versions  # noqa: E402
-        from converters.convert import write_file  # noqa: E402
-        from converters.answers import as_answer, parse_participants, participants_response  # noqa: E402
-        from converters.planning import read_input  # noqa: E402
-        from converters.server.seed import generate_race  # noqa: E402
+        from converters.plan import versions  # noqa: E402
+        from converters.plan.convert import write_file  # noqa: E402
+        from converters.model.answers import as_answer, parse_participants, participants_response  # noqa: E402
+        from converters.plan.planning import read_input  # noqa: E402
+        from converters.rehearsal.seed import generate_race  # noqa: E402
 
         t = time.perf_counter()
         data = generate_race(n, seed=7)

@@ -86,6 +86,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def write_bytes(path: str | os.PathLike, data: bytes, backup: bool = False, private: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically (:func:`write_pieces`: a temporary file beside it, then a rename)."""
     write_pieces(path, (data,), backup=backup, private=private)
 
 
@@ -98,4 +99,5 @@ def write_pieces(path: str | os.PathLike, pieces: Iterable[bytes], backup: bool 
 
 
 def write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8", backup: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically, encoded as ``encoding``."""
     write_bytes(path, text.encode(encoding), backup=backup)

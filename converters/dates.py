@@ -1,6 +1,6 @@
 """Dates: the one reader of dates in timersync. ``convert``, ``diff``, ``push``, ``watch`` and ``sync``
-(through :mod:`converters.reader`, :mod:`converters.values` and :mod:`converters.validate`), RaceEntry's
-answers (:mod:`converters.wire`) and the workbook writer's date cells all read dates here.
+(through :mod:`converters.files.reader`, :mod:`converters.compare.values` and :mod:`converters.compare.validate`), RaceEntry's
+answers (:mod:`converters.model.wire`) and the workbook writer's date cells all read dates here.
 
 A cell is read in its column's format first (the profile's ``date_format``). Another spelling is taken
 only when it can mean one day: a four-digit year first (``1954-02-04``, ``1954/02/04``), a day over 12
@@ -8,8 +8,8 @@ only when it can mean one day: a four-digit year first (``1954-02-04``, ``1954/0
 (``4-Feb-1954``, ``4. Februar 1954``, ``4 févr. 1954``). Anything else is left for the caller to judge
 with :func:`readings`: both readings of ``04.02.1954`` in a month-first column, or the day of a
 two-digit year (``03/04/85``) whose century is not written. What the caller makes of them (damage of a
-known day, a late entry's century, an invalid row) is :mod:`converters.damage`'s and
-:mod:`converters.validate`'s business.
+known day, a late entry's century, an invalid row) is :mod:`converters.compare.damage`'s and
+:mod:`converters.compare.validate`'s business.
 """
 
 from __future__ import annotations

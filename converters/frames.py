@@ -42,8 +42,8 @@ def race_frame(client: Any, race_id: int) -> Any:
 
 def file_frame(path: str | Path, profile: str | None = None) -> Any:
     """A timing file read back through its profile (by default the one its binding remembers)."""
-    from . import binding
-    from .reader import read_file
+    from .plan import binding
+    from .files.reader import read_file
 
     if profile is None:
         b = binding.load(path)

@@ -12,6 +12,7 @@ from .errors import InputError
 
 
 def loads(data: bytes | str, source: str = "JSON") -> Any:
+    """JSON from ``data``; a one-line InputError naming ``source``, the line and the column when it is not JSON."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -42,12 +43,15 @@ def load_bytes(path: str | os.PathLike, data: bytes | None = None) -> bytes:
 
 
 def load_file(path: str | os.PathLike) -> Any:
+    """The JSON in the file at ``path`` (:func:`loads`)."""
     return loads(load_bytes(path), str(path))
 
 
 def dumps(obj: Any, pretty: bool = True) -> bytes:
+    """``obj`` as JSON bytes (indented, with a final newline, unless ``pretty`` is false)."""
     return orjson.dumps(obj, option=orjson.OPT_INDENT_2 if pretty else 0) + (b"\n" if pretty else b"")
 
 
 def save_file(path: str | os.PathLike, obj: Any, pretty: bool = True) -> None:
+    """``obj`` written as JSON to ``path``, atomically."""
     write_bytes(path, dumps(obj, pretty))

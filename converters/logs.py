@@ -11,6 +11,7 @@ LOGGER = logging.getLogger("timersync")
 
 
 class RedactingFilter(logging.Filter):
+    """A logging filter that removes keys, secrets and passwords from every record before it is written."""
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.getMessage())
         record.args = ()
@@ -18,6 +19,7 @@ class RedactingFilter(logging.Filter):
 
 
 def setup_logging(verbose: bool = False) -> None:
+    """Send timersync's log to its file (and, ``verbose``, to stderr), redacted; once per process."""
     if getattr(setup_logging, "_done", False):
         return
     setup_logging._done = True  # type: ignore[attr-defined]

@@ -92,6 +92,7 @@ def enable(stream: TextIO | None) -> None:
 
 
 def enabled() -> bool:
+    """Whether the status line is on (a terminal, and not --quiet)."""
     return _stream is not None
 
 

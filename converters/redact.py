@@ -18,6 +18,7 @@ def remember_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
+    """``text`` with every key, secret and password (known or in a URL) replaced by ``***``."""
     for pattern in _PATTERNS:
         text = pattern.sub(r"\1***", text)
     for secret in _known:

@@ -14,6 +14,7 @@ _HERE = Path(__file__).resolve().parent
 
 @lru_cache(maxsize=None)
 def data_dir(name: str) -> Path:
+    """The folder of bundled data ``name`` (``mappings`` or ``schemas``): beside the package, or installed in it."""
     for candidate in (_HERE / name, _HERE.parent / name):
         if candidate.is_dir():
             return candidate

@@ -22,6 +22,7 @@ CREDENTIAL_LIFETIME = 24 * 3600
 
 
 def home() -> Path:
+    """timersync's own folder (``TIMERSYNC_HOME``, else the system's per-user data folder)."""
     env = os.environ.get("TIMERSYNC_HOME")
     if env:
         path = Path(env).expanduser()
@@ -34,12 +35,14 @@ def home() -> Path:
 
 
 def subdir(name: str) -> Path:
+    """The folder ``name`` under :func:`home`, made when missing."""
     path = home() / name
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def slug(text: str) -> str:
+    """``text`` as a safe file name part: letters and digits, the rest as ``_``."""
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:80] or "default"
 
 
@@ -118,6 +121,7 @@ def load_credentials(base_url: str, now: float | None = None) -> dict[str, Any] 
 
 
 def save_credentials(base_url: str, tmp_key: str, tmp_secret: str, email: str | None) -> None:
+    """Keep the key pair of a login to ``base_url`` (owner-only file; replaces any other spelling of it)."""
     data = _read_all()
     for k in _same_server(data, base_url):  # a new login ends the pair any other spelling of it holds
         del data[k]
@@ -199,6 +203,7 @@ def save_default_server(base_url: str) -> None:
 
 
 def default_server() -> str | None:
+    """The server `timersync login` last chose, or None."""
     try:
         data = orjson.loads(_settings_file().read_bytes())
     except (FileNotFoundError, orjson.JSONDecodeError):

@@ -48,7 +48,7 @@ def pytest_generate_tests(metafunc):
 def server(request):
     """A fresh server (60 participants, test controls on) per test: tests change its data. It behaves as
     documented, or, for the contract modules, each way in turn."""
-    from converters.server import start_background
+    from converters.rehearsal import start_background
 
     handle = start_background(participants=60, seed=3, test_controls=True,
                               behave=getattr(request, "param", "documented"))
@@ -59,8 +59,8 @@ def server(request):
 
 @pytest.fixture
 def strict_server():
-    """A fresh server like ``server`` that behaves strictly (see converters.server.app)."""
-    from converters.server import start_background
+    """A fresh server like ``server`` that behaves strictly (see converters.rehearsal.app)."""
+    from converters.rehearsal import start_background
 
     handle = start_background(participants=60, seed=3, behave="strict", test_controls=True)
     yield handle
@@ -97,8 +97,8 @@ def drop_folder(tmp_path, server, keys: str = "settle_seconds = 0.2\n",
 
 def watch_round(folder, client):
     """One round of a drop folder's watcher (a fresh one, as after a restart): sync, then what is in in/."""
-    from converters.watch import Watcher
-    from converters.watch_config import load_config
+    from converters.raceday.watch import Watcher
+    from converters.raceday.watch_config import load_config
 
     w = Watcher(load_config(folder), client=client)
     w.start_checks()
@@ -111,14 +111,14 @@ def has_soffice() -> bool:
 
 def snapshot_path_for(path):
     """The base a pulled file is bound to (its binding's base.json.gz; --base reads it as it is)."""
-    from converters.binding import binding_dir
+    from converters.plan.binding import binding_dir
 
     return binding_dir(path) / "base.json.gz"
 
 
 def context_path_for(path):
     """The race context of a pulled file's binding."""
-    from converters.binding import binding_dir
+    from converters.plan.binding import binding_dir
 
     return binding_dir(path) / "race.json"
 

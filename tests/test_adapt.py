@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from converters.client import RaceEntryClient
-from converters.transport import _key_refused
-from converters.convert import with_events
+from converters.client.transport import _key_refused
+from converters.plan.convert import with_events
 
 
 def rows(ids):

@@ -11,10 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from click.testing import CliRunner
 
-from converters import answers, bodies, model, state
+from converters.model import answers
+from converters.compare import bodies
+from converters import model, state
 from converters.cli import main
 from converters.client import RaceEntryClient
-from converters.transport import error_in
+from converters.client.transport import error_in
 from converters.errors import ApiError, AuthError, ConnectionFailed, ResponseLost, SchemaError
 
 from .conftest import control
@@ -127,7 +129,7 @@ def test_incremental_and_removed(server, client):
 
 
 def test_paging_is_merged_and_deduplicated(server, client, monkeypatch):
-    from converters import paging as paging_module
+    from converters.client import paging as paging_module
 
     full = answers.parse_participants(client.participants(server.race_id, 0))
     small = RaceEntryClient(server.url, page_size=7)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from converters.cli import main
-from converters.convert import read_file, write_file
-from converters.diff import make_plan
-from converters.summary import summary_text
+from converters.plan.convert import read_file, write_file
+from converters.compare.diff import make_plan
+from converters.compare.summary import summary_text
 from converters.model import Participant
 from tests.conftest import unwrapped
 

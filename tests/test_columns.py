@@ -109,7 +109,7 @@ def test_the_serve_banner_fits_and_its_command_logs_in(tmp_path, monkeypatch):
 def test_thousands_of_cell_warnings_are_one_line_per_kind(tmp_path):
     """A big race whose names a spreadsheet would run: the writer reports each cell; the timer reads one
     line per kind, with what was done, whether to act, the first rows and how many more."""
-    from converters.convert import write_file
+    from converters.plan.convert import write_file
     from converters.model import Participant
     from converters.notices import group
 

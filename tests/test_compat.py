@@ -17,8 +17,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from converters.convert import unneutralize
-from converters.server.defaults import QUIRKS
+from converters.plan.convert import unneutralize
+from converters.rehearsal.defaults import QUIRKS
 
 from .conftest import control
 from .test_push import read_rows, write_rows
@@ -102,7 +102,7 @@ def same_runner(doc: dict) -> dict:
 
 @pytest.fixture(params=VARIANTS, ids=[name for name, _, _ in VARIANTS])
 def variant(request, monkeypatch):
-    from converters.server import start_background
+    from converters.rehearsal import start_background
 
     _, behave, quirks = request.param
     # a race of 60 (quick), but one longer than its pages where pages are cut to 100
@@ -167,7 +167,7 @@ def test_the_race_day_session_ends_right(variant, tmp_path):
 def test_a_typing_switch_between_syncs_is_no_change(tmp_path):
     """RaceEntry sending the same runners in another typing (ids as text, dob as MM/DD/YYYY, ...) from
     one read to the next changed nothing: sync says so and leaves the file alone."""
-    from converters.server import start_background
+    from converters.rehearsal import start_background
 
     with start_background(participants=60, seed=3, test_controls=True) as s:
         ok("login", "--api-url", s.url, "--email", s.email, "--password", s.password)

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from converters import answers, bodies
+from converters.model import answers
+from converters.compare import bodies
 from tests.conftest import ROOT
 
 
@@ -39,7 +40,7 @@ def test_a_closed_pipe_ends_quietly(client, server, tmp_path, state_home):
 
 
 def test_files_get_normal_permissions_and_credentials_stay_private(client, server, tmp_path, state_home):
-    from converters.pull import pull
+    from converters.plan.pull import pull
 
     old = os.umask(0o022)
     try:
@@ -84,9 +85,9 @@ def test_push_leaves_its_plan_and_a_receipt(client, server, tmp_path):
 
     from click.testing import CliRunner
 
-    from converters.binding import binding_dir
+    from converters.plan.binding import binding_dir
     from converters.cli import main
-    from converters.pull import pull
+    from converters.plan.pull import pull
 
     out = tmp_path / "runscore.csv"
     pull(client, server.race_id, "runscore", out)
@@ -107,7 +108,7 @@ def test_push_leaves_its_plan_and_a_receipt(client, server, tmp_path):
 
 def test_frames_of_a_race_and_of_a_file(client, server, tmp_path):
     from converters.frames import file_frame, race_frame
-    from converters.pull import pull
+    from converters.plan.pull import pull
 
     out = tmp_path / "runscore.csv"
     pull(client, server.race_id, "runscore", out)
@@ -152,7 +153,7 @@ def test_every_command_speaks_json_with_integer_ids(client, server, tmp_path):
 def test_plan_kinds_are_coloured_for_a_terminal():
     import click
 
-    from converters.cli_plan import colour_kinds
+    from converters.cli.plan import colour_kinds
 
     text = "kind  row\nadd   2     Ann\nCONFLICT  3  city\n  1 add, 0 deletes"
     coloured = colour_kinds(text)
@@ -166,8 +167,8 @@ def test_push_write_ids_puts_the_new_ids_in_the_file(client, server, tmp_path, k
     from click.testing import CliRunner
 
     from converters.cli import main
-    from converters.convert import read_file, write_file
-    from converters.pull import pull
+    from converters.plan.convert import read_file, write_file
+    from converters.plan.pull import pull
 
     out = tmp_path / f"race.{kind}"
     pull(client, server.race_id, "runscore", out)
@@ -191,7 +192,7 @@ def test_push_write_ids_puts_the_new_ids_in_the_file(client, server, tmp_path, k
 def test_write_ids_refuses_a_file_saved_meanwhile(tmp_path):
     from converters.errors import PlanError
     from converters.atomic import file_sha256
-    from converters.write_ids import write_ids
+    from converters.files.write_ids import write_ids
 
     f = tmp_path / "r.csv"
     f.write_bytes(b"Registration ID,First Name\r\n,Ann\r\n")

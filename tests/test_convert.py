@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from converters.cli import main
-from converters.convert import race_events, read_file, teams_path, write_file
+from converters.plan.convert import race_events, read_file, teams_path, write_file
 from converters.errors import InputError
-from converters.answers import parse_participants, parse_teams
-from converters.profiles import load_profile
-from converters.charsets import to_cp1252
+from converters.model.answers import parse_participants, parse_teams
+from converters.files.profiles import load_profile
+from converters.files.charsets import to_cp1252
 
 HERE = Path(__file__).resolve().parent
 FIX = HERE / "fixtures"
@@ -259,13 +259,13 @@ def test_xlsx_with_date_cells_and_numbers():
 def test_libreoffice_resaved_fixture():
     """A workbook an earlier version wrote (with a ' guard in front of formula-like values, which an XLSX
     no longer gets) and LibreOffice re-saved: read exactly; the old guard is what the diff recognises."""
-    from converters.damage import damage_of
-    from converters.values import norm
+    from converters.compare.damage import damage_of
+    from converters.compare.values import norm
 
     data = read_file(FIX / "raceresult_libreoffice.xlsx", "raceresult", race=RACE)
     originals = participants()
     text = ("first_name", "middle_name", "last_name", "email", "street", "city", "state", "team_name", "bib", "chip")
-    from converters.convert import neutralize
+    from converters.plan.convert import neutralize
 
     guarded = [p.copy(**{f: neutralize(getattr(p, f)) for f in text if getattr(p, f)}) for p in originals]
     import dataclasses
@@ -303,7 +303,7 @@ def test_libreoffice_converts_our_xlsx(tmp_path, target):
 
 
 def test_python_calamine_and_openpyxl_agree(tmp_path):
-    from converters.xlsx import _read_calamine, _read_openpyxl
+    from converters.files.xlsx import _read_calamine, _read_openpyxl
 
     out = tmp_path / "p.xlsx"
     ps = participants()
@@ -599,7 +599,7 @@ def test_event_name_of_two_races_alone_is_an_error_naming_both(tmp_path):
 
 
 def test_text_that_merely_looks_double_encoded_is_left_alone():
-    from converters.charsets import undo_double_encoding
+    from converters.files.charsets import undo_double_encoding
 
     assert undo_double_encoding("race_fee\r\nÂ\xa0\r\n") == "race_fee\r\nÂ\xa0\r\n"  # found by hypothesis
     assert undo_double_encoding("ï»¿Name\r\nLÃ³pez\r\n") == "Name\r\nLópez\r\n"
@@ -608,7 +608,7 @@ def test_text_that_merely_looks_double_encoded_is_left_alone():
 
 def test_workbook_with_double_encoded_names_is_repaired(tmp_path):
     """A CSV opened with the wrong character set and saved as .xlsx: 'LÃ³pez' comes back as 'López'."""
-    from converters.xlsx_write import Sheet, write_xlsx
+    from converters.files.xlsx_write import Sheet, write_xlsx
 
     header = ["Registration ID", "Bib", "First Name", "Last Name", "Event ID"]
     rows = [["1", "5", "JosÃ©", "LÃ³pez", "16"], ["2", "6", "ZoÃ«", "NÃºÃ±ez", "16"]]

@@ -45,7 +45,7 @@ def test_every_plan_corpus_file_has_its_plan():
 def test_plan_corpus_file_gets_its_plan(name, tmp_path):
     import shutil
 
-    from converters import binding
+    from converters.plan import binding
     from converters.cli import main
     from converters.jsonio import load_file
 

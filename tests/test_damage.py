@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from converters.damage import damage_of
-from converters.diff import make_plan
+from converters.compare.damage import damage_of
+from converters.compare.diff import make_plan
 from converters.model import Participant
 
 EVENTS = [16, 67]
@@ -169,7 +169,7 @@ def test_a_value_raceentry_already_has_is_not_held_against_the_row():
 
 
 def test_the_summary_says_what_was_recognised():
-    from converters.summary import summary_text
+    from converters.compare.summary import summary_text
 
     current = [person("1")]
     plan = plan_of([person("1", dob="05/31/71")], current, base=[p.copy() for p in current])
@@ -201,8 +201,8 @@ def test_convert_refuses_ids_raceentry_never_issues(tmp_path):
 def test_the_participants_sheet_is_found_by_its_headers(client, server, tmp_path):
     import openpyxl
 
-    from converters.convert import read_file
-    from converters.pull import pull
+    from converters.plan.convert import read_file
+    from converters.plan.pull import pull
 
     out = tmp_path / "race.xlsx"
     pull(client, server.race_id, "raceresult", out)
@@ -219,7 +219,7 @@ def test_the_participants_sheet_is_found_by_its_headers(client, server, tmp_path
 def test_a_damaged_workbook_says_to_save_it_again(tmp_path):
     import zipfile
 
-    from converters.convert import read_file, write_file
+    from converters.plan.convert import read_file, write_file
     from converters.errors import InputError
 
     good = tmp_path / "good.xlsx"
@@ -244,7 +244,7 @@ def test_exact_values_for_the_timing_program(tmp_path, kind):
     """XLSX cells hold the exact value; CSV guards what a spreadsheet would run, in every column (a phone
     stays raw only when it looks like one), says so, and reading back restores the value."""
 
-    from converters.convert import read_file, write_file
+    from converters.plan.convert import read_file, write_file
 
     ps = [person("1", first_name="-Dash", phone="+1 801 555 0100"),
           person("2", first_name="Bo", phone='=HYPERLINK("http://x","a")')]
@@ -266,7 +266,7 @@ def test_exact_values_for_the_timing_program(tmp_path, kind):
 
 
 def test_a_full_width_equals_is_guarded_after_transliteration(tmp_path):
-    from converters.convert import read_file, write_file
+    from converters.plan.convert import read_file, write_file
 
     out = tmp_path / "d.csv"
     write_file(out, [person("1", first_name="\uff1d1+1")], "director")  # a full-width "=" a registrant typed
@@ -276,13 +276,13 @@ def test_a_full_width_equals_is_guarded_after_transliteration(tmp_path):
 
 
 def _runscore_header():
-    from converters.profiles import load_profile
+    from converters.files.profiles import load_profile
 
     return load_profile("runscore").headers
 
 
 def test_mixed_delimiters_are_an_error_naming_the_line(tmp_path):
-    from converters.convert import read_file
+    from converters.plan.convert import read_file
     from converters.errors import InputError
 
     h = _runscore_header()
@@ -295,7 +295,7 @@ def test_mixed_delimiters_are_an_error_naming_the_line(tmp_path):
 
 
 def test_an_unclosed_quote_is_an_error_naming_the_line(tmp_path):
-    from converters.convert import read_file
+    from converters.plan.convert import read_file
     from converters.errors import InputError
 
     h = _runscore_header()
@@ -308,7 +308,7 @@ def test_an_unclosed_quote_is_an_error_naming_the_line(tmp_path):
 
 
 def test_blank_rows_are_reported_and_refused_for_race_result(tmp_path):
-    from converters.convert import read_file, write_file
+    from converters.plan.convert import read_file, write_file
     from converters.errors import InputError
 
     ps = [person("1"), person("2", first_name="Bo")]
@@ -331,7 +331,7 @@ def test_convert_refuses_a_sheet_of_ids_alone_and_reads_a_bound_files_race(clien
     from click.testing import CliRunner
 
     from converters.cli import main
-    from converters.pull import pull
+    from converters.plan.pull import pull
 
     ids = tmp_path / "ids.csv"
     ids.write_text("Registration ID,First Name,Last Name,Event ID\r\n" + "".join(f"{i},,,16\r\n" for i in
@@ -350,7 +350,7 @@ def test_convert_refuses_a_sheet_of_ids_alone_and_reads_a_bound_files_race(clien
 def test_race_result_date_of_birth_is_a_real_date_cell(tmp_path):
     import openpyxl
 
-    from converters.convert import read_file, write_file
+    from converters.plan.convert import read_file, write_file
 
     days = ["1990-05-31", "1900-01-01", "1900-02-28", "1900-03-01", "2000-02-29"]
     ps = [person(str(i + 1), dob=d) for i, d in enumerate(days)]
@@ -364,8 +364,8 @@ def test_race_result_date_of_birth_is_a_real_date_cell(tmp_path):
 
 
 def test_a_profile_widens_the_plausible_dates_of_birth_and_says_its_program_reads_the_csv(tmp_path):
-    from converters.profiles import load_profile
-    from converters.writer import write_file
+    from converters.files.profiles import load_profile
+    from converters.files.writer import write_file
 
     current = [person("1")]
     old = [person("1", dob="1890-06-01")]

@@ -1,4 +1,4 @@
-"""Planning (converters.diff and the modules of its steps): pure tests on lists of Participants, property
+"""Planning (converters.compare.diff and the modules of its steps): pure tests on lists of Participants, property
 tests, plan files, and the `diff` command against the bundled server and offline."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converters import schemas
-from converters.diff import make_plan
-from converters.identity import identity
-from converters.payloads import plan_requests
-from converters.plans import apply_plan
-from converters.values import counter, norm
+from converters.model import schemas
+from converters.compare.diff import make_plan
+from converters.compare.identity import identity
+from converters.compare.payloads import plan_requests
+from converters.compare.plans import apply_plan
+from converters.compare.values import counter, norm
 from converters.errors import PlanError
 from converters.model import Participant, Team, TeamType
 from tests.conftest import context_path_for, snapshot_path_for
@@ -330,7 +330,7 @@ def test_apply_diff_gives_target(data):
 # ------------------------------------------------------------------------------------- the command
 
 def _pull(client, server, tmp_path, profile="runscore", ext="csv"):
-    from converters.pull import pull
+    from converters.plan.pull import pull
 
     out = tmp_path / f"race.{ext}"
     pull(client, server.race_id, profile, out)

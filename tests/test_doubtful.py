@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from converters import state
-from converters.push_result import PushInterrupted
+from converters.push.result import PushInterrupted
 from tests.conftest import ROOT, control, unwrapped
 from tests.test_race_day import people, pull, run
 from tests.test_push import read_rows as rows_of
@@ -98,7 +98,7 @@ def test_two_spellings_of_one_server_push_one_at_a_time(client, server, tmp_path
 
 @pytest.fixture
 def quick_polls(monkeypatch):
-    from converters import push_readback
+    from converters.push import readback as push_readback
 
     monkeypatch.setattr(push_readback, "SETTLE_POLL", 0.3)
 
@@ -176,7 +176,7 @@ def test_expired_key_after_the_batch_without_a_password_is_not_confirmed(client,
 # ---------------------------------------------------------------- ids answered in another order
 
 def test_reversed_answer_ids_are_settled_by_identity(client, server, tmp_path):
-    from converters import binding
+    from converters.plan import binding
 
     out = pull(client, server, tmp_path / "race.csv")
     names = add_runners(out, 6)
@@ -300,7 +300,7 @@ def test_reversed_team_ids_put_each_runner_in_their_own_team(client, server, tmp
 
 
 def test_a_journal_kept_under_the_url_as_typed_is_taken_over(state_home):
-    from converters.journal import Journal
+    from converters.plan.journal import Journal
 
     url = "http://127.0.0.1:8765/rest"
     legacy = state_home / "journal" / f"{state.slug(url)}-race-2026"

@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from converters.cli import main
-from converters.convert import read_file, write_file
+from converters.plan.convert import read_file, write_file
 from converters.errors import InputError
-from converters.answers import parse_participants
-from converters.charsets import decode
-from converters.watch import Watcher
-from converters.watch_config import ConfigError, load_config
+from converters.model.answers import parse_participants
+from converters.files.charsets import decode
+from converters.raceday.watch import Watcher
+from converters.raceday.watch_config import ConfigError, load_config
 from tests.conftest import drop_folder as conftest_drop_folder
 
 HEADER = "Registration ID,Bib,First Name,Last Name,Sex,Date of Birth,Event ID\r\n"

@@ -6,11 +6,13 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from converters import answers, bodies, model
+from converters.model import answers
+from converters.compare import bodies
+from converters import model
 from converters.cli import main
-from converters.convert import read_file, write_file
+from converters.plan.convert import read_file, write_file
 from converters.errors import ProfileError
-from converters.profiles import load_profile
+from converters.files.profiles import load_profile
 
 EXPECTED = {"director": ("U", "U"), "raceresult": ("", ""), "runscore": ("", "X"), "racedayscoring": ("", "X")}
 

@@ -8,14 +8,14 @@ import random
 
 import pytest
 
-from converters import binding
-from converters.diff import make_plan
-from converters.identity import best_match, same_person
-from converters.summary import summary_text
+from converters.plan import binding
+from converters.compare.diff import make_plan
+from converters.compare.identity import best_match, same_person
+from converters.compare.summary import summary_text
 from converters.errors import PlanError
-from converters.bodies import participant_payload, participants_request
+from converters.compare.bodies import participant_payload, participants_request
 from converters.model import Participant, Team, TeamType
-from converters.push_guards import check_plan
+from converters.push.guards import check_plan
 from tests.test_push import col, people, pulled, read_rows, run, write_rows
 
 EVENTS = [16, 67, 68]
@@ -145,7 +145,7 @@ def test_late_entry_joining_an_existing_team_is_sent_with_it_and_checked():
     late = runner(None, "Team", "Mate", "1980-01-02", 16, team_name="sole survivors")
     plan = plan_of(current + [late], current, two_way=True)
     assert plan.adds[0].participant.team_id == "1" and not plan.teams
-    from converters.payloads import add_payload
+    from converters.compare.payloads import add_payload
 
     payload = add_payload(plan.adds[0])
     assert "1" in (str(payload.get("team_id")), str(payload["user"].get("team_id")))

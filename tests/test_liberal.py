@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from converters import wire
+from converters.model import wire
 from converters.cli import main
 from converters.errors import SchemaError
-from converters.answers import decode_participants, parse_team_types, parse_teams
-from converters.sync import Syncer
-from converters.sync_outputs import SyncOutput
+from converters.model.answers import decode_participants, parse_team_types, parse_teams
+from converters.raceday.sync import Syncer
+from converters.raceday.sync_outputs import SyncOutput
 
 from .conftest import control
 

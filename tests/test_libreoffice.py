@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 
-from converters import binding, planning
-from converters.convert import write_file
-from converters.answers import participants_response
+from converters.plan import binding, planning
+from converters.plan.convert import write_file
+from converters.model.answers import participants_response
 from converters.model import Participant
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

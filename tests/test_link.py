@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from converters.binding import binding_dir
+from converters.plan.binding import binding_dir
 from tests.conftest import control
 from tests.test_identity import desk_fix
 from tests.test_push import col, one_row_goes_bad, people, pulled, read_rows, run, write_rows
@@ -158,7 +158,7 @@ def test_full_after_option_sets_the_age(client, server, tmp_path):
 def test_a_runner_who_registered_since_the_pull_is_matched_from_the_changes(client, server, tmp_path):
     """Identity checks use the same state: a late entry typed into the file (no id) who registered online
     after the pull is that runner, found among the changes, never added twice, without a full read."""
-    from converters.bodies import participants_request, participant_payload
+    from converters.compare.bodies import participants_request, participant_payload
     from converters.model import Participant
 
     out = pulled(client, server, tmp_path)
@@ -185,7 +185,7 @@ def test_the_plan_under_the_lock_reuses_the_confirmed_read_until_something_chang
     nor its base again while they are unchanged: only RaceEntry's changes since the first read. With none,
     the confirmed plan is the plan; a desk fix meanwhile is compared afresh (and kept by the modify); a file
     saved meanwhile is read again."""
-    from converters import planning
+    from converters.plan import planning
     from converters import push as lib
 
     reads_of_file = []

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from converters.cli import main
-from converters.profiles import load_profile
-from converters.pull import pull
+from converters.files.profiles import load_profile
+from converters.plan.pull import pull
 from tests.conftest import has_soffice
 
 
@@ -140,7 +140,7 @@ def test_a_day_first_spreadsheets_re_save_plans_nothing(client, server, tmp_path
 @pytest.mark.parametrize("country,zipcode", [("USA", "02134"), ("AUS", "2134"), (None, "02134")])
 def test_a_blank_country_is_the_races_and_only_us_zip_codes_get_their_zeros_back(tmp_path, country, zipcode):
     """The Race Director's file has no country column: its postcodes are the race's country's."""
-    from converters.convert import read_file, write_file
+    from converters.plan.convert import read_file, write_file
     from converters.model import Participant
 
     race = {"race_id": 9, "events": [{"event_id": 16, "name": "Marathon"}],

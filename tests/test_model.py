@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from converters import answers, bodies, codec, model, schemas
+from converters.model import answers, codec, schemas
+from converters.compare import bodies
+from converters import model
 from converters.errors import SchemaError, ShapeError
 
 

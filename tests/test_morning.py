@@ -28,7 +28,7 @@ def run(*args, input=None, env=None):
 
 
 def pulled(client, server, tmp_path, name="race.csv") -> Path:
-    from converters.pull import pull
+    from converters.plan.pull import pull
 
     out = tmp_path / name
     pull(client, server.race_id, "runscore", out)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from converters import answers, model
+from converters.model import answers
+from converters import model
 from converters.cli import main
 
 
@@ -14,8 +15,8 @@ def test_push_write_ids_finds_the_participants_sheet_as_the_reader_does(client, 
     exited 1 ("no 'Registration ID' column"), though the reader had found the participants by headers."""
     import openpyxl
 
-    from converters.convert import read_file, write_file
-    from converters.pull import pull
+    from converters.plan.convert import read_file, write_file
+    from converters.plan.pull import pull
 
     out = tmp_path / "race.xlsx"
     pull(client, server.race_id, "runscore", out)
@@ -45,10 +46,10 @@ def test_a_running_sync_names_the_row_a_formula_guard_warning_is_about(client, s
     """sync rendered only the rows that changed, with its own copy of the writer: the formula-guard
     warning of a runner added while `sync --every` ran named the row among the changed ones (row 2),
     not the runner's row in the file. One write path now: the writer, with sync's row cache."""
-    from converters.convert import read_file
-    from converters.bodies import participant_payload, participants_request
-    from converters.sync import Syncer
-    from converters.sync_outputs import SyncOutput
+    from converters.plan.convert import read_file
+    from converters.compare.bodies import participant_payload, participants_request
+    from converters.raceday.sync import Syncer
+    from converters.raceday.sync_outputs import SyncOutput
 
     out = tmp_path / "out.csv"
     syncer = Syncer(client, server.race_id, [SyncOutput("runscore", out)])
@@ -72,7 +73,7 @@ def test_team_types_are_read_only_when_a_new_team_needs_one(client, server, tmp_
     """Each read of a race had its own error policy: a team-types error stopped `pull`, `diff` and `push`
     of a file with nothing to send, but not `sync` or the drop folder. Now team types are read only when a
     new team needs a type, and their failure says so the same way in every command."""
-    from converters.convert import read_file, write_file
+    from converters.plan.convert import read_file, write_file
 
     from .conftest import control
 
@@ -103,9 +104,10 @@ def test_a_push_settles_its_file_once_and_builds_each_body_once(client, server, 
     """`push` settled the file's race, profile and server from its binding four times (the command, the
     push, and each of its two plans); now once, and each plan reads the binding again only to see a
     ledger that grew. Each POST row was built twice (to send, and again for the plan folder); now once."""
-    from converters import binding, payloads
-    from converters.convert import read_file, write_file
-    from converters.pull import pull
+    from converters.plan import binding
+    from converters.compare import payloads
+    from converters.plan.convert import read_file, write_file
+    from converters.plan.pull import pull
 
     out = tmp_path / "race.csv"
     pull(client, server.race_id, "runscore", out)

@@ -13,8 +13,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from converters.answers import parse_participants
-from converters.bodies import participant_payload, participants_request
+from converters.model.answers import parse_participants
+from converters.compare.bodies import participant_payload, participants_request
 from tests.conftest import ROOT, control
 
 LONG = "Vandenberghe-Oosterhuis-Wolfeschlegelsteinhausenbergerdorff"
@@ -43,7 +43,7 @@ def browser(width: int = 1200, height: int = 900):
 
 def plan_folder(client, server, tmp_path, every_kind: bool = False):
     from converters.cli import main
-    from converters.pull import pull
+    from converters.plan.pull import pull
 
     control(server, "options", {"quirks": ["race-events"]})  # events by name (the document shows none)
     out = tmp_path / "runscore.csv"
@@ -81,8 +81,8 @@ def test_preview_page_is_self_contained(client, server, tmp_path):
 
 
 def test_the_page_says_production_for_any_server_but_the_demo_or_this_computer():
-    from converters.plans import Plan
-    from converters.preview import Where, render
+    from converters.compare.plans import Plan
+    from converters.plan.preview import Where, render
 
     for url, production in (("https://www.raceentry.com/rest", True), ("https://raceentry.example.org/rest", True),
                             ("https://demo.raceentry.com/rest", False), ("http://localhost:8765/rest", False)):

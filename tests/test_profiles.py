@@ -6,8 +6,8 @@ import pytest
 
 from converters.errors import ProfileError
 from converters.model import CANONICAL_FIELDS
-from converters.profiles import (EXTRA_FIELDS, builtin_names, list_profiles, load_profile, normalise_header,
-                                 profile_text)
+from converters.files.profiles import (EXTRA_FIELDS, builtin_names, list_profiles, load_profile, normalise_header,
+                                       profile_text)
 
 BUILTINS = ["director", "racedayscoring", "raceentry", "raceresult", "runscore"]
 

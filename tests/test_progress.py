@@ -40,7 +40,7 @@ def run_in_terminal(args, state_home, timeout=60, columns=80, interrupt_after=No
 
 
 def test_pull_shows_progress_on_a_terminal_and_not_with_q(tmp_path, state_home):
-    from converters.server import start_background
+    from converters.rehearsal import start_background
 
     big = start_background(participants=3000, seed=5)
     try:
@@ -66,8 +66,8 @@ def test_pull_shows_progress_on_a_terminal_and_not_with_q(tmp_path, state_home):
 
 def test_sync_every_keeps_one_live_line_on_a_terminal(tmp_path, state_home):
     from converters.client import RaceEntryClient
-    from converters.pull import pull
-    from converters.server import start_background
+    from converters.plan.pull import pull
+    from converters.rehearsal import start_background
 
     srv = start_background(participants=60, seed=3)
     try:
@@ -87,8 +87,8 @@ def test_sync_every_keeps_one_live_line_on_a_terminal(tmp_path, state_home):
 
 
 def test_the_watch_status_line(client, server, tmp_path):
-    from converters.watch import Watcher
-    from converters.watch_config import load_config
+    from converters.raceday.watch import Watcher
+    from converters.raceday.watch_config import load_config
 
     folder = drop_folder(tmp_path, server)
     w = Watcher(load_config(folder), client=client)

@@ -82,6 +82,6 @@ def test_every_command_is_found_by_its_module():
     from converters import cli
 
     for module in set(cli.COMMAND_MODULES.values()):
-        importlib.import_module(f"converters.{module}")
+        importlib.import_module(f"converters.cli.{module}")
     assert set(cli.main.commands) == set(cli.COMMAND_MODULES)
     assert cli.main.list_commands(click.Context(cli.main)) == sorted(cli.COMMAND_MODULES)

@@ -8,10 +8,11 @@ import json
 
 from click.testing import CliRunner
 
-from converters import answers, bodies
+from converters.model import answers
+from converters.compare import bodies
 from converters.cli import main
-from converters.convert import read_file
-from converters.profiles import load_profile
+from converters.plan.convert import read_file
+from converters.files.profiles import load_profile
 from tests.conftest import control
 
 
@@ -74,7 +75,7 @@ def test_demo_writes_every_profile_kind(tmp_path, monkeypatch):
 def test_the_demos_numbers_agree_with_its_files_and_its_warnings_can_be_read(tmp_path, monkeypatch):
     """Issue 20 part 7: the race's count is what every file holds, and each file's warning count is the
     number of lines timersync-demo/warnings.txt gives it (one per kind, saying whether to act)."""
-    from converters.convert import read_file
+    from converters.plan.convert import read_file
 
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(main, ["demo", "--participants", "40"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from converters.answers import parse_participants
+from converters.model.answers import parse_participants
 from tests.conftest import snapshot_path_for, unwrapped
 from tests.conftest import ROOT, control, has_soffice
 
@@ -28,7 +28,7 @@ def run(*args, input=None):
 
 
 def pulled(client, server, tmp_path, profile="runscore", ext="csv") -> Path:
-    from converters.pull import pull
+    from converters.plan.pull import pull
 
     out = tmp_path / f"race.{ext}"
     pull(client, server.race_id, profile, out)
@@ -145,7 +145,7 @@ def test_push_needs_confirmation(client, server, tmp_path):
 
 
 def test_spreadsheet_round_trip_diffs_empty(client, server, tmp_path):
-    from converters.convert import read_file, write_file
+    from converters.plan.convert import read_file, write_file
 
     out = pulled(client, server, tmp_path, "raceresult", "xlsx")
     race = client.race(server.race_id)

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from converters import answers, bodies
+from converters.model import answers
+from converters.compare import bodies
 from tests.conftest import ROOT, control, drop_folder, unwrapped
 from tests.test_push import read_rows as rows_of
 from tests.test_push import write_rows as save
@@ -34,7 +35,7 @@ def people(client, server):
 
 
 def pull(client, server, path: Path) -> Path:
-    from converters.pull import pull as do_pull
+    from converters.plan.pull import pull as do_pull
 
     do_pull(client, server.race_id, "runscore", path)
     return path
@@ -280,7 +281,7 @@ def test_old_side_files_are_still_read(client, server, tmp_path):
     import gzip
     import shutil
 
-    from converters.binding import binding_dir
+    from converters.plan.binding import binding_dir
 
     out = pull(client, server, tmp_path / "race.csv")
     bound = binding_dir(out)
@@ -299,7 +300,7 @@ def test_old_side_files_are_still_read(client, server, tmp_path):
 
 
 def test_a_hand_made_file_is_bound_by_its_first_push(client, server, tmp_path):
-    from converters.convert import write_file
+    from converters.plan.convert import write_file
 
     out = tmp_path / "hand.csv"
     write_file(out, people(client, server), "runscore", race=client.race(server.race_id))
@@ -316,8 +317,8 @@ def test_a_hand_made_file_is_bound_by_its_first_push(client, server, tmp_path):
 def test_race_morning(client, logged_in, tmp_path, state_home):
     """The whole loop in one morning, asserting at the end: every intended runner once, nobody lost, no
     field wiped, and the file's diff empty."""
-    from converters.watch import Watcher
-    from converters.watch_config import load_config
+    from converters.raceday.watch import Watcher
+    from converters.raceday.watch_config import load_config
 
     server = logged_in
     out = pull(client, server, tmp_path / "runscore.csv")
@@ -443,8 +444,8 @@ def test_one_watcher_per_folder(client, server, tmp_path):
 
 
 def test_watch_fails_a_file_that_stays_cut_short(client, server, tmp_path):
-    from converters.watch import Watcher
-    from converters.watch_config import load_config
+    from converters.raceday.watch import Watcher
+    from converters.raceday.watch_config import load_config
 
     folder = drop_folder(tmp_path, server, "push = true\nsettle_seconds = 0.2\nincomplete_timeout = 0.6\n")
     out = pull(client, server, tmp_path / "race.csv")
@@ -483,7 +484,7 @@ def test_a_strict_rehearsal_ends_with_the_same_runners(tmp_path):
     """The README's rehearsal (pull, race-day edits, push, push again) against both behaviours of the
     rehearsal server ends with the same runners: what the timer sees does not depend on which RaceEntry."""
     from converters.client import RaceEntryClient
-    from converters.server import start_background
+    from converters.rehearsal import start_background
 
     outcome = {}
     for behave in ("documented", "strict"):

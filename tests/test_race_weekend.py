@@ -19,7 +19,7 @@ from tests.test_push import col, people, read_rows, run, write_rows
 
 @pytest.fixture
 def quick_polls(monkeypatch):
-    from converters import push_readback
+    from converters.push import readback as push_readback
 
     monkeypatch.setattr(push_readback, "SETTLE_POLL", 0.3)
 

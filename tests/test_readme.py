@@ -15,7 +15,7 @@ import click
 import pytest
 
 from converters.cli import main
-from converters.server.defaults import QUIRKS
+from converters.rehearsal.defaults import QUIRKS
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 SHELL = {"&", "&&", "|", ";", "2>&1"}  # where the shell takes over from timersync

@@ -11,9 +11,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converters.convert import TRIGGERS, neutralize, read_file, unneutralize, write_file
+from converters.plan.convert import TRIGGERS, neutralize, read_file, unneutralize, write_file
 from converters.model import Participant
-from converters.profiles import load_profile
+from converters.files.profiles import load_profile
 
 # Surrogates cannot be encoded at all (RaceEntry's JSON cannot carry them either).
 CHARS = st.characters(blacklist_categories=("Cs",))
@@ -122,7 +122,7 @@ CELLS = st.one_of(NASTY, st.sampled_from(["", "a,b", 'say "hi"', "x;y", "t\tz", 
 @given(st.integers(1, 5).flatmap(lambda w: st.lists(st.lists(CELLS, min_size=w, max_size=w), max_size=6)),
        st.sampled_from([",", ";", "\t", "|"]), st.sampled_from(["\r\n", "\n", "\r"]))
 def test_plain_csv_body_is_what_csv_writer_writes(rows, delimiter, line_ending):
-    from converters.tabular_write import _plain_body
+    from converters.files.delimited_write import _plain_body
 
     body = _plain_body(rows, delimiter, line_ending)
     if body is not None:
@@ -132,7 +132,7 @@ def test_plain_csv_body_is_what_csv_writer_writes(rows, delimiter, line_ending):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(CELLS, min_size=3, max_size=3), min_size=1, max_size=6), st.booleans())
 def test_written_csv_is_what_csv_writer_writes(rows, with_none):
-    from converters.tabular_write import write_rows
+    from converters.files.delimited_write import write_rows
 
     if with_none:
         rows = [[None if v == "" else v for v in row] for row in rows]
@@ -148,7 +148,7 @@ def test_written_csv_is_what_csv_writer_writes(rows, with_none):
                 max_size=8),
        st.sampled_from(["%d.%m.%Y", "%m/%d/%Y", "%Y-%m-%d", "%Y%m%d", "{%d}", "%d %b %Y", "%y"]))
 def test_fast_date_cells_match_strftime(values, fmt):
-    from converters.writer import _date_lookup, _date_out
+    from converters.files.writer import _date_lookup, _date_out
 
     lookup = _date_lookup(set(values), fmt, "")
     if lookup is not None:

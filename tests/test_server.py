@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from converters.server.seed import PARTICIPANT_KEYS, USER_KEYS, generate_race
-from converters.server import DEFAULT_EMAIL, DEFAULT_PASSWORD, redact, start_background
+from converters.rehearsal.seed import PARTICIPANT_KEYS, USER_KEYS, generate_race
+from converters.rehearsal import DEFAULT_EMAIL, DEFAULT_PASSWORD, redact, start_background
 
 RACE = 2026
 DOC_SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "doc"
@@ -703,7 +703,7 @@ def test_race_holds_at_most_max_num_teams_of_a_type(fresh):
 
 
 def test_seeded_teams_fit_their_types():
-    from converters.server.seed import TEAM_TYPES
+    from converters.rehearsal.seed import TEAM_TYPES
 
     data = generate_race(2000, 1)
     limit = {ttid: (set(valid), max_members) for ttid, _n, valid, max_members, _t in TEAM_TYPES}
@@ -853,7 +853,7 @@ def test_unknown_paths_are_404_before_any_credential_check(srv, strict_server):
 
 
 def test_network_reachable_host_needs_a_password():
-    from converters.server import DEFAULT_PASSWORD as DEFAULT, is_loopback, serve_password
+    from converters.rehearsal import DEFAULT_PASSWORD as DEFAULT, is_loopback, serve_password
 
     for host in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"):
         assert is_loopback(host), host
@@ -900,7 +900,7 @@ def test_serve_help_lists_every_quirk_within_80_columns():
     from click.testing import CliRunner
 
     from converters.cli import main
-    from converters.server.defaults import QUIRKS
+    from converters.rehearsal.defaults import QUIRKS
 
     r = CliRunner().invoke(main, ["serve", "--help"], terminal_width=80)
     assert r.exit_code == 0

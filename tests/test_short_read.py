@@ -22,7 +22,7 @@ def run(*args):
 
 @pytest.fixture
 def big_server():
-    from converters.server import start_background
+    from converters.rehearsal import start_background
 
     handle = start_background(participants=455, seed=3, test_controls=True)
     yield handle
@@ -111,7 +111,7 @@ def test_a_server_that_drops_rows_is_refused_with_the_numbers(big_server, tmp_pa
 
 def test_removals_in_the_feed_are_not_a_short_read(big_server, tmp_path):
     """Many runners deleted in RaceEntry (in the removed feed) since the last read: a normal pull."""
-    from converters import bodies
+    from converters.compare import bodies
 
     s = big_server
     total = logged_in(s)

@@ -6,13 +6,13 @@ import time
 
 from click.testing import CliRunner
 
-from converters.convert import read_file, write_file
-from converters.answers import parse_participants
-from converters.bodies import delete_request, participant_payload, participants_request, switch_request
+from converters.plan.convert import read_file, write_file
+from converters.model.answers import parse_participants
+from converters.compare.bodies import delete_request, participant_payload, participants_request, switch_request
 from converters.model import Participant
-from converters.profiles import load_profile
-from converters.sync import Syncer
-from converters.sync_outputs import SyncOutput, incoming_path_for, visible_fields
+from converters.files.profiles import load_profile
+from converters.raceday.sync import Syncer
+from converters.raceday.sync_outputs import SyncOutput, incoming_path_for, visible_fields
 
 from .conftest import control
 
@@ -89,7 +89,7 @@ def test_changes_add_edit_switch_remove_in_the_watermark_second(client, server, 
     assert result.removed == 2  # the deleted one, and the switched one's old registration
     assert_file_matches_server(client, race, tmp_path / "out.csv")
     # Rows rendered incrementally give the very bytes a fresh write_file gives.
-    from converters.convert import with_events
+    from converters.plan.convert import with_events
 
     race_obj = with_events(client.race(race), client.participants(race, 0))[0]  # events as sync found them
     write_file(tmp_path / "fresh.csv", syncer.participants(), PROFILE, race=race_obj)
@@ -222,7 +222,8 @@ def test_resaved_file_without_edits_is_overwritten(client, server, tmp_path):
 
 
 def test_cli_sync_every_stops_cleanly_on_ctrl_c(client, server, tmp_path, monkeypatch):
-    from converters import cli_sync, sync
+    from converters.cli import sync as cli_sync
+    from converters.raceday import sync
     from converters.cli import main
 
     monkeypatch.setattr(cli_sync, "make_client", lambda base_url: client)
@@ -245,7 +246,7 @@ def test_cli_sync_every_stops_cleanly_on_ctrl_c(client, server, tmp_path, monkey
 
 
 def test_cli_one_shot_unreachable_exits_non_zero(client, server, tmp_path, monkeypatch):
-    from converters import cli_sync
+    from converters.cli import sync as cli_sync
     from converters.cli import main
 
     monkeypatch.setattr(cli_sync, "make_client", lambda base_url: client)
@@ -272,7 +273,7 @@ def test_sync_needs_nothing_but_a_pulled_file(client, server, tmp_path):
     from click.testing import CliRunner
 
     from converters.cli import main
-    from converters.pull import pull
+    from converters.plan.pull import pull
 
     out = tmp_path / "runscore.csv"
     pull(client, server.race_id, PROFILE, out)
@@ -311,9 +312,9 @@ def test_roster_of_an_earlier_version_resumes_without_false_changes(client, serv
 def test_a_sync_right_after_a_pull_starts_from_the_pull_and_names_who(client, server, tmp_path, monkeypatch):
     """Issue 20 part 4: the first sync of a pulled file shows 0 changes (not every runner as added), and
     each later round names who was added, changed (which fields) and removed, in words."""
-    from converters import cli_sync
+    from converters.cli import sync as cli_sync
     from converters.cli import main
-    from converters.pull import pull
+    from converters.plan.pull import pull
 
     monkeypatch.setattr(cli_sync, "make_client", lambda base_url: client)
     out = tmp_path / "runscore.csv"
@@ -354,7 +355,7 @@ def test_a_round_names_the_first_few_then_how_many_more(client, server, tmp_path
 
 
 def test_what_changed_says_the_event_by_name():
-    from converters.sync_report import what_changed
+    from converters.raceday.sync_report import what_changed
 
     old = Participant(registration_id="7", event_id=16, first_name="Ann", email="a@x.org", last_modified=1)
     new = old.copy(event_id=68, email="b@x.org", last_modified=2)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from converters.convert import write_file
+from converters.plan.convert import write_file
 from converters.model import Participant
-from converters.profiles import load_profile
-from converters.reader import read_file
+from converters.files.profiles import load_profile
+from converters.files.reader import read_file
 
 NASTY = ['Bob "Speedy"', '"Speedy"', 'O"Neil', 'tab\there', 'two\nlines', 'cr\rlf\r\nend', '""""',
          '"a ""b"""', "\tlead", "=1+1"]

@@ -7,8 +7,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from converters import transport as transport_mod
-from converters import bodies, state
+from converters.client import transport as transport_mod
+from converters.compare import bodies
+from converters import state
 from converters.cli import main
 from converters.client import RaceEntryClient
 from converters.errors import AnsweredError, ApiError, AuthError
@@ -129,7 +130,7 @@ def test_403_about_the_key_logs_in_again_or_says_to(server, monkeypatch):
 
 
 def test_a_403_about_something_else_is_an_error(server, client):
-    from converters.transport import _key_refused
+    from converters.client.transport import _key_refused
 
     assert _key_refused("Forbidden: invalid or expired tmp_key", 403, 403)
     assert not _key_refused("You do not have access to this race", 403, 403)

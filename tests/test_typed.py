@@ -12,7 +12,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from converters import answers, codec
+from converters.model import answers, codec
 from converters.cli import main
 from converters.errors import SchemaError
 from converters.jsonio import load_file
@@ -68,7 +68,7 @@ def test_undocumented_fields_in_xlsx_and_sync(server, tmp_path, undocumented):
     r = CliRunner().invoke(main, ["sync", str(server.race_id), "-p", "raceentry", "-o", str(out),
                                   "--api-url", server.url])
     assert r.exit_code == 0, r.output
-    from converters.reader import read_file
+    from converters.files.reader import read_file
 
     got = read_file(out, "raceentry")
     p = got.participants[0]

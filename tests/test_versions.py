@@ -8,9 +8,11 @@ import time
 
 from click.testing import CliRunner
 
-from converters import answers, binding, bodies, versions
+from converters.model import answers
+from converters.plan import binding, versions
+from converters.compare import bodies
 from converters.cli import main
-from converters.planning import read_input
+from converters.plan.planning import read_input
 
 from .test_pull import pull_runscore_csv, save_csv
 
@@ -175,8 +177,8 @@ def test_a_failure_to_record_never_breaks_a_pull(server, client, tmp_path, state
 
 
 def test_sync_and_the_drop_folder_record_what_they_write(server, client, tmp_path):
-    from converters.sync import Syncer
-    from converters.sync_outputs import SyncOutput
+    from converters.raceday.sync import Syncer
+    from converters.raceday.sync_outputs import SyncOutput
 
     Syncer(client, server.race_id, [SyncOutput("runscore", tmp_path / "out.csv")]).run()
     [e] = entries(client.base_url, server.race_id)
@@ -188,8 +190,8 @@ def test_sync_and_the_drop_folder_record_what_they_write(server, client, tmp_pat
     # The drop folder: a dropped answer becomes one file per output, each a version of its own.
     import orjson
 
-    from converters.watch import Watcher
-    from converters.watch_config import load_config
+    from converters.raceday.watch import Watcher
+    from converters.raceday.watch_config import load_config
 
     from .conftest import drop_folder
 

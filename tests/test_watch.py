@@ -11,11 +11,11 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from converters.convert import write_file
-from converters.answers import parse_participants
-from converters.inbox import JOURNAL, is_ignored
-from converters.watch import Watcher
-from converters.watch_config import ConfigError, load_config
+from converters.plan.convert import write_file
+from converters.model.answers import parse_participants
+from converters.raceday.inbox import JOURNAL, is_ignored
+from converters.raceday.watch import Watcher
+from converters.raceday.watch_config import ConfigError, load_config
 from tests.conftest import drop_folder
 
 SETTLE = 0.4
@@ -259,9 +259,9 @@ def test_hostile_workbook_fails_alone_and_the_watcher_goes_on(client, server, tm
 def test_a_native_crash_reading_a_workbook_fails_that_file_only(client, server, tmp_path, monkeypatch):
     """Whatever a native library does on a workbook (here the child reader aborts, as calamine does when
     an allocation fails), the file goes to failed/ with the reason and the next file is processed."""
-    import converters.xlsx_guard
+    import converters.files.xlsx_guard
 
-    monkeypatch.setattr(converters.xlsx_guard, "_CHILD", "import os; os.abort()")
+    monkeypatch.setattr(converters.files.xlsx_guard, "_CHILD", "import os; os.abort()")
     folder = make_folder(tmp_path, server)
     w = watcher(folder, client)
     people = parse_participants(client.participants(server.race_id, 0))

@@ -23,9 +23,9 @@ import msgspec
 import pytest
 from msgspec import inspect as mi
 
-from converters import answers, schemas, wire
+from converters.model import answers, schemas, wire
 from converters.errors import SchemaError
-from converters.schemas import schema
+from converters.model.schemas import schema
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from converters.convert import write_file
+from converters.plan.convert import write_file
 from converters.errors import InputError
 from converters.model import Participant
-from converters.xlsx import read_xlsx
-from converters.xlsx_guard import check_extent
+from converters.files.xlsx import read_xlsx
+from converters.files.xlsx_guard import check_extent
 from tests.corpus.make_corpus import rewrite_part
 
 CORPUS = Path(__file__).resolve().parent / "corpus"

@@ -13,9 +13,9 @@ from typing import Callable
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from converters.convert import write_file  # noqa: E402
+from converters.plan.convert import write_file  # noqa: E402
 from converters.model import Participant  # noqa: E402
-from converters.profiles import load_profile  # noqa: E402
+from converters.files.profiles import load_profile  # noqa: E402
 
 H = load_profile("runscore").headers
 
@@ -150,7 +150,7 @@ def resave(path: Path, locale: str, charset: int = 76) -> None:
 def with_late_entries(path: Path, profile: str, encoding: str) -> None:
     """The late entries typed as new rows (no registration id) at the end of ``path``, in the Marathon
     (Race Result's contest 1)."""
-    from converters.profiles import load_profile
+    from converters.files.profiles import load_profile
 
     prof = load_profile(profile)
     cols = {c.source: c.header for c in prof.columns}
@@ -166,7 +166,7 @@ def with_late_entries(path: Path, profile: str, encoding: str) -> None:
 
 
 def plans() -> None:
-    from converters.answers import participants_response
+    from converters.model.answers import participants_response
     from converters.jsonio import save_file
 
     PLANS.mkdir(exist_ok=True)
