@@ -398,6 +398,29 @@ def test_cli_diff_offline_with_base(client, server, tmp_path):
     assert "delete" in result.output and "1" in result.output
 
 
+def test_cli_diff_offline_compares_with_the_base_it_is_given(client, server, tmp_path):
+    """`--offline --base SNAP`: a copy with no binding is compared with SNAP (it used to end in a traceback),
+    and a bound file with SNAP, not with its own base, as the plan's first line says."""
+    import shutil
+
+    out = _pull(client, server, tmp_path)
+    from converters.plan.bases import load_base_file
+
+    snap = json.loads(load_base_file(snapshot_path_for(out)))
+    snap[0]["participants"][0]["user"]["first_name"] = "Zzsnapshot"  # SNAP differs from the file here
+    other = tmp_path / "other-snapshot.json"
+    other.write_text(json.dumps(snap))
+    copy = tmp_path / "copy" / "race.csv"
+    copy.parent.mkdir()
+    shutil.copy(out, copy)  # no binding beside it
+    for file, race in ((copy, [server.race_id]), (out, [])):
+        result = run("diff", *race, file, "-p", "runscore", "--base", other, "--offline", "--json",
+                     "--api-url", "http://127.0.0.1:9/rest")
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.output)
+        assert summary["counts"]["modifies"] == 1, summary
+
+
 def test_cli_diff_errors(client, server, tmp_path):
     out = _pull(client, server, tmp_path)
     seen = {}

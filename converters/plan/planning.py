@@ -209,8 +209,8 @@ def _read_bases(m: _Making, offline: bool, base_path: str | Path | None, full: b
     # version its unchanged rows match, never simply the newest one.
     copy = b is None or not b.has_base or tgt.bind_as != tgt.file
     m.why = None if offline else _full_reason(b, copy, base_path, full, full_after)
-    if m.why is None:  # read incrementally: the base with its rows' bytes, RaceEntry's state until changed
-        assert b is not None
+    if not offline and m.why is None:  # read incrementally: the base with its rows' bytes, RaceEntry's state
+        assert b is not None  # (_full_reason: no base of its own is a reason to read the whole race)
         m.answer = as_answer(b.base_raw(), str(b.base_path))
         b.release_base()  # the answer holds its bytes (each record's fields beyond the model's)
         m.written = m.answer.participants
