@@ -8,9 +8,8 @@ from typing import Any
 
 from .bodies import (POSTABLE_FIELDS, delete_request, participant_payload, participants_request, switch_request,
                      teams_request)
-from ..model import Team
+from ..model import INT_TEXT, Team
 from .plans import Add, Modify, Plan
-from ..files.records import INT_TEXT
 from .values import norm, push_value
 
 MAX_DELETE_PER_REQUEST = 250

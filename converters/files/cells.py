@@ -11,9 +11,9 @@ from typing import Any, Callable, Sequence
 
 from .. import dates
 from ..errors import InputError, ShapeError
-from ..model import as_flag, as_int
+from ..model import INT_TEXT, as_flag, as_int
 from .profiles import Column, Profile
-from .records import INT_FIELDS, FLAG_FIELDS, FLOAT_INT, INT_TEXT, INT_LINES, unneutralize, event_table
+from .records import INT_FIELDS, FLAG_FIELDS, FLOAT_INT, INT_LINES, unneutralize, event_table
 
 Bad = Callable[[int, str], InputError]  # (index of a cell in the column, message) -> the error naming it
 

@@ -20,7 +20,6 @@ TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 INT_FIELDS = {"event_id", "age", "last_modified"}
 FLAG_FIELDS = {"checked_in"}
 FLOAT_INT = re.compile(r"-?[0-9]+\.0+\Z")
-INT_TEXT = re.compile(r"-?(0|[1-9][0-9]*)\Z")
 INT_LINES = re.compile(r"\n(?:(?:-?(?:0|[1-9][0-9]*))?\n)*\Z")  # a joined column of integers/blanks
 STR_ONLY = {str}
 FLOAT_ONLY = {float}
