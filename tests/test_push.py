@@ -401,6 +401,33 @@ def test_lost_switch_answer_is_not_switched_twice(client, server, tmp_path, snap
     assert [(p.event_id, p.registration_id != rid) for p in after if p.user_id == user] == [(int(new_event), True)]
 
 
+def test_switch_answers_out_of_order_are_each_runners_own(client, server, tmp_path):
+    """A RaceEntry that gives switched registrations new ids and lists them in another order than asked:
+    each row takes the id its own runner has in the new event (read back), never the one at its position,
+    which is another runner's (a later push would have sent one runner's edits to the other)."""
+    control(server, "options", {"switch_new_id": True})
+    out = pulled(client, server, tmp_path)
+    rows = read_rows(out)
+    loners = [i for i, r in enumerate(rows[1:], 1) if not r[col(rows, "Team")]]  # a team limits the events
+    old_event = rows[loners[0]][col(rows, "Event ID")]
+    chosen = [i for i in loners if rows[i][col(rows, "Event ID")] == old_event][:3]
+    new_event = "69" if old_event != "69" else "70"
+    for i in chosen:
+        rows[i][col(rows, "Event ID")], rows[i][col(rows, "Event")] = new_event, ""
+    write_rows(out, rows)
+    user_of = {p.registration_id: p.user_id for p in people(client, server)}
+    control(server, "faults", {"faults": [{"method": "POST", "path": "switch_participant_events$",
+                                           "kind": "reverse_after", "count": 1}]})
+    result = run("push", server.race_id, out, "-p", "runscore", "--api-url", server.url, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "another runner's new id" in unwrapped(result.output)
+    switched = {user_of[rows[i][col(rows, "Registration ID")]] for i in chosen}
+    assert len([p for p in people(client, server) if p.event_id == int(new_event) and p.user_id in switched]) == 3
+    # The file's rows are still their own runners: nothing to send, nobody's id "moved" to another row.
+    result = run("diff", out, "--api-url", server.url)
+    assert result.exit_code == 0 and "No changes to push." in result.output, result.output
+
+
 # ------------------------------------------------------------------------- updates that cannot wipe
 
 def _record(p):

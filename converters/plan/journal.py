@@ -113,12 +113,10 @@ class Journal:
         for _, e in self.entries():
             if e.get("kind") != "switch":
                 continue
-            new_ids = e.get("new_ids")
-            if new_ids is None and isinstance(e.get("answer"), dict):
-                new_ids = [x if isinstance(x, str) else None for x in result_ids(e["answer"])]
-            for item, new in zip(e.get("items") or [], new_ids or []):
-                if new and str(new) != str(item["registration_id"]):
-                    out[str(item["registration_id"])] = str(new)
+            # The ids as settled (read back, or checked runner by runner), never the answer's order alone.
+            for item, new in zip(e.get("items") or [], self._ids(e)):
+                if isinstance(new, str) and new and new != str(item["registration_id"]):
+                    out[str(item["registration_id"])] = new
         # follow chains (switched twice)
         for old in list(out):
             seen = {old}

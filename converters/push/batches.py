@@ -92,6 +92,9 @@ class Sender:
         if kind == "participants" and adds:
             res, absent = self._by_identity(units, res, adds, since)
             checked = True
+        elif kind == "switch" and any(isinstance(r, str) for r in res):
+            res, absent = self._switches_by_runner(units, res)
+            checked = True
         elif kind == "teams" and any(isinstance(r, str) for r in res):
             res, absent = self._teams_by_name(units, res)
             checked = True
@@ -148,6 +151,30 @@ class Sender:
             self.say(note)
         self.claimed.update(r for i, r in enumerate(out) if i in adds and isinstance(r, str))
         return out, len(unmatched)
+
+    def _switches_by_runner(self, units: Sequence[tuple[dict[str, Any], Any]], res: list[Any]
+                            ) -> tuple[list[Any], int]:
+        """The answer's ids for switched registrations, checked against RaceEntry when they are not the ids
+        sent (a RaceEntry that gives a switched registration a new id): each row takes the id its own
+        runner is under in the new event (:func:`converters.push.readback.read_back`, one read of what
+        changed), whatever position the answer gave it. A row whose runner RaceEntry does not show there
+        is not confirmed (None). Returns the ids and how many rows are not confirmed."""
+        sent = [str(u[0]["registration_id"]) for u in units]
+        if all(not isinstance(r, str) or r == s for r, s in zip(res, sent)):
+            return res, 0  # every registration kept its id: no order to mix up
+        found = read_back("switch", [u[0] for u in units], self._now("switch"))
+        out, absent, mixed = list(res), 0, 0
+        for i, (ok, new) in enumerate(found):
+            if not isinstance(res[i], str):
+                continue
+            if not (ok and new):
+                out[i], absent = None, absent + 1
+            elif new != res[i]:
+                out[i], mixed = new, mixed + 1
+        if mixed:
+            self.say(f"switches: RaceEntry's answer gave {mixed} of {len(units)} switched registrations another "
+                     f"runner's new id; each took the id its own runner has in the new event")
+        return out, absent
 
     def _now(self, kind: str) -> RaceState:
         """RaceEntry now, to read a refused batch back against: the plan's state advanced by what changed

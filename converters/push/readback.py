@@ -64,7 +64,7 @@ def read_back(kind: str, items: Sequence[dict[str, Any]], rs: RaceState) -> list
     by_id = {str(p.registration_id): p for p in rs.current}
     team_names = {norm("team_name", t.team_name): str(t.team_id) for t in rs.teams}
     out: list[tuple[bool, str | None]] = []
-    used: set[str] = set()  # one record per add: two rows of one batch are never one runner
+    used: set[str] = set()  # one record per add or switch: two rows of one batch are never one runner
     for item in items:
         ok, new = False, None
         if kind == "teams":
@@ -83,16 +83,26 @@ def read_back(kind: str, items: Sequence[dict[str, Any]], rs: RaceState) -> list
             ok = cur is not None and all(_holds(cur, f, v) for f, v in item["fields"].items())
         elif kind == "switch":
             cur = by_id.get(str(item["registration_id"]))
-            if cur is not None:
-                ok, new = cur.event_id == item["new_event_id"], str(cur.registration_id)
-            else:
-                found = next((p for p in rs.current if item.get("user_id") and str(p.user_id) == str(
-                    item["user_id"]) and p.event_id == item["new_event_id"]), None)
+            if cur is not None and cur.event_id == item["new_event_id"]:
+                ok, new = True, str(cur.registration_id)
+            else:  # given a new id (the old one may still be listed a while): the same runner in the new event
+                found = next((p for p in rs.current if p.event_id == item["new_event_id"]
+                              and str(p.registration_id) not in used and _same_runner(item, p)), None)
                 ok, new = found is not None, str(found.registration_id) if found else None
+            if new:
+                used.add(new)
         elif kind == "delete":
             ok = str(item["registration_id"]) not in by_id
         out.append((ok, new))
     return out
+
+
+def _same_runner(item: dict[str, Any], p: Participant) -> bool:
+    """A switched registration's runner under a new id: the same user, else (no user id on either side) the
+    same person by the identity it was journaled with."""
+    if item.get("user_id") and p.user_id:
+        return str(p.user_id) == str(item["user_id"])
+    return bool(item.get("identity")) and same_person(person_of(item["identity"]), p)
 
 
 def _may_still_apply(entry: dict[str, Any]) -> bool:

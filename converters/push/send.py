@@ -103,7 +103,8 @@ class _Sending:
         plan, result, client, race_id = self.plan, self.result, self.client, self.race_id
         for chunk in _chunks(plan.switches, self.batch_size):
             units = [({"row": s.row, "registration_id": s.registration_id, "old_event_id": s.old_event_id,
-                       "new_event_id": s.new_event_id, "user_id": s.current.user_id, "file": self.file_key,
+                       "new_event_id": s.new_event_id, "user_id": s.current.user_id,
+                       "identity": identity_of(s.current), "file": self.file_key,
                        "ledger": binding_mod.ledger_entry("switch", s.row, s.registration_id,
                                                           {"event_id": s.new_event_id})},
                       (s.registration_id, s.new_event_id)) for s in chunk]
