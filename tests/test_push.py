@@ -265,6 +265,26 @@ def test_per_row_errors_reported_by_row(client, server, tmp_path, monkeypatch):
     assert "not a registration of race" in result.errors[0].message and result.modified == 1
 
 
+def test_a_refusal_out_of_order_is_no_other_rows(client, server, tmp_path, monkeypatch):
+    """An answer listing its entries in another order than asked: a modified row is confirmed by its own
+    id, never by the entry at its position (that would count the refused row as sent, and report the
+    landed one as refused); the row that cannot be told is read back by the next push."""
+    from converters import push as lib
+
+    out = pulled(client, server, tmp_path)
+    one_row_goes_bad(client, server, out, monkeypatch)
+    control(server, "faults", {"faults": [{"method": "POST", "path": "/[0-9]+/participants$",
+                                           "kind": "reverse_after", "count": 1}]})
+    if server.behave == "strict":  # refuses the whole batch, then each row alone: nothing out of order
+        result = lib.push(client, out, confirm=lambda plan: True)
+        assert [(e.row, e.what) for e in result.errors] == [(2, "modify")] and result.modified == 1
+        return
+    # [row 3's id, row 2's refusal]: row 3 is confirmed by its id; row 2 is never counted as sent
+    with pytest.raises(lib.PushInterrupted) as got:
+        lib.push(client, out, confirm=lambda plan: True)
+    assert "1 modified before: 1 of the 2 runners just sent were not confirmed" in str(got.value), str(got.value)
+
+
 # ------------------------------------------------------------------------------------------- faults
 
 @pytest.mark.parametrize("kind", ["drop_after", "500_after"])
