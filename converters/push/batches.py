@@ -86,8 +86,8 @@ class Sender:
         path, answer = _send(self.journal, kind, [u[0] for u in units], body_of([u[1] for u in units]), call,
                              getattr(self.client, "base_url", None))
         res = _confirmed(answer, len(units), key, id_key)
-        if kind == "participants":
-            res = _modifies_by_id(units, res)
+        if kind in ("participants", "delete"):
+            res = _kept_ids(units, res)
         missing = sum(r is None for r in res)
         adds = [i for i, (item, _) in enumerate(units) if item.get("op") == "add" and isinstance(res[i], str)]
         absent, checked = 0, False
@@ -219,13 +219,13 @@ class Sender:
         return out
 
 
-def _modifies_by_id(units: Sequence[tuple[dict[str, Any], Any]], res: list[Any]) -> list[Any]:
-    """The answer's results for modified rows, by registration id rather than by position: a modify keeps
-    its id, so an answer listing another modified row's id where this row's should be is out of order.
-    Then each modified row is confirmed when its own id is among the answer's, and left unconfirmed
-    (None: the next push reads it back) otherwise, since an out-of-order refusal cannot be told apart
-    from another row's."""
-    sent = {i: str(u[0]["registration_id"]) for i, u in enumerate(units) if u[0].get("op") == "modify"}
+def _kept_ids(units: Sequence[tuple[dict[str, Any], Any]], res: list[Any]) -> list[Any]:
+    """The answer's results for modified or deleted rows, by registration id rather than by position: such
+    a row keeps its id, so an answer listing another such row's id where this row's should be is out of
+    order. Then each is confirmed when its own id is among the answer's, and left unconfirmed (None: the
+    next push reads it back) otherwise, since an out-of-order refusal cannot be told from another row's."""
+    sent = {i: str(u[0]["registration_id"]) for i, u in enumerate(units)
+            if u[0].get("op", "delete") in ("modify", "delete") and u[0].get("registration_id")}
     owner = {rid: i for i, rid in sent.items()}
     if all(owner.get(r, i) == i for i, r in enumerate(res) if isinstance(r, str)) and all(
             res[i] == rid for i, rid in sent.items() if isinstance(res[i], str)):
