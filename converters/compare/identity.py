@@ -67,9 +67,11 @@ def identity_index(records: Iterable[Participant], wanted: set[tuple[str, str]] 
         for c in records:
             out.setdefault(identity(c), []).append(c)
         return out
+    if not wanted:
+        return out  # nothing to look up: the records are not even walked
     last_names = {w[1] for w in wanted}
     for c in records:
-        if last_names and fold_name(clean_text(c.last_name)) in last_names:
+        if fold_name(clean_text(c.last_name)) in last_names:
             key = identity(c)
             if key in wanted:
                 out.setdefault(key, []).append(c)

@@ -226,9 +226,8 @@ def _kept_ids(units: Sequence[tuple[dict[str, Any], Any]], res: list[Any]) -> li
     next push reads it back) otherwise, since an out-of-order refusal cannot be told from another row's."""
     sent = {i: str(u[0]["registration_id"]) for i, u in enumerate(units)
             if u[0].get("op", "delete") in ("modify", "delete") and u[0].get("registration_id")}
-    owner = {rid: i for i, rid in sent.items()}
-    if all(owner.get(r, i) == i for i, r in enumerate(res) if isinstance(r, str)) and all(
-            res[i] == rid for i, rid in sent.items() if isinstance(res[i], str)):
+    ids = set(sent.values())
+    if all(r == sent[i] if i in sent else r not in ids for i, r in enumerate(res) if isinstance(r, str)):
         return res  # in order (or no ids to tell by): as answered
     answered = {r for r in res if isinstance(r, str)}
     out = list(res)

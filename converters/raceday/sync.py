@@ -124,19 +124,17 @@ class Syncer:
         # The removed feed's own watermark. Before the first removal is seen, start from the participants
         # watermark: anything removed before the full read is already absent from it. Known beforehand
         # (every round but a first full read), both feeds are read side by side: one round trip, not two.
-        known = rwm if rwm is not None else (None if full else wm)
-        if known is not None or not full:
-            rsince = max(0, int(known or 0) - self.overlap)
+        if full and rwm is None:
+            data = self.client.participants_answer(self.race_id, since)
+            newest = max((p.last_modified or 0 for p in data.participants), default=0)
+            rsince = max(0, newest - self.overlap)
+            gone = self.client.participants_answer(self.race_id, rsince, removed=True)
+        else:
+            rsince = max(0, int((rwm if rwm is not None else wm) or 0) - self.overlap)
             data, gone = racestate.together(
                 self.client, lambda: self.client.participants_answer(self.race_id, since),
                 lambda: self.client.participants_answer(self.race_id, rsince, removed=True))
-            rows = rows_of(data)
-        else:
-            data = self.client.participants_answer(self.race_id, since)
-            rows = rows_of(data)
-            rsince = max(0, max((r.lm for r in rows), default=0) - self.overlap)
-            gone = self.client.participants_answer(self.race_id, rsince, removed=True)
-        removed = rows_of(gone)
+        rows, removed = rows_of(data), rows_of(gone)
         if full and self._rows:
             # A full read lacking many of the roster's runners, with no removals to account for them, is
             # an answer cut short: refused (ShortRead, an ApiError: the round changes nothing).
